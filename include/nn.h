@@ -1,0 +1,336 @@
+/*
+ * nn.h — libnn, a BLAS-accelerated neural-network library in C.
+ *
+ * The one public header of libnn. Self-contained (stddef/stdint/stdbool only),
+ * C99-clean and includable from C++.
+ *
+ * Conventions used by every declaration below
+ * -------------------------------------------
+ * - Every fallible call returns an nn_status (NN_OK == 0); results come back
+ *   through out-parameters. A call that fails writes nothing to its outputs
+ *   and leaves the object it was given exactly as it was, still usable.
+ * - The library never prints, never calls exit()/abort(), keeps no global
+ *   mutable state (the one exception is nn_set_num_threads, which configures
+ *   the process-wide BLAS library; see there).
+ * - Sizes are size_t. Matrices are dense doubles. A batch argument is a
+ *   pointer followed by its leading dimension, and each batch call takes one
+ *   nn_order that applies to all of its batch arguments:
+ *     NN_ROW_MAJOR: element (i,j) of an m x n matrix is at p[i*ld + j], ld >= n
+ *     NN_COL_MAJOR: element (i,j) is at p[j*ld + i], ld >= m (Fortran X(m,n))
+ *   Column-major batches are used in place (no copies) and give results that
+ *   are bitwise equal to the row-major call on the same numbers.
+ * - Parameters are W (n_in x n_out) and b (1 x n_out) so that a layer computes
+ *   Z = X.W + b for a batch X of m rows (X is m x n_in), then A = g(Z).
+ * - Every dimension and leading dimension handed to BLAS must fit in an int,
+ *   and every product of sizes must fit in size_t; otherwise NN_ERR_TOO_LARGE.
+ *
+ * Thread safety
+ * -------------
+ * - Distinct objects may be used from different threads at the same time.
+ * - One object must not be used from two threads at once, not even for calls
+ *   that look read-only (nn_net_predict and nn_net_loss use the object's
+ *   workspace). Calls taking a `const` object pointer are read-only and may
+ *   run concurrently with other read-only calls on the same object.
+ * - nn_version_*, nn_strerror are always safe. nn_set_num_threads changes a
+ *   process-wide BLAS setting: call it before starting threads that use libnn.
+ *
+ * Ownership
+ * ---------
+ * Inputs are read during the call and never retained, unless a comment says
+ * otherwise. Borrowed pointers returned by the library stay valid until the
+ * object they came from is destroyed; their contents change with later calls
+ * on that object, as each comment states.
+ */
+#ifndef NN_H
+#define NN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- visibility */
+#if defined(_WIN32) && defined(NN_BUILDING)
+#define NN_API __declspec(dllexport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define NN_API __attribute__((visibility("default")))
+#else
+#define NN_API
+#endif
+
+/* ------------------------------------------------------------------- version */
+#define NN_VERSION_MAJOR 0
+#define NN_VERSION_MINOR 1
+#define NN_VERSION_PATCH 0
+/* MAJOR*10000 + MINOR*100 + PATCH, e.g. 0.1.0 -> 100 */
+#define NN_VERSION_NUMBER \
+    (NN_VERSION_MAJOR * 10000 + NN_VERSION_MINOR * 100 + NN_VERSION_PATCH)
+#define NN_VERSION_STRING "0.1.0"
+
+/* Version of the library actually loaded, as NN_VERSION_NUMBER. Compare it
+ * with the macro to detect a header/.so mismatch. */
+NN_API unsigned nn_version_number(void);
+/* Same, as a static string such as "0.1.0". Never NULL; do not free. */
+NN_API const char *nn_version_string(void);
+
+/* -------------------------------------------------------------------- status */
+/* Fixed values: they are part of the ABI and never renumbered. */
+typedef enum nn_status {
+    NN_OK = 0,
+    NN_ERR_NOMEM = 1,        /* an allocation failed; nothing was changed      */
+    NN_ERR_INVALID = 2,      /* NULL pointer, zero size, bad enum or value     */
+    NN_ERR_SHAPE = 3,        /* dimensions or leading dimensions do not match  */
+    NN_ERR_NUMERIC = 4,      /* NaN/Inf met where the caller asked to be told  */
+    NN_ERR_IO = 5,           /* reading or writing a file failed               */
+    NN_ERR_FORMAT = 6,       /* a file or buffer is malformed                  */
+    NN_ERR_TOO_LARGE = 7,    /* a size overflows size_t or BLAS's int          */
+    NN_ERR_UNSUPPORTED = 8,  /* valid request this build/version cannot serve  */
+    NN_ERR_STATE = 9         /* call out of order (e.g. step before gradient)  */
+} nn_status;
+
+/* Human-readable message for a status code. Never NULL (unknown codes get a
+ * generic message); the string is static: do not free. */
+NN_API const char *nn_strerror(nn_status status);
+
+/* ---------------------------------------------------------------- enums */
+typedef enum nn_order {
+    NN_ROW_MAJOR = 0,
+    NN_COL_MAJOR = 1
+} nn_order;
+
+/* Activation g applied elementwise (softmax: per row). */
+typedef enum nn_activation {
+    NN_ACT_IDENTITY = 0,   /* g(z) = z                                          */
+    NN_ACT_SIGMOID = 1,    /* g(z) = 1 / (1 + exp(-z))                          */
+    NN_ACT_TANH = 2,       /* g(z) = tanh(z)                                    */
+    NN_ACT_RELU = 3,       /* g(z) = max(z, 0); g'(0) = 0                       */
+    NN_ACT_LEAKY_RELU = 4, /* g(z) = z > 0 ? z : slope*z; slope finite, >= 0    */
+    NN_ACT_SOFTMAX = 5     /* g(z)_j = exp(z_j) / sum_k exp(z_k), per row       */
+} nn_activation;
+
+/* Output loss of a network. All losses are a MEAN OVER THE BATCH (1/m) of a
+ * per-sample loss that is a SUM OVER THE OUTPUTS (see docs/MATH.md):
+ *   NN_LOSS_MSE:        l = sum_j (a_j - y_j)^2,  dl/da_j = 2 (a_j - y_j).
+ *                       Any output activation.
+ *   NN_LOSS_BCE:        l = -sum_j [y_j log a_j + (1-y_j) log(1-a_j)], computed
+ *                       from the logits (finite for every finite logit).
+ *                       Requires a sigmoid output; one or more outputs
+ *                       (multi-label). dZ = (A - Y)/m.
+ *   NN_LOSS_SOFTMAX_CE: l = -sum_j y_j log softmax(z)_j, log-sum-exp stable.
+ *                       Requires a softmax output. Targets as one-hot (or any
+ *                       non-negative) rows, or as class indices.
+ *                       dZ = (A * sum_j y_j - Y)/m (= (A - Y)/m for one-hot). */
+typedef enum nn_loss {
+    NN_LOSS_MSE = 0,
+    NN_LOSS_BCE = 1,
+    NN_LOSS_SOFTMAX_CE = 2
+} nn_loss;
+
+/* Weight initialisation schemes (biases are set to zero). fan_in = n_in,
+ * fan_out = n_out of the layer. */
+typedef enum nn_init {
+    NN_INIT_DEFAULT = 0,        /* He uniform for (leaky) relu, Glorot uniform else */
+    NN_INIT_GLOROT_UNIFORM = 1, /* U(-r, r), r = sqrt(6 / (fan_in + fan_out))        */
+    NN_INIT_HE_UNIFORM = 2,     /* U(-r, r), r = sqrt(6 / fan_in)                    */
+    NN_INIT_ZERO = 3            /* W = 0 (for tests and hand-set weights)            */
+} nn_init;
+
+/* ---------------------------------------------------------------- allocator */
+/* A caller-supplied allocator. Every byte an object allocates goes through it
+ * (objects created with a NULL allocator use malloc/free). alloc must return
+ * memory aligned for double (malloc's guarantee) or NULL on failure; free
+ * receives the same size that was requested for that pointer. The struct is
+ * copied at creation; ctx must stay valid until the object is destroyed. */
+typedef struct nn_allocator {
+    void *(*alloc)(void *ctx, size_t size);
+    void (*free)(void *ctx, void *ptr, size_t size);
+    void *ctx;
+} nn_allocator;
+
+/* ---------------------------------------------------------------- threads */
+/* Set the number of threads (n >= 1) the BLAS library (OpenBLAS) uses for
+ * every product libnn computes. This is a PROCESS-WIDE setting of the BLAS
+ * library, not of one object: call it before starting threads that use libnn.
+ * @return NN_OK; NN_ERR_INVALID for n == 0; NN_ERR_TOO_LARGE if n does not
+ * fit in an int. */
+NN_API nn_status nn_set_num_threads(size_t n);
+/* Number of threads the BLAS library will use (>= 1). */
+NN_API size_t nn_get_num_threads(void);
+
+/* ================================================================ dense layer */
+/* A single dense layer, usable on its own: A = g(X.W + b).
+ * The layer caches its activations A for the next backward call. */
+typedef struct nn_dense nn_dense_t;
+
+/* Create a layer with n_in inputs, n_out outputs and activation act
+ * (act_param is the leaky-relu slope; ignored, but must be finite, for the
+ * others). W is initialised with NN_INIT_DEFAULT and seed 0, b with zeros.
+ * alloc may be NULL (malloc/free); it is copied.
+ * @return NN_OK and *out set; on error *out is left untouched. */
+NN_API nn_status nn_dense_create(nn_dense_t **out, size_t n_in, size_t n_out,
+                                 nn_activation act, double act_param,
+                                 const nn_allocator *alloc);
+/* Destroy a layer and everything it allocated. NULL is a no-op. Borrowed
+ * pointers obtained from the layer become invalid. */
+NN_API void nn_dense_destroy(nn_dense_t *layer);
+
+/* Shape queries. NULL layer gives 0. */
+NN_API size_t nn_dense_n_in(const nn_dense_t *layer);
+NN_API size_t nn_dense_n_out(const nn_dense_t *layer);
+
+/* Pre-size the workspace for batches of up to m_max rows, so that later
+ * forward/backward calls never allocate. Calls with a larger m grow it. */
+NN_API nn_status nn_dense_reserve(nn_dense_t *layer, size_t m_max);
+
+/* Forward pass on a batch: A = g(X.W + b). X is m x n_in (ldx), A is
+ * m x n_out (lda), both in `order`. The layer keeps its own copy of A for
+ * nn_dense_backward; X is not retained. */
+NN_API nn_status nn_dense_forward(nn_dense_t *layer, size_t m, nn_order order,
+                                  const double *X, size_t ldx,
+                                  double *A, size_t lda);
+
+/* Backward pass for the batch of the last forward call (same m, and X must
+ * hold the same values): given dA = dL/dA (m x n_out), computes
+ *   dZ = dA o g'(Z)   (softmax: dZ = A o (dA - rowsum(dA o A)))
+ *   dW = X^T.dZ, db = sum over rows of dZ        (stored in the layer)
+ *   dX = dZ.W^T       (only if dX != NULL; m x n_in, lddx)
+ * This is the plain chain rule: no 1/m factor is applied here (a mean loss
+ * puts its 1/m into dA). The dA buffer is only read.
+ * @return NN_ERR_STATE if no forward with this m preceded it. */
+NN_API nn_status nn_dense_backward(nn_dense_t *layer, size_t m, nn_order order,
+                                   const double *X, size_t ldx,
+                                   const double *dA, size_t ldda,
+                                   double *dX, size_t lddx);
+
+/* Copy parameters / gradients out (get) or in (set). W is n_in x n_out in
+ * `order` with leading dimension ldw; b and db are n_out contiguous values.
+ * Either pointer may be NULL to skip it (not both). Gradients are those of the
+ * last backward call (zero before any). */
+NN_API nn_status nn_dense_get_params(const nn_dense_t *layer, nn_order order,
+                                     double *W, size_t ldw, double *b);
+NN_API nn_status nn_dense_set_params(nn_dense_t *layer, nn_order order,
+                                     const double *W, size_t ldw,
+                                     const double *b);
+NN_API nn_status nn_dense_get_grads(const nn_dense_t *layer, nn_order order,
+                                    double *dW, size_t ldw, double *db);
+
+/* Borrowed pointers to the layer's own storage: W (row-major n_in x n_out,
+ * leading dimension n_out), b (n_out), dW, db (same shapes). Valid until the
+ * layer is destroyed (storage never moves). Writing through the non-const
+ * W/b pointers changes the parameters. NULL layer gives NULL. */
+NN_API double *nn_dense_weights(nn_dense_t *layer);
+NN_API double *nn_dense_bias(nn_dense_t *layer);
+NN_API const double *nn_dense_grad_weights(const nn_dense_t *layer);
+NN_API const double *nn_dense_grad_bias(const nn_dense_t *layer);
+
+/* ================================================================ network */
+/* A stack of dense layers with an output loss. */
+typedef struct nn_net nn_net_t;
+
+/* Description of one layer of a network. */
+typedef struct nn_layer_spec {
+    size_t n_out;           /* number of units                              */
+    nn_activation act;      /* activation                                   */
+    double act_param;       /* leaky-relu slope (finite, >= 0); else ignored */
+} nn_layer_spec;
+
+/* Create a network taking n_in inputs, with n_layers layers described by
+ * specs[0..n_layers-1] (copied) and the given output loss. Softmax is allowed
+ * in any layer; NN_LOSS_BCE requires a sigmoid output layer and
+ * NN_LOSS_SOFTMAX_CE a softmax output layer (else NN_ERR_INVALID).
+ * Weights: NN_INIT_DEFAULT with seed 0 (see nn_net_init); biases zero.
+ * alloc may be NULL (malloc/free); it is copied.
+ * @return NN_OK and *out set; on error *out is left untouched. */
+NN_API nn_status nn_net_create(nn_net_t **out, size_t n_in, size_t n_layers,
+                               const nn_layer_spec *specs, nn_loss loss,
+                               const nn_allocator *alloc);
+/* Destroy a network and everything it allocated. NULL is a no-op. */
+NN_API void nn_net_destroy(nn_net_t *net);
+
+/* Shape queries (0 for NULL net or out-of-range layer). */
+NN_API size_t nn_net_n_in(const nn_net_t *net);
+NN_API size_t nn_net_n_out(const nn_net_t *net);
+NN_API size_t nn_net_n_layers(const nn_net_t *net);
+NN_API size_t nn_net_layer_n_in(const nn_net_t *net, size_t layer);
+NN_API size_t nn_net_layer_n_out(const nn_net_t *net, size_t layer);
+/* Total number of parameters (weights and biases). */
+NN_API size_t nn_net_n_params(const nn_net_t *net);
+
+/* Re-initialise all weights with scheme `init`, drawing from a generator
+ * seeded with `seed` (owned by this call: same seed, same weights, on every
+ * machine). Biases are set to zero; gradients are cleared. */
+NN_API nn_status nn_net_init(nn_net_t *net, nn_init init, uint64_t seed);
+
+/* Pre-size the workspace for batches of up to m_max rows: afterwards,
+ * predict/loss/gradient calls with m <= m_max never allocate. Calls with a
+ * larger m grow the workspace (one allocation) and keep it. */
+NN_API nn_status nn_net_reserve(nn_net_t *net, size_t m_max);
+
+/* When on, nn_net_gradient* return NN_ERR_NUMERIC if the loss or any
+ * gradient is NaN/Inf, and nn_net_sgd_step returns NN_ERR_NUMERIC and leaves
+ * every parameter unchanged if any gradient is NaN/Inf. Off by default. */
+NN_API nn_status nn_net_set_check_finite(nn_net_t *net, bool on);
+
+/* Inference: Y = network(X). X is m x n_in (ldx), Y is m x n_out (ldy).
+ * Y holds the output activations (probabilities for sigmoid/softmax). */
+NN_API nn_status nn_net_predict(nn_net_t *net, size_t m, nn_order order,
+                                const double *X, size_t ldx,
+                                double *Y, size_t ldy);
+
+/* Mean loss of a batch with dense targets Y (m x n_out, ldy). */
+NN_API nn_status nn_net_loss(nn_net_t *net, size_t m, nn_order order,
+                             const double *X, size_t ldx,
+                             const double *Y, size_t ldy, double *loss);
+/* Mean loss of a batch with class-index targets labels[0..m-1]: label c
+ * stands for the one-hot target row e_c (c < n_out). For a network with a
+ * single output, label c stands for the target value c (0 or 1).
+ * A label out of range gives NN_ERR_INVALID. */
+NN_API nn_status nn_net_loss_labels(nn_net_t *net, size_t m, nn_order order,
+                                    const double *X, size_t ldx,
+                                    const size_t *labels, double *loss);
+
+/* One forward + backward pass: computes the mean loss (stored in *loss if
+ * loss != NULL) and the gradients of every layer (kept in the network; read
+ * them with nn_net_get_grads / nn_net_grad_weights). */
+NN_API nn_status nn_net_gradient(nn_net_t *net, size_t m, nn_order order,
+                                 const double *X, size_t ldx,
+                                 const double *Y, size_t ldy, double *loss);
+NN_API nn_status nn_net_gradient_labels(nn_net_t *net, size_t m,
+                                        nn_order order, const double *X,
+                                        size_t ldx, const size_t *labels,
+                                        double *loss);
+
+/* Plain gradient descent with the last computed gradients:
+ * W -= alpha*dW, b -= alpha*db for every layer. alpha must be finite.
+ * @return NN_ERR_STATE if no gradient has been computed yet. */
+NN_API nn_status nn_net_sgd_step(nn_net_t *net, double alpha);
+
+/* Copy one layer's parameters / gradients out or in; same conventions as
+ * nn_dense_get_params (W is layer_n_in x layer_n_out). */
+NN_API nn_status nn_net_get_params(const nn_net_t *net, size_t layer,
+                                   nn_order order, double *W, size_t ldw,
+                                   double *b);
+NN_API nn_status nn_net_set_params(nn_net_t *net, size_t layer,
+                                   nn_order order, const double *W, size_t ldw,
+                                   const double *b);
+NN_API nn_status nn_net_get_grads(const nn_net_t *net, size_t layer,
+                                  nn_order order, double *dW, size_t ldw,
+                                  double *db);
+
+/* Borrowed pointers to one layer's storage (row-major W, leading dimension
+ * layer_n_out; b, dW, db likewise). Valid until the network is destroyed;
+ * gradients change with every nn_net_gradient* call. NULL for a NULL net or
+ * an out-of-range layer. */
+NN_API double *nn_net_weights(nn_net_t *net, size_t layer);
+NN_API double *nn_net_bias(nn_net_t *net, size_t layer);
+NN_API const double *nn_net_grad_weights(const nn_net_t *net, size_t layer);
+NN_API const double *nn_net_grad_bias(const nn_net_t *net, size_t layer);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NN_H */

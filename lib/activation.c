@@ -1,0 +1,179 @@
+/* activation.c — the fused elementwise passes of a dense layer:
+ * forward  Z <- g(Z + b)                        (one pass over Z)
+ * backward dZ = dA o g'(Z), db = colsum(dZ)      (one pass over dA)
+ * g' is computed from A = g(Z), so Z need not be kept. */
+#include "nn_private.h"
+
+#include <math.h>
+
+/* g(z) = 1 / (1 + exp(-z)); accurate for all z (exp(-z) = inf gives 0). */
+static inline double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
+
+/* g(z) = max(z, 0), written so that a NaN z stays NaN. */
+static inline double relu(double z) { return z < 0.0 ? 0.0 : z; }
+
+/* g(z) = z > 0 ? z : slope*z, NaN-preserving. */
+static inline double leaky(double z, double slope)
+{
+    return z < 0.0 ? slope * z : z;
+}
+
+/* One row of softmax in place: r_j <- exp(r_j - max) / sum_k exp(r_k - max).
+ * A row containing NaN, +inf or only -inf gives NaN (documented). */
+static void softmax_row(double *r, size_t n)
+{
+    double mx = r[0];
+    for (size_t j = 1; j < n; j++) mx = r[j] > mx ? r[j] : mx;
+    double sum = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        r[j] = exp(r[j] - mx);
+        sum += r[j];
+    }
+    double inv = 1.0 / sum;
+    for (size_t j = 0; j < n; j++) r[j] *= inv;
+}
+
+/* In-place elementwise g over one contiguous row of n values. */
+static void apply_row(nn_activation act, double slope, double *r, size_t n)
+{
+    switch (act) {
+    case NN_ACT_IDENTITY: break;
+    case NN_ACT_SIGMOID:
+        for (size_t j = 0; j < n; j++) r[j] = sigmoid(r[j]);
+        break;
+    case NN_ACT_TANH:
+        for (size_t j = 0; j < n; j++) r[j] = tanh(r[j]);
+        break;
+    case NN_ACT_RELU:
+        for (size_t j = 0; j < n; j++) r[j] = relu(r[j]);
+        break;
+    case NN_ACT_LEAKY_RELU:
+        for (size_t j = 0; j < n; j++) r[j] = leaky(r[j], slope);
+        break;
+    case NN_ACT_SOFTMAX: softmax_row(r, n); break;
+    }
+}
+
+void nn__act_forward(nn_activation act, double slope, size_t m, size_t n,
+                     const double *b, double *Z)
+{
+    for (size_t i = 0; i < m; i++) {
+        double *restrict r = Z + i * n;
+        for (size_t j = 0; j < n; j++) r[j] += b[j];
+        /* the row is still in L1: applying g now is the same memory pass */
+        apply_row(act, slope, r, n);
+    }
+}
+
+void nn__act_apply(nn_activation act, double slope, size_t m, size_t n,
+                   const double *src, double *dst, size_t dst_rs,
+                   size_t dst_cs)
+{
+    if (act == NN_ACT_SOFTMAX) {
+        /* softmax needs the whole row: compute it in place in dst when the
+         * row is contiguous, else element by element through the strides */
+        for (size_t i = 0; i < m; i++) {
+            const double *s = src + i * n;
+            double mx = s[0];
+            for (size_t j = 1; j < n; j++) mx = s[j] > mx ? s[j] : mx;
+            double sum = 0.0;
+            for (size_t j = 0; j < n; j++) sum += exp(s[j] - mx);
+            double inv = 1.0 / sum;
+            for (size_t j = 0; j < n; j++)
+                dst[i * dst_rs + j * dst_cs] = exp(s[j] - mx) * inv;
+        }
+        return;
+    }
+    for (size_t i = 0; i < m; i++) {
+        const double *s = src + i * n;
+        for (size_t j = 0; j < n; j++) {
+            double z = s[j], a;
+            switch (act) {
+            case NN_ACT_SIGMOID: a = sigmoid(z); break;
+            case NN_ACT_TANH: a = tanh(z); break;
+            case NN_ACT_RELU: a = relu(z); break;
+            case NN_ACT_LEAKY_RELU: a = leaky(z, slope); break;
+            default: a = z; break;
+            }
+            dst[i * dst_rs + j * dst_cs] = a;
+        }
+    }
+}
+
+/* dZ_j = A_j * (dA_j - sum_k dA_k A_k): the softmax Jacobian-vector product. */
+static void softmax_backward_row(const double *a, const double *da,
+                                 size_t da_cs, double *dz, double *db,
+                                 size_t n)
+{
+    double s = 0.0;
+    for (size_t j = 0; j < n; j++) s += da[j * da_cs] * a[j];
+    for (size_t j = 0; j < n; j++) {
+        double v = a[j] * (da[j * da_cs] - s);
+        dz[j] = v;
+        db[j] += v;
+    }
+}
+
+/* One row of dZ = dA o g'(A) and db += dZ for elementwise g, contiguous dA. */
+static void backward_row(nn_activation act, double slope, const double *a,
+                         const double *da, double *dz, double *restrict db,
+                         size_t n)
+{
+    switch (act) {
+    case NN_ACT_IDENTITY: /* g' = 1 */
+        for (size_t j = 0; j < n; j++) { double v = da[j]; dz[j] = v; db[j] += v; }
+        break;
+    case NN_ACT_SIGMOID: /* g' = a (1 - a) */
+        for (size_t j = 0; j < n; j++) {
+            double v = da[j] * a[j] * (1.0 - a[j]);
+            dz[j] = v;
+            db[j] += v;
+        }
+        break;
+    case NN_ACT_TANH: /* g' = 1 - a^2 */
+        for (size_t j = 0; j < n; j++) {
+            double v = da[j] * (1.0 - a[j] * a[j]);
+            dz[j] = v;
+            db[j] += v;
+        }
+        break;
+    case NN_ACT_RELU: /* g' = [z > 0] = [a > 0] */
+        for (size_t j = 0; j < n; j++) {
+            double v = a[j] > 0.0 ? da[j] : 0.0;
+            dz[j] = v;
+            db[j] += v;
+        }
+        break;
+    case NN_ACT_LEAKY_RELU: /* g' = z > 0 ? 1 : slope; slope >= 0 so [z>0]=[a>0] */
+        for (size_t j = 0; j < n; j++) {
+            double v = a[j] > 0.0 ? da[j] : slope * da[j];
+            dz[j] = v;
+            db[j] += v;
+        }
+        break;
+    case NN_ACT_SOFTMAX: break; /* handled by softmax_backward_row */
+    }
+}
+
+void nn__act_backward(nn_activation act, double slope, size_t m, size_t n,
+                      const double *A, const double *dA, size_t da_rs,
+                      size_t da_cs, double *dZ, double *db)
+{
+    for (size_t j = 0; j < n; j++) db[j] = 0.0;
+    for (size_t i = 0; i < m; i++) {
+        const double *a = A + i * n;
+        const double *da = dA + i * da_rs;
+        double *dz = dZ + i * n;
+        if (act == NN_ACT_SOFTMAX) {
+            softmax_backward_row(a, da, da_cs, dz, db, n);
+        } else if (da_cs == 1) {
+            backward_row(act, slope, a, da, dz, db, n);
+        } else {
+            /* strided (column-major) dA: gather the row into dz first, then
+             * run the same contiguous kernel in place, so both orders give
+             * bitwise-identical results */
+            for (size_t j = 0; j < n; j++) dz[j] = da[j * da_cs];
+            backward_row(act, slope, a, dz, dz, db, n);
+        }
+    }
+}

@@ -1,0 +1,440 @@
+/* net.c — a network: a stack of dense layers with an output loss, its
+ * workspace, and forward / loss / backward / gradient-descent passes.
+ *
+ * Memory: one block holds the struct, the layer table, all parameters (flat,
+ * layer by layer: W then b) and all gradients (same layout). One workspace
+ * block holds, for the current batch capacity m_cap, each layer's output
+ * A_l (m_cap x n_l, row-major) and two gradient buffers of m_cap x max_l n_l
+ * used in turn by the backward pass. Nothing is allocated per step. */
+#include "nn_private.h"
+
+#include <math.h>
+#include <string.h>
+
+struct nn_net {
+    nn_allocator al;
+    size_t block_bytes;
+    size_t n_in, n_layers, n_params;
+    size_t sum_width, max_width; /* sum and max of the layers' n_out */
+    nn_loss loss;
+    bool check_finite;
+    bool have_grad;
+    nn_layer *layers;
+    double *params, *grads;
+    size_t m_cap;
+    double *ws;
+};
+
+/* ------------------------------------------------------------ creation */
+static bool loss_valid(nn_loss loss)
+{
+    return (unsigned)loss <= (unsigned)NN_LOSS_SOFTMAX_CE;
+}
+
+/* BCE is computed from sigmoid logits and softmax CE from softmax logits. */
+static bool loss_fits_output(nn_loss loss, nn_activation out_act)
+{
+    if (loss == NN_LOSS_BCE) return out_act == NN_ACT_SIGMOID;
+    if (loss == NN_LOSS_SOFTMAX_CE) return out_act == NN_ACT_SOFTMAX;
+    return true;
+}
+
+/* Validate the architecture and count parameters and widths. */
+static nn_status check_specs(size_t n_in, size_t n_layers,
+                             const nn_layer_spec *specs, nn_loss loss,
+                             size_t *n_params, size_t *sum_w, size_t *max_w)
+{
+    if (n_in == 0 || n_layers == 0 || !specs || !loss_valid(loss))
+        return NN_ERR_INVALID;
+    size_t prev = n_in, np = 0, sw = 0, mw = 0;
+    for (size_t l = 0; l < n_layers; l++) {
+        const nn_layer_spec *s = &specs[l];
+        nn_status st = nn__check_layer_shape(prev, s->n_out, s->act,
+                                             s->act_param);
+        if (st) return st;
+        /* prev*n_out is known not to overflow from the shape check */
+        if (!nn__add(np, prev * s->n_out, &np) || !nn__add(np, s->n_out, &np) ||
+            !nn__add(sw, s->n_out, &sw))
+            return NN_ERR_TOO_LARGE;
+        mw = s->n_out > mw ? s->n_out : mw;
+        prev = s->n_out;
+    }
+    if (!loss_fits_output(loss, specs[n_layers - 1].act)) return NN_ERR_INVALID;
+    *n_params = np;
+    *sum_w = sw;
+    *max_w = mw;
+    return NN_OK;
+}
+
+static nn_status block_size(size_t n_layers, size_t n_params, size_t *bytes)
+{
+    size_t table, values;
+    if (!nn__mul(n_layers, sizeof(nn_layer), &table) ||
+        !nn__mul(n_params, 2 * sizeof(double), &values) ||
+        !nn__add(table, values, bytes) ||
+        !nn__add(*bytes, sizeof(struct nn_net), bytes))
+        return NN_ERR_TOO_LARGE;
+    return NN_OK;
+}
+
+/* Point each layer at its slice of the flat parameter and gradient arrays. */
+static void lay_out(nn_net_t *net, const nn_layer_spec *specs)
+{
+    size_t prev = net->n_in, off = 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        size_t n = specs[l].n_out, nw = prev * n;
+        net->layers[l] = (nn_layer){.n_in = prev, .n_out = n,
+                                    .act = specs[l].act,
+                                    .slope = specs[l].act_param,
+                                    .W = net->params + off,
+                                    .b = net->params + off + nw,
+                                    .dW = net->grads + off,
+                                    .db = net->grads + off + nw};
+        off += nw + n;
+        prev = n;
+    }
+}
+
+nn_status nn_net_create(nn_net_t **out, size_t n_in, size_t n_layers,
+                        const nn_layer_spec *specs, nn_loss loss,
+                        const nn_allocator *alloc)
+{
+    if (!out) return NN_ERR_INVALID;
+    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    size_t np, sw, mw, bytes;
+    nn_status st = check_specs(n_in, n_layers, specs, loss, &np, &sw, &mw);
+    if (!st) st = block_size(n_layers, np, &bytes);
+    if (st) return st;
+    nn_allocator al;
+    nn__allocator_init(&al, alloc);
+    nn_net_t *net = nn__alloc(&al, bytes);
+    if (!net) return NN_ERR_NOMEM;
+    memset(net, 0, bytes);
+    net->al = al;
+    net->block_bytes = bytes;
+    net->n_in = n_in;
+    net->n_layers = n_layers;
+    net->n_params = np;
+    net->sum_width = sw;
+    net->max_width = mw;
+    net->loss = loss;
+    net->layers = (nn_layer *)(net + 1);
+    net->params = (double *)(net->layers + n_layers);
+    net->grads = net->params + np;
+    lay_out(net, specs);
+    nn_net_init(net, NN_INIT_DEFAULT, 0);
+    *out = net;
+    return NN_OK;
+}
+
+static size_t ws_doubles(const nn_net_t *net, size_t m)
+{
+    return m * (net->sum_width + 2 * net->max_width);
+}
+
+void nn_net_destroy(nn_net_t *net)
+{
+    if (!net) return;
+    nn_allocator al = net->al;
+    nn__free(&al, net->ws, ws_doubles(net, net->m_cap) * sizeof(double));
+    nn__free(&al, net, net->block_bytes);
+}
+
+/* ------------------------------------------------------------ queries */
+static const nn_layer *layer_at(const nn_net_t *net, size_t l)
+{
+    return net && l < net->n_layers ? &net->layers[l] : NULL;
+}
+
+size_t nn_net_n_in(const nn_net_t *net) { return net ? net->n_in : 0; }
+size_t nn_net_n_layers(const nn_net_t *net) { return net ? net->n_layers : 0; }
+size_t nn_net_n_params(const nn_net_t *net) { return net ? net->n_params : 0; }
+
+size_t nn_net_n_out(const nn_net_t *net)
+{
+    return net ? net->layers[net->n_layers - 1].n_out : 0;
+}
+
+size_t nn_net_layer_n_in(const nn_net_t *net, size_t l)
+{
+    const nn_layer *L = layer_at(net, l);
+    return L ? L->n_in : 0;
+}
+
+size_t nn_net_layer_n_out(const nn_net_t *net, size_t l)
+{
+    const nn_layer *L = layer_at(net, l);
+    return L ? L->n_out : 0;
+}
+
+/* ------------------------------------------------------------ settings */
+nn_status nn_net_init(nn_net_t *net, nn_init init, uint64_t seed)
+{
+    if (!net || !nn__init_valid(init)) return NN_ERR_INVALID;
+    nn_rng r;
+    nn__rng_seed(&r, seed);
+    for (size_t l = 0; l < net->n_layers; l++)
+        nn__init_layer(&net->layers[l], init, &r);
+    memset(net->grads, 0, net->n_params * sizeof(double));
+    net->have_grad = false;
+    return NN_OK;
+}
+
+nn_status nn_net_reserve(nn_net_t *net, size_t m_max)
+{
+    if (!net || m_max == 0) return NN_ERR_INVALID;
+    if (m_max <= net->m_cap) return NN_OK;
+    size_t per_row, bytes;
+    if (!nn__fits_blas(m_max) ||
+        !nn__add(net->sum_width, 2 * net->max_width, &per_row) ||
+        !nn__mul(m_max, per_row, &bytes) ||
+        !nn__mul(bytes, sizeof(double), &bytes))
+        return NN_ERR_TOO_LARGE;
+    double *ws = nn__alloc(&net->al, bytes);
+    if (!ws) return NN_ERR_NOMEM;
+    nn__free(&net->al, net->ws, ws_doubles(net, net->m_cap) * sizeof(double));
+    net->ws = ws;
+    net->m_cap = m_max;
+    return NN_OK;
+}
+
+nn_status nn_net_set_check_finite(nn_net_t *net, bool on)
+{
+    if (!net) return NN_ERR_INVALID;
+    net->check_finite = on;
+    return NN_OK;
+}
+
+/* ------------------------------------------------------------ passes */
+/* Output buffer A_l of layer l in the workspace (row-major m_cap x n_l). */
+static double *act_buf(const nn_net_t *net, size_t l)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < l; i++) off += net->layers[i].n_out;
+    return net->ws + net->m_cap * off;
+}
+
+static double *grad_buf(const nn_net_t *net, int which)
+{
+    return net->ws + net->m_cap * (net->sum_width + (size_t)which *
+                                                        net->max_width);
+}
+
+/* True when the output layer keeps logits and the loss applies g. */
+static bool logits_out(const nn_net_t *net)
+{
+    return net->loss != NN_LOSS_MSE;
+}
+
+/* Forward through every layer; returns the output layer's buffer. */
+static double *forward_all(nn_net_t *net, size_t m, nn_order order,
+                           const double *X, size_t ldx)
+{
+    const double *in = X;
+    size_t ld = ldx;
+    double *A = NULL;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const nn_layer *L = &net->layers[l];
+        bool last = l + 1 == net->n_layers;
+        A = act_buf(net, l);
+        nn__layer_forward(L, m, l == 0 ? order : NN_ROW_MAJOR, in, ld, A,
+                          last && logits_out(net));
+        in = A;
+        ld = L->n_out;
+    }
+    return A;
+}
+
+/* Common validation of a batch call: X and the targets (if any); then make
+ * room for m rows. Nothing is written before everything is checked. */
+static nn_status begin_batch(nn_net_t *net, size_t m, nn_order order,
+                             const double *X, size_t ldx,
+                             const nn_targets *t, const double *Y, size_t ldy)
+{
+    if (!net) return NN_ERR_INVALID;
+    nn_status st = nn__check_matrix(X, m, net->n_in, order, ldx);
+    if (st) return st;
+    size_t k = nn_net_n_out(net);
+    if (t) {
+        if (t->labels) {
+            st = nn__check_targets(t, m, k, net->loss);
+        } else {
+            st = nn__check_matrix(Y, m, k, order, ldy);
+        }
+        if (st) return st;
+    }
+    return nn_net_reserve(net, m);
+}
+
+static nn_targets make_targets(nn_order order, const double *Y, size_t ldy,
+                               const size_t *labels)
+{
+    nn_targets t = {.Y = Y, .labels = labels};
+    nn__strides(order, ldy, &t.rs, &t.cs);
+    return t;
+}
+
+nn_status nn_net_predict(nn_net_t *net, size_t m, nn_order order,
+                         const double *X, size_t ldx, double *Y, size_t ldy)
+{
+    nn_status st = begin_batch(net, m, order, X, ldx, NULL, NULL, 0);
+    if (!st) st = nn__check_matrix(Y, m, nn_net_n_out(net), order, ldy);
+    if (st) return st;
+    const double *O = forward_all(net, m, order, X, ldx);
+    const nn_layer *L = &net->layers[net->n_layers - 1];
+    size_t rs, cs;
+    nn__strides(order, ldy, &rs, &cs);
+    /* the output keeps logits under BCE / softmax CE: apply g on the way out */
+    nn__act_apply(logits_out(net) ? L->act : NN_ACT_IDENTITY, L->slope, m,
+                  L->n_out, O, Y, rs, cs);
+    return NN_OK;
+}
+
+static nn_status loss_common(nn_net_t *net, size_t m, nn_order order,
+                             const double *X, size_t ldx, const double *Y,
+                             size_t ldy, const size_t *labels, double *loss)
+{
+    if (!loss || (!Y && !labels)) return NN_ERR_INVALID;
+    nn_targets t = make_targets(order, Y, ldy, labels);
+    nn_status st = begin_batch(net, m, order, X, ldx, &t, Y, ldy);
+    if (st) return st;
+    const double *O = forward_all(net, m, order, X, ldx);
+    *loss = nn__loss(net->loss, m, nn_net_n_out(net), O, &t, NULL, NULL);
+    return NN_OK;
+}
+
+nn_status nn_net_loss(nn_net_t *net, size_t m, nn_order order,
+                      const double *X, size_t ldx, const double *Y,
+                      size_t ldy, double *loss)
+{
+    return loss_common(net, m, order, X, ldx, Y, ldy, NULL, loss);
+}
+
+nn_status nn_net_loss_labels(nn_net_t *net, size_t m, nn_order order,
+                             const double *X, size_t ldx,
+                             const size_t *labels, double *loss)
+{
+    return loss_common(net, m, order, X, ldx, NULL, 0, labels, loss);
+}
+
+/* Backward through every layer, starting from the loss's gradient. */
+static void backward_all(nn_net_t *net, size_t m, nn_order order,
+                         const double *X, size_t ldx, const double *O,
+                         const nn_targets *t, double *loss)
+{
+    size_t last = net->n_layers - 1;
+    nn_layer *Lo = &net->layers[last];
+    double *G = grad_buf(net, 0), *Gnext = grad_buf(net, 1);
+    *loss = nn__loss(net->loss, m, Lo->n_out, O, t, G, Lo->db);
+    if (!logits_out(net)) /* MSE gave dL/dA: dZ = dA o g'(Z), db = colsum */
+        nn__act_backward(Lo->act, Lo->slope, m, Lo->n_out, O, G, Lo->n_out, 1,
+                         G, Lo->db);
+    for (size_t l = last + 1; l-- > 0;) {
+        const nn_layer *L = &net->layers[l];
+        const double *in = l == 0 ? X : act_buf(net, l - 1);
+        nn_order in_order = l == 0 ? order : NN_ROW_MAJOR;
+        size_t in_ld = l == 0 ? ldx : L->n_in;
+        /* dW_l = A_{l-1}^T.dZ_l; dA_{l-1} = dZ_l.W_l^T (not for the input) */
+        nn__layer_backward(L, m, in_order, in, in_ld, G, l ? Gnext : NULL,
+                           NN_ROW_MAJOR, L->n_in);
+        if (l == 0) break;
+        const nn_layer *P = &net->layers[l - 1];
+        /* dZ_{l-1} = dA_{l-1} o g'(Z_{l-1}), db_{l-1} = colsum, in place */
+        nn__act_backward(P->act, P->slope, m, P->n_out, in, Gnext, P->n_out,
+                         1, Gnext, P->db);
+        double *tmp = G;
+        G = Gnext;
+        Gnext = tmp;
+    }
+}
+
+static nn_status gradient_common(nn_net_t *net, size_t m, nn_order order,
+                                 const double *X, size_t ldx, const double *Y,
+                                 size_t ldy, const size_t *labels,
+                                 double *loss)
+{
+    if (!Y && !labels) return NN_ERR_INVALID;
+    nn_targets t = make_targets(order, Y, ldy, labels);
+    nn_status st = begin_batch(net, m, order, X, ldx, &t, Y, ldy);
+    if (st) return st;
+    const double *O = forward_all(net, m, order, X, ldx);
+    double value;
+    backward_all(net, m, order, X, ldx, O, &t, &value);
+    net->have_grad = true;
+    if (loss) *loss = value;
+    if (net->check_finite &&
+        (!isfinite(value) || !nn__all_finite(net->grads, net->n_params)))
+        return NN_ERR_NUMERIC;
+    return NN_OK;
+}
+
+nn_status nn_net_gradient(nn_net_t *net, size_t m, nn_order order,
+                          const double *X, size_t ldx, const double *Y,
+                          size_t ldy, double *loss)
+{
+    return gradient_common(net, m, order, X, ldx, Y, ldy, NULL, loss);
+}
+
+nn_status nn_net_gradient_labels(nn_net_t *net, size_t m, nn_order order,
+                                 const double *X, size_t ldx,
+                                 const size_t *labels, double *loss)
+{
+    return gradient_common(net, m, order, X, ldx, NULL, 0, labels, loss);
+}
+
+nn_status nn_net_sgd_step(nn_net_t *net, double alpha)
+{
+    if (!net || !isfinite(alpha)) return NN_ERR_INVALID;
+    if (!net->have_grad) return NN_ERR_STATE;
+    if (net->check_finite && !nn__all_finite(net->grads, net->n_params))
+        return NN_ERR_NUMERIC;
+    /* W -= alpha*dW, b -= alpha*db: one pass over the flat arrays */
+    double *restrict p = net->params;
+    const double *restrict g = net->grads;
+    for (size_t i = 0; i < net->n_params; i++) p[i] -= alpha * g[i];
+    return NN_OK;
+}
+
+/* ------------------------------------------------------------ parameters */
+nn_status nn_net_get_params(const nn_net_t *net, size_t l, nn_order order,
+                            double *W, size_t ldw, double *b)
+{
+    const nn_layer *L = layer_at(net, l);
+    return L ? nn__layer_get(L, false, order, W, ldw, b) : NN_ERR_INVALID;
+}
+
+nn_status nn_net_set_params(nn_net_t *net, size_t l, nn_order order,
+                            const double *W, size_t ldw, const double *b)
+{
+    if (!layer_at(net, l)) return NN_ERR_INVALID;
+    return nn__layer_set(&net->layers[l], order, W, ldw, b);
+}
+
+nn_status nn_net_get_grads(const nn_net_t *net, size_t l, nn_order order,
+                           double *dW, size_t ldw, double *db)
+{
+    const nn_layer *L = layer_at(net, l);
+    return L ? nn__layer_get(L, true, order, dW, ldw, db) : NN_ERR_INVALID;
+}
+
+double *nn_net_weights(nn_net_t *net, size_t l)
+{
+    return layer_at(net, l) ? net->layers[l].W : NULL;
+}
+
+double *nn_net_bias(nn_net_t *net, size_t l)
+{
+    return layer_at(net, l) ? net->layers[l].b : NULL;
+}
+
+const double *nn_net_grad_weights(const nn_net_t *net, size_t l)
+{
+    const nn_layer *L = layer_at(net, l);
+    return L ? L->dW : NULL;
+}
+
+const double *nn_net_grad_bias(const nn_net_t *net, size_t l)
+{
+    const nn_layer *L = layer_at(net, l);
+    return L ? L->db : NULL;
+}

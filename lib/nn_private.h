@@ -1,0 +1,145 @@
+/* nn_private.h — internal declarations shared by the files under lib/.
+ * Nothing here is exported: the library is built with hidden visibility and
+ * only NN_API declarations of nn.h reach the dynamic symbol table. */
+#ifndef NN_PRIVATE_H
+#define NN_PRIVATE_H
+
+#include "nn.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------ allocation */
+/* Allocate/free through the object's allocator (malloc/free when the user gave
+ * none). Sizes are in bytes; nn__free takes the size given to nn__alloc. */
+void nn__allocator_init(nn_allocator *dst, const nn_allocator *user);
+void *nn__alloc(const nn_allocator *al, size_t bytes);
+void nn__free(const nn_allocator *al, void *ptr, size_t bytes);
+
+/* Overflow-checked size arithmetic: false when the result does not fit. */
+bool nn__mul(size_t a, size_t b, size_t *out);
+bool nn__add(size_t a, size_t b, size_t *out);
+
+/* ------------------------------------------------------------ validation */
+/* A size handed to BLAS must fit in its int. */
+bool nn__fits_blas(size_t n);
+/* Check a batch argument: p non-NULL, an m x n matrix in `order` with leading
+ * dimension ld. Returns NN_ERR_INVALID / NN_ERR_TOO_LARGE / NN_ERR_SHAPE. */
+nn_status nn__check_matrix(const void *p, size_t m, size_t n, nn_order order,
+                           size_t ld);
+/* Check the size of a layer (n_in, n_out) and its activation. */
+nn_status nn__check_layer_shape(size_t n_in, size_t n_out, nn_activation act,
+                                double act_param);
+
+/* Element strides of a matrix in `order` with leading dimension ld:
+ * element (i,j) is at p[i*rs + j*cs]. */
+static inline void nn__strides(nn_order order, size_t ld, size_t *rs,
+                               size_t *cs)
+{
+    if (order == NN_ROW_MAJOR) { *rs = ld; *cs = 1; }
+    else { *rs = 1; *cs = ld; }
+}
+
+/* dst(i,j) = src(i,j) for an m x n matrix, any strides. */
+void nn__copy_matrix(size_t m, size_t n, const double *src, size_t src_rs,
+                     size_t src_cs, double *dst, size_t dst_rs, size_t dst_cs);
+
+/* ------------------------------------------------------------ BLAS */
+/* The one dgemm wrapper (row-major):
+ *   C = alpha * op(A) . op(B) + beta * C,  op(X) = X or X^T,
+ * C is M x N, op(A) is M x K, op(B) is K x N. Callers have checked that every
+ * size fits in an int. With beta == 0, C is never read (may hold NaN). */
+void nn__gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K,
+              double alpha, const double *A, size_t lda, const double *B,
+              size_t ldb, double beta, double *C, size_t ldc);
+
+/* ------------------------------------------------------------ layer math */
+/* The parameters of one dense layer; storage is owned by the enclosing
+ * object (an nn_dense_t or an nn_net_t). W is row-major n_in x n_out. */
+typedef struct nn_layer {
+    size_t n_in, n_out;
+    nn_activation act;
+    double slope; /* leaky-relu slope */
+    double *W, *b, *dW, *db;
+} nn_layer;
+
+/* Forward: A = g(X.W + b) into A (row-major m x n_out, contiguous).
+ * With logits_only, A = X.W + b (the loss applies the activation). */
+void nn__layer_forward(const nn_layer *L, size_t m, nn_order order,
+                       const double *X, size_t ldx, double *A,
+                       bool logits_only);
+
+/* Backward given dZ (row-major m x n_out, contiguous) and its layer input X:
+ *   dW = X^T.dZ;  if dX: dX = dZ.W^T (m x n_in in dx_order, lddx).
+ * db must already hold the column sums of dZ (fused into the pass that made
+ * dZ). */
+void nn__layer_backward(const nn_layer *L, size_t m, nn_order order,
+                        const double *X, size_t ldx, const double *dZ,
+                        double *dX, nn_order dx_order, size_t lddx);
+
+/* Copy a layer's parameters (or, with grads, its gradients) out to / in from
+ * caller storage: W is n_in x n_out in `order` (ldw), b has n_out values;
+ * either may be NULL, not both. Validates before writing anything. */
+nn_status nn__layer_get(const nn_layer *L, bool grads, nn_order order,
+                        double *W, size_t ldw, double *b);
+nn_status nn__layer_set(nn_layer *L, nn_order order, const double *W,
+                        size_t ldw, const double *b);
+
+/* ------------------------------------------------------------ activations */
+/* Fused forward pass over Z (row-major m x n, contiguous), in place:
+ *   Z(i,j) <- g(Z(i,j) + b(j)). */
+void nn__act_forward(nn_activation act, double slope, size_t m, size_t n,
+                     const double *b, double *Z);
+/* Apply g to already-biased values src (row-major m x n, contiguous) and
+ * write them to dst with strides (dst_rs, dst_cs): dst = g(src). */
+void nn__act_apply(nn_activation act, double slope, size_t m, size_t n,
+                   const double *src, double *dst, size_t dst_rs,
+                   size_t dst_cs);
+/* Fused backward pass: given A = g(Z) (row-major m x n) and dA (strides
+ * da_rs, da_cs; may alias dZ when row-major contiguous), computes
+ *   dZ = dA o g'(Z)   (softmax: dZ = A o (dA - rowsum(dA o A)))
+ * into dZ (row-major m x n) and db(j) = sum_i dZ(i,j), in one pass. */
+void nn__act_backward(nn_activation act, double slope, size_t m, size_t n,
+                      const double *A, const double *dA, size_t da_rs,
+                      size_t da_cs, double *dZ, double *db);
+
+/* ------------------------------------------------------------ losses */
+/* Targets of a batch: either dense Y with strides, or class labels. */
+typedef struct nn_targets {
+    const double *Y;
+    size_t rs, cs;
+    const size_t *labels;
+} nn_targets;
+
+/* Validate targets for an m x k output; labels must be < k (or <= 1 for a
+ * single non-softmax output). */
+nn_status nn__check_targets(const nn_targets *t, size_t m, size_t k,
+                            nn_loss loss);
+
+/* Loss of a batch given the output layer's values O (row-major m x k): the
+ * logits for BCE / softmax CE, the activations for MSE. Returns the mean
+ * loss. If G != NULL, also writes the gradient: for BCE / softmax CE,
+ * G = dZ = dL/dZ and db = column sums of G; for MSE, G = dL/dA (db untouched,
+ * the activation's backward pass follows). */
+double nn__loss(nn_loss loss, size_t m, size_t k, const double *O,
+                const nn_targets *t, double *G, double *db);
+
+/* ------------------------------------------------------------ random */
+/* xoshiro256** seeded through splitmix64: a generator owned by its user. */
+typedef struct nn_rng {
+    uint64_t s[4];
+} nn_rng;
+void nn__rng_seed(nn_rng *r, uint64_t seed);
+uint64_t nn__rng_next(nn_rng *r);
+/* Uniform double in [0, 1) with 53 random bits. */
+double nn__rng_uniform(nn_rng *r);
+
+/* Initialise W (n_in x n_out, row-major) by scheme; b is zeroed. */
+void nn__init_layer(nn_layer *L, nn_init init, nn_rng *r);
+bool nn__init_valid(nn_init init);
+
+/* True when every one of the n values is finite. */
+bool nn__all_finite(const double *p, size_t n);
+
+#endif /* NN_PRIVATE_H */

@@ -1,0 +1,23 @@
+/* status.c — version queries and status messages. */
+#include "nn_private.h"
+
+unsigned nn_version_number(void) { return NN_VERSION_NUMBER; }
+
+const char *nn_version_string(void) { return NN_VERSION_STRING; }
+
+const char *nn_strerror(nn_status status)
+{
+    switch (status) {
+    case NN_OK: return "success";
+    case NN_ERR_NOMEM: return "out of memory";
+    case NN_ERR_INVALID: return "invalid argument";
+    case NN_ERR_SHAPE: return "shape mismatch";
+    case NN_ERR_NUMERIC: return "numeric failure (NaN or Inf)";
+    case NN_ERR_IO: return "I/O error";
+    case NN_ERR_FORMAT: return "bad file format";
+    case NN_ERR_TOO_LARGE: return "size too large (overflows size_t or BLAS int)";
+    case NN_ERR_UNSUPPORTED: return "unsupported";
+    case NN_ERR_STATE: return "call out of order";
+    }
+    return "unknown status code";
+}
