@@ -17,21 +17,15 @@ void nn__layer_forward(const nn_layer *L, size_t m, nn_order order,
 
 void nn__layer_backward(const nn_layer *L, size_t m, nn_order order,
                         const double *X, size_t ldx, const double *dZ,
-                        double *dX, nn_order dx_order, size_t lddx)
+                        double *dX, size_t lddx)
 {
-    /* dW = X^T.dZ  (n_in x n_out) */
+    /* dW = X^T.dZ  (n_in x n_out); a column-major X is X^T row-major */
     nn__gemm(order == NN_ROW_MAJOR, false, L->n_in, L->n_out, m, 1.0, X, ldx,
              dZ, L->n_out, 0.0, L->dW, L->n_out);
-    if (!dX) return;
-    if (dx_order == NN_ROW_MAJOR) {
-        /* dX = dZ.W^T  (m x n_in) */
+    /* dX = dZ.W^T  (m x n_in, row-major) */
+    if (dX)
         nn__gemm(false, true, m, L->n_in, L->n_out, 1.0, dZ, L->n_out, L->W,
                  L->n_out, 0.0, dX, lddx);
-    } else {
-        /* dX^T = W.dZ^T  (n_in x m): a column-major dX seen row-major */
-        nn__gemm(false, true, L->n_in, m, L->n_out, 1.0, L->W, L->n_out, dZ,
-                 L->n_out, 0.0, dX, lddx);
-    }
 }
 
 /* ------------------------------------------------------------ the object */
@@ -42,6 +36,8 @@ struct nn_dense {
     size_t m_cap;       /* rows the workspace holds */
     size_t m_last;      /* rows of the last forward, 0 if none */
     double *ws;         /* H (activations, m_cap x n_out) then G (dZ) */
+    size_t dx_cap;      /* rows of dx_rm, 0 until a column-major dX is asked */
+    double *dx_rm;      /* row-major dX, transposed out for column-major dX */
 };
 
 nn_status nn_dense_create(nn_dense_t **out, size_t n_in, size_t n_out,
@@ -86,6 +82,7 @@ void nn_dense_destroy(nn_dense_t *d)
     if (!d) return;
     nn_allocator al = d->al;
     nn__free(&al, d->ws, ws_bytes(d->m_cap, d->L.n_out));
+    nn__free(&al, d->dx_rm, d->dx_cap * d->L.n_in * sizeof(double));
     nn__free(&al, d, d->block_bytes);
 }
 
@@ -108,6 +105,21 @@ nn_status nn_dense_reserve(nn_dense_t *d, size_t m_max)
     d->ws = ws;
     d->m_cap = m_max;
     d->m_last = 0;
+    return NN_OK;
+}
+
+/* Room for a row-major m x n_in dX (only column-major callers need it). */
+static nn_status reserve_dx(nn_dense_t *d, size_t m)
+{
+    if (m <= d->dx_cap) return NN_OK;
+    size_t bytes;
+    if (!nn__mul(m, d->L.n_in, &bytes) || !nn__mul(bytes, sizeof(double), &bytes))
+        return NN_ERR_TOO_LARGE;
+    double *p = nn__alloc(&d->al, bytes);
+    if (!p) return NN_ERR_NOMEM;
+    nn__free(&d->al, d->dx_rm, d->dx_cap * d->L.n_in * sizeof(double));
+    d->dx_rm = p;
+    d->dx_cap = m;
     return NN_OK;
 }
 
@@ -139,13 +151,23 @@ nn_status nn_dense_backward(nn_dense_t *d, size_t m, nn_order order,
     if (st) return st;
     if (d->m_last == 0) return NN_ERR_STATE;
     if (m != d->m_last) return NN_ERR_SHAPE;
+    if (dX && order == NN_COL_MAJOR) st = reserve_dx(d, m);
+    if (st) return st;
     const double *H = d->ws;
     double *G = d->ws + d->m_cap * d->L.n_out;
     size_t rs, cs;
     nn__strides(order, ldda, &rs, &cs);
     nn__act_backward(d->L.act, d->L.slope, m, d->L.n_out, H, dA, rs, cs, G,
                      d->L.db);
-    nn__layer_backward(&d->L, m, order, X, ldx, G, dX, order, lddx);
+    if (dX && order == NN_COL_MAJOR) {
+        /* dgemm writing dX^T rounds differently from dgemm writing dX, so a
+         * column-major dX is computed row-major and transposed out: the
+         * promise is bitwise-equal results in both orders */
+        nn__layer_backward(&d->L, m, order, X, ldx, G, d->dx_rm, d->L.n_in);
+        nn__copy_matrix(m, d->L.n_in, d->dx_rm, d->L.n_in, 1, dX, 1, lddx);
+    } else {
+        nn__layer_backward(&d->L, m, order, X, ldx, G, dX, lddx);
+    }
     return NN_OK;
 }
 

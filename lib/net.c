@@ -336,7 +336,7 @@ static void backward_all(nn_net_t *net, size_t m, nn_order order,
         size_t in_ld = l == 0 ? ldx : L->n_in;
         /* dW_l = A_{l-1}^T.dZ_l; dA_{l-1} = dZ_l.W_l^T (not for the input) */
         nn__layer_backward(L, m, in_order, in, in_ld, G, l ? Gnext : NULL,
-                           NN_ROW_MAJOR, L->n_in);
+                           L->n_in);
         if (l == 0) break;
         const nn_layer *P = &net->layers[l - 1];
         /* dZ_{l-1} = dA_{l-1} o g'(Z_{l-1}), db_{l-1} = colsum, in place */
