@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install libnn into a temporary staging root and build + run a consumer the
+# way users do: cc app.c $(pkg-config --cflags --libs nn).
+# usage: check-install.sh BUILD_DIR SOURCE_DIR
+set -eu
+build=$1
+src=$2
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+meson install -C "$build" --no-rebuild --quiet --destdir "$stage" >/dev/null
+pcdir=$(dirname "$(find "$stage" -name nn.pc | head -n 1)")
+[ -f "$pcdir/nn.pc" ] || { echo "nn.pc was not installed"; exit 1; }
+export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$stage"
+flags=$(pkg-config --cflags --libs nn)
+echo "pkg-config --cflags --libs nn: $flags"
+so=$(find "$stage" -name 'libnn.so.0' | head -n 1)
+[ -n "$so" ] || { echo "libnn.so.0 (soname link) missing"; exit 1; }
+soname=$(readelf -d "$so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+[ "$soname" = libnn.so.0 ] || { echo "soname is '$soname'"; exit 1; }
+# shellcheck disable=SC2086
+${CC:-cc} "$src/docs/examples/minimal.c" $flags -o "$stage/minimal"
+LD_LIBRARY_PATH=$(dirname "$so") "$stage/minimal"
