@@ -199,7 +199,8 @@ NN_API nn_status nn_dense_forward(nn_dense_t *layer, size_t m, nn_order order,
  *   dX = dZ.W^T       (only if dX != NULL; m x n_in, lddx)
  * This is the plain chain rule: no 1/m factor is applied here (a mean loss
  * puts its 1/m into dA). The dA buffer is only read.
- * @return NN_ERR_STATE if no forward with this m preceded it. */
+ * @return NN_ERR_STATE if no forward preceded it; NN_ERR_SHAPE if m is not
+ * the m of the last forward. */
 NN_API nn_status nn_dense_backward(nn_dense_t *layer, size_t m, nn_order order,
                                    const double *X, size_t ldx,
                                    const double *dA, size_t ldda,

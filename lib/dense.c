@@ -35,9 +35,10 @@ struct nn_dense {
     size_t block_bytes; /* this struct + parameters + gradients */
     size_t m_cap;       /* rows the workspace holds */
     size_t m_last;      /* rows of the last forward, 0 if none */
-    double *ws;         /* H (activations, m_cap x n_out) then G (dZ) */
-    size_t dx_cap;      /* rows of dx_rm, 0 until a column-major dX is asked */
-    double *dx_rm;      /* row-major dX, transposed out for column-major dX */
+    /* workspace for m_cap rows: H (activations, m_cap x n_out), G (dZ,
+     * m_cap x n_out), then a row-major dX (m_cap x n_in) that is transposed
+     * out when the caller asks for a column-major dX */
+    double *ws;
 };
 
 nn_status nn_dense_create(nn_dense_t **out, size_t n_in, size_t n_out,
@@ -72,17 +73,16 @@ nn_status nn_dense_create(nn_dense_t **out, size_t n_in, size_t n_out,
     return NN_OK;
 }
 
-static size_t ws_bytes(size_t m, size_t n_out)
+static size_t ws_bytes(const nn_layer *L, size_t m)
 {
-    return 2 * m * n_out * sizeof(double);
+    return m * (2 * L->n_out + L->n_in) * sizeof(double);
 }
 
 void nn_dense_destroy(nn_dense_t *d)
 {
     if (!d) return;
     nn_allocator al = d->al;
-    nn__free(&al, d->ws, ws_bytes(d->m_cap, d->L.n_out));
-    nn__free(&al, d->dx_rm, d->dx_cap * d->L.n_in * sizeof(double));
+    nn__free(&al, d->ws, ws_bytes(&d->L, d->m_cap));
     nn__free(&al, d, d->block_bytes);
 }
 
@@ -93,33 +93,21 @@ nn_status nn_dense_reserve(nn_dense_t *d, size_t m_max)
 {
     if (!d || m_max == 0) return NN_ERR_INVALID;
     if (m_max <= d->m_cap) return NN_OK;
-    size_t bytes;
-    if (!nn__fits_blas(m_max) || !nn__mul(m_max, d->L.n_out, &bytes) ||
-        !nn__mul(bytes, 2 * sizeof(double), &bytes))
+    size_t per_row, bytes;
+    if (!nn__fits_blas(m_max) ||
+        !nn__add(2 * d->L.n_out, d->L.n_in, &per_row) ||
+        !nn__mul(m_max, per_row, &bytes) ||
+        !nn__mul(bytes, sizeof(double), &bytes))
         return NN_ERR_TOO_LARGE;
     double *ws = nn__alloc(&d->al, bytes);
     if (!ws) return NN_ERR_NOMEM;
-    /* growing discards the cached activations: a backward must follow a new
-     * forward */
-    nn__free(&d->al, d->ws, ws_bytes(d->m_cap, d->L.n_out));
+    /* keep the cached activations of the last forward (H is the first
+     * m_last x n_out values) so a backward may still follow */
+    if (d->m_last)
+        memcpy(ws, d->ws, d->m_last * d->L.n_out * sizeof(double));
+    nn__free(&d->al, d->ws, ws_bytes(&d->L, d->m_cap));
     d->ws = ws;
     d->m_cap = m_max;
-    d->m_last = 0;
-    return NN_OK;
-}
-
-/* Room for a row-major m x n_in dX (only column-major callers need it). */
-static nn_status reserve_dx(nn_dense_t *d, size_t m)
-{
-    if (m <= d->dx_cap) return NN_OK;
-    size_t bytes;
-    if (!nn__mul(m, d->L.n_in, &bytes) || !nn__mul(bytes, sizeof(double), &bytes))
-        return NN_ERR_TOO_LARGE;
-    double *p = nn__alloc(&d->al, bytes);
-    if (!p) return NN_ERR_NOMEM;
-    nn__free(&d->al, d->dx_rm, d->dx_cap * d->L.n_in * sizeof(double));
-    d->dx_rm = p;
-    d->dx_cap = m;
     return NN_OK;
 }
 
@@ -151,8 +139,6 @@ nn_status nn_dense_backward(nn_dense_t *d, size_t m, nn_order order,
     if (st) return st;
     if (d->m_last == 0) return NN_ERR_STATE;
     if (m != d->m_last) return NN_ERR_SHAPE;
-    if (dX && order == NN_COL_MAJOR) st = reserve_dx(d, m);
-    if (st) return st;
     const double *H = d->ws;
     double *G = d->ws + d->m_cap * d->L.n_out;
     size_t rs, cs;
@@ -163,8 +149,9 @@ nn_status nn_dense_backward(nn_dense_t *d, size_t m, nn_order order,
         /* dgemm writing dX^T rounds differently from dgemm writing dX, so a
          * column-major dX is computed row-major and transposed out: the
          * promise is bitwise-equal results in both orders */
-        nn__layer_backward(&d->L, m, order, X, ldx, G, d->dx_rm, d->L.n_in);
-        nn__copy_matrix(m, d->L.n_in, d->dx_rm, d->L.n_in, 1, dX, 1, lddx);
+        double *dX_rm = G + d->m_cap * d->L.n_out;
+        nn__layer_backward(&d->L, m, order, X, ldx, G, dX_rm, d->L.n_in);
+        nn__copy_matrix(m, d->L.n_in, dX_rm, d->L.n_in, 1, dX, 1, lddx);
     } else {
         nn__layer_backward(&d->L, m, order, X, ldx, G, dX, lddx);
     }
@@ -177,6 +164,7 @@ static nn_status check_param_args(const nn_layer *L, nn_order order,
                                   const void *W, size_t ldw, const void *b)
 {
     if (!W && !b) return NN_ERR_INVALID;
+    if (order != NN_ROW_MAJOR && order != NN_COL_MAJOR) return NN_ERR_INVALID;
     if (W) return nn__check_matrix(W, L->n_in, L->n_out, order, ldw);
     return NN_OK;
 }

@@ -277,8 +277,9 @@ static nn_targets make_targets(nn_order order, const double *Y, size_t ldy,
 nn_status nn_net_predict(nn_net_t *net, size_t m, nn_order order,
                          const double *X, size_t ldx, double *Y, size_t ldy)
 {
-    nn_status st = begin_batch(net, m, order, X, ldx, NULL, NULL, 0);
-    if (!st) st = nn__check_matrix(Y, m, nn_net_n_out(net), order, ldy);
+    if (!net) return NN_ERR_INVALID;
+    nn_status st = nn__check_matrix(Y, m, nn_net_n_out(net), order, ldy);
+    if (!st) st = begin_batch(net, m, order, X, ldx, NULL, NULL, 0);
     if (st) return st;
     const double *O = forward_all(net, m, order, X, ldx);
     const nn_layer *L = &net->layers[net->n_layers - 1];

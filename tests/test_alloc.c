@@ -169,7 +169,7 @@ START_TEST(every_byte_returned)
     double x[3 * 7] = {0}, A[3 * 5], dX[3 * 7];
     NN_OK_OR_FAIL(nn_dense_forward(layer, 3, NN_COL_MAJOR, x, 3, A, 3));
     NN_OK_OR_FAIL(nn_dense_backward(layer, 3, NN_COL_MAJOR, x, 3, A, 3, dX, 3));
-    ck_assert_int_ge(d.allocs, 3); /* object, workspace, column-major dX */
+    ck_assert_int_ge(d.allocs, 2); /* object, workspace */
     nn_dense_destroy(layer);
     assert_balanced(&d);
 }
