@@ -1,10 +1,15 @@
 #!/bin/sh
 # Install libnn into a temporary staging root and build + run a consumer the
 # way users do: cc app.c $(pkg-config --cflags --libs nn).
-# usage: check-install.sh BUILD_DIR SOURCE_DIR
+# usage: check-install.sh BUILD_DIR SOURCE_DIR [SANITIZERS]
+# SANITIZERS: meson's b_sanitize of this build; the consumer is built with the
+# same runtime (an instrumented libnn.so needs it).
 set -eu
 build=$1
 src=$2
+san=${3:-none}
+extra=""
+[ "$san" = none ] || extra="-fsanitize=$san"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 meson install -C "$build" --no-rebuild --quiet --destdir "$stage" >/dev/null
@@ -18,5 +23,5 @@ so=$(find "$stage" -name 'libnn.so.0' | head -n 1)
 soname=$(readelf -d "$so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ "$soname" = libnn.so.0 ] || { echo "soname is '$soname'"; exit 1; }
 # shellcheck disable=SC2086
-${CC:-cc} "$src/docs/examples/minimal.c" $flags -o "$stage/minimal"
+${CC:-cc} $extra "$src/docs/examples/minimal.c" $flags -o "$stage/minimal"
 LD_LIBRARY_PATH=$(dirname "$so") "$stage/minimal"
