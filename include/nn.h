@@ -135,7 +135,12 @@ typedef enum nn_init {
     NN_INIT_DEFAULT = 0,        /* He uniform for (leaky) relu, Glorot uniform else */
     NN_INIT_GLOROT_UNIFORM = 1, /* U(-r, r), r = sqrt(6 / (fan_in + fan_out))        */
     NN_INIT_HE_UNIFORM = 2,     /* U(-r, r), r = sqrt(6 / fan_in)                    */
-    NN_INIT_ZERO = 3            /* W = 0 (for tests and hand-set weights)            */
+    NN_INIT_ZERO = 3,           /* W = 0 (for tests and hand-set weights)            */
+    NN_INIT_GLOROT_NORMAL = 4,  /* N(0, s^2), s = sqrt(2 / (fan_in + fan_out))       */
+    NN_INIT_HE_NORMAL = 5,      /* N(0, s^2), s = sqrt(2 / fan_in)                   */
+    NN_INIT_ORTHOGONAL = 6      /* Q of the QR of a Gaussian matrix (LAPACKE dgeqrf/ */
+                                /* dorgqr), sign-corrected: W^T W = I (tall/square) */
+                                /* or W W^T = I (wide)                              */
 } nn_init;
 
 /* ---------------------------------------------------------------- allocator */
@@ -262,7 +267,9 @@ NN_API size_t nn_net_n_params(const nn_net_t *net);
 
 /* Re-initialise all weights with scheme `init`, drawing from a generator
  * seeded with `seed` (owned by this call: same seed, same weights, on every
- * machine). Biases are set to zero; gradients are cleared. */
+ * machine). Biases are set to zero; gradients are cleared.
+ * NN_INIT_ORTHOGONAL needs scratch memory and LAPACK: it may return
+ * NN_ERR_NOMEM or NN_ERR_NUMERIC, and then nothing has changed. */
 NN_API nn_status nn_net_init(nn_net_t *net, nn_init init, uint64_t seed);
 
 /* Pre-size the workspace for batches of up to m_max rows: afterwards,
@@ -329,6 +336,142 @@ NN_API double *nn_net_weights(nn_net_t *net, size_t layer);
 NN_API double *nn_net_bias(nn_net_t *net, size_t layer);
 NN_API const double *nn_net_grad_weights(const nn_net_t *net, size_t layer);
 NN_API const double *nn_net_grad_bias(const nn_net_t *net, size_t layer);
+
+/* ================================================================ optimizers */
+/* An optimizer updates a network's parameters from the gradients of the last
+ * nn_net_gradient* call. It owns its state (velocities, moments), sized for
+ * the network it was created for; the step allocates nothing. */
+typedef struct nn_optim nn_optim_t;
+
+typedef enum nn_optim_kind {
+    NN_OPTIM_SGD = 0,      /* w -= lr*g                                        */
+    NN_OPTIM_MOMENTUM = 1, /* v = mu*v + g;  w -= lr*v          (PyTorch form) */
+    NN_OPTIM_NESTEROV = 2, /* v = mu*v + g;  w -= lr*(g + mu*v) (PyTorch form) */
+    NN_OPTIM_ADAM = 3      /* bias-corrected Adam (Kingma & Ba)                */
+} nn_optim_kind;
+
+/* Settings of an optimizer. Fill with nn_optim_config_default, then change
+ * fields. Weight decay applies to weights only, never to biases:
+ *   coupled (L2, all kinds):  g += weight_decay * w   before the update;
+ *   decoupled (Adam only, AdamW): w -= lr * weight_decay * w, beside the update.
+ * Clipping (clip_norm > 0) scales all gradients together so that their global
+ * L2 norm is at most clip_norm, before decay and update. */
+typedef struct nn_optim_config {
+    nn_optim_kind kind;
+    double lr;           /* learning rate, finite, > 0          (0.01; Adam 1e-3) */
+    double momentum;     /* MOMENTUM / NESTEROV, in [0, 1)      (0.9)             */
+    double beta1, beta2; /* ADAM, each in [0, 1)                (0.9, 0.999)      */
+    double eps;          /* ADAM, finite, > 0                   (1e-8)            */
+    double weight_decay; /* finite, >= 0                        (0)               */
+    bool decoupled;      /* ADAM: AdamW-style decoupled decay   (false)           */
+    double clip_norm;    /* finite, >= 0; 0 = no clipping       (0)               */
+} nn_optim_config;
+
+/* Fill *cfg with the defaults (in parentheses above) for `kind`. */
+NN_API nn_status nn_optim_config_default(nn_optim_config *cfg,
+                                         nn_optim_kind kind);
+
+/* Create an optimizer for `net` (which must outlive it, and is only used to
+ * size the state: pass the same net to nn_optim_step). cfg is copied.
+ * @return NN_OK and *out set; NN_ERR_INVALID for a bad setting. */
+NN_API nn_status nn_optim_create(nn_optim_t **out, const nn_net_t *net,
+                                 const nn_optim_config *cfg,
+                                 const nn_allocator *alloc);
+NN_API void nn_optim_destroy(nn_optim_t *opt);
+
+/* One update of net's parameters from its last gradients. Allocates nothing.
+ * @return NN_ERR_STATE if net has no gradient yet; NN_ERR_SHAPE if net is not
+ * shaped like the network the optimizer was created for; NN_ERR_NUMERIC (and
+ * nothing changed) if the net's check-finite is on and a gradient is NaN/Inf. */
+NN_API nn_status nn_optim_step(nn_optim_t *opt, nn_net_t *net);
+
+/* Learning rate in use (schedules change it between steps). */
+NN_API nn_status nn_optim_set_lr(nn_optim_t *opt, double lr);
+NN_API double nn_optim_get_lr(const nn_optim_t *opt);
+
+/* Optimizer state, for saving and restoring: a step count and
+ * nn_optim_state_len() doubles (velocity for momentum kinds; first then
+ * second moments for Adam; none for SGD). */
+NN_API size_t nn_optim_state_len(const nn_optim_t *opt);
+NN_API nn_status nn_optim_get_state(const nn_optim_t *opt, uint64_t *steps,
+                                    double *state, size_t len);
+NN_API nn_status nn_optim_set_state(nn_optim_t *opt, uint64_t steps,
+                                    const double *state, size_t len);
+
+/* ================================================================ data */
+/* Where a malformed input went wrong. Filled by the loaders when the caller
+ * passes one (may be NULL); owned by the caller, so no global error state. */
+typedef struct nn_error_info {
+    char file[256];    /* the file (truncated to fit)                       */
+    size_t line;       /* 1-based line (CSV) or 0                           */
+    size_t column;     /* 1-based column / field (CSV) or 0                 */
+    size_t offset;     /* byte offset in the (decompressed) file, or 0      */
+    char message[256]; /* what was expected and what was found              */
+} nn_error_info;
+
+/* A loaded data set: m samples of n features (row-major, contiguous) and, if
+ * the source had them, m class labels. */
+typedef struct nn_data nn_data_t;
+
+/* Read an IDX file (the MNIST family format; gzip-compressed if its name ends
+ * in .gz or it starts with the gzip magic), any element type, any number of
+ * dimensions: the first dimension gives the rows, the product of the others
+ * the columns; values converted to double unscaled. Sizes are checked
+ * against the file's real length before any allocation: a truncated or
+ * oversized file gives NN_ERR_FORMAT and never over-allocates.
+ * @return NN_ERR_IO if the file cannot be read, NN_ERR_FORMAT if malformed. */
+NN_API nn_status nn_data_load_idx(nn_data_t **out, const char *path,
+                                  const nn_allocator *alloc,
+                                  nn_error_info *err);
+
+/* Attach labels from an IDX file with one dimension (m values, each an
+ * integer in [0, 2^31)); m must match (NN_ERR_SHAPE). */
+NN_API nn_status nn_data_load_idx_labels(nn_data_t *data, const char *path,
+                                         nn_error_info *err);
+
+/* Read a numeric CSV file (comma-separated; optional header line, skipped
+ * when `header` is true). label_col is the 0-based column holding an integer
+ * class label (>= 0), or (size_t)-1 for none; every other column is a
+ * feature. Every row must have the same number of fields. A non-numeric cell,
+ * ragged row or bad label gives NN_ERR_FORMAT with line and column in *err. */
+NN_API nn_status nn_data_load_csv(nn_data_t **out, const char *path,
+                                  bool header, size_t label_col,
+                                  const nn_allocator *alloc,
+                                  nn_error_info *err);
+NN_API void nn_data_destroy(nn_data_t *data);
+
+NN_API size_t nn_data_rows(const nn_data_t *data);
+NN_API size_t nn_data_cols(const nn_data_t *data);
+/* Borrowed: the m x n features (row-major, leading dimension n), writable so
+ * a caller may transform them in place; valid until nn_data_destroy. */
+NN_API double *nn_data_x(nn_data_t *data);
+/* Borrowed: the m labels, or NULL if none; valid until nn_data_destroy. */
+NN_API const size_t *nn_data_labels(const nn_data_t *data);
+/* 1 + the largest label (0 if none). */
+NN_API size_t nn_data_n_classes(const nn_data_t *data);
+
+/* Feature scaling fitted on one data set (training) and applied to any data
+ * with the same columns (training, validation, test). Per column:
+ *   NN_SCALE_STANDARD: x' = (x - mean) / sd   (sd 0 -> divisor 1)
+ *   NN_SCALE_MINMAX:   x' = (x - min) / (max - min)   (range 0 -> divisor 1) */
+typedef enum nn_scale_kind { NN_SCALE_STANDARD = 0, NN_SCALE_MINMAX = 1 } nn_scale_kind;
+typedef struct nn_scaler nn_scaler_t;
+NN_API nn_status nn_scaler_fit(nn_scaler_t **out, nn_scale_kind kind,
+                               const nn_data_t *data, const nn_allocator *alloc);
+NN_API nn_status nn_scaler_apply(const nn_scaler_t *scaler, nn_data_t *data);
+NN_API void nn_scaler_destroy(nn_scaler_t *scaler);
+
+/* ================================================================ linear models */
+/* Closed-form least squares for linear regression y = x.w + b (the notes'
+ * first line): minimises sum_i (x_i.w + b - y_i)^2 through LAPACKE (dgelsd,
+ * SVD-based, so rank-deficient X gives the minimum-norm solution).
+ * X is m x n (order, ldx), y has m values; w receives n values, *b the
+ * intercept (pass b == NULL to fit without one). m >= 1. Scratch memory comes
+ * from malloc and is always released.
+ * @return NN_ERR_NUMERIC if X or y holds NaN/Inf or LAPACK fails to converge;
+ * NN_ERR_NOMEM if scratch cannot be allocated. Nothing is written on error. */
+NN_API nn_status nn_lstsq(size_t m, size_t n, nn_order order, const double *X,
+                          size_t ldx, const double *y, double *w, double *b);
 
 #ifdef __cplusplus
 }

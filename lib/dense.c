@@ -68,7 +68,7 @@ nn_status nn_dense_create(nn_dense_t **out, size_t n_in, size_t n_out,
                       .dW = p + nw + n_out, .db = p + 2 * nw + n_out};
     nn_rng r;
     nn__rng_seed(&r, 0);
-    nn__init_layer(&d->L, NN_INIT_DEFAULT, &r);
+    (void)nn__init_layer(&d->L, NN_INIT_DEFAULT, &r, &d->al); /* cannot fail */
     *out = d;
     return NN_OK;
 }

@@ -173,8 +173,24 @@ nn_status nn_net_init(nn_net_t *net, nn_init init, uint64_t seed)
     if (!net || !nn__init_valid(init)) return NN_ERR_INVALID;
     nn_rng r;
     nn__rng_seed(&r, seed);
-    for (size_t l = 0; l < net->n_layers; l++)
-        nn__init_layer(&net->layers[l], init, &r);
+    /* Only the orthogonal scheme can fail (scratch memory, LAPACK); for it,
+     * keep a copy of the parameters so that a failed call changes nothing. */
+    double *backup = NULL;
+    size_t backup_bytes = net->n_params * sizeof(double);
+    if (init == NN_INIT_ORTHOGONAL) {
+        backup = nn__alloc(&net->al, backup_bytes);
+        if (!backup) return NN_ERR_NOMEM;
+        memcpy(backup, net->params, backup_bytes);
+    }
+    for (size_t l = 0; l < net->n_layers; l++) {
+        nn_status st = nn__init_layer(&net->layers[l], init, &r, &net->al);
+        if (st != NN_OK) {
+            if (backup) memcpy(net->params, backup, backup_bytes);
+            nn__free(&net->al, backup, backup_bytes);
+            return st;
+        }
+    }
+    if (backup) nn__free(&net->al, backup, backup_bytes);
     memset(net->grads, 0, net->n_params * sizeof(double));
     net->have_grad = false;
     return NN_OK;
@@ -438,4 +454,18 @@ const double *nn_net_grad_bias(const nn_net_t *net, size_t l)
 {
     const nn_layer *L = layer_at(net, l);
     return L ? L->db : NULL;
+}
+
+/* ------------------------------------------------------------ internals */
+size_t nn__net_n_params(const nn_net_t *net) { return net->n_params; }
+double *nn__net_params(nn_net_t *net) { return net->params; }
+const double *nn__net_grads(const nn_net_t *net) { return net->grads; }
+bool nn__net_has_grad(const nn_net_t *net) { return net->have_grad; }
+bool nn__net_check_finite(const nn_net_t *net) { return net->check_finite; }
+
+const nn_layer *nn__net_layer(const nn_net_t *net, size_t l, size_t *w_off)
+{
+    const nn_layer *L = layer_at(net, l);
+    if (L && w_off) *w_off = (size_t)(L->W - net->params);
+    return L;
 }

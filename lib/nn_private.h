@@ -135,9 +135,25 @@ uint64_t nn__rng_next(nn_rng *r);
 /* Uniform double in [0, 1) with 53 random bits. */
 double nn__rng_uniform(nn_rng *r);
 
-/* Initialise W (n_in x n_out, row-major) by scheme; b is zeroed. */
-void nn__init_layer(nn_layer *L, nn_init init, nn_rng *r);
+/* Initialise W (n_in x n_out, row-major) by scheme; b is zeroed.
+ * NN_INIT_ORTHOGONAL needs scratch from al: it may fail with NN_ERR_NOMEM /
+ * NN_ERR_TOO_LARGE / NN_ERR_NUMERIC and then leaves W and b unchanged. The
+ * other schemes cannot fail. */
+nn_status nn__init_layer(nn_layer *L, nn_init init, nn_rng *r,
+                         const nn_allocator *al);
 bool nn__init_valid(nn_init init);
+
+/* ------------------------------------------------------------ network internals
+ * for the optimizers: the flat parameter / gradient arrays (layer by layer, W
+ * then b) and whether a gradient has been computed. */
+size_t nn__net_n_params(const nn_net_t *net);
+double *nn__net_params(nn_net_t *net);
+const double *nn__net_grads(const nn_net_t *net);
+bool nn__net_has_grad(const nn_net_t *net);
+bool nn__net_check_finite(const nn_net_t *net);
+/* Layer l's parameter block: W at offset *w_off (n_in*n_out values), b right
+ * after it (n_out values). */
+const nn_layer *nn__net_layer(const nn_net_t *net, size_t l, size_t *w_off);
 
 /* True when every one of the n values is finite. */
 bool nn__all_finite(const double *p, size_t n);

@@ -27,6 +27,7 @@ static volatile long heap_calls; /* malloc-family calls seen while counting */
 static volatile long nn_heap_calls; /* ... of which made by libnn.so itself */
 static volatile int counting;
 
+#if TU_INTERPOSE
 /* Count one call made from return address `from`. */
 static void count_call(void *from)
 {
@@ -39,7 +40,6 @@ static void count_call(void *from)
     counting = 1;
 }
 
-#if TU_INTERPOSE
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);

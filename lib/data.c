@@ -1,0 +1,652 @@
+/* data.c — data sets (IDX and CSV loaders) and feature scalers.
+ *
+ * Every file is read through zlib's gz* interface, which reads gzip and plain
+ * files alike. Sizes claimed by a file header are never trusted for an
+ * allocation: the payload is read into a buffer that grows by doubling (from
+ * at most 1 MiB) while the file actually delivers bytes, so a hostile header
+ * costs at most twice what the file really holds. */
+#include "nn_private.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define CHUNK ((size_t)1 << 20)
+#define LABEL_LIMIT 2147483648.0 /* labels lie in [0, 2^31) */
+
+struct nn_data {
+    nn_allocator al;
+    size_t block_bytes; /* this struct + X */
+    size_t m, n;
+    double *X;
+    size_t *labels; /* separate allocation of m size_t, or NULL */
+    size_t n_classes;
+};
+
+/* ------------------------------------------------------------ errors */
+static void set_err(nn_error_info *err, const char *path, size_t line,
+                    size_t col, size_t offset, const char *fmt, ...)
+{
+    if (!err) return;
+    memset(err, 0, sizeof *err);
+    snprintf(err->file, sizeof err->file, "%s", path ? path : "");
+    err->line = line;
+    err->column = col;
+    err->offset = offset;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------ reading */
+typedef struct {
+    gzFile gz;
+    const char *path;
+    nn_error_info *err;
+    size_t off; /* bytes consumed so far (decompressed) */
+} reader;
+
+static nn_status rd_open(reader *r, const char *path, nn_error_info *err)
+{
+    r->path = path;
+    r->err = err;
+    r->off = 0;
+    errno = 0;
+    r->gz = gzopen(path, "rb");
+    if (!r->gz) {
+        set_err(err, path, 0, 0, 0, "cannot open: %s",
+                errno ? strerror(errno) : "out of memory");
+        return NN_ERR_IO;
+    }
+    return NN_OK;
+}
+
+/* Read up to n bytes; *got receives the count (short only at end of file). */
+static nn_status rd_read(reader *r, void *buf, size_t n, size_t *got)
+{
+    size_t done = 0;
+    while (done < n) {
+        size_t want = n - done < CHUNK ? n - done : CHUNK;
+        int k = gzread(r->gz, (char *)buf + done, (unsigned)want);
+        if (k < 0) {
+            int errnum = 0;
+            const char *msg = gzerror(r->gz, &errnum);
+            if (errnum == Z_ERRNO) {
+                set_err(r->err, r->path, 0, 0, r->off + done,
+                        "read error: %s", strerror(errno));
+                return NN_ERR_IO;
+            }
+            set_err(r->err, r->path, 0, 0, r->off + done,
+                    "corrupt compressed data after %zu bytes (%s)",
+                    r->off + done, msg ? msg : "zlib error");
+            return NN_ERR_FORMAT;
+        }
+        if (k == 0) break;
+        done += (size_t)k;
+    }
+    r->off += done;
+    *got = done;
+    return NN_OK;
+}
+
+/* Read exactly `want` bytes into a buffer allocated through al, growing it
+ * only as data arrives; then require end of file. `what` names the data in
+ * messages. On success *buf holds want bytes (allocated size want). */
+static nn_status rd_payload(reader *r, const nn_allocator *al, size_t want,
+                            const char *what, unsigned char **buf)
+{
+    size_t start = r->off, cap = want < CHUNK ? want : CHUNK, have = 0;
+    unsigned char *b = nn__alloc(al, cap);
+    if (!b) return NN_ERR_NOMEM;
+    nn_status st = NN_OK;
+    for (;;) {
+        size_t got;
+        st = rd_read(r, b + have, cap - have, &got);
+        if (st) break;
+        have += got;
+        if (have < cap) break; /* end of file */
+        if (have == want) break;
+        size_t ncap = cap > want / 2 ? want : cap * 2;
+        unsigned char *nb = nn__alloc(al, ncap);
+        if (!nb) { st = NN_ERR_NOMEM; break; }
+        memcpy(nb, b, have);
+        nn__free(al, b, cap);
+        b = nb;
+        cap = ncap;
+    }
+    if (!st && have < want) {
+        set_err(r->err, r->path, 0, 0, start + have,
+                "expected %zu bytes of %s data, file ends after %zu", want,
+                what, have);
+        st = NN_ERR_FORMAT;
+    }
+    if (!st) {
+        unsigned char extra;
+        size_t got;
+        st = rd_read(r, &extra, 1, &got);
+        if (!st && got) {
+            set_err(r->err, r->path, 0, 0, start + want,
+                    "trailing data after %zu bytes of %s data", want, what);
+            st = NN_ERR_FORMAT;
+        }
+    }
+    if (st) {
+        nn__free(al, b, cap);
+        return st;
+    }
+    *buf = b; /* cap == want here */
+    return NN_OK;
+}
+
+/* ------------------------------------------------------------ IDX */
+typedef struct {
+    int type;
+    size_t elsize;
+    const char *tname;
+    size_t ndims;
+    size_t rows, cols, count, bytes;
+} idx_header;
+
+static nn_status idx_read_header(reader *r, idx_header *h)
+{
+    unsigned char m[4];
+    size_t got;
+    nn_status st = rd_read(r, m, 4, &got);
+    if (st) return st;
+    if (got < 4) {
+        set_err(r->err, r->path, 0, 0, got,
+                "expected a 4-byte IDX magic, file ends after %zu", got);
+        return NN_ERR_FORMAT;
+    }
+    if (m[0] != 0 || m[1] != 0) {
+        set_err(r->err, r->path, 0, 0, 0,
+                "bad IDX magic %02x %02x (expected 00 00)", m[0], m[1]);
+        return NN_ERR_FORMAT;
+    }
+    h->type = m[2];
+    switch (h->type) {
+    case 0x08: h->elsize = 1; h->tname = "ubyte"; break;
+    case 0x09: h->elsize = 1; h->tname = "sbyte"; break;
+    case 0x0B: h->elsize = 2; h->tname = "int16"; break;
+    case 0x0C: h->elsize = 4; h->tname = "int32"; break;
+    case 0x0D: h->elsize = 4; h->tname = "float32"; break;
+    case 0x0E: h->elsize = 8; h->tname = "float64"; break;
+    default:
+        set_err(r->err, r->path, 0, 0, 2, "bad IDX type byte 0x%02x",
+                h->type);
+        return NN_ERR_FORMAT;
+    }
+    h->ndims = m[3];
+    if (h->ndims == 0) {
+        set_err(r->err, r->path, 0, 0, 3, "IDX file with 0 dimensions");
+        return NN_ERR_FORMAT;
+    }
+    h->rows = 0;
+    h->cols = 1;
+    for (size_t i = 0; i < h->ndims; i++) {
+        unsigned char d[4];
+        size_t at = r->off;
+        st = rd_read(r, d, 4, &got);
+        if (st) return st;
+        if (got < 4) {
+            set_err(r->err, r->path, 0, 0, at + got,
+                    "expected %zu dimension sizes, file ends after %zu "
+                    "bytes", h->ndims, at + got);
+            return NN_ERR_FORMAT;
+        }
+        size_t v = ((size_t)d[0] << 24) | ((size_t)d[1] << 16) |
+                   ((size_t)d[2] << 8) | (size_t)d[3];
+        if (v == 0) {
+            set_err(r->err, r->path, 0, 0, at, "dimension %zu is 0", i + 1);
+            return NN_ERR_FORMAT;
+        }
+        if (i == 0) h->rows = v;
+        else if (!nn__mul(h->cols, v, &h->cols)) goto too_big;
+    }
+    if (!nn__mul(h->rows, h->cols, &h->count) ||
+        !nn__mul(h->count, h->elsize, &h->bytes) ||
+        !nn__mul(h->count, sizeof(double), &(size_t){0}))
+        goto too_big;
+    return NN_OK;
+too_big:
+    set_err(r->err, r->path, 0, 0, 4,
+            "IDX dimensions describe more data than any file can hold");
+    return NN_ERR_FORMAT;
+}
+
+static double idx_value(const unsigned char *p, int type)
+{
+    uint32_t u32;
+    uint64_t u64;
+    switch (type) {
+    case 0x08: return (double)p[0];
+    case 0x09: return (double)(int8_t)p[0];
+    case 0x0B: return (double)(int16_t)(uint16_t)((p[0] << 8) | p[1]);
+    case 0x0C:
+        u32 = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+              ((uint32_t)p[2] << 8) | p[3];
+        return (double)(int32_t)u32;
+    case 0x0D: {
+        u32 = ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
+              ((uint32_t)p[2] << 8) | p[3];
+        float f;
+        memcpy(&f, &u32, sizeof f);
+        return (double)f;
+    }
+    default: {
+        u64 = 0;
+        for (int i = 0; i < 8; i++) u64 = (u64 << 8) | p[i];
+        double d;
+        memcpy(&d, &u64, sizeof d);
+        return d;
+    }
+    }
+}
+
+/* Read a whole IDX file: header into *h, payload into *buf (h->bytes bytes,
+ * allocated through al). */
+static nn_status idx_read(const char *path, const nn_allocator *al,
+                          nn_error_info *err, idx_header *h,
+                          unsigned char **buf)
+{
+    reader r;
+    nn_status st = rd_open(&r, path, err);
+    if (st) return st;
+    st = idx_read_header(&r, h);
+    if (!st) st = rd_payload(&r, al, h->bytes, h->tname, buf);
+    gzclose(r.gz);
+    return st;
+}
+
+static nn_status data_new(nn_data_t **out, const nn_allocator *al, size_t m,
+                          size_t n, bool with_labels)
+{
+    size_t mn, bytes, lbytes = 0;
+    if (!nn__mul(m, n, &mn) || !nn__mul(mn, sizeof(double), &bytes) ||
+        !nn__add(bytes, sizeof(nn_data_t), &bytes) ||
+        (with_labels && !nn__mul(m, sizeof(size_t), &lbytes)))
+        return NN_ERR_TOO_LARGE;
+    nn_data_t *d = nn__alloc(al, bytes);
+    if (!d) return NN_ERR_NOMEM;
+    memset(d, 0, sizeof *d);
+    if (with_labels) {
+        d->labels = nn__alloc(al, lbytes);
+        if (!d->labels) {
+            nn__free(al, d, bytes);
+            return NN_ERR_NOMEM;
+        }
+    }
+    d->al = *al;
+    d->block_bytes = bytes;
+    d->m = m;
+    d->n = n;
+    d->X = (double *)(d + 1);
+    *out = d;
+    return NN_OK;
+}
+
+nn_status nn_data_load_idx(nn_data_t **out, const char *path,
+                           const nn_allocator *alloc, nn_error_info *err)
+{
+    if (!out || !path) return NN_ERR_INVALID;
+    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    nn_allocator al;
+    nn__allocator_init(&al, alloc);
+    idx_header h;
+    unsigned char *buf = NULL;
+    nn_status st = idx_read(path, &al, err, &h, &buf);
+    if (st) return st;
+    nn_data_t *d = NULL;
+    st = data_new(&d, &al, h.rows, h.cols, false);
+    if (!st) {
+        for (size_t i = 0; i < h.count; i++)
+            d->X[i] = idx_value(buf + i * h.elsize, h.type);
+        *out = d;
+    }
+    nn__free(&al, buf, h.bytes);
+    return st;
+}
+
+nn_status nn_data_load_idx_labels(nn_data_t *data, const char *path,
+                                  nn_error_info *err)
+{
+    if (!data || !path) return NN_ERR_INVALID;
+    idx_header h;
+    unsigned char *buf = NULL;
+    nn_status st = idx_read(path, &data->al, err, &h, &buf);
+    if (st) return st;
+    size_t *lab = NULL, max = 0;
+    if (h.ndims != 1) {
+        set_err(err, path, 0, 0, 3,
+                "a labels file has 1 dimension, this one has %zu", h.ndims);
+        st = NN_ERR_FORMAT;
+    } else if (h.type == 0x0D || h.type == 0x0E) {
+        set_err(err, path, 0, 0, 2,
+                "labels must be an integer type, found %s", h.tname);
+        st = NN_ERR_FORMAT;
+    }
+    for (size_t i = 0; !st && i < h.count; i++) {
+        double v = idx_value(buf + i * h.elsize, h.type);
+        if (v < 0) {
+            set_err(err, path, 0, 0, 4 + 4 * h.ndims + i * h.elsize,
+                    "label %zu is negative (%.0f)", i + 1, v);
+            st = NN_ERR_FORMAT;
+        }
+    }
+    if (!st && h.rows != data->m) {
+        set_err(err, path, 0, 0, 4,
+                "%zu labels for a data set of %zu rows", h.rows, data->m);
+        st = NN_ERR_SHAPE;
+    }
+    if (!st) {
+        lab = nn__alloc(&data->al, h.rows * sizeof(size_t));
+        if (!lab) st = NN_ERR_NOMEM;
+    }
+    if (!st) {
+        for (size_t i = 0; i < h.rows; i++) {
+            lab[i] = (size_t)idx_value(buf + i * h.elsize, h.type);
+            if (lab[i] > max) max = lab[i];
+        }
+        nn__free(&data->al, data->labels, data->m * sizeof(size_t));
+        data->labels = lab;
+        data->n_classes = max + 1;
+    }
+    nn__free(&data->al, buf, h.bytes);
+    return st;
+}
+
+/* ------------------------------------------------------------ CSV */
+static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+typedef struct {
+    const char *path;
+    nn_error_info *err;
+    size_t label_col;
+    size_t fields; /* per row, fixed by the first data row (0 = unknown) */
+    size_t rows;
+    size_t max_label;
+} csv_state;
+
+/* Parse one line [s, e) (no newline, no trailing \r). With X non-NULL store
+ * the row's features at X and its label at *label. */
+static nn_status csv_line(csv_state *cs, size_t lineno, size_t line_off,
+                          const char *s, const char *e, double *X,
+                          size_t *label)
+{
+    size_t col = 0, nf = 0;
+    const char *p = s;
+    for (;;) {
+        const char *f = p;
+        while (p < e && *p != ',') p++;
+        const char *fe = p; /* field is [f, fe) */
+        col++;
+        const char *a = f;
+        while (a < fe && is_blank(*a)) a++;
+        const char *b = fe;
+        while (b > a && is_blank(b[-1])) b--;
+        if (cs->fields && col > cs->fields) {
+            set_err(cs->err, cs->path, lineno, col, line_off + (size_t)(f - s),
+                    "row has more than %zu fields", cs->fields);
+            return NN_ERR_FORMAT;
+        }
+        if (a == b) {
+            set_err(cs->err, cs->path, lineno, col, line_off + (size_t)(f - s),
+                    "empty cell");
+            return NN_ERR_FORMAT;
+        }
+        /* strtod stops at ',', '\n' or '\0', none of which is numeric; the
+         * blanks trimmed from the end are not numeric either */
+        char *end;
+        double v = strtod(a, &end);
+        if (end != b || !isfinite(v)) {
+            int len = (int)(b - a > 40 ? 40 : b - a);
+            set_err(cs->err, cs->path, lineno, col, line_off + (size_t)(a - s),
+                    "expected a %snumber, found \"%.*s\"",
+                    end == b ? "finite " : "", len, a);
+            return NN_ERR_FORMAT;
+        }
+        if (col - 1 == cs->label_col) {
+            if (v < 0 || v >= LABEL_LIMIT || v != floor(v)) {
+                int len = (int)(b - a > 40 ? 40 : b - a);
+                set_err(cs->err, cs->path, lineno, col,
+                        line_off + (size_t)(a - s),
+                        "expected an integer label in [0, 2^31), found "
+                        "\"%.*s\"", len, a);
+                return NN_ERR_FORMAT;
+            }
+            if (label) *label = (size_t)v;
+            if ((size_t)v > cs->max_label) cs->max_label = (size_t)v;
+        } else {
+            if (X) X[nf] = v;
+            nf++;
+        }
+        if (p >= e) break;
+        p++; /* past ',' */
+    }
+    if (!cs->fields) {
+        if (cs->label_col != (size_t)-1 && cs->label_col >= col) {
+            set_err(cs->err, cs->path, lineno, 0, line_off,
+                    "label column %zu but rows have %zu fields",
+                    cs->label_col + 1, col);
+            return NN_ERR_FORMAT;
+        }
+        if (nf == 0) {
+            set_err(cs->err, cs->path, lineno, 0, line_off,
+                    "no feature columns");
+            return NN_ERR_FORMAT;
+        }
+        cs->fields = col;
+    } else if (col < cs->fields) {
+        set_err(cs->err, cs->path, lineno, col, line_off,
+                "row has %zu fields, expected %zu", col, cs->fields);
+        return NN_ERR_FORMAT;
+    }
+    return NN_OK;
+}
+
+/* Walk the text; with d non-NULL, fill it (its shape is known). */
+static nn_status csv_walk(csv_state *cs, const char *text, size_t len,
+                          bool header, nn_data_t *d)
+{
+    size_t lineno = 0, row = 0;
+    const char *p = text, *end = text + len;
+    cs->rows = 0;
+    cs->max_label = 0;
+    while (p < end) {
+        const char *ls = p;
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        p = nl ? nl + 1 : end;
+        lineno++;
+        const char *ce = le;
+        if (ce > ls && ce[-1] == '\r') ce--;
+        if (header && lineno == 1) continue;
+        if (ce == ls) {
+            /* an empty line: fine only if every later line is empty too */
+            const char *q = p;
+            while (q < end && (*q == '\n' || *q == '\r')) q++;
+            if (q == end) break;
+            set_err(cs->err, cs->path, lineno, 1, (size_t)(ls - text),
+                    "empty line");
+            return NN_ERR_FORMAT;
+        }
+        nn_status st = csv_line(cs, lineno, (size_t)(ls - text), ls, ce,
+                                d ? d->X + row * d->n : NULL,
+                                d && d->labels ? d->labels + row : NULL);
+        if (st) return st;
+        row++;
+    }
+    cs->rows = row;
+    if (row == 0) {
+        set_err(cs->err, cs->path, lineno, 0, len, "no data rows");
+        return NN_ERR_FORMAT;
+    }
+    return NN_OK;
+}
+
+nn_status nn_data_load_csv(nn_data_t **out, const char *path, bool header,
+                           size_t label_col, const nn_allocator *alloc,
+                           nn_error_info *err)
+{
+    if (!out || !path) return NN_ERR_INVALID;
+    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    nn_allocator al;
+    nn__allocator_init(&al, alloc);
+
+    /* the whole file, NUL-terminated, in a buffer that grows as it fills */
+    reader r;
+    nn_status st = rd_open(&r, path, err);
+    if (st) return st;
+    size_t cap = 65536, len = 0;
+    char *text = nn__alloc(&al, cap);
+    if (!text) st = NN_ERR_NOMEM;
+    while (!st) {
+        size_t got;
+        st = rd_read(&r, text + len, cap - 1 - len, &got);
+        if (st) break;
+        len += got;
+        if (len < cap - 1) break;
+        size_t ncap;
+        if (!nn__mul(cap, 2, &ncap)) { st = NN_ERR_TOO_LARGE; break; }
+        char *nt = nn__alloc(&al, ncap);
+        if (!nt) { st = NN_ERR_NOMEM; break; }
+        memcpy(nt, text, len);
+        nn__free(&al, text, cap);
+        text = nt;
+        cap = ncap;
+    }
+    gzclose(r.gz);
+    if (st) {
+        nn__free(&al, text, cap);
+        return st;
+    }
+    text[len] = '\0';
+
+    csv_state cs = {.path = path, .err = err, .label_col = label_col};
+    st = csv_walk(&cs, text, len, header, NULL);
+    nn_data_t *d = NULL;
+    if (!st)
+        st = data_new(&d, &al, cs.rows,
+                      cs.fields - (label_col != (size_t)-1),
+                      label_col != (size_t)-1);
+    if (!st) {
+        st = csv_walk(&cs, text, len, header, d);
+        if (!st) {
+            if (d->labels) d->n_classes = cs.max_label + 1;
+            *out = d;
+        } else {
+            nn_data_destroy(d);
+        }
+    }
+    nn__free(&al, text, cap);
+    return st;
+}
+
+/* ------------------------------------------------------------ accessors */
+void nn_data_destroy(nn_data_t *data)
+{
+    if (!data) return;
+    nn_allocator al = data->al;
+    nn__free(&al, data->labels, data->m * sizeof(size_t));
+    nn__free(&al, data, data->block_bytes);
+}
+
+size_t nn_data_rows(const nn_data_t *data) { return data ? data->m : 0; }
+size_t nn_data_cols(const nn_data_t *data) { return data ? data->n : 0; }
+double *nn_data_x(nn_data_t *data) { return data ? data->X : NULL; }
+const size_t *nn_data_labels(const nn_data_t *data)
+{
+    return data ? data->labels : NULL;
+}
+size_t nn_data_n_classes(const nn_data_t *data)
+{
+    return data ? data->n_classes : 0;
+}
+
+/* ------------------------------------------------------------ scaler */
+struct nn_scaler {
+    nn_allocator al;
+    size_t bytes;
+    nn_scale_kind kind;
+    size_t n;
+    double *shift; /* subtracted */
+    double *div;   /* then divided by */
+};
+
+nn_status nn_scaler_fit(nn_scaler_t **out, nn_scale_kind kind,
+                        const nn_data_t *data, const nn_allocator *alloc)
+{
+    if (!out || !data) return NN_ERR_INVALID;
+    if (kind != NN_SCALE_STANDARD && kind != NN_SCALE_MINMAX)
+        return NN_ERR_INVALID;
+    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    size_t n = data->n, m = data->m, bytes;
+    if (!nn__mul(n, 2 * sizeof(double), &bytes) ||
+        !nn__add(bytes, sizeof(nn_scaler_t), &bytes))
+        return NN_ERR_TOO_LARGE;
+    nn_allocator al;
+    nn__allocator_init(&al, alloc);
+    nn_scaler_t *s = nn__alloc(&al, bytes);
+    if (!s) return NN_ERR_NOMEM;
+    s->al = al;
+    s->bytes = bytes;
+    s->kind = kind;
+    s->n = n;
+    s->shift = (double *)(s + 1);
+    s->div = s->shift + n;
+    const double *X = data->X;
+    if (kind == NN_SCALE_STANDARD) {
+        for (size_t j = 0; j < n; j++) s->shift[j] = s->div[j] = 0.0;
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++) s->shift[j] += X[i * n + j];
+        for (size_t j = 0; j < n; j++) s->shift[j] /= (double)m;
+        for (size_t i = 0; i < m; i++)
+            for (size_t j = 0; j < n; j++) {
+                double t = X[i * n + j] - s->shift[j];
+                s->div[j] += t * t;
+            }
+        for (size_t j = 0; j < n; j++) {
+            double sd = sqrt(s->div[j] / (double)m);
+            s->div[j] = (sd > 0 && isfinite(sd)) ? sd : 1.0;
+        }
+    } else {
+        for (size_t j = 0; j < n; j++) s->shift[j] = s->div[j] = X[j];
+        for (size_t i = 1; i < m; i++)
+            for (size_t j = 0; j < n; j++) {
+                double v = X[i * n + j];
+                if (v < s->shift[j]) s->shift[j] = v;
+                if (v > s->div[j]) s->div[j] = v; /* max for now */
+            }
+        for (size_t j = 0; j < n; j++) {
+            double r = s->div[j] - s->shift[j];
+            s->div[j] = (r > 0 && isfinite(r)) ? r : 1.0;
+        }
+    }
+    *out = s;
+    return NN_OK;
+}
+
+nn_status nn_scaler_apply(const nn_scaler_t *scaler, nn_data_t *data)
+{
+    if (!scaler || !data) return NN_ERR_INVALID;
+    if (data->n != scaler->n) return NN_ERR_SHAPE;
+    size_t n = data->n;
+    for (size_t i = 0; i < data->m; i++) {
+        double *row = data->X + i * n;
+        for (size_t j = 0; j < n; j++)
+            row[j] = (row[j] - scaler->shift[j]) / scaler->div[j];
+    }
+    return NN_OK;
+}
+
+void nn_scaler_destroy(nn_scaler_t *scaler)
+{
+    if (!scaler) return;
+    nn_allocator al = scaler->al;
+    nn__free(&al, scaler, scaler->bytes);
+}

@@ -1,0 +1,682 @@
+/* test_data.c — data sets: the IDX loader (plain and gzip, every element
+ * type, malformed and hostile files), the CSV loader and the feature
+ * scalers. Every file is written by the test into a mkdtemp directory. */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ helpers */
+static char dir[256];
+static char pathbuf[512];
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/nn_test_data_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    /* remove the files the tests write (fixed names) */
+    static const char *names[] = {"a", "b", "c", "d", "a.gz", "b.gz",
+                                  "x.csv", "y.csv"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(pathbuf, sizeof pathbuf, "%s/%s", dir, names[i]);
+        unlink(pathbuf);
+    }
+    rmdir(dir);
+}
+
+static const char *P(const char *name)
+{
+    static char buf[4][512];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+static void write_file(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+/* A gzip file (RFC 1952) holding one stored deflate block per 65535 bytes,
+ * written by hand so the test needs no zlib of its own. */
+static uint32_t crc32_of(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+static void put32le(FILE *f, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) fputc((int)((v >> (8 * i)) & 0xFF), f);
+}
+
+static void write_gz(const char *path, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    static const unsigned char hdr[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff};
+    fwrite(hdr, 1, 10, f);
+    size_t off = 0;
+    do {
+        size_t len = n - off > 65535 ? 65535 : n - off;
+        fputc(off + len == n ? 1 : 0, f); /* BFINAL, BTYPE = stored */
+        fputc((int)(len & 0xFF), f);
+        fputc((int)(len >> 8), f);
+        fputc((int)(~len & 0xFF), f);
+        fputc((int)((~len >> 8) & 0xFF), f);
+        if (len) fwrite(p + off, 1, len, f);
+        off += len;
+    } while (off < n);
+    put32le(f, crc32_of(p, n));
+    put32le(f, (uint32_t)n);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static void write_text(const char *path, const char *s)
+{
+    write_file(path, s, strlen(s));
+}
+
+/* Counting allocator refusing anything over 64 MiB. */
+typedef struct {
+    size_t live, peak, biggest, refused;
+} counter;
+static void *c_alloc(void *ctx, size_t n)
+{
+    counter *c = ctx;
+    if (n > ((size_t)64 << 20)) { c->refused++; return NULL; }
+    void *p = malloc(n);
+    if (p) {
+        c->live += n;
+        if (c->live > c->peak) c->peak = c->live;
+        if (n > c->biggest) c->biggest = n;
+    }
+    return p;
+}
+static void c_free(void *ctx, void *p, size_t n)
+{
+    counter *c = ctx;
+    c->live -= n;
+    free(p);
+}
+
+/* Build an IDX image in buf: header + payload; returns total length. */
+static size_t idx_build(unsigned char *buf, int type, size_t ndims,
+                        const uint32_t *dims, const void *payload,
+                        size_t plen)
+{
+    size_t k = 0;
+    buf[k++] = 0;
+    buf[k++] = 0;
+    buf[k++] = (unsigned char)type;
+    buf[k++] = (unsigned char)ndims;
+    for (size_t i = 0; i < ndims; i++) {
+        buf[k++] = (unsigned char)(dims[i] >> 24);
+        buf[k++] = (unsigned char)(dims[i] >> 16);
+        buf[k++] = (unsigned char)(dims[i] >> 8);
+        buf[k++] = (unsigned char)dims[i];
+    }
+    if (plen) memcpy(buf + k, payload, plen);
+    return k + plen;
+}
+
+static const unsigned char IMG[12] = {0, 1, 2, 3, 10, 20, 30, 40,
+                                      200, 255, 128, 7};
+static const unsigned char LAB[3] = {2, 0, 5};
+
+static size_t make_images(unsigned char *buf)
+{
+    uint32_t dims[3] = {3, 2, 2};
+    return idx_build(buf, 0x08, 3, dims, IMG, sizeof IMG);
+}
+static size_t make_labels(unsigned char *buf, uint32_t n)
+{
+    uint32_t dims[1] = {n};
+    return idx_build(buf, 0x08, 1, dims, LAB, n);
+}
+
+static void check_images(nn_data_t *d)
+{
+    ck_assert_uint_eq(nn_data_rows(d), 3);
+    ck_assert_uint_eq(nn_data_cols(d), 4);
+    const double *X = nn_data_x(d);
+    for (size_t i = 0; i < 12; i++) ck_assert(X[i] == (double)IMG[i]);
+}
+
+static nn_status load_bytes(const void *p, size_t n, bool gz,
+                            const nn_allocator *al, nn_error_info *err)
+{
+    const char *path = P(gz ? "a.gz" : "a");
+    if (gz) write_gz(path, p, n);
+    else write_file(path, p, n);
+    nn_data_t *d = (nn_data_t *)0x1;
+    nn_status st = nn_data_load_idx(&d, path, al, err);
+    if (st == NN_OK) nn_data_destroy(d);
+    else ck_assert_ptr_eq(d, (nn_data_t *)0x1);
+    return st;
+}
+
+/* ------------------------------------------------------------ IDX */
+START_TEST(idx_ubyte_plain_and_gz)
+{
+    unsigned char img[64], lab[64];
+    size_t ni = make_images(img), nl = make_labels(lab, 3);
+    for (int gz = 0; gz < 2; gz++) {
+        counter c = {0};
+        nn_allocator al = {c_alloc, c_free, &c};
+        const char *pi = P(gz ? "a.gz" : "a"), *pl = P(gz ? "b.gz" : "b");
+        if (gz) { write_gz(pi, img, ni); write_gz(pl, lab, nl); }
+        else { write_file(pi, img, ni); write_file(pl, lab, nl); }
+        nn_data_t *d = NULL;
+        NN_OK_OR_FAIL(nn_data_load_idx(&d, pi, &al, NULL));
+        check_images(d);
+        ck_assert_ptr_null(nn_data_labels(d));
+        ck_assert_uint_eq(nn_data_n_classes(d), 0);
+        nn_error_info e;
+        NN_OK_OR_FAIL(nn_data_load_idx_labels(d, pl, &e));
+        const size_t *L = nn_data_labels(d);
+        ck_assert_ptr_nonnull(L);
+        for (size_t i = 0; i < 3; i++) ck_assert_uint_eq(L[i], LAB[i]);
+        ck_assert_uint_eq(nn_data_n_classes(d), 6);
+        /* replacing labels works and does not leak */
+        NN_OK_OR_FAIL(nn_data_load_idx_labels(d, pl, NULL));
+        nn_data_destroy(d);
+        ck_assert_uint_eq(c.live, 0);
+    }
+}
+END_TEST
+
+START_TEST(idx_float64_int32_int16_sbyte_float32)
+{
+    unsigned char buf[256];
+    /* float64 2x3 */
+    double vals[6] = {1.5, -2.25, 1e300, -0.0, 3.0, 0.1};
+    unsigned char pay[64];
+    for (int i = 0; i < 6; i++) {
+        uint64_t u;
+        memcpy(&u, &vals[i], 8);
+        for (int b = 0; b < 8; b++) pay[i * 8 + b] = (unsigned char)(u >> (56 - 8 * b));
+    }
+    uint32_t d2[2] = {2, 3};
+    size_t n = idx_build(buf, 0x0E, 2, d2, pay, 48);
+    write_file(P("a"), buf, n);
+    nn_data_t *d;
+    NN_OK_OR_FAIL(nn_data_load_idx(&d, P("a"), NULL, NULL));
+    ck_assert_uint_eq(nn_data_rows(d), 2);
+    ck_assert_uint_eq(nn_data_cols(d), 3);
+    for (int i = 0; i < 6; i++) ck_assert(nn_data_x(d)[i] == vals[i]);
+    nn_data_destroy(d);
+
+    /* int32 4 rows (1 dim -> 1 col) */
+    int32_t iv[4] = {1, -1, 0x01020304, -2147483647 - 1};
+    for (int i = 0; i < 4; i++) {
+        uint32_t u = (uint32_t)iv[i];
+        for (int b = 0; b < 4; b++) pay[i * 4 + b] = (unsigned char)(u >> (24 - 8 * b));
+    }
+    uint32_t d1[1] = {4};
+    n = idx_build(buf, 0x0C, 1, d1, pay, 16);
+    write_gz(P("a.gz"), buf, n);
+    NN_OK_OR_FAIL(nn_data_load_idx(&d, P("a.gz"), NULL, NULL));
+    ck_assert_uint_eq(nn_data_rows(d), 4);
+    ck_assert_uint_eq(nn_data_cols(d), 1);
+    for (int i = 0; i < 4; i++) ck_assert(nn_data_x(d)[i] == (double)iv[i]);
+    nn_data_destroy(d);
+
+    /* int16 */
+    unsigned char p16[4] = {0xFF, 0xFE, 0x01, 0x00};
+    uint32_t d16[1] = {2};
+    n = idx_build(buf, 0x0B, 1, d16, p16, 4);
+    write_file(P("a"), buf, n);
+    NN_OK_OR_FAIL(nn_data_load_idx(&d, P("a"), NULL, NULL));
+    ck_assert(nn_data_x(d)[0] == -2.0 && nn_data_x(d)[1] == 256.0);
+    nn_data_destroy(d);
+
+    /* sbyte */
+    unsigned char p8[2] = {0x80, 0x7F};
+    n = idx_build(buf, 0x09, 1, d16, p8, 2);
+    write_file(P("a"), buf, n);
+    NN_OK_OR_FAIL(nn_data_load_idx(&d, P("a"), NULL, NULL));
+    ck_assert(nn_data_x(d)[0] == -128.0 && nn_data_x(d)[1] == 127.0);
+    nn_data_destroy(d);
+
+    /* float32 */
+    float fv = -1.75f;
+    uint32_t u;
+    memcpy(&u, &fv, 4);
+    unsigned char pf[4] = {(unsigned char)(u >> 24), (unsigned char)(u >> 16),
+                           (unsigned char)(u >> 8), (unsigned char)u};
+    uint32_t dff[1] = {1};
+    n = idx_build(buf, 0x0D, 1, dff, pf, 4);
+    write_file(P("a"), buf, n);
+    NN_OK_OR_FAIL(nn_data_load_idx(&d, P("a"), NULL, NULL));
+    ck_assert(nn_data_x(d)[0] == -1.75);
+    nn_data_destroy(d);
+}
+END_TEST
+
+START_TEST(idx_truncated)
+{
+    unsigned char img[64];
+    size_t ni = make_images(img); /* 16 header + 12 payload */
+    size_t cuts[] = {0, 1, 3, 4, 7, 15, 16, 17, 27};
+    for (int gz = 0; gz < 2; gz++)
+        for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+            counter c = {0};
+            nn_allocator al = {c_alloc, c_free, &c};
+            nn_error_info e;
+            nn_status st = load_bytes(img, cuts[k], gz, &al, &e);
+            ck_assert_msg(st == NN_ERR_FORMAT, "cut %zu gz %d -> %d",
+                          cuts[k], gz, (int)st);
+            ck_assert_uint_eq(c.live, 0);
+            ck_assert(strstr(e.file, "/a") != NULL);
+        }
+    /* the message of a payload cut */
+    nn_error_info e;
+    ck_assert_int_eq(load_bytes(img, 20, false, NULL, &e), NN_ERR_FORMAT);
+    ck_assert_str_eq(e.message,
+                     "expected 12 bytes of ubyte data, file ends after 4");
+    ck_assert_uint_eq(e.offset, 20);
+    (void)ni;
+}
+END_TEST
+
+START_TEST(idx_malformed)
+{
+    unsigned char img[64];
+    size_t ni = make_images(img);
+    nn_error_info e;
+    for (int gz = 0; gz < 2; gz++) {
+        unsigned char b[64];
+        memcpy(b, img, ni);
+        b[1] = 1; /* magic */
+        ck_assert_int_eq(load_bytes(b, ni, gz, NULL, &e), NN_ERR_FORMAT);
+        memcpy(b, img, ni);
+        b[2] = 0x0A; /* type */
+        ck_assert_int_eq(load_bytes(b, ni, gz, NULL, &e), NN_ERR_FORMAT);
+        ck_assert(strstr(e.message, "type") != NULL);
+        memcpy(b, img, ni);
+        b[3] = 0; /* ndims */
+        ck_assert_int_eq(load_bytes(b, ni, gz, NULL, &e), NN_ERR_FORMAT);
+        memcpy(b, img, ni);
+        b[7] = 0; /* rows = 0 */
+        ck_assert_int_eq(load_bytes(b, ni, gz, NULL, &e), NN_ERR_FORMAT);
+        memcpy(b, img, ni);
+        b[11] = 0; /* a column dimension = 0 */
+        ck_assert_int_eq(load_bytes(b, ni, gz, NULL, &e), NN_ERR_FORMAT);
+        memcpy(b, img, ni);
+        b[ni] = 9; /* trailing garbage */
+        ck_assert_int_eq(load_bytes(b, ni + 1, gz, NULL, &e), NN_ERR_FORMAT);
+        ck_assert(strstr(e.message, "trailing") != NULL);
+        ck_assert_int_eq(load_bytes(img, ni, gz, NULL, &e), NN_OK);
+    }
+}
+END_TEST
+
+START_TEST(idx_hostile_sizes)
+{
+    unsigned char buf[128];
+    uint32_t huge3[3] = {0x80000000u, 0x80000000u, 0xFFFFFFFFu};
+    uint32_t huge2[2] = {0x80000000u, 0x80000000u};
+    uint32_t huge1[1] = {0xFFFFFFFFu};
+    unsigned char junk[60];
+    memset(junk, 0xAB, sizeof junk);
+    struct { size_t nd; const uint32_t *d; int type; } cases[] = {
+        {2, huge2, 0x08}, {3, huge3, 0x0E}, {1, huge1, 0x0E}, {2, huge2, 0x0C}};
+    for (int gz = 0; gz < 2; gz++)
+        for (size_t k = 0; k < 4; k++) {
+            size_t n = idx_build(buf, cases[k].type, cases[k].nd, cases[k].d,
+                                 junk, sizeof junk);
+            counter c = {0};
+            nn_allocator al = {c_alloc, c_free, &c};
+            nn_error_info e;
+            ck_assert_int_eq(load_bytes(buf, n, gz, &al, &e), NN_ERR_FORMAT);
+            ck_assert_uint_eq(c.refused, 0);
+            ck_assert_uint_le(c.biggest, (size_t)2 << 20);
+            ck_assert_uint_eq(c.live, 0);
+        }
+    /* labels too */
+    nn_data_t *d;
+    unsigned char img[64];
+    write_file(P("a"), img, make_images(img));
+    NN_OK_OR_FAIL(nn_data_load_idx(&d, P("a"), NULL, NULL));
+    size_t n = idx_build(buf, 0x08, 1, huge1, junk, 10);
+    write_gz(P("b.gz"), buf, n);
+    ck_assert_int_eq(nn_data_load_idx_labels(d, P("b.gz"), NULL),
+                     NN_ERR_FORMAT);
+    ck_assert_ptr_null(nn_data_labels(d));
+    nn_data_destroy(d);
+}
+END_TEST
+
+START_TEST(idx_labels_errors)
+{
+    unsigned char img[64], lab[64];
+    write_file(P("a"), img, make_images(img));
+    nn_data_t *d;
+    NN_OK_OR_FAIL(nn_data_load_idx(&d, P("a"), NULL, NULL));
+    nn_error_info e;
+    /* count mismatch */
+    write_file(P("b"), lab, make_labels(lab, 2));
+    ck_assert_int_eq(nn_data_load_idx_labels(d, P("b"), &e), NN_ERR_SHAPE);
+    ck_assert_ptr_null(nn_data_labels(d));
+    /* 2 dims */
+    uint32_t d2[2] = {3, 1};
+    write_file(P("b"), lab, idx_build(lab, 0x08, 2, d2, LAB, 3));
+    ck_assert_int_eq(nn_data_load_idx_labels(d, P("b"), &e), NN_ERR_FORMAT);
+    /* float type */
+    unsigned char zero[12] = {0};
+    uint32_t d1[1] = {3};
+    write_file(P("b"), lab, idx_build(lab, 0x0D, 1, d1, zero, 12));
+    ck_assert_int_eq(nn_data_load_idx_labels(d, P("b"), &e), NN_ERR_FORMAT);
+    /* negative */
+    unsigned char neg[3] = {1, 0xFF, 2};
+    write_file(P("b"), lab, idx_build(lab, 0x09, 1, d1, neg, 3));
+    ck_assert_int_eq(nn_data_load_idx_labels(d, P("b"), &e), NN_ERR_FORMAT);
+    ck_assert_ptr_null(nn_data_labels(d));
+    /* missing */
+    ck_assert_int_eq(nn_data_load_idx_labels(d, P("c"), &e), NN_ERR_IO);
+    ck_assert(strstr(e.file, "/c") != NULL);
+    /* invalid args */
+    ck_assert_int_eq(nn_data_load_idx_labels(NULL, P("b"), &e), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_load_idx_labels(d, NULL, &e), NN_ERR_INVALID);
+    nn_data_destroy(d);
+}
+END_TEST
+
+START_TEST(idx_missing_and_args)
+{
+    nn_error_info e;
+    nn_data_t *d = (nn_data_t *)0x1;
+    ck_assert_int_eq(nn_data_load_idx(&d, P("c"), NULL, &e), NN_ERR_IO);
+    ck_assert_ptr_eq(d, (nn_data_t *)0x1);
+    ck_assert_str_eq(e.file, P("c"));
+    ck_assert(strlen(e.message) > 0);
+    ck_assert_int_eq(nn_data_load_idx(&d, P("c"), NULL, NULL), NN_ERR_IO);
+    ck_assert_int_eq(nn_data_load_idx(NULL, P("c"), NULL, NULL),
+                     NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_load_idx(&d, NULL, NULL, NULL), NN_ERR_INVALID);
+    nn_allocator bad = {NULL, NULL, NULL};
+    ck_assert_int_eq(nn_data_load_idx(&d, P("c"), &bad, NULL),
+                     NN_ERR_INVALID);
+    /* a directory is not readable data */
+    nn_status st = nn_data_load_idx(&d, dir, NULL, &e);
+    ck_assert(st == NN_ERR_IO || st == NN_ERR_FORMAT);
+    ck_assert_ptr_null(nn_data_labels(NULL));
+    ck_assert_ptr_null(nn_data_x(NULL));
+    ck_assert_uint_eq(nn_data_rows(NULL), 0);
+    ck_assert_uint_eq(nn_data_cols(NULL), 0);
+    ck_assert_uint_eq(nn_data_n_classes(NULL), 0);
+    nn_data_destroy(NULL);
+}
+END_TEST
+
+START_TEST(idx_fashion_mnist)
+{
+    const char *li = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz";
+    const char *ii = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+    if (access(li, R_OK) != 0 || access(ii, R_OK) != 0) return;
+    counter c = {0};
+    nn_allocator al = {c_alloc, c_free, &c};
+    nn_data_t *d;
+    nn_error_info e;
+    NN_OK_OR_FAIL(nn_data_load_idx(&d, ii, &al, &e));
+    NN_OK_OR_FAIL(nn_data_load_idx_labels(d, li, &e));
+    ck_assert_uint_eq(nn_data_rows(d), 10000);
+    ck_assert_uint_eq(nn_data_cols(d), 784);
+    ck_assert_uint_eq(nn_data_n_classes(d), 10);
+    const double *X = nn_data_x(d);
+    double mx = 0;
+    size_t bad = 0;
+    for (size_t i = 0; i < 10000 * 784; i++) {
+        if (!(X[i] >= 0 && X[i] <= 255 && X[i] == floor(X[i]))) bad++;
+        if (X[i] > mx) mx = X[i];
+    }
+    ck_assert_uint_eq(bad, 0);
+    ck_assert(mx > 200);
+    const size_t *L = nn_data_labels(d);
+    for (size_t i = 0; i < 10000; i++) if (L[i] > 9) bad++;
+    ck_assert_uint_eq(bad, 0);
+    nn_data_destroy(d);
+    ck_assert_uint_eq(c.live, 0);
+}
+END_TEST
+
+/* ------------------------------------------------------------ CSV */
+static nn_data_t *csv_ok(const char *text, bool header, size_t lc,
+                         size_t m, size_t n)
+{
+    write_text(P("x.csv"), text);
+    nn_data_t *d = NULL;
+    nn_error_info e = {0};
+    nn_status st = nn_data_load_csv(&d, P("x.csv"), header, lc, NULL, &e);
+    ck_assert_msg(st == NN_OK, "csv -> %d: %s (line %zu col %zu)", (int)st,
+                  e.message, e.line, e.column);
+    ck_assert_uint_eq(nn_data_rows(d), m);
+    ck_assert_uint_eq(nn_data_cols(d), n);
+    return d;
+}
+
+static void csv_bad(const char *text, bool header, size_t lc, size_t line,
+                    size_t col)
+{
+    write_text(P("y.csv"), text);
+    nn_data_t *d = (nn_data_t *)0x1;
+    nn_error_info e = {0};
+    counter c = {0};
+    nn_allocator al = {c_alloc, c_free, &c};
+    ck_assert_int_eq(nn_data_load_csv(&d, P("y.csv"), header, lc, &al, &e),
+                     NN_ERR_FORMAT);
+    ck_assert_ptr_eq(d, (nn_data_t *)0x1);
+    ck_assert_uint_eq(c.live, 0);
+    ck_assert_msg(e.line == line, "'%s': line %zu, expected %zu (%s)", text,
+                  e.line, line, e.message);
+    if (col)
+        ck_assert_msg(e.column == col, "'%s': col %zu, expected %zu (%s)",
+                      text, e.column, col, e.message);
+    ck_assert_str_eq(e.file, P("y.csv"));
+}
+
+START_TEST(csv_valid)
+{
+    const size_t NONE = (size_t)-1;
+    nn_data_t *d = csv_ok("1,2,3\n4,5,6\n", false, NONE, 2, 3);
+    for (int i = 0; i < 6; i++) ck_assert(nn_data_x(d)[i] == i + 1);
+    ck_assert_ptr_null(nn_data_labels(d));
+    ck_assert_uint_eq(nn_data_n_classes(d), 0);
+    nn_data_destroy(d);
+
+    /* header, label first, \r\n, spaces, scientific notation */
+    d = csv_ok("y,a,b\r\n 3 , 1.5e2 ,-2E-1\r\n0,1e0,  7\r\n", true, 0, 2, 2);
+    const double *X = nn_data_x(d);
+    ck_assert(X[0] == 150.0 && X[1] == -0.2 && X[2] == 1.0 && X[3] == 7.0);
+    ck_assert_uint_eq(nn_data_labels(d)[0], 3);
+    ck_assert_uint_eq(nn_data_labels(d)[1], 0);
+    ck_assert_uint_eq(nn_data_n_classes(d), 4);
+    nn_data_destroy(d);
+
+    /* label last, no final newline */
+    d = csv_ok("1,2,1\n3,4,2", false, 2, 2, 2);
+    X = nn_data_x(d);
+    ck_assert(X[0] == 1 && X[1] == 2 && X[2] == 3 && X[3] == 4);
+    ck_assert_uint_eq(nn_data_labels(d)[1], 2);
+    nn_data_destroy(d);
+
+    /* label in the middle, trailing empty lines */
+    d = csv_ok("h1,h2,h3\n1,5,2\n3,6,4\n\n\r\n\n", true, 1, 2, 2);
+    X = nn_data_x(d);
+    ck_assert(X[0] == 1 && X[1] == 2 && X[2] == 3 && X[3] == 4);
+    ck_assert_uint_eq(nn_data_labels(d)[0], 5);
+    ck_assert_uint_eq(nn_data_labels(d)[1], 6);
+    ck_assert_uint_eq(nn_data_n_classes(d), 7);
+    nn_data_destroy(d);
+
+    /* a long line (785 fields), through the counting allocator */
+    size_t len = 0, cap = 20000;
+    char *t = malloc(cap);
+    for (int r = 0; r < 3; r++) {
+        len += (size_t)sprintf(t + len, "%d", r);
+        for (int j = 0; j < 784; j++)
+            len += (size_t)sprintf(t + len, ",%d", j % 256);
+        t[len++] = '\n';
+    }
+    t[len] = 0;
+    write_text(P("x.csv"), t);
+    free(t);
+    counter c = {0};
+    nn_allocator al = {c_alloc, c_free, &c};
+    NN_OK_OR_FAIL(nn_data_load_csv(&d, P("x.csv"), false, 0, &al, NULL));
+    ck_assert_uint_eq(nn_data_rows(d), 3);
+    ck_assert_uint_eq(nn_data_cols(d), 784);
+    ck_assert(nn_data_x(d)[784 + 300] == 300 % 256);
+    ck_assert_uint_eq(nn_data_n_classes(d), 3);
+    nn_data_destroy(d);
+    ck_assert_uint_eq(c.live, 0);
+}
+END_TEST
+
+START_TEST(csv_invalid)
+{
+    const size_t NONE = (size_t)-1;
+    csv_bad("1,2,3\n4,abc,6\n", false, NONE, 2, 2);
+    csv_bad("a,b\n1,2\n3,4x\n", true, NONE, 3, 2);
+    csv_bad("1,2,3\n4,5\n", false, NONE, 2, 0);        /* short row */
+    csv_bad("1,2\n4,5,6\n", false, NONE, 2, 3);        /* long row */
+    csv_bad("1,,3\n", false, NONE, 1, 2);              /* empty cell */
+    csv_bad("1,2,3\n4,5, \n", false, NONE, 2, 3);      /* blank cell */
+    csv_bad("1,2\n-1,2\n", false, 0, 2, 1);            /* negative label */
+    csv_bad("1,2\n1.5,2\n", false, 0, 2, 1);           /* non-integer */
+    csv_bad("1,2\n3e10,2\n", false, 0, 2, 1);          /* too big */
+    csv_bad("1,2\n1,nan\n", false, NONE, 2, 2);        /* not finite */
+    csv_bad("", false, NONE, 0, 0);                    /* empty file */
+    csv_bad("a,b,c\n", true, NONE, 1, 0);              /* header only */
+    csv_bad("1,2\n\n3,4\n", false, NONE, 2, 0);        /* empty line */
+    csv_bad("1,2\n3,4\n", false, 5, 1, 0);             /* label col > n */
+    csv_bad("1\n2\n", false, 0, 1, 0);                 /* no features */
+    nn_data_t *d;
+    nn_error_info e;
+    ck_assert_int_eq(nn_data_load_csv(&d, P("c"), false, 0, NULL, &e),
+                     NN_ERR_IO);
+    ck_assert_str_eq(e.file, P("c"));
+    ck_assert_int_eq(nn_data_load_csv(NULL, P("c"), false, 0, NULL, &e),
+                     NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_load_csv(&d, NULL, false, 0, NULL, &e),
+                     NN_ERR_INVALID);
+}
+END_TEST
+
+/* ------------------------------------------------------------ scaler */
+START_TEST(scaler_standard_and_minmax)
+{
+    counter c = {0};
+    nn_allocator al = {c_alloc, c_free, &c};
+    /* columns: varying, constant, varying */
+    nn_data_t *d = csv_ok("1,5,10\n2,5,20\n3,5,60\n6,5,30\n", false,
+                          (size_t)-1, 4, 3);
+    nn_data_t *t = csv_ok("4,7,0\n", false, (size_t)-1, 1, 3);
+    nn_scaler_t *s = NULL;
+    NN_OK_OR_FAIL(nn_scaler_fit(&s, NN_SCALE_STANDARD, d, &al));
+    NN_OK_OR_FAIL(nn_scaler_apply(s, t));
+    NN_OK_OR_FAIL(nn_scaler_apply(s, d));
+    const double *X = nn_data_x(d);
+    for (size_t j = 0; j < 3; j++) {
+        double mean = 0, var = 0;
+        for (size_t i = 0; i < 4; i++) mean += X[i * 3 + j];
+        mean /= 4;
+        for (size_t i = 0; i < 4; i++)
+            var += (X[i * 3 + j] - mean) * (X[i * 3 + j] - mean);
+        var /= 4;
+        ck_assert(fabs(mean) < 1e-14);
+        if (j == 1) ck_assert(var == 0 && X[j] == 0.0);
+        else ck_assert(fabs(var - 1) < 1e-14);
+    }
+    /* train col 0: mean 3, var (4+1+0+9)/4 = 3.5 -> test 4 -> 1/sqrt(3.5) */
+    const double *T = nn_data_x(t);
+    ck_assert(fabs(T[0] - 1 / sqrt(3.5)) < 1e-15);
+    ck_assert(T[1] == 2.0); /* 7 - 5, divisor 1 */
+    nn_scaler_destroy(s);
+    nn_data_destroy(t);
+
+    /* shape mismatch */
+    nn_data_t *w = csv_ok("1,2\n", false, (size_t)-1, 1, 2);
+    NN_OK_OR_FAIL(nn_scaler_fit(&s, NN_SCALE_MINMAX, w, &al));
+    ck_assert_int_eq(nn_scaler_apply(s, d), NN_ERR_SHAPE);
+    nn_scaler_destroy(s);
+    nn_data_destroy(w);
+    nn_data_destroy(d);
+
+    /* minmax */
+    d = csv_ok("1,5,10\n2,5,20\n3,5,60\n6,5,30\n", false, (size_t)-1, 4, 3);
+    t = csv_ok("11,7,35\n", false, (size_t)-1, 1, 3);
+    NN_OK_OR_FAIL(nn_scaler_fit(&s, NN_SCALE_MINMAX, d, &al));
+    NN_OK_OR_FAIL(nn_scaler_apply(s, d));
+    NN_OK_OR_FAIL(nn_scaler_apply(s, t));
+    X = nn_data_x(d);
+    for (size_t j = 0; j < 3; j++) {
+        double lo = 1e9, hi = -1e9;
+        for (size_t i = 0; i < 4; i++) {
+            lo = fmin(lo, X[i * 3 + j]);
+            hi = fmax(hi, X[i * 3 + j]);
+        }
+        ck_assert(lo == 0.0);
+        ck_assert(hi == (j == 1 ? 0.0 : 1.0));
+    }
+    T = nn_data_x(t);
+    ck_assert(T[0] == 2.0 && T[1] == 2.0 && T[2] == 0.5);
+    /* args */
+    nn_scaler_t *s2 = (nn_scaler_t *)0x1;
+    ck_assert_int_eq(nn_scaler_fit(&s2, (nn_scale_kind)7, d, NULL),
+                     NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_fit(&s2, NN_SCALE_STANDARD, NULL, NULL),
+                     NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_fit(NULL, NN_SCALE_STANDARD, d, NULL),
+                     NN_ERR_INVALID);
+    ck_assert_ptr_eq(s2, (nn_scaler_t *)0x1);
+    ck_assert_int_eq(nn_scaler_apply(NULL, d), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_apply(s, NULL), NN_ERR_INVALID);
+    nn_scaler_destroy(s);
+    nn_scaler_destroy(NULL);
+    nn_data_destroy(t);
+    nn_data_destroy(d);
+    ck_assert_uint_eq(c.live, 0);
+}
+END_TEST
+
+static Suite *data_suite(void)
+{
+    Suite *s = suite_create("data");
+    TCase *tc = tcase_create("idx");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, idx_ubyte_plain_and_gz);
+    tcase_add_test(tc, idx_float64_int32_int16_sbyte_float32);
+    tcase_add_test(tc, idx_truncated);
+    tcase_add_test(tc, idx_malformed);
+    tcase_add_test(tc, idx_hostile_sizes);
+    tcase_add_test(tc, idx_labels_errors);
+    tcase_add_test(tc, idx_missing_and_args);
+    tcase_add_test(tc, idx_fashion_mnist);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("csv");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, csv_valid);
+    tcase_add_test(tc, csv_invalid);
+    tcase_add_test(tc, scaler_standard_and_minmax);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return tu_run(data_suite()); }

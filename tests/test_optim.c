@@ -1,0 +1,841 @@
+/* test_optim.c — the optimizers (nn_optim_*), checked against plain-loop
+ * references written from the formulas of nn.h:
+ *   SGD:       w -= lr*g
+ *   MOMENTUM:  v = mu*v + g;  w -= lr*v                (PyTorch)
+ *   NESTEROV:  v = mu*v + g;  w -= lr*(g + mu*v)       (PyTorch)
+ *   ADAM:      m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+ *              w -= lr * (m/(1-b1^t)) / (sqrt(v/(1-b2^t)) + eps)
+ *   coupled decay (weights only): g += wd*w;  AdamW: w *= 1 - lr*wd first;
+ *   clipping: g *= clip / max(||g||, clip) over all gradients.
+ * The network is 2 -> 1, identity output, MSE, with hand-set W, b and one
+ * fixed batch, so that its gradient is known in closed form:
+ *   r_i = x_i.W + b - y_i,  dW = (2/m) X^T r,  db = (2/m) sum_i r_i. */
+#include "testutil.h"
+
+#include <string.h>
+
+#define M 3
+#define NP 3 /* W[0], W[1], b */
+
+static const double X[M][2] = {{1.0, -2.0}, {0.5, 3.0}, {-1.5, 0.25}};
+static const double Y[M] = {0.7, -1.1, 2.3};
+static const double P0[NP] = {0.3, -0.8, 0.2}; /* W[0], W[1], b */
+static const bool IS_W[NP] = {true, true, false};
+
+#define TOL 1e-13
+#define FLOOR 1e-3
+
+/* ------------------------------------------------------------ helpers */
+/* Closed-form gradient of the test net at parameters p. */
+static void ref_grad(const double p[NP], double g[NP])
+{
+    g[0] = g[1] = g[2] = 0;
+    for (int i = 0; i < M; i++) {
+        double r = X[i][0] * p[0] + X[i][1] * p[1] + p[2] - Y[i];
+        g[0] += 2.0 / M * X[i][0] * r;
+        g[1] += 2.0 / M * X[i][1] * r;
+        g[2] += 2.0 / M * r;
+    }
+}
+
+static nn_net_t *make_net(const double p[NP], const nn_allocator *al)
+{
+    nn_layer_spec spec = {1, NN_ACT_IDENTITY, 0.0};
+    nn_net_t *net = NULL;
+    NN_OK_OR_FAIL(nn_net_create(&net, 2, 1, &spec, NN_LOSS_MSE, al));
+    NN_OK_OR_FAIL(nn_net_set_params(net, 0, NN_ROW_MAJOR, p, 1, &p[2]));
+    return net;
+}
+
+static void get_p(nn_net_t *net, double p[NP])
+{
+    NN_OK_OR_FAIL(nn_net_get_params(net, 0, NN_ROW_MAJOR, p, 1, &p[2]));
+}
+
+static void get_g(nn_net_t *net, double g[NP])
+{
+    NN_OK_OR_FAIL(nn_net_get_grads(net, 0, NN_ROW_MAJOR, g, 1, &g[2]));
+}
+
+static void gradient(nn_net_t *net)
+{
+    NN_OK_OR_FAIL(nn_net_gradient(net, M, NN_ROW_MAJOR, &X[0][0], 2, Y, 1,
+                                  NULL));
+}
+
+static void expect_params(nn_net_t *net, const double want[NP], const char *what,
+                          int step)
+{
+    double p[NP];
+    get_p(net, p);
+    for (int j = 0; j < NP; j++)
+        ck_assert_msg(tu_relerr(p[j], want[j], FLOOR) < TOL,
+                      "%s step %d p[%d]: %.17g vs %.17g", what, step, j, p[j],
+                      want[j]);
+}
+
+static nn_optim_config cfg_of(nn_optim_kind k, double lr)
+{
+    nn_optim_config c;
+    NN_OK_OR_FAIL(nn_optim_config_default(&c, k));
+    c.lr = lr;
+    return c;
+}
+
+/* Reference optimizer over the NP parameters: one step, from the closed-form
+ * gradient at p; vel / m / v are the state, t the step count after the step. */
+typedef struct {
+    double vel[NP], m[NP], v[NP];
+    int t;
+} ref_state;
+
+static void ref_step(const nn_optim_config *c, double p[NP], ref_state *st)
+{
+    double g[NP];
+    ref_grad(p, g);
+    if (c->clip_norm > 0) {
+        double norm = sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2]);
+        double s = c->clip_norm / fmax(norm, c->clip_norm);
+        for (int j = 0; j < NP; j++) g[j] *= s;
+    }
+    st->t++;
+    for (int j = 0; j < NP; j++) {
+        double wd = IS_W[j] ? c->weight_decay : 0.0;
+        if (!c->decoupled) g[j] += wd * p[j];
+        switch (c->kind) {
+        case NN_OPTIM_SGD: p[j] -= c->lr * g[j]; break;
+        case NN_OPTIM_MOMENTUM:
+            st->vel[j] = c->momentum * st->vel[j] + g[j];
+            p[j] -= c->lr * st->vel[j];
+            break;
+        case NN_OPTIM_NESTEROV:
+            st->vel[j] = c->momentum * st->vel[j] + g[j];
+            p[j] -= c->lr * (g[j] + c->momentum * st->vel[j]);
+            break;
+        case NN_OPTIM_ADAM: {
+            if (c->decoupled) p[j] = p[j] * (1 - c->lr * wd); /* PyTorch AdamW */
+            st->m[j] = c->beta1 * st->m[j] + (1 - c->beta1) * g[j];
+            st->v[j] = c->beta2 * st->v[j] + (1 - c->beta2) * g[j] * g[j];
+            double mhat = st->m[j] / (1 - pow(c->beta1, st->t));
+            double vhat = st->v[j] / (1 - pow(c->beta2, st->t));
+            p[j] -= c->lr * mhat / (sqrt(vhat) + c->eps);
+            break;
+        }
+        }
+    }
+}
+
+/* Run `steps` library steps and reference steps side by side. */
+static void run_against_ref(const nn_optim_config *c, int steps,
+                            const char *what)
+{
+    nn_net_t *net = make_net(P0, NULL);
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, c, NULL));
+    double p[NP];
+    memcpy(p, P0, sizeof p);
+    ref_state st;
+    memset(&st, 0, sizeof st);
+    for (int k = 1; k <= steps; k++) {
+        gradient(net);
+        NN_OK_OR_FAIL(nn_optim_step(opt, net));
+        ref_step(c, p, &st);
+        expect_params(net, p, what, k);
+    }
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+}
+
+/* ------------------------------------------------------------ counting allocator */
+typedef struct {
+    size_t n_alloc, n_free, live, fail_after;
+    bool failing;
+} counter;
+
+static void *cnt_alloc(void *ctx, size_t size)
+{
+    counter *c = ctx;
+    if (c->failing && c->n_alloc >= c->fail_after) return NULL;
+    c->n_alloc++;
+    c->live += size;
+    return malloc(size);
+}
+
+static void cnt_free(void *ctx, void *ptr, size_t size)
+{
+    counter *c = ctx;
+    c->n_free++;
+    c->live -= size;
+    free(ptr);
+}
+
+/* ------------------------------------------------------------ tests */
+START_TEST(test_gradient_is_closed_form)
+{
+    nn_net_t *net = make_net(P0, NULL);
+    gradient(net);
+    double g[NP], want[NP];
+    get_g(net, g);
+    ref_grad(P0, want);
+    for (int j = 0; j < NP; j++)
+        ck_assert_msg(tu_relerr(g[j], want[j], FLOOR) < TOL, "g[%d]", j);
+    nn_net_destroy(net);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+    nn_optim_config c;
+    NN_OK_OR_FAIL(nn_optim_config_default(&c, NN_OPTIM_SGD));
+    ck_assert(c.kind == NN_OPTIM_SGD && c.lr == 0.01 && c.momentum == 0.9 &&
+              c.beta1 == 0.9 && c.beta2 == 0.999 && c.eps == 1e-8 &&
+              c.weight_decay == 0 && !c.decoupled && c.clip_norm == 0);
+    NN_OK_OR_FAIL(nn_optim_config_default(&c, NN_OPTIM_ADAM));
+    ck_assert(c.kind == NN_OPTIM_ADAM && c.lr == 1e-3);
+}
+END_TEST
+
+/* SGD, one step, numbers written out: w1 = w0 - lr*g(w0). */
+START_TEST(test_sgd_one_step)
+{
+    const double lr = 0.05;
+    nn_optim_config c = cfg_of(NN_OPTIM_SGD, lr);
+    nn_net_t *net = make_net(P0, NULL);
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    ck_assert_uint_eq(nn_optim_state_len(opt), 0);
+    gradient(net);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    double g[NP], want[NP];
+    ref_grad(P0, g);
+    for (int j = 0; j < NP; j++) want[j] = P0[j] - lr * g[j];
+    expect_params(net, want, "sgd", 1);
+    /* same as the net's own plain step */
+    nn_net_t *net2 = make_net(P0, NULL);
+    gradient(net2);
+    NN_OK_OR_FAIL(nn_net_sgd_step(net2, lr));
+    double a[NP], b[NP];
+    get_p(net, a);
+    get_p(net2, b);
+    ck_assert(memcmp(a, b, sizeof a) == 0);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+    nn_net_destroy(net2);
+}
+END_TEST
+
+/* Momentum, two steps by hand: v1 = g0, w1 = w0 - lr v1;
+ * v2 = mu v1 + g1, w2 = w1 - lr v2. */
+START_TEST(test_momentum_two_steps)
+{
+    const double lr = 0.05, mu = 0.8;
+    nn_optim_config c = cfg_of(NN_OPTIM_MOMENTUM, lr);
+    c.momentum = mu;
+    nn_net_t *net = make_net(P0, NULL);
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    ck_assert_uint_eq(nn_optim_state_len(opt), NP);
+    double g0[NP], g1[NP], v[NP], w1[NP], w2[NP];
+    ref_grad(P0, g0);
+    for (int j = 0; j < NP; j++) { v[j] = g0[j]; w1[j] = P0[j] - lr * v[j]; }
+    ref_grad(w1, g1);
+    for (int j = 0; j < NP; j++) {
+        v[j] = mu * v[j] + g1[j];
+        w2[j] = w1[j] - lr * v[j];
+    }
+    gradient(net);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    expect_params(net, w1, "momentum", 1);
+    gradient(net);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    expect_params(net, w2, "momentum", 2);
+    double s[NP];
+    uint64_t t;
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &t, s, NP));
+    ck_assert_uint_eq(t, 2);
+    for (int j = 0; j < NP; j++)
+        ck_assert(tu_relerr(s[j], v[j], FLOOR) < TOL);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+}
+END_TEST
+
+/* Nesterov, two steps by hand: v1 = g0, w1 = w0 - lr (g0 + mu v1);
+ * v2 = mu v1 + g1, w2 = w1 - lr (g1 + mu v2). */
+START_TEST(test_nesterov_two_steps)
+{
+    const double lr = 0.05, mu = 0.8;
+    nn_optim_config c = cfg_of(NN_OPTIM_NESTEROV, lr);
+    c.momentum = mu;
+    nn_net_t *net = make_net(P0, NULL);
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    double g0[NP], g1[NP], v[NP], w1[NP], w2[NP];
+    ref_grad(P0, g0);
+    for (int j = 0; j < NP; j++) {
+        v[j] = g0[j];
+        w1[j] = P0[j] - lr * (g0[j] + mu * v[j]);
+    }
+    ref_grad(w1, g1);
+    for (int j = 0; j < NP; j++) {
+        v[j] = mu * v[j] + g1[j];
+        w2[j] = w1[j] - lr * (g1[j] + mu * v[j]);
+    }
+    gradient(net);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    expect_params(net, w1, "nesterov", 1);
+    gradient(net);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    expect_params(net, w2, "nesterov", 2);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+}
+END_TEST
+
+/* Adam, two steps by hand. Step 1: m1 = (1-b1) g0, v1 = (1-b2) g0^2, so
+ * mhat = g0, vhat = g0^2 and w1 = w0 - lr g0/(|g0| + eps) (~ lr sign(g0)).
+ * Step 2: m2 = b1 m1 + (1-b1) g1, v2 = b2 v1 + (1-b2) g1^2,
+ * w2 = w1 - lr (m2/(1-b1^2)) / (sqrt(v2/(1-b2^2)) + eps). */
+START_TEST(test_adam_two_steps)
+{
+    const double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    nn_optim_config c = cfg_of(NN_OPTIM_ADAM, lr);
+    nn_net_t *net = make_net(P0, NULL);
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    ck_assert_uint_eq(nn_optim_state_len(opt), 2 * NP);
+    double g0[NP], g1[NP], m[NP], v[NP], w1[NP], w2[NP];
+    ref_grad(P0, g0);
+    for (int j = 0; j < NP; j++) {
+        ck_assert(fabs(g0[j]) > 1e-3); /* sign step is meaningful */
+        w1[j] = P0[j] - lr * g0[j] / (fabs(g0[j]) + eps);
+        ck_assert(fabs((P0[j] - w1[j]) - lr * (g0[j] > 0 ? 1 : -1)) < 1e-7);
+        m[j] = (1 - b1) * g0[j];
+        v[j] = (1 - b2) * g0[j] * g0[j];
+    }
+    ref_grad(w1, g1);
+    for (int j = 0; j < NP; j++) {
+        m[j] = b1 * m[j] + (1 - b1) * g1[j];
+        v[j] = b2 * v[j] + (1 - b2) * g1[j] * g1[j];
+        w2[j] = w1[j] - lr * (m[j] / (1 - b1 * b1)) /
+                            (sqrt(v[j] / (1 - b2 * b2)) + eps);
+    }
+    gradient(net);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    expect_params(net, w1, "adam", 1);
+    gradient(net);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    expect_params(net, w2, "adam", 2);
+    double s[2 * NP];
+    uint64_t t;
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &t, s, 2 * NP));
+    ck_assert_uint_eq(t, 2);
+    for (int j = 0; j < NP; j++) {
+        ck_assert(tu_relerr(s[j], m[j], FLOOR) < TOL);
+        ck_assert(tu_relerr(s[NP + j], v[j], 1e-6) < TOL);
+    }
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+}
+END_TEST
+
+/* AdamW: the weights are first shrunk by (1 - lr wd) (PyTorch), the bias is
+ * not; the Adam part uses the undecayed gradient. Step 1 by hand. */
+START_TEST(test_adamw_decoupled)
+{
+    const double lr = 0.01, wd = 0.5, eps = 1e-8;
+    nn_optim_config c = cfg_of(NN_OPTIM_ADAM, lr);
+    c.weight_decay = wd;
+    c.decoupled = true;
+    nn_net_t *net = make_net(P0, NULL);
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    double g0[NP], w1[NP];
+    ref_grad(P0, g0);
+    for (int j = 0; j < NP; j++) {
+        double d = IS_W[j] ? wd : 0.0;
+        w1[j] = P0[j] * (1 - lr * d) - lr * g0[j] / (fabs(g0[j]) + eps);
+    }
+    gradient(net);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    expect_params(net, w1, "adamw", 1);
+    /* bias: bitwise what plain Adam gives */
+    nn_optim_config c0 = cfg_of(NN_OPTIM_ADAM, lr);
+    nn_net_t *net0 = make_net(P0, NULL);
+    nn_optim_t *opt0 = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt0, net0, &c0, NULL));
+    gradient(net0);
+    NN_OK_OR_FAIL(nn_optim_step(opt0, net0));
+    double a[NP], b[NP];
+    get_p(net, a);
+    get_p(net0, b);
+    ck_assert(a[2] == b[2]);
+    ck_assert(a[0] != b[0] && a[1] != b[1]);
+    nn_optim_destroy(opt);
+    nn_optim_destroy(opt0);
+    nn_net_destroy(net);
+    nn_net_destroy(net0);
+    /* and three steps against the reference */
+    run_against_ref(&c, 3, "adamw x3");
+}
+END_TEST
+
+/* Coupled L2 decay, SGD by hand: w -= lr (g + wd w) for weights, b -= lr g. */
+START_TEST(test_coupled_decay_weights_only)
+{
+    const double lr = 0.05, wd = 0.3;
+    nn_optim_config c = cfg_of(NN_OPTIM_SGD, lr);
+    c.weight_decay = wd;
+    nn_net_t *net = make_net(P0, NULL);
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    double g0[NP], w1[NP];
+    ref_grad(P0, g0);
+    w1[0] = P0[0] - lr * (g0[0] + wd * P0[0]);
+    w1[1] = P0[1] - lr * (g0[1] + wd * P0[1]);
+    w1[2] = P0[2] - lr * g0[2];
+    gradient(net);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    expect_params(net, w1, "sgd+wd", 1);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+    /* every kind, three steps, against the reference */
+    static const nn_optim_kind K[4] = {NN_OPTIM_SGD, NN_OPTIM_MOMENTUM,
+                                       NN_OPTIM_NESTEROV, NN_OPTIM_ADAM};
+    for (int k = 0; k < 4; k++) {
+        nn_optim_config ck = cfg_of(K[k], 0.02);
+        ck.weight_decay = wd;
+        run_against_ref(&ck, 3, "coupled decay");
+    }
+}
+END_TEST
+
+/* Clipping: with clip < ||g||, the SGD step is lr * clip * g/||g||, so the
+ * parameter move has norm lr*clip; the stored gradients are untouched. With
+ * clip >= ||g|| nothing changes. */
+START_TEST(test_clipping)
+{
+    const double lr = 0.1;
+    double g0[NP];
+    ref_grad(P0, g0);
+    double norm = sqrt(g0[0] * g0[0] + g0[1] * g0[1] + g0[2] * g0[2]);
+    ck_assert(norm > 1.0);
+    const double clip = norm / 4;
+    nn_optim_config c = cfg_of(NN_OPTIM_SGD, lr);
+    c.clip_norm = clip;
+    nn_net_t *net = make_net(P0, NULL);
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    gradient(net);
+    double before[NP], after[NP], p[NP], w1[NP];
+    get_g(net, before);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    get_g(net, after);
+    ck_assert(memcmp(before, after, sizeof before) == 0);
+    for (int j = 0; j < NP; j++) w1[j] = P0[j] - lr * g0[j] * (clip / norm);
+    expect_params(net, w1, "clip", 1);
+    get_p(net, p);
+    double d2 = 0;
+    for (int j = 0; j < NP; j++) d2 += (p[j] - P0[j]) * (p[j] - P0[j]);
+    ck_assert(tu_relerr(sqrt(d2), lr * clip, 1e-12) < 1e-12);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+
+    /* clip above the norm: bitwise the unclipped step */
+    c.clip_norm = norm * 2;
+    nn_optim_config c0 = cfg_of(NN_OPTIM_SGD, lr);
+    nn_net_t *n1 = make_net(P0, NULL), *n2 = make_net(P0, NULL);
+    nn_optim_t *o1 = NULL, *o2 = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&o1, n1, &c, NULL));
+    NN_OK_OR_FAIL(nn_optim_create(&o2, n2, &c0, NULL));
+    gradient(n1);
+    gradient(n2);
+    NN_OK_OR_FAIL(nn_optim_step(o1, n1));
+    NN_OK_OR_FAIL(nn_optim_step(o2, n2));
+    double a[NP], b[NP];
+    get_p(n1, a);
+    get_p(n2, b);
+    ck_assert(memcmp(a, b, sizeof a) == 0);
+    nn_optim_destroy(o1);
+    nn_optim_destroy(o2);
+    nn_net_destroy(n1);
+    nn_net_destroy(n2);
+
+    /* clipping before decay, for every kind, against the reference */
+    static const nn_optim_kind K[4] = {NN_OPTIM_SGD, NN_OPTIM_MOMENTUM,
+                                       NN_OPTIM_NESTEROV, NN_OPTIM_ADAM};
+    for (int k = 0; k < 4; k++) {
+        nn_optim_config ck = cfg_of(K[k], 0.02);
+        ck.clip_norm = 0.5;
+        ck.weight_decay = 0.1;
+        run_against_ref(&ck, 3, "clip+decay");
+    }
+}
+END_TEST
+
+/* Save after step 1; a new optimizer on a copy of the net, given that state,
+ * takes a step bitwise equal to the original's step 2. */
+START_TEST(test_state_round_trip)
+{
+    static const nn_optim_kind K[4] = {NN_OPTIM_SGD, NN_OPTIM_MOMENTUM,
+                                       NN_OPTIM_NESTEROV, NN_OPTIM_ADAM};
+    nn_optim_config c = cfg_of(K[_i], 0.03);
+    c.weight_decay = 0.05;
+    c.clip_norm = 1.0;
+    nn_net_t *net = make_net(P0, NULL);
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    gradient(net);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    size_t len = nn_optim_state_len(opt);
+    double saved[2 * NP], p1[NP];
+    uint64_t t = 99;
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &t, len ? saved : NULL, len));
+    ck_assert_uint_eq(t, 1);
+    get_p(net, p1);
+    gradient(net);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    double p2[NP];
+    get_p(net, p2);
+
+    nn_net_t *net2 = make_net(p1, NULL);
+    nn_optim_t *opt2 = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt2, net2, &c, NULL));
+    NN_OK_OR_FAIL(nn_optim_set_state(opt2, t, len ? saved : NULL, len));
+    gradient(net2);
+    NN_OK_OR_FAIL(nn_optim_step(opt2, net2));
+    double q2[NP];
+    get_p(net2, q2);
+    ck_assert(memcmp(p2, q2, sizeof p2) == 0);
+    double s1[2 * NP], s2[2 * NP];
+    uint64_t t1, t2;
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &t1, s1, len));
+    NN_OK_OR_FAIL(nn_optim_get_state(opt2, &t2, s2, len));
+    ck_assert_uint_eq(t1, 2);
+    ck_assert_uint_eq(t2, 2);
+    ck_assert(memcmp(s1, s2, len * sizeof(double)) == 0);
+    nn_optim_destroy(opt);
+    nn_optim_destroy(opt2);
+    nn_net_destroy(net);
+    nn_net_destroy(net2);
+}
+END_TEST
+
+/* One allocation at create; none in step (net and optimizer share a counting
+ * allocator); everything freed with the sizes allocated. */
+START_TEST(test_step_allocates_nothing)
+{
+    static const nn_optim_kind K[4] = {NN_OPTIM_SGD, NN_OPTIM_MOMENTUM,
+                                       NN_OPTIM_NESTEROV, NN_OPTIM_ADAM};
+    counter cnt = {0};
+    nn_allocator al = {cnt_alloc, cnt_free, &cnt};
+    nn_net_t *net = make_net(P0, &al);
+    NN_OK_OR_FAIL(nn_net_reserve(net, M));
+    gradient(net);
+    for (int k = 0; k < 4; k++) {
+        nn_optim_config c = cfg_of(K[k], 0.01);
+        c.clip_norm = 0.5;
+        c.weight_decay = 0.1;
+        c.decoupled = K[k] == NN_OPTIM_ADAM;
+        size_t a0 = cnt.n_alloc;
+        nn_optim_t *opt = NULL;
+        NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, &al));
+        ck_assert_uint_eq(cnt.n_alloc, a0 + 1);
+        for (int it = 0; it < 5; it++) {
+            gradient(net);
+            size_t na = cnt.n_alloc, nf = cnt.n_free, live = cnt.live;
+            NN_OK_OR_FAIL(nn_optim_step(opt, net));
+            ck_assert_uint_eq(cnt.n_alloc, na);
+            ck_assert_uint_eq(cnt.n_free, nf);
+            ck_assert_uint_eq(cnt.live, live);
+        }
+        size_t f0 = cnt.n_free;
+        nn_optim_destroy(opt);
+        ck_assert_uint_eq(cnt.n_free, f0 + 1);
+    }
+    nn_net_destroy(net);
+    ck_assert_uint_eq(cnt.live, 0);
+    ck_assert_uint_eq(cnt.n_alloc, cnt.n_free);
+}
+END_TEST
+
+START_TEST(test_errors_create)
+{
+    nn_net_t *net = make_net(P0, NULL);
+    nn_optim_config good = cfg_of(NN_OPTIM_ADAM, 0.01);
+    nn_optim_t *sentinel = (nn_optim_t *)&good, *opt = sentinel;
+    nn_optim_config cfg;
+
+    ck_assert_int_eq(nn_optim_config_default(NULL, NN_OPTIM_SGD), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_config_default(&cfg, (nn_optim_kind)7),
+                     NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_config_default(&cfg, (nn_optim_kind)-1),
+                     NN_ERR_INVALID);
+
+    ck_assert_int_eq(nn_optim_create(NULL, net, &good, NULL), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_create(&opt, NULL, &good, NULL), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_create(&opt, net, NULL, NULL), NN_ERR_INVALID);
+    nn_allocator half = {cnt_alloc, NULL, NULL};
+    ck_assert_int_eq(nn_optim_create(&opt, net, &good, &half), NN_ERR_INVALID);
+    half.alloc = NULL;
+    half.free = cnt_free;
+    ck_assert_int_eq(nn_optim_create(&opt, net, &good, &half), NN_ERR_INVALID);
+
+#define BAD(field, value)                                                     \
+    do {                                                                      \
+        cfg = good;                                                           \
+        cfg.field = value;                                                    \
+        ck_assert_msg(nn_optim_create(&opt, net, &cfg, NULL) == NN_ERR_INVALID,\
+                      "%s = %s accepted", #field, #value);                    \
+    } while (0)
+    BAD(kind, (nn_optim_kind)4);
+    BAD(kind, (nn_optim_kind)-1);
+    BAD(lr, 0.0);
+    BAD(lr, -0.1);
+    BAD(lr, NAN);
+    BAD(lr, INFINITY);
+    BAD(momentum, -0.1);
+    BAD(momentum, 1.0);
+    BAD(momentum, NAN);
+    BAD(beta1, 1.0);
+    BAD(beta1, -1e-9);
+    BAD(beta1, NAN);
+    BAD(beta2, 1.0);
+    BAD(beta2, -0.5);
+    BAD(beta2, INFINITY);
+    BAD(eps, 0.0);
+    BAD(eps, -1e-8);
+    BAD(eps, NAN);
+    BAD(eps, INFINITY);
+    BAD(weight_decay, -0.1);
+    BAD(weight_decay, NAN);
+    BAD(weight_decay, INFINITY);
+    BAD(clip_norm, -1.0);
+    BAD(clip_norm, NAN);
+    BAD(clip_norm, INFINITY);
+#undef BAD
+    /* decoupled decay is Adam's only */
+    cfg = cfg_of(NN_OPTIM_MOMENTUM, 0.01);
+    cfg.decoupled = true;
+    ck_assert_int_eq(nn_optim_create(&opt, net, &cfg, NULL), NN_ERR_INVALID);
+    ck_assert(opt == sentinel); /* *out untouched on every failure */
+
+    /* allocation failure */
+    counter cnt = {0};
+    cnt.failing = true;
+    cnt.fail_after = 0;
+    nn_allocator al = {cnt_alloc, cnt_free, &cnt};
+    ck_assert_int_eq(nn_optim_create(&opt, net, &good, &al), NN_ERR_NOMEM);
+    ck_assert(opt == sentinel);
+    ck_assert_uint_eq(cnt.live, 0);
+
+    /* edge values accepted */
+    cfg = good;
+    cfg.beta1 = 0;
+    cfg.beta2 = 0;
+    cfg.momentum = 0;
+    cfg.weight_decay = 0;
+    cfg.clip_norm = 0;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &cfg, NULL));
+    nn_optim_destroy(opt);
+    nn_optim_destroy(NULL); /* no-op */
+    nn_net_destroy(net);
+}
+END_TEST
+
+START_TEST(test_errors_step)
+{
+    nn_optim_config c = cfg_of(NN_OPTIM_ADAM, 0.01);
+    nn_net_t *net = make_net(P0, NULL);
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+
+    ck_assert_int_eq(nn_optim_step(NULL, net), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_step(opt, NULL), NN_ERR_INVALID);
+    /* no gradient yet */
+    ck_assert_int_eq(nn_optim_step(opt, net), NN_ERR_STATE);
+    /* a net of another size */
+    nn_layer_spec spec = {2, NN_ACT_IDENTITY, 0.0};
+    nn_net_t *other = NULL;
+    NN_OK_OR_FAIL(nn_net_create(&other, 2, 1, &spec, NN_LOSS_MSE, NULL));
+    double Y2[M][2] = {{0}};
+    NN_OK_OR_FAIL(nn_net_gradient(other, M, NN_ROW_MAJOR, &X[0][0], 2,
+                                  &Y2[0][0], 2, NULL));
+    ck_assert_int_eq(nn_optim_step(opt, other), NN_ERR_SHAPE);
+
+    /* one good step, then a NaN gradient with check-finite on */
+    gradient(net);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    double Xn[M][2];
+    memcpy(Xn, X, sizeof Xn);
+    Xn[1][0] = NAN;
+    NN_OK_OR_FAIL(nn_net_gradient(net, M, NN_ROW_MAJOR, &Xn[0][0], 2, Y, 1,
+                                  NULL));
+    NN_OK_OR_FAIL(nn_net_set_check_finite(net, true));
+    double p_before[NP], p_after[NP], s_before[2 * NP], s_after[2 * NP];
+    uint64_t t_before, t_after;
+    get_p(net, p_before);
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &t_before, s_before, 2 * NP));
+    ck_assert_int_eq(nn_optim_step(opt, net), NN_ERR_NUMERIC);
+    get_p(net, p_after);
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &t_after, s_after, 2 * NP));
+    ck_assert(memcmp(p_before, p_after, sizeof p_before) == 0);
+    ck_assert(memcmp(s_before, s_after, sizeof s_before) == 0);
+    ck_assert_uint_eq(t_before, 1);
+    ck_assert_uint_eq(t_after, 1);
+    /* failed steps left the state alone: the next good step is step 2 */
+    gradient(net);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &t_after, s_after, 2 * NP));
+    ck_assert_uint_eq(t_after, 2);
+
+    nn_optim_destroy(opt);
+    nn_net_destroy(other);
+    nn_net_destroy(net);
+}
+END_TEST
+
+START_TEST(test_errors_lr_and_state)
+{
+    nn_optim_config c = cfg_of(NN_OPTIM_ADAM, 0.01);
+    nn_net_t *net = make_net(P0, NULL);
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+
+    /* learning rate */
+    ck_assert(nn_optim_get_lr(opt) == 0.01);
+    NN_OK_OR_FAIL(nn_optim_set_lr(opt, 0.5));
+    ck_assert(nn_optim_get_lr(opt) == 0.5);
+    ck_assert_int_eq(nn_optim_set_lr(NULL, 0.1), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_set_lr(opt, 0.0), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_set_lr(opt, -0.1), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_set_lr(opt, NAN), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_set_lr(opt, INFINITY), NN_ERR_INVALID);
+    ck_assert(nn_optim_get_lr(opt) == 0.5);
+    ck_assert(isnan(nn_optim_get_lr(NULL)));
+
+    /* state */
+    ck_assert_uint_eq(nn_optim_state_len(NULL), 0);
+    ck_assert_uint_eq(nn_optim_state_len(opt), 2 * NP);
+    gradient(net);
+    NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    double s[2 * NP], s0[2 * NP], bad[2 * NP];
+    uint64_t t = 0, t0;
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &t0, s0, 2 * NP));
+    ck_assert_int_eq(nn_optim_get_state(NULL, &t, s, 2 * NP), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_get_state(opt, NULL, s, 2 * NP), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_get_state(opt, &t, NULL, 2 * NP), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_get_state(opt, &t, s, 2 * NP - 1), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_optim_get_state(opt, &t, s, 2 * NP + 1), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_optim_get_state(opt, &t, s, 0), NN_ERR_SHAPE);
+
+    memcpy(bad, s0, sizeof bad);
+    for (int j = 0; j < 2 * NP; j++) bad[j] += 1.0;
+    ck_assert_int_eq(nn_optim_set_state(NULL, 5, bad, 2 * NP), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_set_state(opt, 5, NULL, 2 * NP), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_set_state(opt, 5, bad, 2 * NP - 1), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_optim_set_state(opt, 5, bad, 0), NN_ERR_SHAPE);
+    bad[1] = NAN;
+    ck_assert_int_eq(nn_optim_set_state(opt, 5, bad, 2 * NP), NN_ERR_INVALID);
+    bad[1] = 0.0;
+    bad[NP + 1] = -1e-3; /* negative second moment */
+    ck_assert_int_eq(nn_optim_set_state(opt, 5, bad, 2 * NP), NN_ERR_INVALID);
+    bad[NP + 1] = INFINITY;
+    ck_assert_int_eq(nn_optim_set_state(opt, 5, bad, 2 * NP), NN_ERR_INVALID);
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &t, s, 2 * NP));
+    ck_assert_uint_eq(t, t0);
+    ck_assert(memcmp(s, s0, sizeof s) == 0);
+    /* a valid set takes effect */
+    bad[NP + 1] = 0.25;
+    NN_OK_OR_FAIL(nn_optim_set_state(opt, 5, bad, 2 * NP));
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &t, s, 2 * NP));
+    ck_assert_uint_eq(t, 5);
+    ck_assert(memcmp(s, bad, sizeof s) == 0);
+    nn_optim_destroy(opt);
+
+    /* SGD: no state; NULL with len 0 is fine, anything else is a shape error */
+    nn_optim_config cs = cfg_of(NN_OPTIM_SGD, 0.01);
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &cs, NULL));
+    ck_assert_uint_eq(nn_optim_state_len(opt), 0);
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &t, NULL, 0));
+    ck_assert_uint_eq(t, 0);
+    NN_OK_OR_FAIL(nn_optim_set_state(opt, 3, NULL, 0));
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &t, NULL, 0));
+    ck_assert_uint_eq(t, 3);
+    ck_assert_int_eq(nn_optim_get_state(opt, &t, s, 1), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_optim_set_state(opt, 3, s0, 1), NN_ERR_SHAPE);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+}
+END_TEST
+
+/* ------------------------------------------------------------ end to end */
+static const double XX[4][2] = {{0, 0}, {0, 1}, {1, 0}, {1, 1}};
+static const double XY[4] = {0, 1, 1, 0};
+
+/* Steps of kind k at rate lr until the XOR loss is < target (max_steps + 1
+ * if never), from the notes' 2-4-1 tanh/sigmoid/BCE net, seed 7. */
+static int xor_steps(nn_optim_kind k, double lr, double target, int max_steps)
+{
+    nn_layer_spec specs[2] = {{4, NN_ACT_TANH, 0.0}, {1, NN_ACT_SIGMOID, 0.0}};
+    nn_net_t *net = NULL;
+    NN_OK_OR_FAIL(nn_net_create(&net, 2, 2, specs, NN_LOSS_BCE, NULL));
+    NN_OK_OR_FAIL(nn_net_init(net, NN_INIT_DEFAULT, 7));
+    nn_optim_config c = cfg_of(k, lr);
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    int it;
+    for (it = 0; it < max_steps; it++) {
+        double loss;
+        NN_OK_OR_FAIL(nn_net_gradient(net, 4, NN_ROW_MAJOR, &XX[0][0], 2, XY,
+                                      1, &loss));
+        if (loss < target) break;
+        NN_OK_OR_FAIL(nn_optim_step(opt, net));
+    }
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+    return it < max_steps ? it : max_steps + 1;
+}
+
+START_TEST(test_xor_adam_beats_sgd)
+{
+    const double lr = 0.05, target = 0.05;
+    const int max_steps = 5000;
+    int adam = xor_steps(NN_OPTIM_ADAM, lr, target, max_steps);
+    int sgd = xor_steps(NN_OPTIM_SGD, lr, target, max_steps);
+    ck_assert_msg(adam <= max_steps, "adam never reached loss %g", target);
+    ck_assert_msg(adam < sgd, "adam %d steps, sgd %d steps", adam, sgd);
+}
+END_TEST
+
+static Suite *optim_suite(void)
+{
+    Suite *s = suite_create("optim");
+    TCase *tu = tcase_create("updates");
+    tcase_add_test(tu, test_gradient_is_closed_form);
+    tcase_add_test(tu, test_defaults);
+    tcase_add_test(tu, test_sgd_one_step);
+    tcase_add_test(tu, test_momentum_two_steps);
+    tcase_add_test(tu, test_nesterov_two_steps);
+    tcase_add_test(tu, test_adam_two_steps);
+    tcase_add_test(tu, test_adamw_decoupled);
+    tcase_add_test(tu, test_coupled_decay_weights_only);
+    tcase_add_test(tu, test_clipping);
+    tcase_add_loop_test(tu, test_state_round_trip, 0, 4);
+    tcase_add_test(tu, test_step_allocates_nothing);
+    suite_add_tcase(s, tu);
+    TCase *te = tcase_create("errors");
+    tcase_add_test(te, test_errors_create);
+    tcase_add_test(te, test_errors_step);
+    tcase_add_test(te, test_errors_lr_and_state);
+    suite_add_tcase(s, te);
+    TCase *tl = tcase_create("learning");
+    tcase_add_test(tl, test_xor_adam_beats_sgd);
+    suite_add_tcase(s, tl);
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(optim_suite());
+}
