@@ -241,6 +241,11 @@ typedef struct nn_layer_spec {
     size_t n_out;           /* number of units                              */
     nn_activation act;      /* activation                                   */
     double act_param;       /* leaky-relu slope (finite, >= 0); else ignored */
+    double dropout;         /* inverted dropout on this layer's output while */
+                            /* training (nn_net_gradient*): each unit is     */
+                            /* zeroed with probability p in [0, 1), kept     */
+                            /* ones scaled by 1/(1-p); inference untouched.  */
+                            /* Must be 0 for the output layer.               */
 } nn_layer_spec;
 
 /* Create a network taking n_in inputs, with n_layers layers described by
@@ -267,7 +272,8 @@ NN_API size_t nn_net_n_params(const nn_net_t *net);
 
 /* Re-initialise all weights with scheme `init`, drawing from a generator
  * seeded with `seed` (owned by this call: same seed, same weights, on every
- * machine). Biases are set to zero; gradients are cleared.
+ * machine). Biases are set to zero; gradients are cleared. The network's
+ * dropout generator (owned by the network) is reseeded from `seed` too.
  * NN_INIT_ORTHOGONAL needs scratch memory and LAPACK: it may return
  * NN_ERR_NOMEM or NN_ERR_NUMERIC, and then nothing has changed. */
 NN_API nn_status nn_net_init(nn_net_t *net, nn_init init, uint64_t seed);
@@ -472,6 +478,96 @@ NN_API void nn_scaler_destroy(nn_scaler_t *scaler);
  * NN_ERR_NOMEM if scratch cannot be allocated. Nothing is written on error. */
 NN_API nn_status nn_lstsq(size_t m, size_t n, nn_order order, const double *X,
                           size_t ldx, const double *y, double *w, double *b);
+
+/* ================================================================ metrics */
+/* Mean loss and accuracy of `net` over a whole labelled data set, computed in
+ * batches of at most `batch` rows (bounded memory: the net's workspace for
+ * `batch` rows, nothing else). Accuracy: for a single output, prediction
+ * p > 0.5 counts as class 1; otherwise the arg-max of the outputs. Either out
+ * pointer may be NULL (not both).
+ * @return NN_ERR_INVALID if data has no labels; NN_ERR_SHAPE if its columns
+ * are not net's inputs or a label does not fit the outputs. */
+NN_API nn_status nn_net_evaluate(nn_net_t *net, const nn_data_t *data,
+                                 size_t batch, double *loss, double *accuracy);
+
+/* Confusion matrix over a labelled data set: counts[t*k + p] is the number of
+ * samples of true class t predicted as class p, where k = n_out (2 for a
+ * single sigmoid output). counts must hold k*k values; it is overwritten. */
+NN_API nn_status nn_net_confusion(nn_net_t *net, const nn_data_t *data,
+                                  size_t batch, size_t *counts);
+
+/* ================================================================ trainer */
+/* Mini-batch training of a network on labelled data with an optimizer. */
+typedef enum nn_schedule {
+    NN_SCHED_CONSTANT = 0, /* lr = lr0                                           */
+    NN_SCHED_STEP = 1,     /* lr = lr0 * gamma^floor(epoch_index / step_epochs)  */
+    NN_SCHED_COSINE = 2    /* lr = lr_min + (lr0 - lr_min)(1 + cos(pi t/T))/2,    */
+                           /* t = steps done, T = total steps of the run         */
+} nn_schedule;
+
+/* What the per-epoch callback receives. val_* are NaN without validation. */
+typedef struct nn_epoch_report {
+    size_t epoch;        /* 1-based                                          */
+    size_t epochs;       /* planned number of epochs                         */
+    double train_loss;   /* mean training loss over the epoch's batches      */
+    double val_loss;     /* loss on the validation data after the epoch      */
+    double val_accuracy; /* accuracy on the validation data after the epoch  */
+    double lr;           /* learning rate of the epoch's last step           */
+    double seconds;      /* wall time of the epoch (training + validation)   */
+} nn_epoch_report;
+
+/* Called after every epoch; return non-zero to stop training early. */
+typedef int (*nn_epoch_callback)(const nn_epoch_report *report, void *ctx);
+
+typedef struct nn_train_config {
+    size_t epochs;        /* >= 1                                    (10)     */
+    size_t batch_size;    /* >= 1; the last batch may be smaller     (64)     */
+    bool shuffle;         /* reshuffle the training rows every epoch (true)   */
+    uint64_t seed;        /* shuffling and validation split          (0)      */
+    double val_fraction;  /* in [0, 1): rows held out for validation when no  */
+                          /* validation set is given                 (0)      */
+    size_t patience;      /* early stopping: stop after this many epochs     */
+                          /* without a better validation loss; 0 = off (0)    */
+    bool restore_best;    /* end with the weights of the best validation     */
+                          /* loss (needs validation data)            (true)   */
+    nn_schedule schedule; /*                                         (CONSTANT)*/
+    double gamma;         /* STEP: factor, in (0, 1]                 (0.1)    */
+    size_t step_epochs;   /* STEP: epochs between decays, >= 1       (10)     */
+    double lr_min;        /* COSINE: final learning rate, >= 0       (0)      */
+    nn_epoch_callback callback; /* may be NULL                       (NULL)   */
+    void *callback_ctx;
+} nn_train_config;
+
+/* Fill *cfg with the defaults in parentheses above. */
+NN_API nn_status nn_train_config_default(nn_train_config *cfg);
+
+/* Outcome of a training run. */
+typedef struct nn_train_result {
+    size_t epochs_run;       /* epochs completed                          */
+    size_t best_epoch;       /* 1-based epoch of the best validation loss */
+                             /* (0 without validation)                    */
+    double best_val_loss;    /* NaN without validation                    */
+    double final_train_loss; /* train_loss of the last epoch              */
+    double seconds;          /* wall time of the whole run                */
+    bool stopped_early;      /* by patience or by the callback            */
+} nn_train_result;
+
+/* Train `net` with `opt` (created for net) on the labelled rows of `train`,
+ * validating on `val` if given, else on a seeded val_fraction of `train`.
+ * The base learning rate lr0 is opt's learning rate at the call; the schedule
+ * sets it before every step, and it is restored to lr0 at the end. Buffers
+ * (one batch, the row order, a copy of the best weights) are allocated once
+ * through `alloc` (NULL: malloc) and released before returning; the steps
+ * allocate nothing. The library never prints: progress goes to the callback.
+ * Same seed, same data and one BLAS thread give bitwise-identical results.
+ * @return NN_ERR_INVALID (bad config, no labels), NN_ERR_SHAPE (columns or
+ * labels that do not fit net), NN_ERR_NUMERIC (check-finite on and a step
+ * met NaN/Inf), or a status of the underlying calls. *result is written on
+ * NN_OK only. */
+NN_API nn_status nn_train(nn_net_t *net, nn_optim_t *opt,
+                          const nn_data_t *train, const nn_data_t *val,
+                          const nn_train_config *cfg,
+                          const nn_allocator *alloc, nn_train_result *result);
 
 #ifdef __cplusplus
 }

@@ -650,3 +650,7 @@ void nn_scaler_destroy(nn_scaler_t *scaler)
     nn_allocator al = scaler->al;
     nn__free(&al, scaler, scaler->bytes);
 }
+
+/* ------------------------------------------------------------ internals */
+/* Read-only view of the features (row-major m x n) for metrics / training. */
+const double *nn__data_x(const nn_data_t *data) { return data->X; }

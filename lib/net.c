@@ -5,7 +5,9 @@
  * layer by layer: W then b) and all gradients (same layout). One workspace
  * block holds, for the current batch capacity m_cap, each layer's output
  * A_l (m_cap x n_l, row-major) and two gradient buffers of m_cap x max_l n_l
- * used in turn by the backward pass. Nothing is allocated per step. */
+ * used in turn by the backward pass; then, for each layer with dropout, its
+ * mask M_l (0 or 1/(1-p)) and dropped output D_l = A_l o M_l (m_cap x n_l
+ * each). Nothing is allocated per step. */
 #include "nn_private.h"
 
 #include <math.h>
@@ -16,6 +18,8 @@ struct nn_net {
     size_t block_bytes;
     size_t n_in, n_layers, n_params;
     size_t sum_width, max_width; /* sum and max of the layers' n_out */
+    size_t drop_width;           /* sum of n_out over dropout layers */
+    nn_rng drop_rng;             /* draws the dropout masks */
     nn_loss loss;
     bool check_finite;
     bool have_grad;
@@ -42,16 +46,22 @@ static bool loss_fits_output(nn_loss loss, nn_activation out_act)
 /* Validate the architecture and count parameters and widths. */
 static nn_status check_specs(size_t n_in, size_t n_layers,
                              const nn_layer_spec *specs, nn_loss loss,
-                             size_t *n_params, size_t *sum_w, size_t *max_w)
+                             size_t *n_params, size_t *sum_w, size_t *max_w,
+                             size_t *drop_w)
 {
     if (n_in == 0 || n_layers == 0 || !specs || !loss_valid(loss))
         return NN_ERR_INVALID;
-    size_t prev = n_in, np = 0, sw = 0, mw = 0;
+    size_t prev = n_in, np = 0, sw = 0, mw = 0, dw = 0;
     for (size_t l = 0; l < n_layers; l++) {
         const nn_layer_spec *s = &specs[l];
         nn_status st = nn__check_layer_shape(prev, s->n_out, s->act,
                                              s->act_param);
         if (st) return st;
+        /* !(p >= 0 && p < 1) also refuses NaN */
+        if (!(s->dropout >= 0.0 && s->dropout < 1.0) ||
+            (l + 1 == n_layers && s->dropout != 0.0))
+            return NN_ERR_INVALID;
+        if (s->dropout > 0.0) dw += s->n_out;
         /* prev*n_out is known not to overflow from the shape check */
         if (!nn__add(np, prev * s->n_out, &np) || !nn__add(np, s->n_out, &np) ||
             !nn__add(sw, s->n_out, &sw))
@@ -63,6 +73,7 @@ static nn_status check_specs(size_t n_in, size_t n_layers,
     *n_params = np;
     *sum_w = sw;
     *max_w = mw;
+    *drop_w = dw;
     return NN_OK;
 }
 
@@ -86,6 +97,7 @@ static void lay_out(nn_net_t *net, const nn_layer_spec *specs)
         net->layers[l] = (nn_layer){.n_in = prev, .n_out = n,
                                     .act = specs[l].act,
                                     .slope = specs[l].act_param,
+                                    .dropout = specs[l].dropout,
                                     .W = net->params + off,
                                     .b = net->params + off + nw,
                                     .dW = net->grads + off,
@@ -101,8 +113,8 @@ nn_status nn_net_create(nn_net_t **out, size_t n_in, size_t n_layers,
 {
     if (!out) return NN_ERR_INVALID;
     if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
-    size_t np, sw, mw, bytes;
-    nn_status st = check_specs(n_in, n_layers, specs, loss, &np, &sw, &mw);
+    size_t np, sw, mw, dw, bytes;
+    nn_status st = check_specs(n_in, n_layers, specs, loss, &np, &sw, &mw, &dw);
     if (!st) st = block_size(n_layers, np, &bytes);
     if (st) return st;
     nn_allocator al;
@@ -117,6 +129,7 @@ nn_status nn_net_create(nn_net_t **out, size_t n_in, size_t n_layers,
     net->n_params = np;
     net->sum_width = sw;
     net->max_width = mw;
+    net->drop_width = dw;
     net->loss = loss;
     net->layers = (nn_layer *)(net + 1);
     net->params = (double *)(net->layers + n_layers);
@@ -129,7 +142,7 @@ nn_status nn_net_create(nn_net_t **out, size_t n_in, size_t n_layers,
 
 static size_t ws_doubles(const nn_net_t *net, size_t m)
 {
-    return m * (net->sum_width + 2 * net->max_width);
+    return m * (net->sum_width + 2 * net->max_width + 2 * net->drop_width);
 }
 
 void nn_net_destroy(nn_net_t *net)
@@ -193,6 +206,8 @@ nn_status nn_net_init(nn_net_t *net, nn_init init, uint64_t seed)
     if (backup) nn__free(&net->al, backup, backup_bytes);
     memset(net->grads, 0, net->n_params * sizeof(double));
     net->have_grad = false;
+    /* a stream of its own, so masks do not repeat the weights' draws */
+    nn__rng_seed(&net->drop_rng, seed ^ 0xD5A61266F0C9392Cull);
     return NN_OK;
 }
 
@@ -203,6 +218,7 @@ nn_status nn_net_reserve(nn_net_t *net, size_t m_max)
     size_t per_row, bytes;
     if (!nn__fits_blas(m_max) ||
         !nn__add(net->sum_width, 2 * net->max_width, &per_row) ||
+        !nn__add(per_row, 2 * net->drop_width, &per_row) ||
         !nn__mul(m_max, per_row, &bytes) ||
         !nn__mul(bytes, sizeof(double), &bytes))
         return NN_ERR_TOO_LARGE;
@@ -236,15 +252,47 @@ static double *grad_buf(const nn_net_t *net, int which)
                                                         net->max_width);
 }
 
+/* Dropout buffers of layer l (which has dropout): mask M_l, output D_l. */
+static double *drop_mask(const nn_net_t *net, size_t l)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < l; i++)
+        if (net->layers[i].dropout > 0.0) off += 2 * net->layers[i].n_out;
+    return net->ws + net->m_cap * (net->sum_width + 2 * net->max_width + off);
+}
+
+static double *drop_out(const nn_net_t *net, size_t l)
+{
+    return drop_mask(net, l) + net->m_cap * net->layers[l].n_out;
+}
+
+/* Inverted dropout: M = [u >= p] / (1 - p), D = A o M, in one pass. */
+static void dropout_forward(nn_rng *r, double p, size_t count,
+                            const double *A, double *M, double *D)
+{
+    double keep_scale = 1.0 / (1.0 - p);
+    for (size_t i = 0; i < count; i++) {
+        M[i] = nn__rng_uniform(r) >= p ? keep_scale : 0.0;
+        D[i] = A[i] * M[i];
+    }
+}
+
+/* True when layer l's output goes through dropout in this pass. */
+static bool drops(const nn_layer *L, bool training)
+{
+    return training && L->dropout > 0.0;
+}
+
 /* True when the output layer keeps logits and the loss applies g. */
 static bool logits_out(const nn_net_t *net)
 {
     return net->loss != NN_LOSS_MSE;
 }
 
-/* Forward through every layer; returns the output layer's buffer. */
+/* Forward through every layer (with dropout when training); returns the
+ * output layer's buffer. */
 static double *forward_all(nn_net_t *net, size_t m, nn_order order,
-                           const double *X, size_t ldx)
+                           const double *X, size_t ldx, bool training)
 {
     const double *in = X;
     size_t ld = ldx;
@@ -257,8 +305,23 @@ static double *forward_all(nn_net_t *net, size_t m, nn_order order,
                           last && logits_out(net));
         in = A;
         ld = L->n_out;
+        if (drops(L, training)) {
+            double *D = drop_out(net, l);
+            dropout_forward(&net->drop_rng, L->dropout, m * L->n_out, A,
+                            drop_mask(net, l), D);
+            in = D;
+        }
     }
     return A;
+}
+
+/* The input layer l saw in the last forward: X, A_{l-1}, or D_{l-1}. */
+static const double *layer_input(const nn_net_t *net, size_t l,
+                                 const double *X, bool training)
+{
+    if (l == 0) return X;
+    if (drops(&net->layers[l - 1], training)) return drop_out(net, l - 1);
+    return act_buf(net, l - 1);
 }
 
 /* Common validation of a batch call: X and the targets (if any); then make
@@ -297,7 +360,7 @@ nn_status nn_net_predict(nn_net_t *net, size_t m, nn_order order,
     nn_status st = nn__check_matrix(Y, m, nn_net_n_out(net), order, ldy);
     if (!st) st = begin_batch(net, m, order, X, ldx, NULL, NULL, 0);
     if (st) return st;
-    const double *O = forward_all(net, m, order, X, ldx);
+    const double *O = forward_all(net, m, order, X, ldx, false);
     const nn_layer *L = &net->layers[net->n_layers - 1];
     size_t rs, cs;
     nn__strides(order, ldy, &rs, &cs);
@@ -315,7 +378,7 @@ static nn_status loss_common(nn_net_t *net, size_t m, nn_order order,
     nn_targets t = make_targets(order, Y, ldy, labels);
     nn_status st = begin_batch(net, m, order, X, ldx, &t, Y, ldy);
     if (st) return st;
-    const double *O = forward_all(net, m, order, X, ldx);
+    const double *O = forward_all(net, m, order, X, ldx, false);
     *loss = nn__loss(net->loss, m, nn_net_n_out(net), O, &t, NULL, NULL);
     return NN_OK;
 }
@@ -348,7 +411,7 @@ static void backward_all(nn_net_t *net, size_t m, nn_order order,
                          G, Lo->db);
     for (size_t l = last + 1; l-- > 0;) {
         const nn_layer *L = &net->layers[l];
-        const double *in = l == 0 ? X : act_buf(net, l - 1);
+        const double *in = layer_input(net, l, X, true);
         nn_order in_order = l == 0 ? order : NN_ROW_MAJOR;
         size_t in_ld = l == 0 ? ldx : L->n_in;
         /* dW_l = A_{l-1}^T.dZ_l; dA_{l-1} = dZ_l.W_l^T (not for the input) */
@@ -356,9 +419,13 @@ static void backward_all(nn_net_t *net, size_t m, nn_order order,
                            L->n_in);
         if (l == 0) break;
         const nn_layer *P = &net->layers[l - 1];
+        if (drops(P, true)) { /* dA_{l-1} = dD_{l-1} o M_{l-1} */
+            const double *M = drop_mask(net, l - 1);
+            for (size_t i = 0; i < m * P->n_out; i++) Gnext[i] *= M[i];
+        }
         /* dZ_{l-1} = dA_{l-1} o g'(Z_{l-1}), db_{l-1} = colsum, in place */
-        nn__act_backward(P->act, P->slope, m, P->n_out, in, Gnext, P->n_out,
-                         1, Gnext, P->db);
+        nn__act_backward(P->act, P->slope, m, P->n_out, act_buf(net, l - 1),
+                         Gnext, P->n_out, 1, Gnext, P->db);
         double *tmp = G;
         G = Gnext;
         Gnext = tmp;
@@ -374,7 +441,7 @@ static nn_status gradient_common(nn_net_t *net, size_t m, nn_order order,
     nn_targets t = make_targets(order, Y, ldy, labels);
     nn_status st = begin_batch(net, m, order, X, ldx, &t, Y, ldy);
     if (st) return st;
-    const double *O = forward_all(net, m, order, X, ldx);
+    const double *O = forward_all(net, m, order, X, ldx, true);
     double value;
     backward_all(net, m, order, X, ldx, O, &t, &value);
     net->have_grad = true;
@@ -469,3 +536,22 @@ const nn_layer *nn__net_layer(const nn_net_t *net, size_t l, size_t *w_off)
     if (L && w_off) *w_off = (size_t)(L->W - net->params);
     return L;
 }
+
+/* ------------------------------------------------------------ metrics */
+/* For metrics.c / train.c: the output activations of the last forward pass
+ * over m rows (a predict / loss call): the workspace's output buffer, row-major
+ * m x n_out. Under BCE / softmax CE that buffer holds logits, and the output
+ * activation is applied to it in place (the same numbers nn_net_predict
+ * returns), so call this once per forward pass. */
+const double *nn__net_outputs(nn_net_t *net, size_t m)
+{
+    size_t last = net->n_layers - 1;
+    const nn_layer *L = &net->layers[last];
+    double *O = act_buf(net, last);
+    if (logits_out(net))
+        nn__act_apply(L->act, L->slope, m, L->n_out, O, O, L->n_out, 1);
+    return O;
+}
+
+/* The net's output loss (for the label range the metrics accept). */
+nn_loss nn__net_loss_kind(const nn_net_t *net) { return net->loss; }

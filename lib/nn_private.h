@@ -60,7 +60,8 @@ void nn__gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K,
 typedef struct nn_layer {
     size_t n_in, n_out;
     nn_activation act;
-    double slope; /* leaky-relu slope */
+    double slope;   /* leaky-relu slope */
+    double dropout; /* inverted-dropout probability on the output (nets) */
     double *W, *b, *dW, *db;
 } nn_layer;
 
@@ -157,5 +158,33 @@ const nn_layer *nn__net_layer(const nn_net_t *net, size_t l, size_t *w_off);
 
 /* True when every one of the n values is finite. */
 bool nn__all_finite(const double *p, size_t n);
+
+/* ------------------------------------------------------------ metrics / trainer
+ * (net.c) The output activations of the last forward pass over m rows, in the
+ * workspace (row-major m x n_out); applies the output activation in place when
+ * the buffer holds logits, so call it once per forward pass. */
+const double *nn__net_outputs(nn_net_t *net, size_t m);
+nn_loss nn__net_loss_kind(const nn_net_t *net);
+/* (data.c) Read-only features of a data set (row-major m x n). */
+const double *nn__data_x(const nn_data_t *data);
+
+/* (metrics.c) Number of classes a label may take for `net`: n_out, or 2 for a
+ * single output whose loss is not softmax CE (its label is the 0/1 target). */
+size_t nn__net_n_classes(const nn_net_t *net);
+/* Check a data set for evaluation / training on net: NN_ERR_INVALID if it has
+ * no rows or no labels; NN_ERR_SHAPE if its columns are not net's inputs or a
+ * label is >= nn__net_n_classes(net). */
+nn_status nn__check_labelled(const nn_net_t *net, const nn_data_t *data);
+/* Batched evaluation over `count` rows of a checked labelled set (X row-major
+ * with net's n_in columns, labels): rows rows[0..count-1], or rows 0..count-1
+ * when rows == NULL. With rows, each batch of at most `batch` rows is gathered
+ * into gx (batch x n_in) and gl (batch); without, they may be NULL. Writes
+ * the mean loss, the accuracy, and (if counts != NULL) adds to the k x k
+ * confusion counts, k = nn__net_n_classes(net). The net's workspace must hold
+ * min(batch, count) rows (then nothing is allocated). */
+nn_status nn__eval_rows(nn_net_t *net, const double *X, const size_t *labels,
+                        const size_t *rows, size_t count, size_t batch,
+                        double *gx, size_t *gl, double *loss, double *acc,
+                        size_t *counts);
 
 #endif /* NN_PRIVATE_H */

@@ -132,7 +132,7 @@ static void assert_balanced(const counter *c)
 }
 
 /* The Fashion-MNIST MLP 784-256-128-10 and a batch of random data. */
-static const nn_layer_spec mlp[] = {{256, NN_ACT_RELU, 0},
+static const nn_layer_spec mlp[] = {{256, NN_ACT_RELU, 0, 0.1}, /* dropout too */
                                     {128, NN_ACT_TANH, 0},
                                     {10, NN_ACT_SOFTMAX, 0}};
 enum { M = 64, NIN = 784 };

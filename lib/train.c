@@ -1,0 +1,2 @@
+/* train.c — in progress (this session) */
+#include "nn_private.h"

@@ -1,0 +1,225 @@
+/* test_dropout.c — inverted dropout: only in training passes, masks drawn with
+ * probability p, kept units scaled by 1/(1-p), gradients through the mask. */
+#include "testutil.h"
+
+#include <string.h>
+
+enum { NIN = 3, H = 4, NOUT = 2 };
+
+/* 3 -> 4 (tanh, dropout p) -> 2 (sigmoid, BCE), fixed weights. */
+static nn_net_t *make_net(double p)
+{
+    const nn_layer_spec specs[] = {{H, NN_ACT_TANH, 0, p},
+                                   {NOUT, NN_ACT_SIGMOID, 0, 0}};
+    nn_net_t *net = NULL;
+    NN_OK_OR_FAIL(nn_net_create(&net, NIN, 2, specs, NN_LOSS_BCE, NULL));
+    tu_rng r = {7};
+    double W1[NIN * H], b1[H], W2[H * NOUT], b2[NOUT];
+    tu_fill(&r, W1, NIN * H, -1, 1);
+    tu_fill(&r, b1, H, -0.5, 0.5);
+    tu_fill(&r, W2, H * NOUT, -1, 1);
+    tu_fill(&r, b2, NOUT, -0.5, 0.5);
+    NN_OK_OR_FAIL(nn_net_set_params(net, 0, NN_ROW_MAJOR, W1, H, b1));
+    NN_OK_OR_FAIL(nn_net_set_params(net, 1, NN_ROW_MAJOR, W2, NOUT, b2));
+    return net;
+}
+
+static const double X1[NIN] = {0.3, -1.2, 0.8};
+static const double Y1[NOUT] = {1.0, 0.0};
+
+/* Reference gradients for one sample and a given keep pattern (bit j set =
+ * unit j kept), written out from the formulas:
+ *   a1 = tanh(x W1 + b1), d = a1 o s, s_j = kept ? 1/(1-p) : 0
+ *   z2 = d W2 + b2, dz2 = sigmoid(z2) - y
+ *   dW2 = d^T dz2, db2 = dz2, dd = dz2 W2^T, dz1 = dd o s o (1 - a1^2)
+ *   dW1 = x^T dz1, db1 = dz1 */
+static void reference(nn_net_t *net, double p, unsigned kept, double *g)
+{
+    const double *W1 = nn_net_weights(net, 0), *b1 = nn_net_bias(net, 0);
+    const double *W2 = nn_net_weights(net, 1), *b2 = nn_net_bias(net, 1);
+    double a1[H], s[H], d[H], dz2[NOUT], dz1[H];
+    for (int j = 0; j < H; j++) {
+        double z = b1[j];
+        for (int i = 0; i < NIN; i++) z += X1[i] * W1[i * H + j];
+        a1[j] = tanh(z);
+        s[j] = (kept >> j) & 1 ? 1.0 / (1.0 - p) : 0.0;
+        d[j] = a1[j] * s[j];
+    }
+    for (int k = 0; k < NOUT; k++) {
+        double z = b2[k];
+        for (int j = 0; j < H; j++) z += d[j] * W2[j * NOUT + k];
+        dz2[k] = 1.0 / (1.0 + exp(-z)) - Y1[k];
+    }
+    for (int j = 0; j < H; j++) {
+        double dd = 0;
+        for (int k = 0; k < NOUT; k++) dd += dz2[k] * W2[j * NOUT + k];
+        dz1[j] = dd * s[j] * (1.0 - a1[j] * a1[j]);
+    }
+    /* flat layout of the library: W1, b1, W2, b2 */
+    size_t o = 0;
+    for (int i = 0; i < NIN; i++)
+        for (int j = 0; j < H; j++) g[o++] = X1[i] * dz1[j];
+    for (int j = 0; j < H; j++) g[o++] = dz1[j];
+    for (int j = 0; j < H; j++)
+        for (int k = 0; k < NOUT; k++) g[o++] = d[j] * dz2[k];
+    for (int k = 0; k < NOUT; k++) g[o++] = dz2[k];
+}
+
+static void library_grads(nn_net_t *net, double *g)
+{
+    size_t o = 0;
+    for (size_t l = 0; l < 2; l++) {
+        size_t nw = nn_net_layer_n_in(net, l) * nn_net_layer_n_out(net, l);
+        memcpy(g + o, nn_net_grad_weights(net, l), nw * sizeof(double));
+        o += nw;
+        memcpy(g + o, nn_net_grad_bias(net, l), nn_net_layer_n_out(net, l) * sizeof(double));
+        o += nn_net_layer_n_out(net, l);
+    }
+}
+
+/* Every gradient equals the reference for exactly one keep pattern, and the
+ * patterns drop units at rate p. */
+START_TEST(gradients_follow_a_mask)
+{
+    const double p = 0.3;
+    nn_net_t *net = make_net(p);
+    size_t np = nn_net_n_params(net);
+    double got[64], ref[64];
+    ck_assert_uint_le(np, 64);
+    long dropped = 0, trials = 600;
+    int seen_all_kept = 0, seen_some_dropped = 0;
+    for (long t = 0; t < trials; t++) {
+        NN_OK_OR_FAIL(nn_net_gradient(net, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, NULL));
+        library_grads(net, got);
+        int match = -1;
+        for (unsigned kept = 0; kept < (1u << H) && match < 0; kept++) {
+            reference(net, p, kept, ref);
+            int ok = 1;
+            for (size_t i = 0; i < np && ok; i++)
+                ok = tu_relerr(got[i], ref[i], 1e-12) <= 1e-12;
+            if (ok) match = (int)kept;
+        }
+        ck_assert_msg(match >= 0, "gradient %ld matches no dropout mask", t);
+        dropped += H - __builtin_popcount((unsigned)match);
+        seen_all_kept |= match == (1 << H) - 1;
+        seen_some_dropped |= match != (1 << H) - 1;
+    }
+    /* rate of dropped units: binomial(600*4, 0.3), sd ~ 0.0094 */
+    double rate = (double)dropped / (double)(trials * H);
+    ck_assert_msg(fabs(rate - p) < 5 * sqrt(p * (1 - p) / (double)(trials * H)),
+                  "dropout rate %g, expected %g", rate, p);
+    ck_assert(seen_all_kept && seen_some_dropped);
+    nn_net_destroy(net);
+}
+END_TEST
+
+/* Inference (predict, loss) ignores dropout; p = 0 is exactly no dropout. */
+START_TEST(inference_untouched)
+{
+    nn_net_t *a = make_net(0.5), *b = make_net(0.0);
+    double Pa[NOUT], Pb[NOUT], la, lb;
+    NN_OK_OR_FAIL(nn_net_predict(a, 1, NN_ROW_MAJOR, X1, NIN, Pa, NOUT));
+    NN_OK_OR_FAIL(nn_net_predict(b, 1, NN_ROW_MAJOR, X1, NIN, Pb, NOUT));
+    ck_assert_mem_eq(Pa, Pb, sizeof Pa);
+    NN_OK_OR_FAIL(nn_net_loss(a, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, &la));
+    NN_OK_OR_FAIL(nn_net_loss(b, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, &lb));
+    ck_assert(la == lb);
+    /* p = 0: gradient is the all-kept reference */
+    double got[64], ref[64];
+    NN_OK_OR_FAIL(nn_net_gradient(b, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, NULL));
+    library_grads(b, got);
+    reference(b, 0.0, (1u << H) - 1, ref);
+    for (size_t i = 0; i < nn_net_n_params(b); i++)
+        ck_assert(tu_relerr(got[i], ref[i], 1e-12) <= 1e-12);
+    nn_net_destroy(a);
+    nn_net_destroy(b);
+}
+END_TEST
+
+/* Masks come from the network's own generator, reseeded by nn_net_init. */
+START_TEST(masks_reproducible)
+{
+    nn_net_t *a = make_net(0.5), *b = make_net(0.5);
+    double ga[64], gb[64];
+    size_t np = nn_net_n_params(a);
+    int differ = 0;
+    for (int t = 0; t < 20; t++) {
+        NN_OK_OR_FAIL(nn_net_gradient(a, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, NULL));
+        NN_OK_OR_FAIL(nn_net_gradient(b, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, NULL));
+        library_grads(a, ga);
+        library_grads(b, gb);
+        ck_assert_mem_eq(ga, gb, np * sizeof(double));
+        static double first[64];
+        if (t == 0) memcpy(first, ga, sizeof first);
+        else differ |= memcmp(first, ga, np * sizeof(double)) != 0;
+    }
+    ck_assert_msg(differ, "masks never changed between steps");
+    nn_net_destroy(a);
+    nn_net_destroy(b);
+}
+END_TEST
+
+START_TEST(bad_rates_refused)
+{
+    const double bad[] = {-0.1, 1.0, 1.5, NAN, INFINITY};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const nn_layer_spec specs[] = {{H, NN_ACT_RELU, 0, bad[i]},
+                                       {1, NN_ACT_SIGMOID, 0, 0}};
+        nn_net_t *net = (nn_net_t *)&specs; /* sentinel: must stay */
+        ck_assert_int_eq(nn_net_create(&net, NIN, 2, specs, NN_LOSS_BCE, NULL),
+                         NN_ERR_INVALID);
+        ck_assert_ptr_eq(net, (nn_net_t *)&specs);
+    }
+    /* dropout on the output layer is refused */
+    const nn_layer_spec out_drop[] = {{H, NN_ACT_RELU, 0, 0.2},
+                                      {1, NN_ACT_SIGMOID, 0, 0.2}};
+    nn_net_t *net = NULL;
+    ck_assert_int_eq(nn_net_create(&net, NIN, 2, out_drop, NN_LOSS_BCE, NULL),
+                     NN_ERR_INVALID);
+    ck_assert_ptr_null(net);
+}
+END_TEST
+
+/* A wider dropout net with every step allocation-free still trains: the loss
+ * of a fixed batch falls. */
+START_TEST(dropout_net_trains)
+{
+    enum { M = 64, N = 8 };
+    const nn_layer_spec specs[] = {{32, NN_ACT_RELU, 0, 0.2},
+                                   {16, NN_ACT_TANH, 0, 0.1},
+                                   {3, NN_ACT_SOFTMAX, 0, 0}};
+    nn_net_t *net = NULL;
+    NN_OK_OR_FAIL(nn_net_create(&net, N, 3, specs, NN_LOSS_SOFTMAX_CE, NULL));
+    NN_OK_OR_FAIL(nn_net_init(net, NN_INIT_DEFAULT, 3));
+    double X[M * N];
+    size_t lab[M];
+    tu_rng r = {11};
+    for (size_t i = 0; i < M; i++) {
+        lab[i] = i % 3;
+        for (size_t j = 0; j < N; j++)
+            X[i * N + j] = tu_uniform(&r, -0.5, 0.5) + (j % 3 == lab[i] ? 1.5 : 0.0);
+    }
+    double before, after;
+    NN_OK_OR_FAIL(nn_net_loss_labels(net, M, NN_ROW_MAJOR, X, N, lab, &before));
+    for (int s = 0; s < 300; s++) {
+        NN_OK_OR_FAIL(nn_net_gradient_labels(net, M, NN_ROW_MAJOR, X, N, lab, NULL));
+        NN_OK_OR_FAIL(nn_net_sgd_step(net, 0.1));
+    }
+    NN_OK_OR_FAIL(nn_net_loss_labels(net, M, NN_ROW_MAJOR, X, N, lab, &after));
+    ck_assert_msg(after < 0.2 * before, "loss %g -> %g", before, after);
+    nn_net_destroy(net);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("dropout");
+    TCase *tc = tcase_create("dropout");
+    tcase_add_test(tc, gradients_follow_a_mask);
+    tcase_add_test(tc, inference_untouched);
+    tcase_add_test(tc, masks_reproducible);
+    tcase_add_test(tc, bad_rates_refused);
+    tcase_add_test(tc, dropout_net_trains);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
