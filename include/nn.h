@@ -419,6 +419,13 @@ typedef struct nn_error_info {
  * the source had them, m class labels. */
 typedef struct nn_data nn_data_t;
 
+/* A data set from caller arrays (copied): m x n features X in `order` with
+ * leading dimension ldx, and m class labels (or labels == NULL for none). */
+NN_API nn_status nn_data_create(nn_data_t **out, size_t m, size_t n,
+                                nn_order order, const double *X, size_t ldx,
+                                const size_t *labels,
+                                const nn_allocator *alloc);
+
 /* Read an IDX file (the MNIST family format; gzip-compressed if its name ends
  * in .gz or it starts with the gzip magic), any element type, any number of
  * dimensions: the first dimension gives the rows, the product of the others

@@ -290,6 +290,34 @@ static nn_status data_new(nn_data_t **out, const nn_allocator *al, size_t m,
     return NN_OK;
 }
 
+nn_status nn_data_create(nn_data_t **out, size_t m, size_t n, nn_order order,
+                         const double *X, size_t ldx, const size_t *labels,
+                         const nn_allocator *alloc)
+{
+    if (!out) return NN_ERR_INVALID;
+    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    nn_status st = nn__check_matrix(X, m, n, order, ldx);
+    if (st) return st;
+    nn_allocator al;
+    nn__allocator_init(&al, alloc);
+    nn_data_t *d = NULL;
+    st = data_new(&d, &al, m, n, labels != NULL);
+    if (st) return st;
+    size_t rs, cs;
+    nn__strides(order, ldx, &rs, &cs);
+    nn__copy_matrix(m, n, X, rs, cs, d->X, n, 1);
+    if (labels) {
+        size_t max = 0;
+        for (size_t i = 0; i < m; i++) {
+            d->labels[i] = labels[i];
+            if (labels[i] > max) max = labels[i];
+        }
+        d->n_classes = max + 1;
+    }
+    *out = d;
+    return NN_OK;
+}
+
 nn_status nn_data_load_idx(nn_data_t **out, const char *path,
                            const nn_allocator *alloc, nn_error_info *err)
 {

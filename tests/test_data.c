@@ -656,6 +656,36 @@ START_TEST(scaler_standard_and_minmax)
 }
 END_TEST
 
+/* nn_data_create copies caller arrays in either order. */
+START_TEST(data_from_arrays)
+{
+    /* 3 x 2 features, column-major with ld 4 (padding NaN), labels 2 0 5 */
+    const double Xc[2 * 4] = {1, 2, 3, NAN, 4, 5, 6, NAN};
+    const size_t lab[3] = {2, 0, 5};
+    nn_data_t *d = NULL;
+    NN_OK_OR_FAIL(nn_data_create(&d, 3, 2, NN_COL_MAJOR, Xc, 4, lab, NULL));
+    ck_assert_uint_eq(nn_data_rows(d), 3);
+    ck_assert_uint_eq(nn_data_cols(d), 2);
+    const double want[6] = {1, 4, 2, 5, 3, 6}; /* row-major */
+    ck_assert_mem_eq(nn_data_x(d), want, sizeof want);
+    ck_assert_mem_eq(nn_data_labels(d), lab, sizeof lab);
+    ck_assert_uint_eq(nn_data_n_classes(d), 6);
+    nn_data_destroy(d);
+
+    /* no labels; errors leave *out alone */
+    NN_OK_OR_FAIL(nn_data_create(&d, 2, 3, NN_ROW_MAJOR, want, 3, NULL, NULL));
+    ck_assert_ptr_null(nn_data_labels(d));
+    ck_assert_uint_eq(nn_data_n_classes(d), 0);
+    nn_data_destroy(d);
+    nn_data_t *keep = (nn_data_t *)&keep;
+    ck_assert_int_eq(nn_data_create(&keep, 2, 3, NN_ROW_MAJOR, want, 2, NULL, NULL), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_data_create(&keep, 2, 3, NN_ROW_MAJOR, NULL, 3, NULL, NULL), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_create(&keep, 0, 3, NN_ROW_MAJOR, want, 3, NULL, NULL), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_create(NULL, 2, 3, NN_ROW_MAJOR, want, 3, NULL, NULL), NN_ERR_INVALID);
+    ck_assert_ptr_eq(keep, (nn_data_t *)&keep);
+}
+END_TEST
+
 static Suite *data_suite(void)
 {
     Suite *s = suite_create("data");
@@ -675,6 +705,7 @@ static Suite *data_suite(void)
     tcase_add_test(tc, csv_valid);
     tcase_add_test(tc, csv_invalid);
     tcase_add_test(tc, scaler_standard_and_minmax);
+    tcase_add_test(tc, data_from_arrays);
     suite_add_tcase(s, tc);
     return s;
 }
