@@ -492,8 +492,9 @@ NN_API nn_status nn_lstsq(size_t m, size_t n, nn_order order, const double *X,
  * `batch` rows, nothing else). Accuracy: for a single output, prediction
  * p > 0.5 counts as class 1; otherwise the arg-max of the outputs. Either out
  * pointer may be NULL (not both).
- * @return NN_ERR_INVALID if data has no labels; NN_ERR_SHAPE if its columns
- * are not net's inputs or a label does not fit the outputs. */
+ * @return NN_ERR_INVALID if data has no labels or batch is 0; NN_ERR_SHAPE if
+ * its columns are not net's inputs or a label does not fit the outputs (for a
+ * single output, labels are the 0/1 targets). */
 NN_API nn_status nn_net_evaluate(nn_net_t *net, const nn_data_t *data,
                                  size_t batch, double *loss, double *accuracy);
 
@@ -569,8 +570,14 @@ typedef struct nn_train_result {
  * Same seed, same data and one BLAS thread give bitwise-identical results.
  * @return NN_ERR_INVALID (bad config, no labels), NN_ERR_SHAPE (columns or
  * labels that do not fit net), NN_ERR_NUMERIC (check-finite on and a step
- * met NaN/Inf), or a status of the underlying calls. *result is written on
- * NN_OK only. */
+ * met NaN/Inf), or a status of the underlying calls. *result (may be NULL)
+ * is written on NN_OK only.
+ * Details: patience > 0 needs validation data (else NN_ERR_INVALID); the
+ * validation split holds out round(val_fraction * m) rows (at least one on
+ * each side); train_loss is weighted by rows; stopped_early means fewer
+ * epochs ran than planned. A run that fails part way puts the parameters,
+ * the optimizer state and its learning rate back as they were at the call
+ * (the allocation includes a copy of them for that). */
 NN_API nn_status nn_train(nn_net_t *net, nn_optim_t *opt,
                           const nn_data_t *train, const nn_data_t *val,
                           const nn_train_config *cfg,

@@ -1,22 +1,28 @@
-/* fashion_mnist.c — train an MLP on Fashion-MNIST (Debian's
+/* fashion_mnist.c — the main job: train on Fashion-MNIST (Debian's
  * dataset-fashion-mnist package) and report per-epoch progress, the test
- * accuracy, and the speed.
+ * accuracy, a confusion matrix and the speed; then a binary task with the
+ * notes' sigmoid + binary cross-entropy output (T-shirt/top against Shirt,
+ * the pair most often confused).
  *
- * usage: fashion_mnist [DATA_DIR] [EPOCHS]
- *        (default /usr/share/datasets/fashion-mnist, 12 epochs)
+ * usage: fashion_mnist [DATA_DIR [EPOCHS]]
+ *        DATA_DIR defaults to /usr/share/datasets/fashion-mnist
  *
- * Recipe: 784-256-128-10 (relu, relu, softmax + cross-entropy), He init,
- * pixels scaled to [0, 1], Adam (lr 1e-3 with a cosine decay to 0 over the
- * run), mini-batches of 128 shuffled each epoch from a fixed seed. */
+ * Recipe (10 classes): 784-256-128-10, relu, relu, softmax + cross-entropy;
+ * He-uniform weights from a fixed seed; pixels scaled to [0, 1]; Adam with a
+ * cosine learning-rate decay from 1e-3; mini-batches of 128, reshuffled each
+ * epoch from a fixed seed. 5000 training images are held out to report a
+ * validation loss per epoch; the test set is used once, at the end. */
 #define _POSIX_C_SOURCE 199309L
 #include <nn.h>
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <math.h>
 #include <time.h>
+
+static const char *const class_names[10] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 
 static double now(void)
 {
@@ -33,9 +39,9 @@ static int fail(const char *what, nn_status st, const nn_error_info *err)
     return 1;
 }
 
-/* Load one split: images scaled to [0, 1] and labels. */
-static nn_status load_split(const char *dir, const char *prefix, nn_data_t **out,
-                            nn_error_info *err)
+/* One split (images + labels), pixels scaled to [0, 1]. */
+static nn_status load_split(const char *dir, const char *prefix,
+                            nn_data_t **out, nn_error_info *err)
 {
     char img[1024], lab[1024];
     snprintf(img, sizeof img, "%s/%s-images-idx3-ubyte.gz", dir, prefix);
@@ -54,106 +60,156 @@ static nn_status load_split(const char *dir, const char *prefix, nn_data_t **out
     return NN_OK;
 }
 
-/* Fraction of rows whose largest output is the label. */
-static double accuracy(nn_net_t *net, nn_data_t *d, double *P, size_t chunk)
+/* Progress: one line per epoch (the library itself never prints). */
+static int print_epoch(const nn_epoch_report *r, void *ctx)
 {
-    size_t m = nn_data_rows(d), n = nn_data_cols(d), k = nn_net_n_out(net), right = 0;
-    const size_t *y = nn_data_labels(d);
-    for (size_t i = 0; i < m; i += chunk) {
-        size_t b = m - i < chunk ? m - i : chunk;
-        if (nn_net_predict(net, b, NN_ROW_MAJOR, nn_data_x(d) + i * n, n, P, k))
-            return NAN;
-        for (size_t r = 0; r < b; r++) {
-            size_t best = 0;
-            for (size_t j = 1; j < k; j++)
-                if (P[r * k + j] > P[r * k + best]) best = j;
-            right += best == y[i + r];
-        }
-    }
-    return (double)right / (double)m;
+    const size_t *rows = ctx;
+    printf("epoch %2zu/%zu  train loss %.4f  val loss %.4f  val acc %.4f  "
+           "lr %.2e  %.2f s (%.0f samples/s)\n",
+           r->epoch, r->epochs, r->train_loss, r->val_loss, r->val_accuracy,
+           r->lr, r->seconds, (double)*rows / r->seconds);
+    fflush(stdout);
+    return 0;
 }
 
-int main(int argc, char **argv)
+/* Rows of `d` whose label is a or b, relabelled 0 (a) and 1 (b). */
+static nn_status two_classes(nn_data_t *d, size_t a, size_t b, nn_data_t **out)
 {
-    const char *dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
-    int epochs = argc > 2 ? atoi(argv[2]) : 12;
-    enum { BATCH = 128, EVAL_CHUNK = 2000 };
-    nn_error_info err = {0};
-    nn_data_t *train = NULL, *test = NULL;
-    nn_status st = load_split(dir, "train", &train, &err);
-    if (st == NN_ERR_IO) {
-        fprintf(stderr, "fashion_mnist: cannot read the data set in %s (%s).\n"
-                "Install it with: sudo apt-get install dataset-fashion-mnist\n",
-                dir, err.message);
-        return 2;
-    }
-    if (!st) st = load_split(dir, "t10k", &test, &err);
-    if (st) return fail("loading data", st, &err);
-    size_t m = nn_data_rows(train), n = nn_data_cols(train);
+    size_t m = nn_data_rows(d), n = nn_data_cols(d), k = 0;
+    const size_t *y = nn_data_labels(d);
+    double *X = malloc(sizeof(double) * m * n);
+    size_t *lab = malloc(sizeof(size_t) * m);
+    nn_status st = X && lab ? NN_OK : NN_ERR_NOMEM;
+    for (size_t i = 0; !st && i < m; i++)
+        if (y[i] == a || y[i] == b) {
+            memcpy(X + k * n, nn_data_x(d) + i * n, n * sizeof(double));
+            lab[k++] = y[i] == b;
+        }
+    if (!st) st = nn_data_create(out, k, n, NN_ROW_MAJOR, X, n, lab, NULL);
+    free(X);
+    free(lab);
+    return st;
+}
 
-    const nn_layer_spec layers[] = {{256, NN_ACT_RELU, 0},
-                                    {128, NN_ACT_RELU, 0},
-                                    {10, NN_ACT_SOFTMAX, 0}};
+static int multiclass(nn_data_t *train, nn_data_t *test, size_t epochs)
+{
+    const nn_layer_spec layers[] = {{256, NN_ACT_RELU, 0, 0},
+                                    {128, NN_ACT_RELU, 0, 0},
+                                    {10, NN_ACT_SOFTMAX, 0, 0}};
+    size_t n = nn_data_cols(train);
     nn_net_t *net = NULL;
     nn_optim_t *opt = NULL;
-    nn_optim_config cfg;
-    nn_optim_config_default(&cfg, NN_OPTIM_ADAM);
-    st = nn_net_create(&net, n, 3, layers, NN_LOSS_SOFTMAX_CE, NULL);
+    nn_optim_config oc;
+    nn_train_config tc;
+    nn_train_result res;
+    nn_optim_config_default(&oc, NN_OPTIM_ADAM);
+    nn_train_config_default(&tc);
+    tc.epochs = epochs;
+    tc.batch_size = 128;
+    tc.seed = 2026;
+    tc.val_fraction = 5000.0 / 60000.0;
+    tc.restore_best = false; /* the cosine schedule ends on its best weights */
+    tc.schedule = NN_SCHED_COSINE;
+    size_t train_rows = nn_data_rows(train) - 5000;
+    tc.callback = print_epoch;
+    tc.callback_ctx = &train_rows;
+
+    nn_status st = nn_net_create(&net, n, 3, layers, NN_LOSS_SOFTMAX_CE, NULL);
     if (!st) st = nn_net_init(net, NN_INIT_HE_UNIFORM, 2026);
-    if (!st) st = nn_net_reserve(net, EVAL_CHUNK);
-    if (!st) st = nn_optim_create(&opt, net, &cfg, NULL);
+    if (!st) st = nn_optim_create(&opt, net, &oc, NULL);
     if (st) return fail("creating the network", st, NULL);
+    printf("10 classes: MLP %zu-256-128-10 (relu), Adam lr %.0e cosine, "
+           "batch %zu, %zu epochs\n", n, oc.lr, tc.batch_size, tc.epochs);
+    st = nn_train(net, opt, train, NULL, &tc, NULL, &res);
+    if (st) return fail("training", st, NULL);
 
-    double *Xb = malloc(sizeof(double) * BATCH * n), *P = malloc(sizeof(double) * EVAL_CHUNK * 10);
-    size_t *yb = malloc(sizeof(size_t) * BATCH), *perm = malloc(sizeof(size_t) * m);
-    if (!Xb || !P || !yb || !perm) return fail("allocating buffers", NN_ERR_NOMEM, NULL);
-    for (size_t i = 0; i < m; i++) perm[i] = i;
-    uint64_t rs = 88172645463325252ull; /* xorshift64 for the shuffles */
-
-    printf("libnn %s: Fashion-MNIST %zu train / %zu test, MLP %zu-256-128-10, "
-           "Adam, batch %d, %d epochs, %zu BLAS thread(s)\n",
-           nn_version_string(), m, nn_data_rows(test), n, BATCH, epochs,
-           nn_get_num_threads());
-    size_t steps_per_epoch = (m + BATCH - 1) / BATCH, step = 0;
-    size_t total_steps = steps_per_epoch * (size_t)epochs;
-    double t0 = now(), train_time = 0;
-    for (int e = 1; e <= epochs; e++) {
-        double te = now(), loss_sum = 0;
-        for (size_t i = m - 1; i > 0; i--) { /* Fisher-Yates */
-            rs ^= rs << 13; rs ^= rs >> 7; rs ^= rs << 17;
-            size_t j = (size_t)(rs % (i + 1)), t = perm[i];
-            perm[i] = perm[j];
-            perm[j] = t;
-        }
-        for (size_t i = 0; i < m; i += BATCH, step++) {
-            size_t b = m - i < BATCH ? m - i : BATCH; /* last partial batch */
-            for (size_t r = 0; r < b; r++) {
-                memcpy(Xb + r * n, nn_data_x(train) + perm[i + r] * n, n * sizeof(double));
-                yb[r] = nn_data_labels(train)[perm[i + r]];
-            }
-            double lr = 0.5e-3 * (1.0 + cos(3.141592653589793 * (double)step / (double)total_steps));
-            double loss;
-            st = nn_optim_set_lr(opt, lr > 1e-6 ? lr : 1e-6);
-            if (!st) st = nn_net_gradient_labels(net, b, NN_ROW_MAJOR, Xb, n, yb, &loss);
-            if (!st) st = nn_optim_step(opt, net);
-            if (st) return fail("training step", st, NULL);
-            loss_sum += loss * (double)b;
-        }
-        double dt = now() - te;
-        train_time += dt;
-        printf("epoch %2d  train loss %.4f  test acc %.4f  %.2f s  (%.0f samples/s)\n",
-               e, loss_sum / (double)m, accuracy(net, test, P, EVAL_CHUNK), dt,
-               (double)m / dt);
-        fflush(stdout);
+    double loss, acc;
+    size_t counts[100];
+    st = nn_net_evaluate(net, test, 1000, &loss, &acc);
+    if (!st) st = nn_net_confusion(net, test, 1000, counts);
+    if (st) return fail("evaluating", st, NULL);
+    printf("test accuracy %.4f (loss %.4f) after %.1f s of training "
+           "(%.0f samples/s)\n", acc, loss, res.seconds,
+           (double)train_rows * (double)res.epochs_run / res.seconds);
+    printf("confusion matrix (rows: true class, columns: predicted)\n");
+    for (size_t t = 0; t < 10; t++) {
+        printf("  %-11s", class_names[t]);
+        for (size_t p = 0; p < 10; p++) printf(" %4zu", counts[t * 10 + p]);
+        printf("\n");
     }
-    double acc = accuracy(net, test, P, EVAL_CHUNK);
-    printf("final test accuracy %.4f; training %.1f s (%.0f samples/s), total %.1f s\n",
-           acc, train_time, (double)m * epochs / train_time, now() - t0);
+    printf("target (beat the MLP 256-128-100 of the data set's table, 0.8833; "
+           "ours 0.89): %s\n", acc >= 0.89 ? "reached" : "not reached");
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+    return 0;
+}
 
-    free(Xb); free(P); free(yb); free(perm);
+static int binary(nn_data_t *train_all, nn_data_t *test_all)
+{
+    enum { A = 0, B = 6 }; /* T-shirt/top vs Shirt */
+    nn_data_t *train = NULL, *test = NULL;
+    nn_status st = two_classes(train_all, A, B, &train);
+    if (!st) st = two_classes(test_all, A, B, &test);
+    if (st) return fail("selecting two classes", st, NULL);
+    const nn_layer_spec layers[] = {{64, NN_ACT_RELU, 0, 0},
+                                    {1, NN_ACT_SIGMOID, 0, 0}};
+    nn_net_t *net = NULL;
+    nn_optim_t *opt = NULL;
+    nn_optim_config oc;
+    nn_train_config tc;
+    nn_train_result res;
+    nn_optim_config_default(&oc, NN_OPTIM_ADAM);
+    nn_train_config_default(&tc);
+    tc.epochs = 8;
+    tc.batch_size = 64;
+    tc.seed = 7;
+    tc.schedule = NN_SCHED_COSINE;
+    st = nn_net_create(&net, nn_data_cols(train), 2, layers, NN_LOSS_BCE, NULL);
+    if (!st) st = nn_net_init(net, NN_INIT_HE_UNIFORM, 7);
+    if (!st) st = nn_optim_create(&opt, net, &oc, NULL);
+    if (!st) st = nn_train(net, opt, train, NULL, &tc, NULL, &res);
+    double acc = 0;
+    if (!st) st = nn_net_evaluate(net, test, 1000, NULL, &acc);
+    if (st) return fail("binary task", st, NULL);
+    printf("binary %s vs %s (784-64-1, sigmoid + BCE): %zu train / %zu test "
+           "images, test accuracy %.4f, %.1f s\n", class_names[A],
+           class_names[B], nn_data_rows(train), nn_data_rows(test), acc,
+           res.seconds);
     nn_optim_destroy(opt);
     nn_net_destroy(net);
     nn_data_destroy(train);
     nn_data_destroy(test);
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
+    long epochs = argc > 2 ? strtol(argv[2], NULL, 10) : 12;
+    if (epochs < 1) {
+        fprintf(stderr, "usage: fashion_mnist [DATA_DIR [EPOCHS >= 1]]\n");
+        return 2;
+    }
+    double t0 = now();
+    nn_error_info err = {0};
+    nn_data_t *train = NULL, *test = NULL;
+    nn_status st = load_split(dir, "train", &train, &err);
+    if (st == NN_ERR_IO) {
+        fprintf(stderr, "fashion_mnist: cannot read the Fashion-MNIST files in %s\n"
+                "  (%s)\n  install them with: sudo apt-get install dataset-fashion-mnist\n",
+                dir, err.message);
+        return 2;
+    }
+    if (!st) st = load_split(dir, "t10k", &test, &err);
+    if (st) return fail("loading data", st, &err);
+    printf("libnn %s: Fashion-MNIST, %zu training / %zu test images, "
+           "%zu BLAS thread(s), loaded in %.1f s\n", nn_version_string(),
+           nn_data_rows(train), nn_data_rows(test), nn_get_num_threads(),
+           now() - t0);
+    int rc = multiclass(train, test, (size_t)epochs);
+    if (rc == 0) rc = binary(train, test);
+    printf("total wall time %.1f s\n", now() - t0);
+    nn_data_destroy(train);
+    nn_data_destroy(test);
+    return rc;
 }
