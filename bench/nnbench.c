@@ -789,6 +789,18 @@ static workload mk_net(const char *name, size_t batch, size_t L,
     return w;
 }
 
+static void print_loadavg(const char *when)
+{
+    char buf[128] = "?";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
+        buf[strcspn(buf, "\n")] = 0;
+        fclose(f);
+    }
+    printf("# load average %s: %s\n", when, buf);
+}
+
 static void machine_info(void)
 {
     char model[256] = "unknown";
@@ -810,18 +822,6 @@ static void machine_info(void)
     printf("# OpenBLAS: %s (core %s)\n", openblas_get_config(), openblas_get_corename());
     printf("# libnn %s\n", nn_version_string());
     print_loadavg("at start (other processes make the numbers noisy)");
-}
-
-static void print_loadavg(const char *when)
-{
-    char buf[128] = "?";
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
-        buf[strcspn(buf, "\n")] = 0;
-        fclose(f);
-    }
-    printf("# load average %s: %s\n", when, buf);
 }
 
 static void usage(void)
