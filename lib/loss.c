@@ -54,7 +54,7 @@ static inline double bce_term(double z, double y)
 
 /* G = dZ = (s(Z) - Y) / m, db = colsum(G). */
 static double bce(size_t m, size_t k, const double *Z, const nn_targets *t,
-                  double *G, double *db)
+                  double *G, double *db, bool value)
 {
     double sum = 0.0, dm = (double)m;
     if (G)
@@ -62,7 +62,7 @@ static double bce(size_t m, size_t k, const double *Z, const nn_targets *t,
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < k; j++) {
             double z = Z[i * k + j], y = target(t, i, j, k);
-            sum += bce_term(z, y);
+            if (value) sum += bce_term(z, y); /* log1p+exp: skip if unused */
             if (G) {
                 double g = (1.0 / (1.0 + exp(-z)) - y) / dm;
                 G[i * k + j] = g;
@@ -111,11 +111,11 @@ static double softmax_ce(size_t m, size_t k, const double *Z,
 }
 
 double nn__loss(nn_loss loss, size_t m, size_t k, const double *O,
-                const nn_targets *t, double *G, double *db)
+                const nn_targets *t, double *G, double *db, bool value)
 {
     switch (loss) {
     case NN_LOSS_MSE: return mse(m, k, O, t, G);
-    case NN_LOSS_BCE: return bce(m, k, O, t, G, db);
+    case NN_LOSS_BCE: return bce(m, k, O, t, G, db, value);
     case NN_LOSS_SOFTMAX_CE: return softmax_ce(m, k, O, t, G, db);
     }
     return NAN;

@@ -379,7 +379,7 @@ static nn_status loss_common(nn_net_t *net, size_t m, nn_order order,
     nn_status st = begin_batch(net, m, order, X, ldx, &t, Y, ldy);
     if (st) return st;
     const double *O = forward_all(net, m, order, X, ldx, false);
-    *loss = nn__loss(net->loss, m, nn_net_n_out(net), O, &t, NULL, NULL);
+    *loss = nn__loss(net->loss, m, nn_net_n_out(net), O, &t, NULL, NULL, true);
     return NN_OK;
 }
 
@@ -400,12 +400,12 @@ nn_status nn_net_loss_labels(nn_net_t *net, size_t m, nn_order order,
 /* Backward through every layer, starting from the loss's gradient. */
 static void backward_all(nn_net_t *net, size_t m, nn_order order,
                          const double *X, size_t ldx, const double *O,
-                         const nn_targets *t, double *loss)
+                         const nn_targets *t, double *loss, bool want_loss)
 {
     size_t last = net->n_layers - 1;
     nn_layer *Lo = &net->layers[last];
     double *G = grad_buf(net, 0), *Gnext = grad_buf(net, 1);
-    *loss = nn__loss(net->loss, m, Lo->n_out, O, t, G, Lo->db);
+    *loss = nn__loss(net->loss, m, Lo->n_out, O, t, G, Lo->db, want_loss);
     if (!logits_out(net)) /* MSE gave dL/dA: dZ = dA o g'(Z), db = colsum */
         nn__act_backward(Lo->act, Lo->slope, m, Lo->n_out, O, G, Lo->n_out, 1,
                          G, Lo->db);
@@ -443,7 +443,8 @@ static nn_status gradient_common(nn_net_t *net, size_t m, nn_order order,
     if (st) return st;
     const double *O = forward_all(net, m, order, X, ldx, true);
     double value;
-    backward_all(net, m, order, X, ldx, O, &t, &value);
+    backward_all(net, m, order, X, ldx, O, &t, &value,
+                 loss != NULL || net->check_finite);
     net->have_grad = true;
     if (loss) *loss = value;
     if (net->check_finite &&

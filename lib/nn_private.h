@@ -122,9 +122,11 @@ nn_status nn__check_targets(const nn_targets *t, size_t m, size_t k,
  * logits for BCE / softmax CE, the activations for MSE. Returns the mean
  * loss. If G != NULL, also writes the gradient: for BCE / softmax CE,
  * G = dZ = dL/dZ and db = column sums of G; for MSE, G = dL/dA (db untouched,
- * the activation's backward pass follows). */
+ * the activation's backward pass follows). With value false the caller does
+ * not need the loss (a gradient-only step): losses whose value costs extra
+ * passes may skip it and return NaN. */
 double nn__loss(nn_loss loss, size_t m, size_t k, const double *O,
-                const nn_targets *t, double *G, double *db);
+                const nn_targets *t, double *G, double *db, bool value);
 
 /* ------------------------------------------------------------ random */
 /* xoshiro256** seeded through splitmix64: a generator owned by its user. */
