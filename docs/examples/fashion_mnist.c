@@ -185,7 +185,7 @@ static int binary(nn_data_t *train_all, nn_data_t *test_all)
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
-    long epochs = argc > 2 ? strtol(argv[2], NULL, 10) : 12;
+    long epochs = argc > 2 ? strtol(argv[2], NULL, 10) : 16;
     if (epochs < 1) {
         fprintf(stderr, "usage: fashion_mnist [DATA_DIR [EPOCHS >= 1]]\n");
         return 2;
