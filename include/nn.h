@@ -269,6 +269,12 @@ NN_API size_t nn_net_layer_n_in(const nn_net_t *net, size_t layer);
 NN_API size_t nn_net_layer_n_out(const nn_net_t *net, size_t layer);
 /* Total number of parameters (weights and biases). */
 NN_API size_t nn_net_n_params(const nn_net_t *net);
+/* The loss, and one layer's description as given at creation (for tools that
+ * print or rebuild an architecture). @return NN_ERR_INVALID for a NULL net,
+ * NULL out pointer or an out-of-range layer. */
+NN_API nn_status nn_net_get_loss(const nn_net_t *net, nn_loss *loss);
+NN_API nn_status nn_net_get_layer_spec(const nn_net_t *net, size_t layer,
+                                       nn_layer_spec *spec);
 
 /* Re-initialise all weights with scheme `init`, drawing from a generator
  * seeded with `seed` (owned by this call: same seed, same weights, on every
@@ -390,6 +396,10 @@ NN_API void nn_optim_destroy(nn_optim_t *opt);
  * shaped like the network the optimizer was created for; NN_ERR_NUMERIC (and
  * nothing changed) if the net's check-finite is on and a gradient is NaN/Inf. */
 NN_API nn_status nn_optim_step(nn_optim_t *opt, nn_net_t *net);
+
+/* The optimizer's settings (a copy, with the current learning rate). */
+NN_API nn_status nn_optim_get_config(const nn_optim_t *opt,
+                                     nn_optim_config *cfg);
 
 /* Learning rate in use (schedules change it between steps). */
 NN_API nn_status nn_optim_set_lr(nn_optim_t *opt, double lr);
@@ -582,6 +592,44 @@ NN_API nn_status nn_train(nn_net_t *net, nn_optim_t *opt,
                           const nn_data_t *train, const nn_data_t *val,
                           const nn_train_config *cfg,
                           const nn_allocator *alloc, nn_train_result *result);
+
+/* ================================================================ model files */
+/* A model file holds a network (architecture, activations, loss, parameters,
+ * the state of its dropout generator) and, optionally, an optimizer (its
+ * settings, step count and state) so that training resumes exactly. The
+ * format (docs/FORMAT.md) is little-endian with explicit sizes, a format
+ * version and a CRC-32 (zlib) of the payload. */
+#define NN_MODEL_FORMAT_VERSION 1
+
+/* Save net (and opt, if not NULL; it must belong to net) to `path`
+ * atomically: the bytes go to a temporary file in the same directory, which
+ * is flushed, fsync'ed and renamed over `path`. On any failure the previous
+ * file at `path` is intact and the temporary file is removed.
+ * @return NN_ERR_IO (with errno-style detail in *err if given). */
+NN_API nn_status nn_model_save(const char *path, const nn_net_t *net,
+                               const nn_optim_t *opt, nn_error_info *err);
+
+/* Serialise to memory. *size receives the number of bytes the model needs.
+ * With buf == NULL nothing else happens (NN_OK: a size query); with cap too
+ * small nothing is written (NN_ERR_SHAPE); otherwise the model is written to
+ * buf[0 .. *size). */
+NN_API nn_status nn_model_save_mem(const nn_net_t *net, const nn_optim_t *opt,
+                                   void *buf, size_t cap, size_t *size);
+
+/* Load a model: a new network in *net and, if opt != NULL, a new optimizer
+ * in *opt (NULL when the file holds none). Everything is validated before it
+ * is trusted: magic, version, every size (against the file's real length and
+ * for overflow, before any allocation), enum values, the CRC-32.
+ * @return NN_ERR_FORMAT for a malformed, truncated or corrupt file;
+ * NN_ERR_UNSUPPORTED for a file of a newer format version; NN_ERR_IO if it
+ * cannot be read. On error nothing is returned and nothing leaks. */
+NN_API nn_status nn_model_load(const char *path, nn_net_t **net,
+                               nn_optim_t **opt, const nn_allocator *alloc,
+                               nn_error_info *err);
+NN_API nn_status nn_model_load_mem(const void *buf, size_t size,
+                                   nn_net_t **net, nn_optim_t **opt,
+                                   const nn_allocator *alloc,
+                                   nn_error_info *err);
 
 #ifdef __cplusplus
 }

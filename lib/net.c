@@ -180,6 +180,23 @@ size_t nn_net_layer_n_out(const nn_net_t *net, size_t l)
     return L ? L->n_out : 0;
 }
 
+nn_status nn_net_get_loss(const nn_net_t *net, nn_loss *loss)
+{
+    if (!net || !loss) return NN_ERR_INVALID;
+    *loss = net->loss;
+    return NN_OK;
+}
+
+nn_status nn_net_get_layer_spec(const nn_net_t *net, size_t l,
+                                nn_layer_spec *spec)
+{
+    const nn_layer *L = layer_at(net, l);
+    if (!L || !spec) return NN_ERR_INVALID;
+    *spec = (nn_layer_spec){.n_out = L->n_out, .act = L->act,
+                            .act_param = L->slope, .dropout = L->dropout};
+    return NN_OK;
+}
+
 /* ------------------------------------------------------------ settings */
 nn_status nn_net_init(nn_net_t *net, nn_init init, uint64_t seed)
 {

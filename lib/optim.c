@@ -239,6 +239,13 @@ nn_status nn_optim_set_lr(nn_optim_t *opt, double lr)
     return NN_OK;
 }
 
+nn_status nn_optim_get_config(const nn_optim_t *opt, nn_optim_config *cfg)
+{
+    if (!opt || !cfg) return NN_ERR_INVALID;
+    *cfg = opt->cfg;
+    return NN_OK;
+}
+
 /* NAN for a NULL optimizer (never a valid learning rate, which is > 0). */
 double nn_optim_get_lr(const nn_optim_t *opt)
 {
