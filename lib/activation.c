@@ -5,6 +5,7 @@
 #include "nn_private.h"
 
 #include <math.h>
+#include <string.h>
 
 /* g(z) = 1 / (1 + exp(-z)); accurate for all z (exp(-z) = inf gives 0). */
 static inline double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
@@ -15,7 +16,8 @@ static inline double relu(double z) { return z < 0.0 ? 0.0 : z; }
 /* g(z) = z > 0 ? z : slope*z, NaN-preserving. */
 static inline double leaky(double z, double slope)
 {
-    return z < 0.0 ? slope * z : z;
+    double t = slope * z; /* computed unconditionally: a vectorisable select */
+    return z < 0.0 ? t : z;
 }
 
 /* One row of softmax in place: r_j <- exp(r_j - max) / sum_k exp(r_k - max).
@@ -34,7 +36,8 @@ static void softmax_row(double *r, size_t n)
 }
 
 /* In-place elementwise g over one contiguous row of n values. */
-static void apply_row(nn_activation act, double slope, double *r, size_t n)
+static void apply_row(nn_activation act, double slope, double *restrict r,
+                      size_t n)
 {
     switch (act) {
     case NN_ACT_IDENTITY: break;
@@ -54,15 +57,31 @@ static void apply_row(nn_activation act, double slope, double *r, size_t n)
     }
 }
 
+/* One row of r <- g(r + b). The piecewise-linear activations are done in the
+ * same loop as the bias (restrict pointers and unconditional loads let the
+ * compiler vectorise the select); the others add the bias, then apply g while
+ * the row is still in L1. */
+static void bias_act_row(nn_activation act, double slope, double *restrict r,
+                         const double *restrict b, size_t n)
+{
+    switch (act) {
+    case NN_ACT_RELU:
+        for (size_t j = 0; j < n; j++) r[j] = relu(r[j] + b[j]);
+        return;
+    case NN_ACT_LEAKY_RELU:
+        for (size_t j = 0; j < n; j++) r[j] = leaky(r[j] + b[j], slope);
+        return;
+    default:
+        for (size_t j = 0; j < n; j++) r[j] += b[j];
+        apply_row(act, slope, r, n);
+        return;
+    }
+}
+
 void nn__act_forward(nn_activation act, double slope, size_t m, size_t n,
                      const double *b, double *Z)
 {
-    for (size_t i = 0; i < m; i++) {
-        double *restrict r = Z + i * n;
-        for (size_t j = 0; j < n; j++) r[j] += b[j];
-        /* the row is still in L1: applying g now is the same memory pass */
-        apply_row(act, slope, r, n);
-    }
+    for (size_t i = 0; i < m; i++) bias_act_row(act, slope, Z + i * n, b, n);
 }
 
 void nn__act_apply(nn_activation act, double slope, size_t m, size_t n,
@@ -114,40 +133,42 @@ static void softmax_backward_row(const double *a, const double *da,
     }
 }
 
-/* One row of dZ = dA o g'(A) and db += dZ for elementwise g, contiguous dA. */
-static void backward_row(nn_activation act, double slope, const double *a,
-                         const double *da, double *dz, double *restrict db,
-                         size_t n)
+/* One row, in place: g holds dA on entry and dZ = dA o g'(A) on return;
+ * db += dZ. Distinct restrict rows and unconditional loads let the compiler
+ * vectorise every case. */
+static void backward_row(nn_activation act, double slope,
+                         const double *restrict a, double *restrict g,
+                         double *restrict db, size_t n)
 {
     switch (act) {
     case NN_ACT_IDENTITY: /* g' = 1 */
-        for (size_t j = 0; j < n; j++) { double v = da[j]; dz[j] = v; db[j] += v; }
+        for (size_t j = 0; j < n; j++) db[j] += g[j];
         break;
     case NN_ACT_SIGMOID: /* g' = a (1 - a) */
         for (size_t j = 0; j < n; j++) {
-            double v = da[j] * a[j] * (1.0 - a[j]);
-            dz[j] = v;
+            double v = g[j] * a[j] * (1.0 - a[j]);
+            g[j] = v;
             db[j] += v;
         }
         break;
     case NN_ACT_TANH: /* g' = 1 - a^2 */
         for (size_t j = 0; j < n; j++) {
-            double v = da[j] * (1.0 - a[j] * a[j]);
-            dz[j] = v;
+            double v = g[j] * (1.0 - a[j] * a[j]);
+            g[j] = v;
             db[j] += v;
         }
         break;
     case NN_ACT_RELU: /* g' = [z > 0] = [a > 0] */
         for (size_t j = 0; j < n; j++) {
-            double v = a[j] > 0.0 ? da[j] : 0.0;
-            dz[j] = v;
+            double d = g[j], v = a[j] > 0.0 ? d : 0.0;
+            g[j] = v;
             db[j] += v;
         }
         break;
     case NN_ACT_LEAKY_RELU: /* g' = z > 0 ? 1 : slope; slope >= 0 so [z>0]=[a>0] */
         for (size_t j = 0; j < n; j++) {
-            double v = a[j] > 0.0 ? da[j] : slope * da[j];
-            dz[j] = v;
+            double d = g[j], t = slope * d, v = a[j] > 0.0 ? d : t;
+            g[j] = v;
             db[j] += v;
         }
         break;
@@ -166,14 +187,17 @@ void nn__act_backward(nn_activation act, double slope, size_t m, size_t n,
         double *dz = dZ + i * n;
         if (act == NN_ACT_SOFTMAX) {
             softmax_backward_row(a, da, da_cs, dz, db, n);
-        } else if (da_cs == 1) {
-            backward_row(act, slope, a, da, dz, db, n);
-        } else {
-            /* strided (column-major) dA: gather the row into dz first, then
-             * run the same contiguous kernel in place, so both orders give
-             * bitwise-identical results */
-            for (size_t j = 0; j < n; j++) dz[j] = da[j * da_cs];
-            backward_row(act, slope, a, dz, dz, db, n);
+            continue;
         }
+        /* bring the row of dA into dZ (a no-op when they are the same
+         * memory), then one in-place kernel for every order and stride, so
+         * both orders give bitwise-identical results */
+        if (da == dz) {
+        } else if (da_cs == 1) {
+            memcpy(dz, da, n * sizeof(double));
+        } else {
+            for (size_t j = 0; j < n; j++) dz[j] = da[j * da_cs];
+        }
+        backward_row(act, slope, a, dz, db, n);
     }
 }

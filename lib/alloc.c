@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void *default_alloc(void *ctx, size_t size)
 {
@@ -91,6 +92,11 @@ nn_status nn__check_layer_shape(size_t n_in, size_t n_out, nn_activation act,
 void nn__copy_matrix(size_t m, size_t n, const double *src, size_t src_rs,
                      size_t src_cs, double *dst, size_t dst_rs, size_t dst_cs)
 {
+    if (src_cs == 1 && dst_cs == 1) { /* rows contiguous on both sides */
+        for (size_t i = 0; i < m; i++)
+            memcpy(dst + i * dst_rs, src + i * src_rs, n * sizeof(double));
+        return;
+    }
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < n; j++)
             dst[i * dst_rs + j * dst_cs] = src[i * src_rs + j * src_cs];
