@@ -604,8 +604,12 @@ NN_API nn_status nn_train(nn_net_t *net, nn_optim_t *opt,
 /* Save net (and opt, if not NULL; it must belong to net) to `path`
  * atomically: the bytes go to a temporary file in the same directory, which
  * is flushed, fsync'ed and renamed over `path`. On any failure the previous
- * file at `path` is intact and the temporary file is removed.
- * @return NN_ERR_IO (with errno-style detail in *err if given). */
+ * file at `path` is intact and the temporary file is removed. A new file gets
+ * mode 0666 minus the umask, like fopen.
+ * @return NN_ERR_IO (with the path and the system's message in *err if
+ * given); NN_ERR_INVALID for a NULL/empty path, a NULL net or an optimizer
+ * not shaped like net; NN_ERR_NOMEM (the bytes are built in memory first,
+ * through net's allocator). */
 NN_API nn_status nn_model_save(const char *path, const nn_net_t *net,
                                const nn_optim_t *opt, nn_error_info *err);
 
@@ -622,7 +626,9 @@ NN_API nn_status nn_model_save_mem(const nn_net_t *net, const nn_optim_t *opt,
  * for overflow, before any allocation), enum values, the CRC-32.
  * @return NN_ERR_FORMAT for a malformed, truncated or corrupt file;
  * NN_ERR_UNSUPPORTED for a file of a newer format version; NN_ERR_IO if it
- * cannot be read. On error nothing is returned and nothing leaks. */
+ * cannot be read (files over 16 GiB are refused); NN_ERR_NOMEM. On error
+ * nothing is returned and nothing leaks. The optimizer state is restored bit
+ * for bit (not checked for finiteness: a diverged run can still be loaded). */
 NN_API nn_status nn_model_load(const char *path, nn_net_t **net,
                                nn_optim_t **opt, const nn_allocator *alloc,
                                nn_error_info *err);

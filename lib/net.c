@@ -573,3 +573,9 @@ const double *nn__net_outputs(nn_net_t *net, size_t m)
 
 /* The net's output loss (for the label range the metrics accept). */
 nn_loss nn__net_loss_kind(const nn_net_t *net) { return net->loss; }
+
+/* ------------------------------------------------------------ model files
+ * (model.c) The dropout generator's state and the net's allocator. */
+void nn__net_get_drop_rng(const nn_net_t *net, nn_rng *r) { *r = net->drop_rng; }
+void nn__net_set_drop_rng(nn_net_t *net, const nn_rng *r) { net->drop_rng = *r; }
+const nn_allocator *nn__net_allocator(const nn_net_t *net) { return &net->al; }

@@ -189,4 +189,16 @@ nn_status nn__eval_rows(nn_net_t *net, const double *X, const size_t *labels,
                         double *gx, size_t *gl, double *loss, double *acc,
                         size_t *counts);
 
+/* ------------------------------------------------------------ model files
+ * (net.c, optim.c) Internals model.c saves and restores: the dropout
+ * generator, the net's allocator, and an optimizer's raw state. */
+void nn__net_get_drop_rng(const nn_net_t *net, nn_rng *r);
+void nn__net_set_drop_rng(nn_net_t *net, const nn_rng *r);
+const nn_allocator *nn__net_allocator(const nn_net_t *net);
+size_t nn__optim_n(const nn_optim_t *opt);
+uint64_t nn__optim_steps(const nn_optim_t *opt);
+const double *nn__optim_state(const nn_optim_t *opt);
+double *nn__optim_state_mut(nn_optim_t *opt);
+void nn__optim_set_steps(nn_optim_t *opt, uint64_t steps);
+
 #endif /* NN_PRIVATE_H */

@@ -282,3 +282,13 @@ nn_status nn_optim_set_state(nn_optim_t *opt, uint64_t steps,
     if (len) memcpy(opt->state, state, len * sizeof(double));
     return NN_OK;
 }
+
+/* ------------------------------------------------------------ model files
+ * (model.c) Raw access for saving and restoring: the number of parameters the
+ * optimizer was created for, its step count and its state (state_len
+ * doubles), restored as stored, without nn_optim_set_state's value checks. */
+size_t nn__optim_n(const nn_optim_t *opt) { return opt->n; }
+uint64_t nn__optim_steps(const nn_optim_t *opt) { return opt->steps; }
+const double *nn__optim_state(const nn_optim_t *opt) { return opt->state; }
+double *nn__optim_state_mut(nn_optim_t *opt) { return opt->state; }
+void nn__optim_set_steps(nn_optim_t *opt, uint64_t steps) { opt->steps = steps; }
