@@ -1,0 +1,538 @@
+/* cli.c — messages, option and number parsing, data loading and atomic
+ * output files for the `nn` tool. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ messages */
+/* One line: newlines and other control characters become spaces. */
+static void put_line(const char *s)
+{
+    fputs("nn: ", stderr);
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        fputc(c < 0x20 || c == 0x7f ? ' ' : c, stderr);
+    }
+    fputc('\n', stderr);
+    fflush(stderr);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    char msg[1024], line[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (cmd)
+        snprintf(line, sizeof line, "%s: %s (see 'nn %s --help')", cmd, msg,
+                 cmd);
+    else
+        snprintf(line, sizeof line, "%s (see 'nn --help')", msg);
+    put_line(line);
+    return EXIT_USAGE;
+}
+
+int cli_error(const char *fmt, ...)
+{
+    char msg[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    put_line(msg);
+    return EXIT_RUNTIME;
+}
+
+int cli_lib_error(const char *what, const char *path, nn_status st,
+                  const nn_error_info *err)
+{
+    const char *file = err && err->file[0] ? err->file : path;
+    char where[600] = "";
+    if (file) {
+        if (err && err->line && err->column)
+            snprintf(where, sizeof where, "%s:%zu:%zu: ", file, err->line,
+                     err->column);
+        else if (err && err->line)
+            snprintf(where, sizeof where, "%s:%zu: ", file, err->line);
+        else if (err && err->offset && st == NN_ERR_FORMAT)
+            snprintf(where, sizeof where, "%s: byte %zu: ", file, err->offset);
+        else
+            snprintf(where, sizeof where, "%s: ", file);
+    }
+    if (err && err->message[0])
+        return cli_error("%s%s%s%s (%s)", where, what ? what : "",
+                         what ? ": " : "", err->message, nn_strerror(st));
+    return cli_error("%s%s%s%s", where, what ? what : "", what ? ": " : "",
+                     nn_strerror(st));
+}
+
+/* ------------------------------------------------------------ options */
+bool cli_wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) return false;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return true;
+    }
+    return false;
+}
+
+int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts,
+              cli_opt_fn fn, void *ctx)
+{
+    bool only_pos = false;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int rc;
+        if (only_pos || a[0] != '-' || !a[1]) { /* "-" is positional */
+            if ((rc = fn(ctx, NULL, a))) return rc;
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            only_pos = true;
+            continue;
+        }
+        const cli_opt *o = NULL;
+        const char *val = NULL;
+        char name[128];
+        if (a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            size_t n = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+            if (n >= sizeof name) n = sizeof name - 1;
+            memcpy(name, a + 2, n);
+            name[n] = '\0';
+            for (const cli_opt *p = opts; p->name; p++)
+                if (!strcmp(p->name, name)) o = p;
+            if (!o) return cli_usage_error(cmd, "unknown option '--%s'", name);
+            if (eq && !o->arg)
+                return cli_usage_error(cmd, "option '--%s' takes no value",
+                                       name);
+            if (eq) val = eq + 1;
+        } else {
+            for (const cli_opt *p = opts; p->name; p++)
+                if (p->short_name && p->short_name == a[1]) o = p;
+            if (!o) return cli_usage_error(cmd, "unknown option '%s'", a);
+            snprintf(name, sizeof name, "%s", o->name);
+            if (a[2]) {
+                if (!o->arg)
+                    return cli_usage_error(cmd, "unknown option '%s'", a);
+                val = a + 2;
+            }
+        }
+        if (o->arg && !val) {
+            if (i + 1 >= argc)
+                return cli_usage_error(cmd, "option '--%s' needs a value",
+                                       o->name);
+            val = argv[++i];
+        }
+        if ((rc = fn(ctx, o, val))) return rc;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ numbers */
+int cli_double(const char *cmd, const char *opt, const char *s, double lo,
+               bool lo_incl, double hi, bool hi_incl, const char *expect,
+               double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    bool ok = *s && end != s && !*end && isfinite(v) && errno != ERANGE;
+    if (ok && !isnan(lo)) ok = lo_incl ? v >= lo : v > lo;
+    if (ok && !isnan(hi)) ok = hi_incl ? v <= hi : v < hi;
+    if (!ok)
+        return cli_usage_error(cmd, "--%s expects %s, got '%s'", opt, expect,
+                               s);
+    *out = v;
+    return 0;
+}
+
+static bool all_digits(const char *s)
+{
+    if (!*s) return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9') return false;
+    return true;
+}
+
+int cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)
+{
+    errno = 0;
+    char *end;
+    unsigned long long v = all_digits(s) ? strtoull(s, &end, 10) : 0;
+    if (!all_digits(s) || errno == ERANGE || *end || v > UINT64_MAX)
+        return cli_usage_error(cmd,
+                               "--%s expects a non-negative integer, got '%s'",
+                               opt, s);
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int cli_size(const char *cmd, const char *opt, const char *s, size_t min,
+             size_t *out)
+{
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = all_digits(s) ? strtoull(s, &end, 10) : 0;
+    if (!all_digits(s) || errno == ERANGE || *end || v > SIZE_MAX ||
+        v < min) {
+        if (min > 0)
+            return cli_usage_error(cmd, "--%s expects an integer >= %zu, "
+                                   "got '%s'", opt, min, s);
+        return cli_usage_error(cmd, "--%s expects a non-negative integer, "
+                               "got '%s'", opt, s);
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+/* ------------------------------------------------------------ data */
+int cli_data_opt(const char *cmd, cli_data_opts *d, int id, const char *val)
+{
+    switch (id) {
+    case OPT_IMAGES: d->images = val; return 0;
+    case OPT_LABELS: d->labels = val; return 0;
+    case OPT_CSV: d->csv = val; return 0;
+    case OPT_HEADER: d->header = true; return 0;
+    case OPT_LABEL_COL:
+        if (!strcmp(val, "last")) {
+            d->label_mode = LABEL_LAST;
+            return 0;
+        }
+        if (!strcmp(val, "none")) {
+            d->label_mode = LABEL_NONE;
+            return 0;
+        }
+        if (!all_digits(val))
+            return cli_usage_error(cmd, "--label-col expects a 0-based "
+                                   "column number, 'last' or 'none', got "
+                                   "'%s'", val);
+        d->label_mode = LABEL_INDEX;
+        return cli_size(cmd, "label-col", val, 0, &d->label_col);
+    case OPT_SCALE:
+        if (!strcmp(val, "none")) d->scale = SCALE_NONE;
+        else if (!strcmp(val, "255")) d->scale = SCALE_255;
+        else
+            return cli_usage_error(cmd, "--scale expects 'none' or '255', "
+                                   "got '%s'", val);
+        return 0;
+    }
+    return cli_usage_error(cmd, "internal: unknown data option");
+}
+
+int cli_data_check(const char *cmd, const cli_data_opts *d, bool need_labels)
+{
+    if (d->csv && (d->images || d->labels))
+        return cli_usage_error(cmd, "--csv cannot be combined with --images "
+                               "or --labels");
+    if (!d->csv && !d->images) {
+        if (d->labels)
+            return cli_usage_error(cmd, "--labels needs --images");
+        return cli_usage_error(cmd, "missing data: give --csv FILE or "
+                               "--images FILE --labels FILE");
+    }
+    if (d->images && need_labels && !d->labels)
+        return cli_usage_error(cmd, "missing --labels FILE (labels for "
+                               "--images %s)", d->images);
+    if (d->images && (d->header || d->label_mode != LABEL_DEFAULT))
+        return cli_usage_error(cmd, "--header and --label-col apply to --csv "
+                               "only");
+    if (need_labels && d->label_mode == LABEL_NONE)
+        return cli_usage_error(cmd, "--label-col none: this command needs "
+                               "labelled data");
+    return 0;
+}
+
+const char *cli_data_name(const cli_data_opts *d)
+{
+    return d->csv ? d->csv : d->images;
+}
+
+static void scale_data(nn_data_t *data, double div)
+{
+    double *x = nn_data_x(data);
+    size_t n = nn_data_rows(data) * nn_data_cols(data);
+    for (size_t i = 0; i < n; i++) x[i] /= div;
+}
+
+static int width_error(const char *file, size_t have, size_t n_in,
+                       bool labelled)
+{
+    return cli_error("%s: the data has %zu feature column%s%s but the model "
+                     "expects %zu input%s", file, have, have == 1 ? "" : "s",
+                     labelled ? " (besides the label)" : "", n_in,
+                     n_in == 1 ? "" : "s");
+}
+
+int cli_load_data(const char *cmd, const cli_data_opts *d, bool need_labels,
+                  size_t n_in, nn_data_t **out)
+{
+    nn_error_info err;
+    nn_data_t *data = NULL;
+    nn_status st;
+    memset(&err, 0, sizeof err);
+    if (d->images) {
+        st = nn_data_load_idx(&data, d->images, NULL, &err);
+        if (st) return cli_lib_error(NULL, d->images, st, &err);
+        if (d->labels) {
+            memset(&err, 0, sizeof err);
+            st = nn_data_load_idx_labels(data, d->labels, &err);
+            if (st == NN_ERR_SHAPE && !err.message[0]) {
+                size_t rows = nn_data_rows(data);
+                nn_data_destroy(data);
+                return cli_error("%s: the number of labels does not match "
+                                 "the %zu images of %s", d->labels, rows,
+                                 d->images);
+            }
+            if (st) {
+                nn_data_destroy(data);
+                return cli_lib_error(NULL, d->labels, st, &err);
+            }
+        }
+        if (n_in && nn_data_cols(data) != n_in) {
+            int rc = width_error(d->images, nn_data_cols(data), n_in, false);
+            nn_data_destroy(data);
+            return rc;
+        }
+    } else {
+        /* First all columns as features: gives the width (and any format
+         * error not tied to the label). */
+        st = nn_data_load_csv(&data, d->csv, d->header, (size_t)-1, NULL,
+                              &err);
+        if (st) return cli_lib_error(NULL, d->csv, st, &err);
+        size_t width = nn_data_cols(data);
+        int mode = d->label_mode;
+        if (mode == LABEL_DEFAULT) {
+            if (need_labels || !n_in) mode = LABEL_LAST;
+            else mode = width == n_in ? LABEL_NONE : LABEL_LAST;
+        }
+        size_t col = (size_t)-1;
+        if (mode == LABEL_LAST) col = width - 1;
+        if (mode == LABEL_INDEX) col = d->label_col;
+        if (col != (size_t)-1 && col >= width) {
+            nn_data_destroy(data);
+            return cli_error("%s: --label-col %zu but the rows have %zu "
+                             "column%s (0 to %zu)", d->csv, col, width,
+                             width == 1 ? "" : "s", width - 1);
+        }
+        if (col != (size_t)-1 && width < 2) {
+            nn_data_destroy(data);
+            return cli_error("%s: only one column: no feature columns "
+                             "besides the label", d->csv);
+        }
+        size_t feat = width - (col != (size_t)-1);
+        if (n_in && feat != n_in) {
+            nn_data_destroy(data);
+            return width_error(d->csv, feat, n_in, col != (size_t)-1);
+        }
+        if (col != (size_t)-1) {
+            nn_data_destroy(data);
+            data = NULL;
+            memset(&err, 0, sizeof err);
+            st = nn_data_load_csv(&data, d->csv, d->header, col, NULL, &err);
+            if (st) return cli_lib_error(NULL, d->csv, st, &err);
+        }
+    }
+    if (need_labels && !nn_data_labels(data)) {
+        nn_data_destroy(data);
+        return cli_usage_error(cmd, "%s has no labels", cli_data_name(d));
+    }
+    int scale = d->scale;
+    if (scale == SCALE_DEFAULT) scale = d->images ? SCALE_255 : SCALE_NONE;
+    if (scale == SCALE_255) scale_data(data, 255.0);
+    *out = data;
+    return 0;
+}
+
+int cli_check_labels(const cli_data_opts *d, const nn_data_t *data,
+                     size_t n_classes, size_t n_out)
+{
+    const size_t *lab = nn_data_labels(data);
+    size_t m = nn_data_rows(data);
+    if (!lab) return 0;
+    for (size_t i = 0; i < m; i++) {
+        if (lab[i] < n_classes) continue;
+        char what[160];
+        if (n_out == 1)
+            snprintf(what, sizeof what, "the model has a single output, "
+                     "so labels must be 0 or 1");
+        else
+            snprintf(what, sizeof what, "the model has %zu outputs, so "
+                     "labels must be in 0..%zu", n_out, n_out - 1);
+        if (d->csv)
+            return cli_error("%s:%zu: label %zu out of range: %s", d->csv,
+                             i + 1 + (d->header ? 1 : 0), lab[i], what);
+        return cli_error("%s: label %zu of item %zu out of range: %s",
+                         d->labels, lab[i], i, what);
+    }
+    return 0;
+}
+
+size_t cli_net_classes(const nn_net_t *net)
+{
+    size_t k = nn_net_n_out(net);
+    return k == 1 ? 2 : k;
+}
+
+size_t cli_predicted_class(const double *y, size_t n_out)
+{
+    if (n_out == 1) return y[0] > 0.5 ? 1 : 0;
+    size_t best = 0;
+    for (size_t j = 1; j < n_out; j++)
+        if (y[j] > y[best]) best = j;
+    return best;
+}
+
+/* ------------------------------------------------------------ files */
+char *cli_temp_beside(const char *path)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 16);
+    if (!tmp) {
+        cli_error("%s: out of memory", path);
+        return NULL;
+    }
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        cli_error("%s: cannot create a temporary file beside it: %s", path,
+                  strerror(errno));
+        free(tmp);
+        return NULL;
+    }
+    /* mkstemp makes 0600; give the usual 0666 & ~umask */
+    mode_t um = umask(0);
+    umask(um);
+    if (fchmod(fd, 0666 & ~um) != 0) { /* not fatal */ }
+    close(fd);
+    return tmp;
+}
+
+int cli_out_open(cli_out *o, const char *dest)
+{
+    o->dest = dest;
+    o->tmp = NULL;
+    o->f = NULL;
+    if (!strcmp(dest, "-")) {
+        o->f = stdout;
+        return 0;
+    }
+    o->tmp = cli_temp_beside(dest);
+    if (!o->tmp) return EXIT_RUNTIME;
+    o->f = fopen(o->tmp, "w");
+    if (!o->f) {
+        int e = errno;
+        unlink(o->tmp);
+        free(o->tmp);
+        o->tmp = NULL;
+        return cli_error("%s: cannot write: %s", dest, strerror(e));
+    }
+    return 0;
+}
+
+int cli_out_commit(cli_out *o)
+{
+    if (o->f == stdout) {
+        if (fflush(stdout) != 0 || ferror(stdout))
+            return cli_error("writing the output failed: %s",
+                             strerror(errno));
+        return 0;
+    }
+    int e = 0;
+    if (fflush(o->f) != 0 || ferror(o->f)) e = errno ? errno : EIO;
+    if (!e && fsync(fileno(o->f)) != 0 && errno != EINVAL) e = errno;
+    if (fclose(o->f) != 0 && !e) e = errno;
+    o->f = NULL;
+    if (!e && rename(o->tmp, o->dest) != 0) e = errno;
+    if (e) {
+        unlink(o->tmp);
+        free(o->tmp);
+        o->tmp = NULL;
+        return cli_error("%s: cannot write: %s", o->dest, strerror(e));
+    }
+    free(o->tmp);
+    o->tmp = NULL;
+    return 0;
+}
+
+void cli_out_abort(cli_out *o)
+{
+    if (o->f && o->f != stdout) fclose(o->f);
+    o->f = NULL;
+    if (o->tmp) {
+        unlink(o->tmp);
+        free(o->tmp);
+        o->tmp = NULL;
+    }
+}
+
+int cli_check_writable(const char *path, const char *what)
+{
+    struct stat sb;
+    if (!*path) return cli_error("%s: empty file name", what);
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return cli_error("%s: %s is a directory", what, path);
+    size_t n = strlen(path);
+    char *dir = malloc(n + 2);
+    if (!dir) return cli_error("out of memory");
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (!slash) strcpy(dir, ".");
+    else if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+    int rc = 0;
+    if (stat(dir, &sb) != 0)
+        rc = cli_error("%s: cannot write %s: directory %s: %s", what, path,
+                       dir, strerror(errno));
+    else if (!S_ISDIR(sb.st_mode))
+        rc = cli_error("%s: cannot write %s: %s is not a directory", what,
+                       path, dir);
+    else if (access(dir, W_OK | X_OK) != 0)
+        rc = cli_error("%s: cannot write %s: directory %s: %s", what, path,
+                       dir, strerror(errno));
+    free(dir);
+    return rc;
+}
+
+/* ------------------------------------------------------------ names */
+const char *cli_act_name(nn_activation a)
+{
+    switch (a) {
+    case NN_ACT_IDENTITY: return "identity";
+    case NN_ACT_SIGMOID: return "sigmoid";
+    case NN_ACT_TANH: return "tanh";
+    case NN_ACT_RELU: return "relu";
+    case NN_ACT_LEAKY_RELU: return "leaky";
+    case NN_ACT_SOFTMAX: return "softmax";
+    }
+    return "?";
+}
+
+const char *cli_loss_name(nn_loss l)
+{
+    switch (l) {
+    case NN_LOSS_MSE: return "mse";
+    case NN_LOSS_BCE: return "bce";
+    case NN_LOSS_SOFTMAX_CE: return "ce";
+    }
+    return "?";
+}
+
+const char *cli_optim_name(const nn_optim_config *c)
+{
+    switch (c->kind) {
+    case NN_OPTIM_SGD: return "sgd";
+    case NN_OPTIM_MOMENTUM: return "momentum";
+    case NN_OPTIM_NESTEROV: return "nesterov";
+    case NN_OPTIM_ADAM: return c->decoupled ? "adamw" : "adam";
+    }
+    return "?";
+}

@@ -1,0 +1,350 @@
+/* nn.c — the `nn` command-line tool of libnn: train, eval, predict, info.
+ * Built on the public API (nn.h) only. Errors: one line on stderr starting
+ * with "nn: ", exit status 2 for usage errors and 1 for runtime errors. */
+#include "cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const main_help =
+"usage: nn COMMAND [options]\n"
+"       nn --help | --version\n"
+"\n"
+"Train and use libnn neural networks from the shell.\n"
+"\n"
+"Commands:\n"
+"  train     train a network on IDX or CSV data and save it to a model file\n"
+"  eval      loss, accuracy and confusion matrix of a model on labelled data\n"
+"  predict   write a model's predictions as CSV\n"
+"  info      describe a model file (architecture, parameters, checksum)\n"
+"\n"
+"'nn COMMAND --help' describes a command's options; see also nn(1).\n"
+"Exit status: 0 success, 1 runtime error, 2 usage error.\n";
+
+static const char *const eval_help =
+"usage: nn eval MODEL (--csv FILE [--header] [--label-col N] |\n"
+"                      --images FILE --labels FILE) [options]\n"
+"\n"
+"Print the mean loss, the accuracy and the confusion matrix (rows: true\n"
+"class, columns: predicted class) of MODEL on labelled data.\n"
+"\n"
+"  --csv FILE          numeric CSV (gzip ok), label in the last column\n"
+"  --header            the CSV's first line is a header\n"
+"  --label-col N|last  0-based label column (default: last)\n"
+"  --images FILE       IDX features;  --labels FILE  IDX labels\n"
+"  --scale none|255    the scaling used at training (default: 255 for\n"
+"                      --images, none for --csv)\n"
+"  --batch N           rows per evaluation batch (default: 1000)\n"
+"  -h, --help          this help\n";
+
+static const char *const predict_help =
+"usage: nn predict MODEL (--csv FILE [--header] [--label-col N|none] |\n"
+"                         --images FILE) [-o OUT.csv] [options]\n"
+"\n"
+"Write one CSV line per data row: the predicted class, then the model's\n"
+"outputs (probabilities for softmax/sigmoid outputs), after a header line.\n"
+"\n"
+"  --csv FILE          numeric CSV (gzip ok); by default a last column\n"
+"                      beyond the model's inputs is taken as a label and\n"
+"                      ignored\n"
+"  --header            the CSV's first line is a header\n"
+"  --label-col N|last|none  0-based column to ignore as label, or none\n"
+"  --images FILE       IDX features (--labels FILE accepted, ignored)\n"
+"  --scale none|255    the scaling used at training (default: 255 for\n"
+"                      --images, none for --csv)\n"
+"  -o, --output FILE   write there (atomically) instead of stdout\n"
+"  --batch N           rows per prediction batch (default: 1000)\n"
+"  -h, --help          this help\n";
+
+static const char *const info_help =
+"usage: nn info MODEL\n"
+"\n"
+"Load MODEL (validating its checksum) and print its architecture, loss,\n"
+"parameter count, format version, checksum status and optimizer.\n"
+"\n"
+"  -h, --help          this help\n";
+
+/* ------------------------------------------------------------ shared */
+typedef struct use_args {
+    const char *cmd;
+    const char *model;
+    const char *output;
+    cli_data_opts data;
+    size_t batch;
+} use_args;
+
+enum { U_BATCH = 1, U_OUTPUT, U_HELP };
+
+static int use_opt(void *ctx, const cli_opt *o, const char *v)
+{
+    use_args *a = ctx;
+    if (!o) {
+        if (a->model)
+            return cli_usage_error(a->cmd, "unexpected argument '%s'", v);
+        a->model = v;
+        return 0;
+    }
+    if (o->id >= CLI_DATA_BASE)
+        return cli_data_opt(a->cmd, &a->data, o->id, v);
+    switch (o->id) {
+    case U_BATCH: return cli_size(a->cmd, "batch", v, 1, &a->batch);
+    case U_OUTPUT: a->output = v; return 0;
+    }
+    return 0;
+}
+
+static int load_model(const char *path, nn_net_t **net, nn_optim_t **opt)
+{
+    nn_error_info err;
+    memset(&err, 0, sizeof err);
+    nn_status st = nn_model_load(path, net, opt, NULL, &err);
+    if (!st) return 0;
+    err.offset = 0; /* a field's position in the header helps nobody */
+    const char *what = st == NN_ERR_UNSUPPORTED
+                           ? "model file of a newer format version"
+                       : st == NN_ERR_FORMAT ? "not a valid model file"
+                       : st == NN_ERR_IO     ? "cannot read the model"
+                                             : "cannot load the model";
+    return cli_lib_error(what, path, st, &err);
+}
+
+/* ------------------------------------------------------------ eval */
+static const cli_opt eval_opts[] = {
+    CLI_DATA_OPTIONS, {"batch", 0, true, U_BATCH},
+    {"help", 'h', false, U_HELP}, {NULL, 0, false, 0}};
+
+int cmd_eval(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(eval_help, stdout);
+        return 0;
+    }
+    use_args a = {.cmd = "eval", .batch = 1000};
+    int rc = cli_parse(a.cmd, argc, argv, eval_opts, use_opt, &a);
+    if (rc) return rc;
+    if (!a.model) return cli_usage_error(a.cmd, "missing MODEL");
+    if ((rc = cli_data_check(a.cmd, &a.data, true))) return rc;
+    nn_net_t *net = NULL;
+    nn_data_t *data = NULL;
+    size_t *counts = NULL;
+    if ((rc = load_model(a.model, &net, NULL))) return rc;
+    size_t n_out = nn_net_n_out(net), k = cli_net_classes(net);
+    if ((rc = cli_load_data(a.cmd, &a.data, true, nn_net_n_in(net), &data)))
+        goto out;
+    if ((rc = cli_check_labels(&a.data, data, k, n_out))) goto out;
+    counts = calloc(k * k, sizeof *counts);
+    if (!counts) {
+        rc = cli_error("out of memory");
+        goto out;
+    }
+    double loss = NAN, acc = NAN;
+    nn_status st = nn_net_evaluate(net, data, a.batch, &loss, &acc);
+    if (!st) st = nn_net_confusion(net, data, a.batch, counts);
+    if (st) {
+        rc = cli_lib_error("evaluating", a.model, st, NULL);
+        goto out;
+    }
+    nn_loss lf = NN_LOSS_MSE;
+    nn_net_get_loss(net, &lf);
+    size_t m = nn_data_rows(data);
+    printf("rows: %zu\n", m);
+    printf("loss (%s): %.6f\n", cli_loss_name(lf), loss);
+    printf("accuracy: %.4f (%zu of %zu)\n", acc,
+           (size_t)nearbyint(acc * (double)m), m);
+    printf("confusion matrix (rows: true class, columns: predicted class):\n");
+    int w = 4;
+    for (size_t i = 0; i < k * k; i++) {
+        int d = snprintf(NULL, 0, "%zu", counts[i]);
+        if (d > w) w = d;
+    }
+    printf("%*s", 6, "");
+    for (size_t p = 0; p < k; p++) printf(" %*zu", w, p);
+    printf("\n");
+    for (size_t t = 0; t < k; t++) {
+        printf("%6zu", t);
+        for (size_t p = 0; p < k; p++) printf(" %*zu", w, counts[t * k + p]);
+        printf("\n");
+    }
+    if (fflush(stdout) != 0) rc = cli_error("writing the output failed");
+out:
+    free(counts);
+    nn_data_destroy(data);
+    nn_net_destroy(net);
+    return rc;
+}
+
+/* ------------------------------------------------------------ predict */
+static const cli_opt predict_opts[] = {
+    CLI_DATA_OPTIONS, {"batch", 0, true, U_BATCH},
+    {"output", 'o', true, U_OUTPUT}, {"help", 'h', false, U_HELP},
+    {NULL, 0, false, 0}};
+
+int cmd_predict(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(predict_help, stdout);
+        return 0;
+    }
+    use_args a = {.cmd = "predict", .batch = 1000};
+    int rc = cli_parse(a.cmd, argc, argv, predict_opts, use_opt, &a);
+    if (rc) return rc;
+    if (!a.model) return cli_usage_error(a.cmd, "missing MODEL");
+    if ((rc = cli_data_check(a.cmd, &a.data, false))) return rc;
+    if (a.output && strcmp(a.output, "-") &&
+        (rc = cli_check_writable(a.output, "--output")))
+        return rc;
+    nn_net_t *net = NULL;
+    nn_data_t *data = NULL;
+    double *Y = NULL;
+    cli_out out = {0};
+    if ((rc = load_model(a.model, &net, NULL))) return rc;
+    size_t n_in = nn_net_n_in(net), n_out = nn_net_n_out(net);
+    if ((rc = cli_load_data(a.cmd, &a.data, false, n_in, &data))) goto out;
+    size_t m = nn_data_rows(data);
+    size_t b = a.batch < m ? a.batch : m;
+    Y = malloc(b * n_out * sizeof *Y);
+    if (!Y) {
+        rc = cli_error("out of memory");
+        goto out;
+    }
+    if ((rc = cli_out_open(&out, a.output ? a.output : "-"))) goto out;
+    fputs("predicted", out.f);
+    if (n_out == 1) fputs(",p1", out.f);
+    else
+        for (size_t j = 0; j < n_out; j++) fprintf(out.f, ",p%zu", j);
+    fputc('\n', out.f);
+    const double *X = nn_data_x(data);
+    for (size_t r0 = 0; r0 < m; r0 += b) {
+        size_t mb = m - r0 < b ? m - r0 : b;
+        nn_status st = nn_net_predict(net, mb, NN_ROW_MAJOR, X + r0 * n_in,
+                                      n_in, Y, n_out);
+        if (st) {
+            rc = cli_lib_error("predicting", a.model, st, NULL);
+            goto out;
+        }
+        for (size_t i = 0; i < mb; i++) {
+            const double *y = Y + i * n_out;
+            fprintf(out.f, "%zu", cli_predicted_class(y, n_out));
+            for (size_t j = 0; j < n_out; j++) fprintf(out.f, ",%.9g", y[j]);
+            fputc('\n', out.f);
+        }
+    }
+    rc = cli_out_commit(&out);
+    out.f = NULL;
+out:
+    if (out.f || out.tmp) cli_out_abort(&out);
+    free(Y);
+    nn_data_destroy(data);
+    nn_net_destroy(net);
+    return rc;
+}
+
+/* ------------------------------------------------------------ info */
+static const cli_opt info_opts[] = {{"help", 'h', false, U_HELP},
+                                    {NULL, 0, false, 0}};
+
+int cmd_info(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(info_help, stdout);
+        return 0;
+    }
+    use_args a = {.cmd = "info"};
+    int rc = cli_parse(a.cmd, argc, argv, info_opts, use_opt, &a);
+    if (rc) return rc;
+    if (!a.model) return cli_usage_error(a.cmd, "missing MODEL");
+    nn_net_t *net = NULL;
+    nn_optim_t *opt = NULL;
+    if ((rc = load_model(a.model, &net, &opt))) return rc;
+    size_t L = nn_net_n_layers(net);
+    nn_loss loss = NN_LOSS_MSE;
+    nn_net_get_loss(net, &loss);
+    printf("model: %s\n", a.model);
+    printf("format version: %d\n", NN_MODEL_FORMAT_VERSION);
+    printf("checksum: ok\n");
+    printf("inputs: %zu\n", nn_net_n_in(net));
+    printf("outputs: %zu\n", nn_net_n_out(net));
+    printf("layers: %zu\n", L);
+    char spec[2048];
+    size_t k = 0;
+    spec[0] = '\0';
+    for (size_t i = 0; i < L; i++) {
+        nn_layer_spec s;
+        memset(&s, 0, sizeof s);
+        nn_net_get_layer_spec(net, i, &s);
+        char act[64];
+        if (s.act == NN_ACT_LEAKY_RELU)
+            snprintf(act, sizeof act, "leaky=%g", s.act_param);
+        else
+            snprintf(act, sizeof act, "%s", cli_act_name(s.act));
+        printf("  layer %zu: dense %zu -> %zu, %s", i + 1,
+               nn_net_layer_n_in(net, i), nn_net_layer_n_out(net, i), act);
+        if (s.dropout > 0) printf(", dropout %g", s.dropout);
+        printf(", %zu parameters\n",
+               nn_net_layer_n_in(net, i) * s.n_out + s.n_out);
+        if (k < sizeof spec)
+            k += (size_t)snprintf(spec + k, sizeof spec - k, "%s%zu:%s",
+                                  i ? "," : "", s.n_out, act);
+        if (s.dropout > 0 && k < sizeof spec)
+            k += (size_t)snprintf(spec + k, sizeof spec - k, ":drop=%g",
+                                  s.dropout);
+    }
+    printf("architecture: --layers %s\n", spec);
+    printf("loss: %s\n", cli_loss_name(loss));
+    printf("parameters: %zu\n", nn_net_n_params(net));
+    if (opt) {
+        nn_optim_config oc;
+        uint64_t steps = 0;
+        memset(&oc, 0, sizeof oc);
+        nn_optim_get_config(opt, &oc);
+        nn_status st = nn_optim_get_state(opt, &steps, NULL, 0);
+        if (st) {
+            /* the state length is not 0: query with a buffer */
+            size_t len = nn_optim_state_len(opt);
+            double *buf = malloc((len ? len : 1) * sizeof *buf);
+            if (buf) nn_optim_get_state(opt, &steps, buf, len);
+            free(buf);
+        }
+        printf("optimizer: %s (lr %g", cli_optim_name(&oc), oc.lr);
+        if (oc.kind == NN_OPTIM_MOMENTUM || oc.kind == NN_OPTIM_NESTEROV)
+            printf(", momentum %g", oc.momentum);
+        if (oc.kind == NN_OPTIM_ADAM)
+            printf(", beta1 %g, beta2 %g, eps %g", oc.beta1, oc.beta2, oc.eps);
+        if (oc.weight_decay > 0) printf(", weight decay %g", oc.weight_decay);
+        if (oc.clip_norm > 0) printf(", clip %g", oc.clip_norm);
+        printf(", %llu steps)\n", (unsigned long long)steps);
+    } else {
+        printf("optimizer: none\n");
+    }
+    if (fflush(stdout) != 0) rc = cli_error("writing the output failed");
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+    return rc;
+}
+
+/* ------------------------------------------------------------ main */
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage_error(NULL, "missing command (train, eval, predict "
+                               "or info)");
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(main_help, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("nn (libnn) %s, model format version %d\n",
+               nn_version_string(), NN_MODEL_FORMAT_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
+    if (!strcmp(cmd, "predict")) return cmd_predict(argc - 2, argv + 2);
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
+    if (cmd[0] == '-')
+        return cli_usage_error(NULL, "unknown option '%s'", cmd);
+    return cli_usage_error(NULL, "unknown command '%s' (expected train, eval, "
+                           "predict or info)", cmd);
+}
