@@ -92,27 +92,10 @@ static void write_text(const char *path, const char *s)
     write_file(path, s, strlen(s));
 }
 
-/* Counting allocator refusing anything over 64 MiB. */
-typedef struct {
-    size_t live, peak, biggest, refused;
-} counter;
-static void *c_alloc(void *ctx, size_t n)
+/* A counting allocator refusing anything over 64 MiB. */
+static tu_counter counter64(void)
 {
-    counter *c = ctx;
-    if (n > ((size_t)64 << 20)) { c->refused++; return NULL; }
-    void *p = malloc(n);
-    if (p) {
-        c->live += n;
-        if (c->live > c->peak) c->peak = c->live;
-        if (n > c->biggest) c->biggest = n;
-    }
-    return p;
-}
-static void c_free(void *ctx, void *p, size_t n)
-{
-    counter *c = ctx;
-    c->live -= n;
-    free(p);
+    return (tu_counter){.max_request = (size_t)64 << 20};
 }
 
 /* Build an IDX image in buf: header + payload; returns total length. */
@@ -177,8 +160,8 @@ START_TEST(idx_ubyte_plain_and_gz)
     unsigned char img[64], lab[64];
     size_t ni = make_images(img), nl = make_labels(lab, 3);
     for (int gz = 0; gz < 2; gz++) {
-        counter c = {0};
-        nn_allocator al = {c_alloc, c_free, &c};
+        tu_counter c = counter64();
+        nn_allocator al = tu_allocator(&c);
         const char *pi = P(gz ? "a.gz" : "a"), *pl = P(gz ? "b.gz" : "b");
         if (gz) { write_gz(pi, img, ni); write_gz(pl, lab, nl); }
         else { write_file(pi, img, ni); write_file(pl, lab, nl); }
@@ -196,7 +179,7 @@ START_TEST(idx_ubyte_plain_and_gz)
         /* replacing labels works and does not leak */
         NN_OK_OR_FAIL(nn_data_load_idx_labels(d, pl, NULL));
         nn_data_destroy(d);
-        ck_assert_uint_eq(c.live, 0);
+        TU_ASSERT_BALANCED(&c);
     }
 }
 END_TEST
@@ -276,13 +259,13 @@ START_TEST(idx_truncated)
     size_t cuts[] = {0, 1, 3, 4, 7, 15, 16, 17, 27};
     for (int gz = 0; gz < 2; gz++)
         for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
-            counter c = {0};
-            nn_allocator al = {c_alloc, c_free, &c};
+            tu_counter c = counter64();
+            nn_allocator al = tu_allocator(&c);
             nn_error_info e;
             nn_status st = load_bytes(img, cuts[k], gz, &al, &e);
             ck_assert_msg(st == NN_ERR_FORMAT, "cut %zu gz %d -> %d",
                           cuts[k], gz, (int)st);
-            ck_assert_uint_eq(c.live, 0);
+            TU_ASSERT_BALANCED(&c);
             ck_assert(strstr(e.file, "/a") != NULL);
         }
     /* the message of a payload cut */
@@ -341,13 +324,13 @@ START_TEST(idx_hostile_sizes)
         for (size_t k = 0; k < 4; k++) {
             size_t n = idx_build(buf, cases[k].type, cases[k].nd, cases[k].d,
                                  junk, sizeof junk);
-            counter c = {0};
-            nn_allocator al = {c_alloc, c_free, &c};
+            tu_counter c = counter64();
+            nn_allocator al = tu_allocator(&c);
             nn_error_info e;
             ck_assert_int_eq(load_bytes(buf, n, gz, &al, &e), NN_ERR_FORMAT);
             ck_assert_uint_eq(c.refused, 0);
-            ck_assert_uint_le(c.biggest, (size_t)2 << 20);
-            ck_assert_uint_eq(c.live, 0);
+            ck_assert_uint_le(c.largest, (size_t)2 << 20);
+            TU_ASSERT_BALANCED(&c);
         }
     /* labels too */
     nn_data_t *d;
@@ -430,8 +413,8 @@ START_TEST(idx_fashion_mnist)
     const char *li = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz";
     const char *ii = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
     if (access(li, R_OK) != 0 || access(ii, R_OK) != 0) return;
-    counter c = {0};
-    nn_allocator al = {c_alloc, c_free, &c};
+    tu_counter c = counter64();
+    nn_allocator al = tu_allocator(&c);
     nn_data_t *d;
     nn_error_info e;
     NN_OK_OR_FAIL(nn_data_load_idx(&d, ii, &al, &e));
@@ -452,7 +435,7 @@ START_TEST(idx_fashion_mnist)
     for (size_t i = 0; i < 10000; i++) if (L[i] > 9) bad++;
     ck_assert_uint_eq(bad, 0);
     nn_data_destroy(d);
-    ck_assert_uint_eq(c.live, 0);
+    TU_ASSERT_BALANCED(&c);
 }
 END_TEST
 
@@ -477,12 +460,12 @@ static void csv_bad(const char *text, bool header, size_t lc, size_t line,
     write_text(P("y.csv"), text);
     nn_data_t *d = (nn_data_t *)0x1;
     nn_error_info e = {0};
-    counter c = {0};
-    nn_allocator al = {c_alloc, c_free, &c};
+    tu_counter c = counter64();
+    nn_allocator al = tu_allocator(&c);
     ck_assert_int_eq(nn_data_load_csv(&d, P("y.csv"), header, lc, &al, &e),
                      NN_ERR_FORMAT);
     ck_assert_ptr_eq(d, (nn_data_t *)0x1);
-    ck_assert_uint_eq(c.live, 0);
+    TU_ASSERT_BALANCED(&c);
     ck_assert_msg(e.line == line, "'%s': line %zu, expected %zu (%s)", text,
                   e.line, line, e.message);
     if (col)
@@ -526,26 +509,26 @@ START_TEST(csv_valid)
     nn_data_destroy(d);
 
     /* a long line (785 fields), through the counting allocator */
-    size_t len = 0, cap = 20000;
-    char *t = malloc(cap);
+    static char t[20000]; /* 3 lines of at most 1 + 784 * 4 + 1 chars */
+    size_t len = 0;
     for (int r = 0; r < 3; r++) {
-        len += (size_t)sprintf(t + len, "%d", r);
+        len += (size_t)snprintf(t + len, sizeof t - len, "%d", r);
         for (int j = 0; j < 784; j++)
-            len += (size_t)sprintf(t + len, ",%d", j % 256);
+            len += (size_t)snprintf(t + len, sizeof t - len, ",%d",
+                                    j % 256);
         t[len++] = '\n';
     }
     t[len] = 0;
     write_text(P("x.csv"), t);
-    free(t);
-    counter c = {0};
-    nn_allocator al = {c_alloc, c_free, &c};
+    tu_counter c = counter64();
+    nn_allocator al = tu_allocator(&c);
     NN_OK_OR_FAIL(nn_data_load_csv(&d, P("x.csv"), false, 0, &al, NULL));
     ck_assert_uint_eq(nn_data_rows(d), 3);
     ck_assert_uint_eq(nn_data_cols(d), 784);
     ck_assert(nn_data_x(d)[784 + 300] == 300 % 256);
     ck_assert_uint_eq(nn_data_n_classes(d), 3);
     nn_data_destroy(d);
-    ck_assert_uint_eq(c.live, 0);
+    TU_ASSERT_BALANCED(&c);
 }
 END_TEST
 
@@ -582,8 +565,8 @@ END_TEST
 /* ------------------------------------------------------------ scaler */
 START_TEST(scaler_standard_and_minmax)
 {
-    counter c = {0};
-    nn_allocator al = {c_alloc, c_free, &c};
+    tu_counter c = counter64();
+    nn_allocator al = tu_allocator(&c);
     /* columns: varying, constant, varying */
     nn_data_t *d = csv_ok("1,5,10\n2,5,20\n3,5,60\n6,5,30\n", false,
                           (size_t)-1, 4, 3);
@@ -652,7 +635,7 @@ START_TEST(scaler_standard_and_minmax)
     nn_scaler_destroy(NULL);
     nn_data_destroy(t);
     nn_data_destroy(d);
-    ck_assert_uint_eq(c.live, 0);
+    TU_ASSERT_BALANCED(&c);
 }
 END_TEST
 

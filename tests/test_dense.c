@@ -602,54 +602,13 @@ START_TEST(test_params_round_trip_and_borrowed_pointers)
 END_TEST
 
 /* ------------------------------------------------------------ allocator */
-#define MAX_LIVE 64
-typedef struct {
-    size_t n_alloc, n_free, bytes_alloc, bytes_freed;
-    size_t bad_frees; /* unknown pointer or size differing from the request */
-    void *live[MAX_LIVE];
-    size_t live_size[MAX_LIVE];
-} counter;
-
-static void *count_alloc(void *ctx, size_t size)
-{
-    counter *c = ctx;
-    void *p = malloc(size);
-    if (!p) return NULL;
-    for (size_t i = 0; i < MAX_LIVE; i++)
-        if (!c->live[i]) {
-            c->live[i] = p;
-            c->live_size[i] = size;
-            c->n_alloc++;
-            c->bytes_alloc += size;
-            return p;
-        }
-    free(p); /* table full: report failure, the test will notice */
-    return NULL;
-}
-
-static void count_free(void *ctx, void *ptr, size_t size)
-{
-    counter *c = ctx;
-    for (size_t i = 0; i < MAX_LIVE; i++)
-        if (c->live[i] == ptr) {
-            if (c->live_size[i] != size) c->bad_frees++;
-            c->live[i] = NULL;
-            c->n_free++;
-            c->bytes_freed += size;
-            free(ptr);
-            return;
-        }
-    c->bad_frees++;
-}
-
 START_TEST(test_counting_allocator_balances)
 {
-    counter c;
-    memset(&c, 0, sizeof c);
-    nn_allocator al = {count_alloc, count_free, &c};
+    tu_counter c = {0};
+    nn_allocator al = tu_allocator(&c);
     nn_dense_t *d = NULL;
     NN_OK_OR_FAIL(nn_dense_create(&d, 6, 5, NN_ACT_SIGMOID, 0.0, &al));
-    ck_assert_uint_gt(c.n_alloc, 0);
+    ck_assert_int_gt(c.allocs, 0);
     /* exercise every buffer: reserve, growth, both orders, dX in both */
     NN_OK_OR_FAIL(nn_dense_reserve(d, 4));
     static const size_t ms[] = {4, 3, 20, 50};
@@ -662,15 +621,12 @@ START_TEST(test_counting_allocator_balances)
             free_result(&res);
             free_problem(&p);
         }
-    ck_assert_uint_gt(c.bytes_alloc, 0);
+    ck_assert_uint_gt(c.bytes_in, 0);
     nn_dense_destroy(d);
-    ck_assert_uint_eq(c.bad_frees, 0);
-    ck_assert_uint_eq(c.n_free, c.n_alloc);
-    ck_assert_uint_eq(c.bytes_freed, c.bytes_alloc);
-    for (size_t i = 0; i < MAX_LIVE; i++) ck_assert_ptr_null(c.live[i]);
+    TU_ASSERT_BALANCED(&c);
 
     /* an allocator missing a callback is rejected, *out untouched */
-    nn_allocator half = {count_alloc, NULL, &c};
+    nn_allocator half = {al.alloc, NULL, &c};
     nn_dense_t *sentinel_ptr = (nn_dense_t *)&c;
     d = sentinel_ptr;
     ck_assert_int_eq(nn_dense_create(&d, 2, 2, NN_ACT_RELU, 0.0, &half),
@@ -684,16 +640,15 @@ END_TEST
  * either order, dX included: nn.h says "never allocate"). */
 START_TEST(test_reserve_then_smaller_batches)
 {
-    counter c;
-    memset(&c, 0, sizeof c);
-    nn_allocator al = {count_alloc, count_free, &c};
+    tu_counter c = {0};
+    nn_allocator al = tu_allocator(&c);
     const act_case *ac = &ACTS[4]; /* leaky 0.1 */
     nn_dense_t *d = NULL;
     NN_OK_OR_FAIL(nn_dense_create(&d, 9, 4, ac->act, ac->slope, &al));
     ck_assert_int_eq(nn_dense_reserve(d, 0), NN_ERR_INVALID);
     NN_OK_OR_FAIL(nn_dense_reserve(d, 50));
     NN_OK_OR_FAIL(nn_dense_reserve(d, 10)); /* smaller: no-op */
-    size_t allocs = c.n_alloc;
+    long attempts = c.attempts;
     static const size_t ms[] = {50, 10, 1, 37};
     for (size_t t = 0; t < 4; t++)
         for (int o = 0; o < 2; o++) {
@@ -703,15 +658,15 @@ START_TEST(test_reserve_then_smaller_batches)
             pads_t pd = {0, 1, 0, 2};
             run_layer(d, (nn_order)o, &p, pd, &res);
             check_against_ref(o ? "reserved col" : "reserved row", ac, &p, &res);
-            ck_assert_msg(c.n_alloc == allocs,
-                          "%s m=%zu <= reserved 50 allocated %zu time(s)",
+            ck_assert_msg(c.attempts == attempts,
+                          "%s m=%zu <= reserved 50 allocated %ld time(s)",
                           o ? "column-major" : "row-major", ms[t],
-                          c.n_alloc - allocs);
+                          c.attempts - attempts);
             free_result(&res);
             free_problem(&p);
         }
     nn_dense_destroy(d);
-    ck_assert_uint_eq(c.bytes_freed, c.bytes_alloc);
+    TU_ASSERT_BALANCED(&c);
 }
 END_TEST
 

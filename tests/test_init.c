@@ -223,31 +223,14 @@ START_TEST(invalid_scheme_changes_nothing)
 }
 END_TEST
 
-/* An allocator that fails from the fail_at-th allocation on. */
-typedef struct { long allocs, live, fail_at; } counter;
-static void *c_alloc(void *ctx, size_t n)
-{
-    counter *c = ctx;
-    c->allocs++;
-    if (c->fail_at && c->allocs >= c->fail_at) return NULL;
-    c->live++;
-    return malloc(n);
-}
-static void c_free(void *ctx, void *p, size_t n)
-{
-    (void)n;
-    ((counter *)ctx)->live--;
-    free(p);
-}
-
 /* Orthogonal init allocates scratch through the net's allocator; a failure
  * at any of its allocations gives NN_ERR_NOMEM and leaves every weight,
  * bias and gradient as it was, and leaks nothing. */
 START_TEST(orthogonal_nomem_changes_nothing)
 {
     for (long k = 1; k <= 3; k++) {
-        counter c = {0};
-        nn_allocator al = {c_alloc, c_free, &c};
+        tu_counter c = {.fail_rest = true}; /* fail_at: fail from then on */
+        nn_allocator al = tu_allocator(&c);
         nn_layer_spec specs[2] = {{6, NN_ACT_TANH, 0}, {3, NN_ACT_IDENTITY, 0}};
         nn_net_t *net = NULL;
         NN_OK_OR_FAIL(nn_net_create(&net, 4, 2, specs, NN_LOSS_MSE, &al));
@@ -258,7 +241,7 @@ START_TEST(orthogonal_nomem_changes_nothing)
             NN_OK_OR_FAIL(nn_net_get_params(net, l, NN_ROW_MAJOR, before[l],
                                             nn_net_layer_n_out(net, l),
                                             bb[l]));
-        c.fail_at = c.allocs + k;
+        c.fail_at = c.attempts + k;
         nn_status st = nn_net_init(net, NN_INIT_ORTHOGONAL, 3);
         c.fail_at = 0;
         ck_assert_int_eq(st, NN_ERR_NOMEM);
@@ -272,7 +255,7 @@ START_TEST(orthogonal_nomem_changes_nothing)
         }
         NN_OK_OR_FAIL(nn_net_init(net, NN_INIT_ORTHOGONAL, 3));
         nn_net_destroy(net);
-        ck_assert_int_eq(c.live, 0);
+        TU_ASSERT_BALANCED(&c);
     }
 }
 END_TEST

@@ -146,29 +146,6 @@ static void run_against_ref(const nn_optim_config *c, int steps,
     nn_net_destroy(net);
 }
 
-/* ------------------------------------------------------------ counting allocator */
-typedef struct {
-    size_t n_alloc, n_free, live, fail_after;
-    bool failing;
-} counter;
-
-static void *cnt_alloc(void *ctx, size_t size)
-{
-    counter *c = ctx;
-    if (c->failing && c->n_alloc >= c->fail_after) return NULL;
-    c->n_alloc++;
-    c->live += size;
-    return malloc(size);
-}
-
-static void cnt_free(void *ctx, void *ptr, size_t size)
-{
-    counter *c = ctx;
-    c->n_free++;
-    c->live -= size;
-    free(ptr);
-}
-
 /* ------------------------------------------------------------ tests */
 START_TEST(test_gradient_is_closed_form)
 {
@@ -527,8 +504,8 @@ START_TEST(test_step_allocates_nothing)
 {
     static const nn_optim_kind K[4] = {NN_OPTIM_SGD, NN_OPTIM_MOMENTUM,
                                        NN_OPTIM_NESTEROV, NN_OPTIM_ADAM};
-    counter cnt = {0};
-    nn_allocator al = {cnt_alloc, cnt_free, &cnt};
+    tu_counter cnt = {0};
+    nn_allocator al = tu_allocator(&cnt);
     nn_net_t *net = make_net(P0, &al);
     NN_OK_OR_FAIL(nn_net_reserve(net, M));
     gradient(net);
@@ -537,25 +514,24 @@ START_TEST(test_step_allocates_nothing)
         c.clip_norm = 0.5;
         c.weight_decay = 0.1;
         c.decoupled = K[k] == NN_OPTIM_ADAM;
-        size_t a0 = cnt.n_alloc;
+        long a0 = cnt.attempts;
         nn_optim_t *opt = NULL;
         NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, &al));
-        ck_assert_uint_eq(cnt.n_alloc, a0 + 1);
+        ck_assert_int_eq(cnt.attempts, a0 + 1);
         for (int it = 0; it < 5; it++) {
             gradient(net);
-            size_t na = cnt.n_alloc, nf = cnt.n_free, live = cnt.live;
+            tu_counter was = cnt;
             NN_OK_OR_FAIL(nn_optim_step(opt, net));
-            ck_assert_uint_eq(cnt.n_alloc, na);
-            ck_assert_uint_eq(cnt.n_free, nf);
-            ck_assert_uint_eq(cnt.live, live);
+            ck_assert_int_eq(cnt.attempts, was.attempts);
+            ck_assert_int_eq(cnt.frees, was.frees);
+            ck_assert_uint_eq(cnt.live, was.live);
         }
-        size_t f0 = cnt.n_free;
+        long f0 = cnt.frees;
         nn_optim_destroy(opt);
-        ck_assert_uint_eq(cnt.n_free, f0 + 1);
+        ck_assert_int_eq(cnt.frees, f0 + 1);
     }
     nn_net_destroy(net);
-    ck_assert_uint_eq(cnt.live, 0);
-    ck_assert_uint_eq(cnt.n_alloc, cnt.n_free);
+    TU_ASSERT_BALANCED(&cnt);
 }
 END_TEST
 
@@ -575,11 +551,14 @@ START_TEST(test_errors_create)
     ck_assert_int_eq(nn_optim_create(NULL, net, &good, NULL), NN_ERR_INVALID);
     ck_assert_int_eq(nn_optim_create(&opt, NULL, &good, NULL), NN_ERR_INVALID);
     ck_assert_int_eq(nn_optim_create(&opt, net, NULL, NULL), NN_ERR_INVALID);
-    nn_allocator half = {cnt_alloc, NULL, NULL};
+    tu_counter hc = {0};
+    nn_allocator half = tu_allocator(&hc);
+    half.free = NULL;
     ck_assert_int_eq(nn_optim_create(&opt, net, &good, &half), NN_ERR_INVALID);
+    half = tu_allocator(&hc);
     half.alloc = NULL;
-    half.free = cnt_free;
     ck_assert_int_eq(nn_optim_create(&opt, net, &good, &half), NN_ERR_INVALID);
+    ck_assert_int_eq(hc.attempts, 0);
 
 #define BAD(field, value)                                                     \
     do {                                                                      \
@@ -621,13 +600,12 @@ START_TEST(test_errors_create)
     ck_assert(opt == sentinel); /* *out untouched on every failure */
 
     /* allocation failure */
-    counter cnt = {0};
-    cnt.failing = true;
-    cnt.fail_after = 0;
-    nn_allocator al = {cnt_alloc, cnt_free, &cnt};
+    tu_counter cnt = {.fail_at = 1, .fail_rest = true}; /* refuses all */
+    nn_allocator al = tu_allocator(&cnt);
     ck_assert_int_eq(nn_optim_create(&opt, net, &good, &al), NN_ERR_NOMEM);
     ck_assert(opt == sentinel);
-    ck_assert_uint_eq(cnt.live, 0);
+    ck_assert_int_ge(cnt.refused, 1);
+    TU_ASSERT_BALANCED(&cnt);
 
     /* edge values accepted */
     cfg = good;

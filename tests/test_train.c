@@ -418,39 +418,22 @@ START_TEST(end_to_end_blobs)
 }
 END_TEST
 
-/* Counting allocator shared by the net, the optimizer and nn_train. */
-typedef struct {
-    size_t allocs, live;
-} counter;
-static void *c_alloc(void *ctx, size_t n)
-{
-    counter *c = ctx;
-    c->allocs++;
-    c->live += n;
-    return malloc(n);
-}
-static void c_free(void *ctx, void *p, size_t n)
-{
-    counter *c = ctx;
-    if (p) c->live -= n;
-    free(p);
-}
-
 static size_t allocs_for(size_t epochs, nn_data_t *d, nn_data_t *val)
 {
-    counter k = {0, 0};
-    nn_allocator al = {c_alloc, c_free, &k};
+    /* one counting allocator shared by the net, the optimizer and nn_train */
+    tu_counter k = {0};
+    nn_allocator al = tu_allocator(&k);
     nn_net_t *net = make_net(6, 3, &al);
     nn_optim_t *opt = make_opt(net, NN_OPTIM_ADAM, 0.01, &al);
     nn_train_config c = cfg_with(epochs, 5, NULL);
     c.val_fraction = val ? 0 : 0.2;
     c.patience = 100;
-    size_t before = k.allocs;
+    long before = k.attempts;
     NN_OK_OR_FAIL(nn_train(net, opt, d, val, &c, &al, NULL));
-    size_t n = k.allocs - before;
+    size_t n = (size_t)(k.attempts - before);
     nn_optim_destroy(opt);
     nn_net_destroy(net);
-    ck_assert_uint_eq(k.live, 0);
+    TU_ASSERT_BALANCED(&k);
     return n;
 }
 
@@ -488,7 +471,9 @@ START_TEST(errors_change_nothing)
     nn_train_result res, res0;
     memset(&res, 0x5A, sizeof res);
     res0 = res;
-    nn_allocator half = {c_alloc, NULL, NULL};
+    tu_counter hc = {0};
+    nn_allocator half = tu_allocator(&hc);
+    half.free = NULL;
 
     nn_train_config ok = cfg_with(3, 4, NULL), c;
 #define EXPECT(st, call)                                                      \
@@ -506,6 +491,7 @@ START_TEST(errors_change_nothing)
     EXPECT(NN_ERR_INVALID, nn_train(net, opt, NULL, NULL, &ok, NULL, &res));
     EXPECT(NN_ERR_INVALID, nn_train(net, opt, d, NULL, NULL, NULL, &res));
     EXPECT(NN_ERR_INVALID, nn_train(net, opt, d, NULL, &ok, &half, &res));
+    ck_assert_int_eq(hc.attempts, 0);
     c = ok; c.epochs = 0;
     EXPECT(NN_ERR_INVALID, nn_train(net, opt, d, NULL, &c, NULL, &res));
     c = ok; c.batch_size = 0;

@@ -4,6 +4,8 @@
 
 #include <check.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -42,6 +44,108 @@ static inline double tu_relerr(double a, double b, double floor_)
     double s = fmax(fmax(fabs(a), fabs(b)), floor_);
     return fabs(a - b) / s;
 }
+
+/* ------------------------------------------------ counting allocator
+ * One nn_allocator for every suite that checks what libnn allocates. Zero a
+ * tu_counter (optionally setting the three settings), hand tu_allocator(&c)
+ * to libnn, then read the tallies. Each block carries a header in front of
+ * it that links it into the counter's list of live blocks and records its
+ * size, so free can check the size it is given, and a pointer that is not
+ * live here (never allocated, or already freed) is detected by walking the
+ * list, without reading memory in front of it. Blocks come from malloc, so
+ * a suite that interposes malloc sees them. Not thread-safe. */
+typedef union tu_block_ {
+    struct {
+        union tu_block_ *prev, *next;
+        size_t size;
+    } h;
+    max_align_t align_; /* the user pointer after it keeps malloc's alignment */
+} tu_block_;
+
+typedef struct tu_counter {
+    /* settings */
+    long fail_at;        /* refuse the fail_at-th attempt (1-based); 0: never */
+    bool fail_rest;      /* with fail_at: refuse every later attempt too      */
+    size_t max_request;  /* refuse requests larger than this; 0: no limit     */
+    /* tallies */
+    long attempts;       /* calls to alloc, refused ones included             */
+    long allocs;         /* successful allocations                            */
+    long refused;        /* attempts answered NULL (settings or malloc)       */
+    long frees;          /* calls to free, bad ones included                  */
+    size_t bytes_in;     /* bytes allocated                                   */
+    size_t bytes_out;    /* bytes freed, as free was told                     */
+    size_t live, peak;   /* bytes allocated and not freed: now, at most       */
+    size_t largest;      /* largest request, refused ones included            */
+    long size_mismatch;  /* frees told another size than was allocated        */
+    long unknown_free;   /* frees of a pointer not live here (left alone)     */
+    tu_block_ *blocks;   /* live blocks, newest first                         */
+} tu_counter;
+
+static inline void *tu_counter_alloc_(void *ctx, size_t n)
+{
+    tu_counter *c = ctx;
+    c->attempts++;
+    if (n > c->largest) c->largest = n;
+    bool refuse = (c->fail_at && (c->attempts == c->fail_at ||
+                                  (c->fail_rest && c->attempts > c->fail_at))) ||
+                  (c->max_request && n > c->max_request) ||
+                  n > SIZE_MAX - sizeof(tu_block_);
+    tu_block_ *b = refuse ? NULL : malloc(sizeof(tu_block_) + n);
+    if (!b) {
+        c->refused++;
+        return NULL;
+    }
+    b->h.size = n;
+    b->h.prev = NULL;
+    b->h.next = c->blocks;
+    if (c->blocks) c->blocks->h.prev = b;
+    c->blocks = b;
+    c->allocs++;
+    c->bytes_in += n;
+    c->live += n;
+    if (c->live > c->peak) c->peak = c->live;
+    return b + 1;
+}
+
+static inline void tu_counter_free_(void *ctx, void *ptr, size_t n)
+{
+    tu_counter *c = ctx;
+    c->frees++;
+    c->bytes_out += n;
+    tu_block_ *b = c->blocks;
+    while (b && (void *)(b + 1) != ptr) b = b->h.next;
+    if (!b) {
+        c->unknown_free++;
+        return;
+    }
+    if (b->h.size != n) c->size_mismatch++;
+    c->live -= b->h.size;
+    if (b->h.prev) b->h.prev->h.next = b->h.next;
+    else c->blocks = b->h.next;
+    if (b->h.next) b->h.next->h.prev = b->h.prev;
+    free(b);
+}
+
+static inline nn_allocator tu_allocator(tu_counter *c)
+{
+    nn_allocator a = {tu_counter_alloc_, tu_counter_free_, c};
+    return a;
+}
+
+/* Everything allocated was freed, once, with the size it was allocated with. */
+static inline bool tu_balanced(const tu_counter *c)
+{
+    return c->allocs == c->frees && c->bytes_in == c->bytes_out &&
+           c->live == 0 && !c->blocks && !c->size_mismatch &&
+           !c->unknown_free;
+}
+
+#define TU_ASSERT_BALANCED(c)                                                 \
+    ck_assert_msg(tu_balanced(c),                                             \
+                  "%s unbalanced: %ld allocs, %ld frees, %zu bytes in, "      \
+                  "%zu out, %zu live, %ld size mismatches, %ld unknown frees",\
+                  #c, (c)->allocs, (c)->frees, (c)->bytes_in, (c)->bytes_out, \
+                  (c)->live, (c)->size_mismatch, (c)->unknown_free)
 
 /* Run one suite; exit status is the number of failures (0 = pass). */
 static inline int tu_run(Suite *s)
