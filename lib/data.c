@@ -15,7 +15,9 @@
 #include <string.h>
 #include <zlib.h>
 
-#define CHUNK ((size_t)1 << 20)
+/* First read buffer: a header's claimed size is never trusted, the buffer
+ * doubles only as bytes arrive, so a tiny file costs at most this much. */
+#define CHUNK ((size_t)1 << 16)
 #define LABEL_LIMIT 2147483648.0 /* labels lie in [0, 2^31) */
 
 struct nn_data {

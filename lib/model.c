@@ -546,7 +546,16 @@ static nn_status read_optim(reader *r, nn_net_t *net, const nn_allocator *al,
     }
     r->pos = start + OPT_FIXED;
     double *s = nn__optim_state_mut(o);
-    for (size_t i = 0; i < len; i++, r->pos += 8) s[i] = get_f64(r->p + r->pos);
+    for (size_t i = 0; i < len; i++, r->pos += 8) {
+        s[i] = get_f64(r->p + r->pos);
+        /* Adam's second moments (the second half) are sums of squares: a
+         * negative one can only come from corruption, and would turn the next
+         * step into NaN. NaN/Inf are kept: a diverged run stays loadable. */
+        if (c.kind == NN_OPTIM_ADAM && i >= len / 2 && s[i] < 0.0) {
+            nn_optim_destroy(o);
+            return bad(r, "negative Adam second moment at state[%zu]", i);
+        }
+    }
     nn__optim_set_steps(o, steps);
     *opt = o;
     return NN_OK;

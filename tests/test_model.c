@@ -754,6 +754,8 @@ START_TEST(test_hostile_fields)
         {"state_len np", opt + 72, 8, np, 0},
         {"state_len 0", opt + 72, 8, 0, 0},
         {"reserved header field", 12, 4, 1, 0},
+        {"negative Adam second moment", opt + 80 + 8 * np, 0, 0, -1.0},
+        {"negative last second moment", opt + 80 + 16 * np - 8, 0, 0, -1e-300},
     };
     unsigned char *t = malloc(n);
     for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
@@ -768,6 +770,12 @@ START_TEST(test_hostile_fields)
         ck_assert_msg(st == NN_ERR_FORMAT, "%s: status %d", d->what, st);
         ck_assert_int_eq(load_counted(t, n, false), NN_ERR_FORMAT);
     }
+    /* a NaN moment (a diverged run) and a negative FIRST moment still load */
+    memcpy(t, b, n);
+    wrf(t + opt + 80 + 8 * np, NAN);
+    wrf(t + opt + 80, -1.0);
+    fix_crcs(t, n);
+    ck_assert_int_eq(load_counted(t, n, true), NN_OK);
     /* decoupled on a non-Adam optimizer: rewrite kind to SGD (Adam file has
      * decoupled = 1); the state length then no longer matches either way */
     memcpy(t, b, n);
