@@ -476,16 +476,17 @@ typedef struct net_ctx {
     double *bG, *bG2;
 } net_ctx;
 
+/* The timed training step: libnn's one-call SGD step (forward, loss,
+ * backward, update fused into the dW products). */
 static void net_nn_step(void *p)
 {
     net_ctx *c = p;
     if (c->labels)
-        nn_net_gradient_labels(c->net, c->m, NN_ROW_MAJOR, c->X, c->n0,
-                               c->labels, NULL);
+        nn_net_train_sgd_labels(c->net, c->m, NN_ROW_MAJOR, c->X, c->n0,
+                                c->labels, c->alpha, NULL);
     else
-        nn_net_gradient(c->net, c->m, NN_ROW_MAJOR, c->X, c->n0, c->Y, c->ldy,
-                        NULL);
-    nn_net_sgd_step(c->net, c->alpha);
+        nn_net_train_sgd(c->net, c->m, NN_ROW_MAJOR, c->X, c->n0, c->Y,
+                         c->ldy, c->alpha, NULL);
 }
 
 static void net_bare_step(void *p)
@@ -624,6 +625,18 @@ static void run_net(const workload *w, row *r)
     e = fmax(e, net_compare(c.net, &ref, 1));
     nn_net_sgd_step(c.net, c.alpha);
     ref_net_sgd(&ref, c.alpha);
+    e = fmax(e, net_compare(c.net, &ref, 0));
+    /* the timed (fused) step from the same parameters as the reference's
+     * gradient + SGD step */
+    st = labels ? nn_net_train_sgd_labels(c.net, m, NN_ROW_MAJOR, X, n0, labels, c.alpha, &loss_nn)
+                : nn_net_train_sgd(c.net, m, NN_ROW_MAJOR, X, n0, Y, k, c.alpha, &loss_nn);
+    if (st) {
+        snprintf(r->msg, sizeof r->msg, "FAIL: train_sgd: %s", nn_strerror(st));
+        return;
+    }
+    loss_ref = ref_net_gradient(&ref, cblas_gemm_fn, X, labels, Y);
+    ref_net_sgd(&ref, c.alpha);
+    e = fmax(e, fabs(loss_nn - loss_ref) / fmax(fabs(loss_ref), 1e-300));
     e = fmax(e, net_compare(c.net, &ref, 0));
     double t_first = -1, t_first2 = -1;
     int do_naive = want_naive(w) && r->threads == 1;

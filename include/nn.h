@@ -328,6 +328,24 @@ NN_API nn_status nn_net_gradient_labels(nn_net_t *net, size_t m,
  * @return NN_ERR_STATE if no gradient has been computed yet. */
 NN_API nn_status nn_net_sgd_step(nn_net_t *net, double alpha);
 
+/* One plain-SGD training step in one call: forward, loss (in *loss if not
+ * NULL), backward, and W -= alpha*dW, b -= alpha*db, with the weight update
+ * fused into the dW products (dgemm with beta = 1), so no separate pass over
+ * the parameters and no stored dW. The same step as nn_net_gradient* +
+ * nn_net_sgd_step up to rounding (the fused product rounds once where the
+ * two calls round twice). Afterwards the stored gradients are unspecified and
+ * nn_net_sgd_step returns NN_ERR_STATE until the next nn_net_gradient*. With
+ * check-finite on, it runs the two calls instead (same results, same
+ * NN_ERR_NUMERIC guarantee). alpha must be finite. */
+NN_API nn_status nn_net_train_sgd(nn_net_t *net, size_t m, nn_order order,
+                                  const double *X, size_t ldx,
+                                  const double *Y, size_t ldy, double alpha,
+                                  double *loss);
+NN_API nn_status nn_net_train_sgd_labels(nn_net_t *net, size_t m,
+                                         nn_order order, const double *X,
+                                         size_t ldx, const size_t *labels,
+                                         double alpha, double *loss);
+
 /* Copy one layer's parameters / gradients out or in; same conventions as
  * nn_dense_get_params (W is layer_n_in x layer_n_out). */
 NN_API nn_status nn_net_get_params(const nn_net_t *net, size_t layer,

@@ -17,15 +17,25 @@ void nn__layer_forward(const nn_layer *L, size_t m, nn_order order,
 
 void nn__layer_backward(const nn_layer *L, size_t m, nn_order order,
                         const double *X, size_t ldx, const double *dZ,
-                        double *dX, size_t lddx)
+                        double *dX, size_t lddx, double step)
 {
-    /* dW = X^T.dZ  (n_in x n_out); a column-major X is X^T row-major */
-    nn__gemm(order == NN_ROW_MAJOR, false, L->n_in, L->n_out, m, 1.0, X, ldx,
-             dZ, L->n_out, 0.0, L->dW, L->n_out);
-    /* dX = dZ.W^T  (m x n_in, row-major) */
+    /* dX = dZ.W^T  (m x n_in, row-major), first: it needs W before any
+     * fused update */
     if (dX)
         nn__gemm(false, true, m, L->n_in, L->n_out, 1.0, dZ, L->n_out, L->W,
                  L->n_out, 0.0, dX, lddx);
+    bool x_trans = order == NN_ROW_MAJOR; /* column-major X is X^T row-major */
+    if (step == 0.0) {
+        /* dW = X^T.dZ  (n_in x n_out) */
+        nn__gemm(x_trans, false, L->n_in, L->n_out, m, 1.0, X, ldx, dZ,
+                 L->n_out, 0.0, L->dW, L->n_out);
+        return;
+    }
+    /* fused SGD: W = W - step * X^T.dZ inside the product (beta = 1), so the
+     * update runs in the threads that computed it; b -= step * db */
+    nn__gemm(x_trans, false, L->n_in, L->n_out, m, -step, X, ldx, dZ,
+             L->n_out, 1.0, L->W, L->n_out);
+    for (size_t j = 0; j < L->n_out; j++) L->b[j] -= step * L->db[j];
 }
 
 /* ------------------------------------------------------------ the object */
@@ -150,10 +160,10 @@ nn_status nn_dense_backward(nn_dense_t *d, size_t m, nn_order order,
          * column-major dX is computed row-major and transposed out: the
          * promise is bitwise-equal results in both orders */
         double *dX_rm = G + d->m_cap * d->L.n_out;
-        nn__layer_backward(&d->L, m, order, X, ldx, G, dX_rm, d->L.n_in);
+        nn__layer_backward(&d->L, m, order, X, ldx, G, dX_rm, d->L.n_in, 0.0);
         nn__copy_matrix(m, d->L.n_in, dX_rm, d->L.n_in, 1, dX, 1, lddx);
     } else {
-        nn__layer_backward(&d->L, m, order, X, ldx, G, dX, lddx);
+        nn__layer_backward(&d->L, m, order, X, ldx, G, dX, lddx, 0.0);
     }
     return NN_OK;
 }

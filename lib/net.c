@@ -417,7 +417,8 @@ nn_status nn_net_loss_labels(nn_net_t *net, size_t m, nn_order order,
 /* Backward through every layer, starting from the loss's gradient. */
 static void backward_all(nn_net_t *net, size_t m, nn_order order,
                          const double *X, size_t ldx, const double *O,
-                         const nn_targets *t, double *loss, bool want_loss)
+                         const nn_targets *t, double *loss, bool want_loss,
+                         double step)
 {
     size_t last = net->n_layers - 1;
     nn_layer *Lo = &net->layers[last];
@@ -433,7 +434,7 @@ static void backward_all(nn_net_t *net, size_t m, nn_order order,
         size_t in_ld = l == 0 ? ldx : L->n_in;
         /* dW_l = A_{l-1}^T.dZ_l; dA_{l-1} = dZ_l.W_l^T (not for the input) */
         nn__layer_backward(L, m, in_order, in, in_ld, G, l ? Gnext : NULL,
-                           L->n_in);
+                           L->n_in, step);
         if (l == 0) break;
         const nn_layer *P = &net->layers[l - 1];
         if (drops(P, true)) { /* dA_{l-1} = dD_{l-1} o M_{l-1} */
@@ -461,7 +462,7 @@ static nn_status gradient_common(nn_net_t *net, size_t m, nn_order order,
     const double *O = forward_all(net, m, order, X, ldx, true);
     double value;
     backward_all(net, m, order, X, ldx, O, &t, &value,
-                 loss != NULL || net->check_finite);
+                 loss != NULL || net->check_finite, 0.0);
     net->have_grad = true;
     if (loss) *loss = value;
     if (net->check_finite &&
@@ -482,6 +483,51 @@ nn_status nn_net_gradient_labels(nn_net_t *net, size_t m, nn_order order,
                                  const size_t *labels, double *loss)
 {
     return gradient_common(net, m, order, X, ldx, NULL, 0, labels, loss);
+}
+
+/* Forward, loss, backward and SGD update in one pass: the update is fused
+ * into the dW products. With check-finite on, the gradients must be seen
+ * before anything changes, so the two-call path is taken instead. */
+static nn_status train_sgd_common(nn_net_t *net, size_t m, nn_order order,
+                                  const double *X, size_t ldx,
+                                  const double *Y, size_t ldy,
+                                  const size_t *labels, double alpha,
+                                  double *loss)
+{
+    if (!net || !isfinite(alpha)) return NN_ERR_INVALID;
+    if (net->check_finite) {
+        nn_status st = gradient_common(net, m, order, X, ldx, Y, ldy, labels,
+                                       loss);
+        return st ? st : nn_net_sgd_step(net, alpha);
+    }
+    if (!Y && !labels) return NN_ERR_INVALID;
+    nn_targets t = make_targets(order, Y, ldy, labels);
+    nn_status st = begin_batch(net, m, order, X, ldx, &t, Y, ldy);
+    if (st) return st;
+    const double *O = forward_all(net, m, order, X, ldx, true);
+    double value;
+    /* alpha == 0 would mean "not fused": it changes nothing, so skip it */
+    backward_all(net, m, order, X, ldx, O, &t, &value, loss != NULL,
+                 alpha == 0.0 ? 0.0 : alpha);
+    net->have_grad = alpha == 0.0; /* the fused path stores no dW */
+    if (loss) *loss = value;
+    return NN_OK;
+}
+
+nn_status nn_net_train_sgd(nn_net_t *net, size_t m, nn_order order,
+                           const double *X, size_t ldx, const double *Y,
+                           size_t ldy, double alpha, double *loss)
+{
+    return train_sgd_common(net, m, order, X, ldx, Y, ldy, NULL, alpha, loss);
+}
+
+nn_status nn_net_train_sgd_labels(nn_net_t *net, size_t m, nn_order order,
+                                  const double *X, size_t ldx,
+                                  const size_t *labels, double alpha,
+                                  double *loss)
+{
+    return train_sgd_common(net, m, order, X, ldx, NULL, 0, labels, alpha,
+                            loss);
 }
 
 nn_status nn_net_sgd_step(nn_net_t *net, double alpha)

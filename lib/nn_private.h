@@ -72,12 +72,13 @@ void nn__layer_forward(const nn_layer *L, size_t m, nn_order order,
                        bool logits_only);
 
 /* Backward given dZ (row-major m x n_out, contiguous) and its layer input X
- * (in `order`): dW = X^T.dZ;  if dX: dX = dZ.W^T (row-major m x n_in, lddx).
- * db must already hold the column sums of dZ (fused into the pass that made
- * dZ). */
+ * (in `order`): if dX: dX = dZ.W^T (row-major m x n_in, lddx); then
+ * dW = X^T.dZ, or, with step != 0, the fused SGD update W -= step * X^T.dZ
+ * (dW not stored) and b -= step * db. db must already hold the column sums
+ * of dZ (fused into the pass that made dZ). */
 void nn__layer_backward(const nn_layer *L, size_t m, nn_order order,
                         const double *X, size_t ldx, const double *dZ,
-                        double *dX, size_t lddx);
+                        double *dX, size_t lddx, double step);
 
 /* Copy a layer's parameters (or, with grads, its gradients) out to / in from
  * caller storage: W is n_in x n_out in `order` (ldw), b has n_out values;
