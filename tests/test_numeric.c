@@ -1,0 +1,143 @@
+/* test_numeric.c — numeric edge cases of the activations: saturation of
+ * sigmoid / tanh / softmax at large |z| (finite values, exact limits, zero
+ * derivatives, no NaN), and subnormal inputs (kept, not flushed, and
+ * propagated like any other number). */
+#include "testutil.h"
+
+#include <float.h>
+#include <string.h>
+
+/* A 1-input layer with W = 1, b = 0, so Z = X exactly. */
+static nn_dense_t *identity_layer(nn_activation act, size_t n_out)
+{
+    nn_dense_t *d = NULL;
+    NN_OK_OR_FAIL(nn_dense_create(&d, 1, n_out, act, 0, NULL));
+    double W[8], b[8] = {0};
+    for (size_t j = 0; j < n_out; j++) W[j] = 1.0;
+    NN_OK_OR_FAIL(nn_dense_set_params(d, NN_ROW_MAJOR, W, n_out, b));
+    return d;
+}
+
+START_TEST(sigmoid_and_tanh_saturate)
+{
+    const double z[] = {-1e308, -1e3, -800, -40, 40, 800, 1e3, 1e308};
+    enum { M = sizeof z / sizeof z[0] };
+    for (int which = 0; which < 2; which++) {
+        nn_activation act = which ? NN_ACT_TANH : NN_ACT_SIGMOID;
+        nn_dense_t *d = identity_layer(act, 1);
+        double A[M], dA[M], dX[M];
+        NN_OK_OR_FAIL(nn_dense_forward(d, M, NN_ROW_MAJOR, z, 1, A, 1));
+        for (int i = 0; i < M; i++) {
+            double lo = which ? -1.0 : 0.0;
+            ck_assert_msg(isfinite(A[i]) && A[i] >= lo && A[i] <= 1.0,
+                          "g(%g) = %g", z[i], A[i]);
+            /* exact limits where the true value rounds to them */
+            if (fabs(z[i]) >= 800) ck_assert(A[i] == (z[i] > 0 ? 1.0 : lo));
+            dA[i] = 1.0;
+        }
+        /* 40 is not yet saturated for sigmoid from below: 4.2e-18 */
+        if (!which) ck_assert(A[3] > 0 && A[3] < 1e-17);
+        NN_OK_OR_FAIL(nn_dense_backward(d, M, NN_ROW_MAJOR, z, 1, dA, 1, dX, 1));
+        for (int i = 0; i < M; i++) {
+            ck_assert(isfinite(dX[i]));
+            if (fabs(z[i]) >= 800) ck_assert(dX[i] == 0.0); /* g' = 0 */
+        }
+        double dW, db;
+        NN_OK_OR_FAIL(nn_dense_get_grads(d, NN_ROW_MAJOR, &dW, 1, &db));
+        ck_assert(isfinite(dW) && isfinite(db));
+        nn_dense_destroy(d);
+    }
+}
+END_TEST
+
+START_TEST(softmax_saturates)
+{
+    /* one row, logits z = x * (1, 1, 1) + b with b = (0, -1e3, -2e3) */
+    nn_dense_t *d = identity_layer(NN_ACT_SOFTMAX, 3);
+    const double W[3] = {1, 1, 1}, b[3] = {0, -1e3, -2e3};
+    NN_OK_OR_FAIL(nn_dense_set_params(d, NN_ROW_MAJOR, W, 3, b));
+    const double x[2] = {0.0, 1e3};
+    double A[6], dA[6] = {1, 2, 3, 4, 5, 6}, dX[2];
+    NN_OK_OR_FAIL(nn_dense_forward(d, 2, NN_ROW_MAJOR, x, 1, A, 3));
+    /* row 0: (1, e^-1000, e^-2000) = (1, 0, 0); row 1: (1, 0, 0) */
+    for (int i = 0; i < 2; i++) {
+        ck_assert(A[3 * i] == 1.0);
+        ck_assert(A[3 * i + 1] == 0.0 && A[3 * i + 2] == 0.0);
+    }
+    NN_OK_OR_FAIL(nn_dense_backward(d, 2, NN_ROW_MAJOR, x, 1, dA, 3, dX, 1));
+    /* dZ = A o (dA - sum(dA o A)) = 0 for a one-hot A: no NaN from 0*inf */
+    ck_assert(dX[0] == 0.0 && dX[1] == 0.0);
+    nn_dense_destroy(d);
+}
+END_TEST
+
+/* Subnormal inputs are used as they are (no flush to zero): the layer's
+ * products equal the plain-loop values, and nothing turns into NaN/Inf. */
+START_TEST(subnormal_inputs)
+{
+    enum { M = 5, NIN = 4, NOUT = 3 };
+    double X[M * NIN], W[NIN * NOUT], b[NOUT] = {0, 0, 0};
+    tu_rng r = {3};
+    for (size_t i = 0; i < M * NIN; i++)
+        X[i] = tu_uniform(&r, 1.0, 4.0) * DBL_TRUE_MIN * 1e6 * (i % 2 ? -1 : 1);
+    tu_fill(&r, W, NIN * NOUT, 0.5, 2.0);
+    for (size_t i = 0; i < M * NIN; i++) ck_assert(fpclassify(X[i]) == FP_SUBNORMAL);
+    nn_dense_t *d = NULL;
+    NN_OK_OR_FAIL(nn_dense_create(&d, NIN, NOUT, NN_ACT_IDENTITY, 0, NULL));
+    NN_OK_OR_FAIL(nn_dense_set_params(d, NN_ROW_MAJOR, W, NOUT, b));
+    double A[M * NOUT], dA[M * NOUT], dX[M * NIN];
+    NN_OK_OR_FAIL(nn_dense_forward(d, M, NN_ROW_MAJOR, X, NIN, A, NOUT));
+    int nonzero = 0;
+    for (size_t i = 0; i < M; i++)
+        for (size_t j = 0; j < NOUT; j++) {
+            long double ref = 0;
+            for (size_t k = 0; k < NIN; k++)
+                ref += (long double)X[i * NIN + k] * W[k * NOUT + j];
+            double got = A[i * NOUT + j];
+            ck_assert(isfinite(got));
+            /* subnormal results carry fewer bits: compare at their own
+             * precision (a few units of DBL_TRUE_MIN) */
+            ck_assert_msg(fabsl((long double)got - ref) <= 8 * DBL_TRUE_MIN,
+                          "A(%zu,%zu) = %g, reference %Lg", i, j, got, ref);
+            nonzero |= got != 0.0;
+            dA[i * NOUT + j] = 1.0;
+        }
+    ck_assert_msg(nonzero, "subnormal inputs were flushed to zero");
+    NN_OK_OR_FAIL(nn_dense_backward(d, M, NN_ROW_MAJOR, X, NIN, dA, NOUT, dX, NIN));
+    double dW[NIN * NOUT], db[NOUT];
+    NN_OK_OR_FAIL(nn_dense_get_grads(d, NN_ROW_MAJOR, dW, NOUT, db));
+    for (size_t k = 0; k < NIN; k++)
+        for (size_t j = 0; j < NOUT; j++) {
+            long double ref = 0; /* dW = X^T dA with dA = 1: column sums of X */
+            for (size_t i = 0; i < M; i++) ref += X[i * NIN + k];
+            ck_assert(fabsl((long double)dW[k * NOUT + j] - ref) <= 8 * DBL_TRUE_MIN);
+        }
+    for (size_t j = 0; j < NOUT; j++) ck_assert(db[j] == (double)M);
+    nn_dense_destroy(d);
+
+    /* a whole network trained on subnormal data stays finite */
+    const nn_layer_spec specs[] = {{6, NN_ACT_TANH, 0, 0}, {2, NN_ACT_SOFTMAX, 0, 0}};
+    nn_net_t *net = NULL;
+    NN_OK_OR_FAIL(nn_net_create(&net, NIN, 2, specs, NN_LOSS_SOFTMAX_CE, NULL));
+    NN_OK_OR_FAIL(nn_net_set_check_finite(net, true));
+    size_t lab[M] = {0, 1, 0, 1, 1};
+    double loss;
+    for (int s = 0; s < 5; s++) {
+        NN_OK_OR_FAIL(nn_net_gradient_labels(net, M, NN_ROW_MAJOR, X, NIN, lab, &loss));
+        NN_OK_OR_FAIL(nn_net_sgd_step(net, 0.1));
+    }
+    ck_assert(isfinite(loss));
+    nn_net_destroy(net);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("numeric");
+    TCase *tc = tcase_create("numeric");
+    tcase_add_test(tc, sigmoid_and_tanh_saturate);
+    tcase_add_test(tc, softmax_saturates);
+    tcase_add_test(tc, subnormal_inputs);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
