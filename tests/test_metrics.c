@@ -10,32 +10,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ------------------------------------------------------------ helpers */
 /* A data set of m rows x n features (row-major) with labels (NULL: none). */
 static nn_data_t *make_data(const double *X, size_t m, size_t n,
                             const size_t *labels, const nn_allocator *al)
 {
-    char path[] = "/tmp/nn_test_metrics_XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    FILE *f = fdopen(fd, "w");
-    ck_assert_ptr_nonnull(f);
-    for (size_t i = 0; i < m; i++) {
-        for (size_t j = 0; j < n; j++)
-            fprintf(f, "%s%.17g", j ? "," : "", X[i * n + j]);
-        if (labels) fprintf(f, ",%zu", labels[i]);
-        fprintf(f, "\n");
-    }
-    ck_assert_int_eq(fclose(f), 0);
-    nn_data_t *d = NULL;
-    NN_OK_OR_FAIL(nn_data_load_csv(&d, path, false, labels ? n : (size_t)-1,
-                                   al, NULL));
-    unlink(path);
-    return d;
+    return tu_data(X, m, n, labels, al);
 }
 
 #define M 7

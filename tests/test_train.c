@@ -11,9 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 static const double PI = 3.14159265358979323846;
 
@@ -21,23 +19,7 @@ static const double PI = 3.14159265358979323846;
 static nn_data_t *make_data(const double *X, size_t m, size_t n,
                             const size_t *labels)
 {
-    char path[] = "/tmp/nn_test_train_XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    FILE *f = fdopen(fd, "w");
-    ck_assert_ptr_nonnull(f);
-    for (size_t i = 0; i < m; i++) {
-        for (size_t j = 0; j < n; j++)
-            fprintf(f, "%s%.17g", j ? "," : "", X[i * n + j]);
-        if (labels) fprintf(f, ",%zu", labels[i]);
-        fprintf(f, "\n");
-    }
-    ck_assert_int_eq(fclose(f), 0);
-    nn_data_t *d = NULL;
-    NN_OK_OR_FAIL(nn_data_load_csv(&d, path, false, labels ? n : (size_t)-1,
-                                   NULL, NULL));
-    unlink(path);
-    return d;
+    return tu_data(X, m, n, labels, NULL);
 }
 
 /* Blobs: class c of `k` centred at centres[c], uniform noise in +-noise. */

@@ -147,6 +147,16 @@ static inline bool tu_balanced(const tu_counter *c)
                   #c, (c)->allocs, (c)->frees, (c)->bytes_in, (c)->bytes_out, \
                   (c)->live, (c)->size_mismatch, (c)->unknown_free)
 
+/* A data set of m rows x n features (row-major, copied) with labels (NULL:
+ * none), through allocator al (NULL: malloc). */
+static inline nn_data_t *tu_data(const double *X, size_t m, size_t n,
+                                 const size_t *labels, const nn_allocator *al)
+{
+    nn_data_t *d = NULL;
+    NN_OK_OR_FAIL(nn_data_create(&d, m, n, NN_ROW_MAJOR, X, n, labels, al));
+    return d;
+}
+
 /* Run one suite; exit status is the number of failures (0 = pass). */
 static inline int tu_run(Suite *s)
 {
