@@ -491,6 +491,20 @@ NN_API const size_t *nn_data_labels(const nn_data_t *data);
 /* 1 + the largest label (0 if none). */
 NN_API size_t nn_data_n_classes(const nn_data_t *data);
 
+/* Labels as one-hot rows: Y (m x k in `order`, leading dimension ldy) gets
+ * Y(i,j) = [label_i == j]. k must exceed every label (NN_ERR_SHAPE), the data
+ * must have labels (NN_ERR_INVALID). */
+NN_API nn_status nn_data_one_hot(const nn_data_t *data, size_t k,
+                                 nn_order order, double *Y, size_t ldy);
+
+/* Turn k one-hot feature columns first_col .. first_col+k-1 (e.g. the label
+ * columns of a CSV file loaded with label_col = (size_t)-1) into class
+ * labels, and remove them from the features. Every row must hold exactly one
+ * 1 and k-1 zeros there, else NN_ERR_FORMAT (with the 1-based row and column
+ * in *err, which may be NULL) and nothing changes. Replaces existing labels. */
+NN_API nn_status nn_data_labels_from_one_hot(nn_data_t *data, size_t first_col,
+                                             size_t k, nn_error_info *err);
+
 /* Feature scaling fitted on one data set (training) and applied to any data
  * with the same columns (training, validation, test). Per column:
  *   NN_SCALE_STANDARD: x' = (x - mean) / sd   (sd 0 -> divisor 1)

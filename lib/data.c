@@ -598,6 +598,79 @@ size_t nn_data_n_classes(const nn_data_t *data)
     return data ? data->n_classes : 0;
 }
 
+nn_status nn_data_one_hot(const nn_data_t *data, size_t k, nn_order order,
+                          double *Y, size_t ldy)
+{
+    if (!data || !data->labels) return NN_ERR_INVALID;
+    nn_status st = nn__check_matrix(Y, data->m, k, order, ldy);
+    if (st) return st;
+    if (data->n_classes > k) return NN_ERR_SHAPE;
+    size_t rs, cs;
+    nn__strides(order, ldy, &rs, &cs);
+    for (size_t i = 0; i < data->m; i++)
+        for (size_t j = 0; j < k; j++)
+            Y[i * rs + j * cs] = data->labels[i] == j ? 1.0 : 0.0;
+    return NN_OK;
+}
+
+/* Row i's class from one-hot columns [c0, c0+k): the column holding the one
+ * 1 among zeros, or k when the row is not one-hot (*bad_col: where). */
+static size_t one_hot_class(const double *row, size_t c0, size_t k,
+                            size_t *bad_col)
+{
+    size_t cls = k;
+    for (size_t j = 0; j < k; j++) {
+        double v = row[c0 + j];
+        if (v == 1.0 && cls == k) {
+            cls = j;
+        } else if (v != 0.0) {
+            *bad_col = c0 + j;
+            return k;
+        }
+    }
+    *bad_col = c0;
+    return cls;
+}
+
+nn_status nn_data_labels_from_one_hot(nn_data_t *data, size_t first_col,
+                                      size_t k, nn_error_info *err)
+{
+    if (!data || k == 0) return NN_ERR_INVALID;
+    if (first_col >= data->n || k > data->n - first_col || k == data->n)
+        return NN_ERR_SHAPE; /* the columns must exist, and features remain */
+    size_t m = data->m, n = data->n, bytes;
+    if (!nn__mul(m, sizeof(size_t), &bytes)) return NN_ERR_TOO_LARGE;
+    size_t *lab = nn__alloc(&data->al, bytes);
+    if (!lab) return NN_ERR_NOMEM;
+    size_t max = 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t bad = 0, c = one_hot_class(data->X + i * n, first_col, k, &bad);
+        if (c == k) {
+            set_err(err, "", i + 1, bad + 1, 0,
+                    "row %zu is not one-hot in columns %zu..%zu", i + 1,
+                    first_col + 1, first_col + k);
+            nn__free(&data->al, lab, bytes);
+            return NN_ERR_FORMAT;
+        }
+        lab[i] = c;
+        if (c > max) max = c;
+    }
+    /* compact the features in place, row by row (rows only move left) */
+    size_t nf = n - k;
+    for (size_t i = 0; i < m; i++) {
+        const double *src = data->X + i * n;
+        double *dst = data->X + i * nf;
+        memmove(dst, src, first_col * sizeof(double));
+        memmove(dst + first_col, src + first_col + k,
+                (n - first_col - k) * sizeof(double));
+    }
+    nn__free(&data->al, data->labels, m * sizeof(size_t));
+    data->labels = lab;
+    data->n_classes = max + 1;
+    data->n = nf;
+    return NN_OK;
+}
+
 /* ------------------------------------------------------------ scaler */
 struct nn_scaler {
     nn_allocator al;

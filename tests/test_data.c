@@ -669,6 +669,63 @@ START_TEST(data_from_arrays)
 }
 END_TEST
 
+/* One-hot rows from labels, and labels from one-hot feature columns. */
+START_TEST(one_hot_both_ways)
+{
+    /* 4 rows: feature a, one-hot over 3 classes, feature b */
+    const double X[4 * 5] = {0.5, 0, 1, 0, 9,
+                             1.5, 1, 0, 0, 8,
+                             2.5, 0, 0, 1, 7,
+                             3.5, 0, 1, 0, 6};
+    nn_data_t *d = tu_data(X, 4, 5, NULL, NULL);
+    nn_error_info err;
+    NN_OK_OR_FAIL(nn_data_labels_from_one_hot(d, 1, 3, &err));
+    ck_assert_uint_eq(nn_data_cols(d), 2);
+    const double want[8] = {0.5, 9, 1.5, 8, 2.5, 7, 3.5, 6};
+    ck_assert_mem_eq(nn_data_x(d), want, sizeof want);
+    const size_t lab[4] = {1, 0, 2, 1};
+    ck_assert_mem_eq(nn_data_labels(d), lab, sizeof lab);
+    ck_assert_uint_eq(nn_data_n_classes(d), 3);
+
+    /* back to one-hot rows, column-major with padding */
+    double Y[3 * 6];
+    for (size_t i = 0; i < 18; i++) Y[i] = NAN;
+    NN_OK_OR_FAIL(nn_data_one_hot(d, 3, NN_COL_MAJOR, Y, 6));
+    for (size_t i = 0; i < 4; i++)
+        for (size_t j = 0; j < 3; j++)
+            ck_assert(Y[j * 6 + i] == X[i * 5 + 1 + j]);
+    ck_assert(isnan(Y[4]) && isnan(Y[5])); /* padding untouched */
+    ck_assert_int_eq(nn_data_one_hot(d, 2, NN_ROW_MAJOR, Y, 2), NN_ERR_SHAPE);
+    nn_data_destroy(d);
+
+    /* rows that are not one-hot: reported, nothing changed */
+    const double bad[3][3] = {{1, 1, 0}, {0, 0.5, 0}, {0, 0, 0}};
+    const size_t bad_col[3] = {2, 2, 1}; /* 0-based column at fault */
+    for (int b = 0; b < 3; b++) {
+        double Z[2 * 4] = {7, 0, 1, 0, 7, 0, 0, 0};
+        memcpy(Z + 5, bad[b], sizeof bad[b]);
+        d = tu_data(Z, 2, 4, NULL, NULL);
+        memset(&err, 0, sizeof err);
+        ck_assert_int_eq(nn_data_labels_from_one_hot(d, 1, 3, &err), NN_ERR_FORMAT);
+        ck_assert_uint_eq(err.line, 2);
+        ck_assert_uint_eq(err.column, bad_col[b] + 1);
+        ck_assert_uint_eq(nn_data_cols(d), 4);
+        ck_assert_mem_eq(nn_data_x(d), Z, sizeof Z);
+        ck_assert_ptr_null(nn_data_labels(d));
+        nn_data_destroy(d);
+    }
+
+    /* arguments */
+    d = tu_data(X, 4, 5, NULL, NULL);
+    ck_assert_int_eq(nn_data_one_hot(d, 3, NN_ROW_MAJOR, Y, 3), NN_ERR_INVALID); /* no labels */
+    ck_assert_int_eq(nn_data_labels_from_one_hot(NULL, 1, 3, NULL), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_labels_from_one_hot(d, 1, 0, NULL), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_labels_from_one_hot(d, 3, 3, NULL), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_data_labels_from_one_hot(d, 0, 5, NULL), NN_ERR_SHAPE);
+    nn_data_destroy(d);
+}
+END_TEST
+
 static Suite *data_suite(void)
 {
     Suite *s = suite_create("data");
@@ -689,6 +746,7 @@ static Suite *data_suite(void)
     tcase_add_test(tc, csv_invalid);
     tcase_add_test(tc, scaler_standard_and_minmax);
     tcase_add_test(tc, data_from_arrays);
+    tcase_add_test(tc, one_hot_both_ways);
     suite_add_tcase(s, tc);
     return s;
 }
