@@ -290,8 +290,11 @@ NN_API nn_status nn_net_init(nn_net_t *net, nn_init init, uint64_t seed);
 NN_API nn_status nn_net_reserve(nn_net_t *net, size_t m_max);
 
 /* When on, nn_net_gradient* return NN_ERR_NUMERIC if the loss or any
- * gradient is NaN/Inf, and nn_net_sgd_step returns NN_ERR_NUMERIC and leaves
- * every parameter unchanged if any gradient is NaN/Inf. Off by default. */
+ * gradient is NaN/Inf (no loss is written; the stored gradients are then
+ * unspecified and marked unusable: a following nn_net_sgd_step or
+ * nn_optim_step returns NN_ERR_STATE), and nn_net_sgd_step returns
+ * NN_ERR_NUMERIC and leaves every parameter unchanged if any gradient is
+ * NaN/Inf. Off by default. */
 NN_API nn_status nn_net_set_check_finite(nn_net_t *net, bool on);
 
 /* Inference: Y = network(X). X is m x n_in (ldx), Y is m x n_out (ldy).
@@ -448,7 +451,8 @@ typedef struct nn_error_info {
 typedef struct nn_data nn_data_t;
 
 /* A data set from caller arrays (copied): m x n features X in `order` with
- * leading dimension ldx, and m class labels (or labels == NULL for none). */
+ * leading dimension ldx, and m class labels (or labels == NULL for none),
+ * each below 2^31 (else NN_ERR_INVALID). */
 NN_API nn_status nn_data_create(nn_data_t **out, size_t m, size_t n,
                                 nn_order order, const double *X, size_t ldx,
                                 const size_t *labels,

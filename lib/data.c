@@ -300,6 +300,9 @@ nn_status nn_data_create(nn_data_t **out, size_t m, size_t n, nn_order order,
     if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
     nn_status st = nn__check_matrix(X, m, n, order, ldx);
     if (st) return st;
+    /* the loaders' limit too: n_classes = 1 + max label must not wrap */
+    for (size_t i = 0; labels && i < m; i++)
+        if (labels[i] >= ((size_t)1 << 31)) return NN_ERR_INVALID;
     nn_allocator al;
     nn__allocator_init(&al, alloc);
     nn_data_t *d = NULL;

@@ -208,8 +208,7 @@ static nn_status check_save_args(const nn_net_t *net, const nn_optim_t *opt,
                                  size_t *total)
 {
     if (!net) return NN_ERR_INVALID;
-    if (opt && nn__optim_n(opt) != nn__net_n_params(net))
-        return NN_ERR_INVALID;
+    if (opt && !nn__optim_fits(opt, net)) return NN_ERR_INVALID;
     *total = model_bytes(net, opt);
     return *total ? NN_OK : NN_ERR_TOO_LARGE;
 }

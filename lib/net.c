@@ -463,11 +463,14 @@ static nn_status gradient_common(nn_net_t *net, size_t m, nn_order order,
     double value;
     backward_all(net, m, order, X, ldx, O, &t, &value,
                  loss != NULL || net->check_finite, 0.0);
-    net->have_grad = true;
+    /* a non-finite result under check-finite: report it, write no loss, and
+     * mark the stored (non-finite) gradients unusable so no step applies
+     * them, whatever the check-finite setting at that step */
+    bool bad = net->check_finite &&
+               (!isfinite(value) || !nn__all_finite(net->grads, net->n_params));
+    net->have_grad = !bad;
+    if (bad) return NN_ERR_NUMERIC;
     if (loss) *loss = value;
-    if (net->check_finite &&
-        (!isfinite(value) || !nn__all_finite(net->grads, net->n_params)))
-        return NN_ERR_NUMERIC;
     return NN_OK;
 }
 
@@ -625,3 +628,15 @@ nn_loss nn__net_loss_kind(const nn_net_t *net) { return net->loss; }
 void nn__net_get_drop_rng(const nn_net_t *net, nn_rng *r) { *r = net->drop_rng; }
 void nn__net_set_drop_rng(nn_net_t *net, const nn_rng *r) { net->drop_rng = *r; }
 const nn_allocator *nn__net_allocator(const nn_net_t *net) { return &net->al; }
+
+/* A fingerprint of the architecture's shapes (n_in, then each layer's n_out;
+ * FNV-1a): optimizers keep it to recognise the network they belong to, since
+ * two networks can have the same parameter count and different layouts. */
+uint64_t nn__net_shape_id(const nn_net_t *net)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = (h ^ (uint64_t)net->n_in) * 0x100000001b3ull;
+    for (size_t l = 0; l < net->n_layers; l++)
+        h = (h ^ (uint64_t)net->layers[l].n_out) * 0x100000001b3ull;
+    return h;
+}

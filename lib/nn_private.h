@@ -151,6 +151,9 @@ bool nn__init_valid(nn_init init);
  * for the optimizers: the flat parameter / gradient arrays (layer by layer, W
  * then b) and whether a gradient has been computed. */
 size_t nn__net_n_params(const nn_net_t *net);
+uint64_t nn__net_shape_id(const nn_net_t *net);
+/* True when opt was created for a network shaped like net. */
+bool nn__optim_fits(const nn_optim_t *opt, const nn_net_t *net);
 double *nn__net_params(nn_net_t *net);
 const double *nn__net_grads(const nn_net_t *net);
 bool nn__net_has_grad(const nn_net_t *net);

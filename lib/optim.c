@@ -29,6 +29,7 @@ struct nn_optim {
     size_t bytes;       /* size of this block, for nn__free          */
     nn_optim_config cfg;
     size_t n;           /* parameters of the net it was created for  */
+    uint64_t shape_id;  /* nn__net_shape_id of that net               */
     size_t state_len;   /* doubles in state[]                         */
     uint64_t steps;     /* steps taken (saturates at UINT64_MAX)      */
     double state[];     /* velocity, or m then v                      */
@@ -103,6 +104,7 @@ nn_status nn_optim_create(nn_optim_t **out, const nn_net_t *net,
     opt->bytes = bytes;
     opt->cfg = *cfg;
     opt->n = n;
+    opt->shape_id = nn__net_shape_id(net);
     opt->state_len = len;
     opt->steps = 0;
     *out = opt;
@@ -201,10 +203,16 @@ static void update_block(nn_optim_t *opt, double *p, const double *g,
     }
 }
 
+bool nn__optim_fits(const nn_optim_t *opt, const nn_net_t *net)
+{
+    return opt->n == nn__net_n_params(net) &&
+           opt->shape_id == nn__net_shape_id(net);
+}
+
 nn_status nn_optim_step(nn_optim_t *opt, nn_net_t *net)
 {
     if (!opt || !net) return NN_ERR_INVALID;
-    if (nn__net_n_params(net) != opt->n) return NN_ERR_SHAPE;
+    if (!nn__optim_fits(opt, net)) return NN_ERR_SHAPE;
     if (!nn__net_has_grad(net)) return NN_ERR_STATE;
     const double *g = nn__net_grads(net);
     if (nn__net_check_finite(net) && !nn__all_finite(g, opt->n))

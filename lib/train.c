@@ -284,7 +284,11 @@ nn_status nn_train(nn_net_t *net, nn_optim_t *opt, const nn_data_t *train,
 fail:
     /* undo the run: parameters, optimizer state and rate as at the call */
     memcpy(params, w.backup, P * sizeof(double));
-    nn_optim_set_state(opt, steps0, w.backup + P, S);
+    /* raw copy, not nn_optim_set_state: the state at the call may hold
+     * Inf/NaN (an overflowed moment, a loaded diverged run), which
+     * set_state would refuse */
+    if (S) memcpy(nn__optim_state_mut(opt), w.backup + P, S * sizeof(double));
+    nn__optim_set_steps(opt, steps0);
     nn_optim_set_lr(opt, lr0);
 done:
     nn__free(&al, w.block, w.bytes);

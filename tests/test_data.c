@@ -665,6 +665,9 @@ START_TEST(data_from_arrays)
     ck_assert_int_eq(nn_data_create(&keep, 2, 3, NN_ROW_MAJOR, NULL, 3, NULL, NULL), NN_ERR_INVALID);
     ck_assert_int_eq(nn_data_create(&keep, 0, 3, NN_ROW_MAJOR, want, 3, NULL, NULL), NN_ERR_INVALID);
     ck_assert_int_eq(nn_data_create(NULL, 2, 3, NN_ROW_MAJOR, want, 3, NULL, NULL), NN_ERR_INVALID);
+    /* labels must stay below 2^31 (1 + max label must not wrap) */
+    const size_t huge[2] = {1, (size_t)1 << 31};
+    ck_assert_int_eq(nn_data_create(&keep, 2, 3, NN_ROW_MAJOR, want, 3, huge, NULL), NN_ERR_INVALID);
     ck_assert_ptr_eq(keep, (nn_data_t *)&keep);
 }
 END_TEST

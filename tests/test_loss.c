@@ -689,9 +689,16 @@ START_TEST(test_check_finite)
     memcpy(Xn, o.X, m * nin * sizeof(double));
     Xn[2 * nin + 1] = NAN;
     NN_OK_OR_FAIL(nn_net_get_params(net, 0, NN_ROW_MAJOR, before, k, before + 6));
+    loss = 12345.0;
     ck_assert_int_eq(nn_net_gradient(net, m, NN_ROW_MAJOR, Xn, nin, o.Y, k, &loss),
                      NN_ERR_NUMERIC);
-    ck_assert_int_eq(nn_net_sgd_step(net, 0.5), NN_ERR_NUMERIC);
+    ck_assert(loss == 12345.0); /* a failed call writes no loss */
+    /* the non-finite gradients are marked unusable: no step applies them,
+     * even with check-finite turned off in between */
+    ck_assert_int_eq(nn_net_sgd_step(net, 0.5), NN_ERR_STATE);
+    NN_OK_OR_FAIL(nn_net_set_check_finite(net, false));
+    ck_assert_int_eq(nn_net_sgd_step(net, 0.5), NN_ERR_STATE);
+    NN_OK_OR_FAIL(nn_net_set_check_finite(net, true));
     NN_OK_OR_FAIL(nn_net_get_params(net, 0, NN_ROW_MAJOR, after, k, after + 6));
     ck_assert(memcmp(before, after, np * sizeof(double)) == 0);
     nn_net_destroy(net);
@@ -701,7 +708,7 @@ START_TEST(test_check_finite)
     NN_OK_OR_FAIL(nn_net_set_check_finite(net, true));
     ck_assert_int_eq(nn_net_gradient(net, m, NN_ROW_MAJOR, Xn, nin, o.Y, k, &loss),
                      NN_ERR_NUMERIC);
-    ck_assert_int_eq(nn_net_sgd_step(net, 0.5), NN_ERR_NUMERIC);
+    ck_assert_int_eq(nn_net_sgd_step(net, 0.5), NN_ERR_STATE);
     NN_OK_OR_FAIL(nn_net_get_params(net, 0, NN_ROW_MAJOR, after, k, after + 6));
     ck_assert(memcmp(o.W, after, nin * k * sizeof(double)) == 0);
     ck_assert(memcmp(o.b, after + 6, k * sizeof(double)) == 0);

@@ -786,6 +786,36 @@ START_TEST(test_xor_adam_beats_sgd)
 }
 END_TEST
 
+/* An optimizer belongs to the network shape it was made for, not just to
+ * its parameter count: 1->2 and 3->1 both have 4 parameters. */
+START_TEST(test_shape_not_just_count)
+{
+    const nn_layer_spec a_spec[] = {{2, NN_ACT_IDENTITY, 0, 0}};
+    const nn_layer_spec b_spec[] = {{1, NN_ACT_IDENTITY, 0, 0}};
+    nn_net_t *a = NULL, *b = NULL;
+    NN_OK_OR_FAIL(nn_net_create(&a, 1, 1, a_spec, NN_LOSS_MSE, NULL));
+    NN_OK_OR_FAIL(nn_net_create(&b, 3, 1, b_spec, NN_LOSS_MSE, NULL));
+    ck_assert_uint_eq(nn_net_n_params(a), nn_net_n_params(b));
+    nn_optim_config cfg;
+    NN_OK_OR_FAIL(nn_optim_config_default(&cfg, NN_OPTIM_ADAM));
+    nn_optim_t *oa = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&oa, a, &cfg, NULL));
+    const double xb[3] = {1, 2, 3}, yb[1] = {1};
+    NN_OK_OR_FAIL(nn_net_gradient(b, 1, NN_ROW_MAJOR, xb, 3, yb, 1, NULL));
+    double before[4], after[4];
+    memcpy(before, nn_net_weights(b, 0), sizeof before);
+    ck_assert_int_eq(nn_optim_step(oa, b), NN_ERR_SHAPE);
+    memcpy(after, nn_net_weights(b, 0), sizeof after);
+    ck_assert_mem_eq(before, after, sizeof before);
+    size_t size = 0;
+    ck_assert_int_eq(nn_model_save_mem(b, oa, NULL, 0, &size), NN_ERR_INVALID);
+    NN_OK_OR_FAIL(nn_model_save_mem(a, oa, NULL, 0, &size));
+    nn_optim_destroy(oa);
+    nn_net_destroy(a);
+    nn_net_destroy(b);
+}
+END_TEST
+
 static Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -806,6 +836,7 @@ static Suite *optim_suite(void)
     tcase_add_test(te, test_errors_create);
     tcase_add_test(te, test_errors_step);
     tcase_add_test(te, test_errors_lr_and_state);
+    tcase_add_test(te, test_shape_not_just_count);
     suite_add_tcase(s, te);
     TCase *tl = tcase_create("learning");
     tcase_add_test(tl, test_xor_adam_beats_sgd);

@@ -563,6 +563,52 @@ START_TEST(numeric_failure_rolls_back)
 }
 END_TEST
 
+/* A failed run restores the optimizer exactly even when its state at the
+ * call was not finite (an overflowed Adam moment), which nn_optim_set_state
+ * itself would refuse. */
+START_TEST(rollback_keeps_nonfinite_state)
+{
+    const nn_layer_spec spec[] = {{1, NN_ACT_IDENTITY, 0, 0}};
+    nn_net_t *net = NULL;
+    NN_OK_OR_FAIL(nn_net_create(&net, 1, 1, spec, NN_LOSS_MSE, NULL));
+    NN_OK_OR_FAIL(nn_net_init(net, NN_INIT_ZERO, 0));
+    NN_OK_OR_FAIL(nn_net_set_check_finite(net, true));
+    nn_optim_config oc;
+    NN_OK_OR_FAIL(nn_optim_config_default(&oc, NN_OPTIM_ADAM));
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &oc, NULL));
+    nn_train_config tc;
+    NN_OK_OR_FAIL(nn_train_config_default(&tc));
+    tc.epochs = 1;
+    tc.batch_size = 1;
+    tc.shuffle = false;
+    /* one huge input: the gradient is finite, its square overflows v */
+    const double big[1] = {1e160};
+    const size_t one[1] = {1};
+    nn_data_t *d1 = tu_data(big, 1, 1, one, NULL);
+    NN_OK_OR_FAIL(nn_train(net, opt, d1, NULL, &tc, NULL, NULL));
+    double state0[4];
+    uint64_t steps0 = 0;
+    ck_assert_uint_eq(nn_optim_state_len(opt), 4);
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &steps0, state0, 4));
+    ck_assert(isinf(state0[2])); /* second moment of the weight */
+    /* a run that fails on its second batch (NaN input) */
+    const double bad[2] = {1, NAN};
+    const size_t lab[2] = {1, 1};
+    nn_data_t *d2 = tu_data(bad, 2, 1, lab, NULL);
+    ck_assert_int_eq(nn_train(net, opt, d2, NULL, &tc, NULL, NULL), NN_ERR_NUMERIC);
+    double state1[4];
+    uint64_t steps1 = 0;
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &steps1, state1, 4));
+    ck_assert_uint_eq(steps1, steps0);
+    ck_assert_mem_eq(state1, state0, sizeof state0);
+    nn_data_destroy(d1);
+    nn_data_destroy(d2);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+}
+END_TEST
+
 static Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -578,6 +624,7 @@ static Suite *train_suite(void)
     tcase_add_test(tc, allocations_per_run);
     tcase_add_test(tc, errors_change_nothing);
     tcase_add_test(tc, numeric_failure_rolls_back);
+    tcase_add_test(tc, rollback_keeps_nonfinite_state);
     suite_add_tcase(s, tc);
     return s;
 }
