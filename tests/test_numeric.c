@@ -131,6 +131,33 @@ START_TEST(subnormal_inputs)
 }
 END_TEST
 
+/* tanh through the layer is within 3 ulp of a long-double reference over
+ * the whole range (libm below |z| = 0.55, one exp above), and odd. */
+START_TEST(tanh_accuracy)
+{
+    enum { M = 4096 };
+    static double z[M], A[M];
+    for (int i = 0; i < M; i++) /* -24 .. 24, denser near the 0.55 switch */
+        z[i] = (i % 2 ? -1 : 1) * (i < M / 2 ? 0.45 + 0.2 * i / (M / 2)
+                                             : 24.0 * (i - M / 2) / (M / 2));
+    nn_dense_t *d = identity_layer(NN_ACT_TANH, 1);
+    NN_OK_OR_FAIL(nn_dense_forward(d, M, NN_ROW_MAJOR, z, 1, A, 1));
+    double worst = 0;
+    for (int i = 0; i < M; i++) {
+        long double ref = tanhl((long double)z[i]);
+        double r = (double)ref;
+        double ulp = nextafter(fabs(r), INFINITY) - fabs(r);
+        double err = (double)(fabsl((long double)A[i] - ref) / ulp);
+        worst = fmax(worst, err);
+        ck_assert(fabs(A[i]) <= 1.0);
+    }
+    ck_assert_msg(worst <= 3.0, "tanh worst error %.3f ulp", worst);
+    for (int i = 0; i + 1 < M; i += 2)
+        if (z[i] == -z[i + 1]) ck_assert(A[i] == -A[i + 1]);
+    nn_dense_destroy(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("numeric");
@@ -138,6 +165,7 @@ int main(void)
     tcase_add_test(tc, sigmoid_and_tanh_saturate);
     tcase_add_test(tc, softmax_saturates);
     tcase_add_test(tc, subnormal_inputs);
+    tcase_add_test(tc, tanh_accuracy);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
