@@ -62,7 +62,7 @@ static nn_status rd_open(reader *r, const char *path, nn_error_info *err)
     r->gz = gzopen(path, "rb");
     if (!r->gz) {
         set_err(err, path, 0, 0, 0, "cannot open: %s",
-                errno ? strerror(errno) : "out of memory");
+                errno ? NN_ERRNO_TEXT(errno) : "out of memory");
         return NN_ERR_IO;
     }
     return NN_OK;
@@ -80,7 +80,7 @@ static nn_status rd_read(reader *r, void *buf, size_t n, size_t *got)
             const char *msg = gzerror(r->gz, &errnum);
             if (errnum == Z_ERRNO) {
                 set_err(r->err, r->path, 0, 0, r->off + done,
-                        "read error: %s", strerror(errno));
+                        "read error: %s", NN_ERRNO_TEXT(errno));
                 return NN_ERR_IO;
             }
             set_err(r->err, r->path, 0, 0, r->off + done,

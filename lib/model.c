@@ -305,7 +305,7 @@ static nn_status write_atomic(const char *path, const unsigned char *bytes,
     int fd = create_temp(path, tmp, tmp_size);
     if (fd < 0) {
         set_err(err, path, 0, "cannot create temporary file %s: %s", tmp,
-                strerror(errno));
+                NN_ERRNO_TEXT(errno));
         st = NN_ERR_IO;
         goto out;
     }
@@ -327,7 +327,7 @@ static nn_status write_atomic(const char *path, const unsigned char *bytes,
         set_err(err, path, 0, "%s %s: %s", what,
                 strcmp(what, "cannot rename") == 0 ? "the temporary file"
                                                    : tmp,
-                strerror(e));
+                NN_ERRNO_TEXT(e));
         st = NN_ERR_IO;
         goto out;
     }
@@ -661,12 +661,12 @@ nn_status nn_model_load(const char *path, nn_net_t **net, nn_optim_t **opt,
     if (!path || !net || !alloc_ok(alloc)) return NN_ERR_INVALID;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        set_err(err, path, 0, "cannot open: %s", strerror(errno));
+        set_err(err, path, 0, "cannot open: %s", NN_ERRNO_TEXT(errno));
         return NN_ERR_IO;
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
-        set_err(err, path, 0, "cannot stat: %s", strerror(errno));
+        set_err(err, path, 0, "cannot stat: %s", NN_ERRNO_TEXT(errno));
         close(fd);
         return NN_ERR_IO;
     }
@@ -697,7 +697,7 @@ nn_status nn_model_load(const char *path, nn_net_t **net, nn_optim_t **opt,
         ssize_t k = read(fd, buf + got, want);
         if (k < 0 && errno == EINTR) continue;
         if (k < 0) {
-            set_err(err, path, got, "read error: %s", strerror(errno));
+            set_err(err, path, got, "read error: %s", NN_ERRNO_TEXT(errno));
             nn__free(&al, buf, size);
             close(fd);
             return NN_ERR_IO;

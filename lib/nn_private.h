@@ -162,6 +162,12 @@ bool nn__net_check_finite(const nn_net_t *net);
  * after it (n_out values). */
 const nn_layer *nn__net_layer(const nn_net_t *net, size_t l, size_t *w_off);
 
+/* The system's message for errno value e, written into buf (thread-safe);
+ * NN_ERRNO_TEXT(e) supplies a buffer living until the end of the caller's
+ * statement block. */
+const char *nn__errno_text(int e, char *buf, size_t n);
+#define NN_ERRNO_TEXT(e) nn__errno_text((e), (char[128]){0}, 128)
+
 /* True when every one of the n values is finite. */
 bool nn__all_finite(const double *p, size_t n);
 

@@ -1,5 +1,9 @@
 /* status.c — version queries and status messages. */
+#define _POSIX_C_SOURCE 200809L /* the XSI strerror_r */
 #include "nn_private.h"
+
+#include <stdio.h>
+#include <string.h>
 
 unsigned nn_version_number(void) { return NN_VERSION_NUMBER; }
 
@@ -20,4 +24,12 @@ const char *nn_strerror(nn_status status)
     case NN_ERR_STATE: return "call out of order";
     }
     return "unknown status code";
+}
+
+const char *nn__errno_text(int e, char *buf, size_t n)
+{
+    /* strerror_r, not strerror: the message lands in the caller's buffer,
+     * so concurrent calls in other threads cannot overwrite it */
+    if (strerror_r(e, buf, n) != 0) snprintf(buf, n, "error %d", e);
+    return buf;
 }
