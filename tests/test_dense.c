@@ -39,25 +39,6 @@ typedef struct {
     size_t m, nin, nout;
 } shape_t;
 
-static double *dalloc(size_t n)
-{
-    double *p = malloc((n ? n : 1) * sizeof(double));
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-static long double *lalloc(size_t n)
-{
-    long double *p = calloc(n ? n : 1, sizeof(long double));
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-static void fill_value(double *p, size_t n, double v)
-{
-    for (size_t i = 0; i < n; i++) p[i] = v;
-}
-
 /* A quiet NaN with a payload: marks output padding, compared bitwise. */
 static double sentinel(void)
 {
@@ -173,12 +154,12 @@ static void ref_layer(ref_t *r, const act_case *ac, size_t m, size_t nin,
                       size_t nout, const double *X, const double *W,
                       const double *b, const double *dA)
 {
-    long double *Z = lalloc(m * nout), *Zmag = lalloc(m * nout);
-    long double *dZ = lalloc(m * nout), *dZmag = lalloc(m * nout);
-    r->A = lalloc(m * nout); r->Amag = lalloc(m * nout);
-    r->dW = lalloc(nin * nout); r->dWmag = lalloc(nin * nout);
-    r->db = lalloc(nout); r->dbmag = lalloc(nout);
-    r->dX = lalloc(m * nin); r->dXmag = lalloc(m * nin);
+    long double *Z = tu_lalloc(m * nout), *Zmag = tu_lalloc(m * nout);
+    long double *dZ = tu_lalloc(m * nout), *dZmag = tu_lalloc(m * nout);
+    r->A = tu_lalloc(m * nout); r->Amag = tu_lalloc(m * nout);
+    r->dW = tu_lalloc(nin * nout); r->dWmag = tu_lalloc(nin * nout);
+    r->db = tu_lalloc(nout); r->dbmag = tu_lalloc(nout);
+    r->dX = tu_lalloc(m * nin); r->dXmag = tu_lalloc(m * nin);
 
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < nout; j++) {
@@ -285,8 +266,8 @@ typedef struct {
 static problem make_problem(uint64_t seed, size_t m, size_t nin, size_t nout)
 {
     tu_rng r = {seed};
-    problem p = {m, nin, nout, dalloc(m * nin), dalloc(nin * nout),
-                 dalloc(nout), dalloc(m * nout)};
+    problem p = {m, nin, nout, tu_dalloc(m * nin), tu_dalloc(nin * nout),
+                 tu_dalloc(nout), tu_dalloc(m * nout)};
     double w = sqrt(3.0 / (double)nin);
     tu_fill(&r, p.X, m * nin, -1.0, 1.0);
     tu_fill(&r, p.W, nin * nout, -w, w);
@@ -315,8 +296,8 @@ typedef struct {
 
 static result alloc_result(const problem *p)
 {
-    result r = {dalloc(p->m * p->nout), dalloc(p->nin * p->nout),
-                dalloc(p->nout), dalloc(p->m * p->nin)};
+    result r = {tu_dalloc(p->m * p->nout), tu_dalloc(p->nin * p->nout),
+                tu_dalloc(p->nout), tu_dalloc(p->m * p->nin)};
     return r;
 }
 
@@ -341,13 +322,13 @@ static void run_layer(nn_dense_t *d, nn_order o, const problem *p, pads_t pd,
     size_t lda = (o == NN_ROW_MAJOR ? nout : m) + pd.a;
     size_t ldda = (o == NN_ROW_MAJOR ? nout : m) + pd.da;
     size_t lddx = (o == NN_ROW_MAJOR ? nin : m) + pd.dx;
-    double *X = dalloc(span(o, m, nin, ldx)), *A = dalloc(span(o, m, nout, lda));
-    double *dA = dalloc(span(o, m, nout, ldda));
-    double *dX = dalloc(span(o, m, nin, lddx));
-    fill_value(X, span(o, m, nin, ldx), NAN);
-    fill_value(dA, span(o, m, nout, ldda), NAN);
-    fill_value(A, span(o, m, nout, lda), sentinel());
-    fill_value(dX, span(o, m, nin, lddx), sentinel());
+    double *X = tu_dalloc(span(o, m, nin, ldx)), *A = tu_dalloc(span(o, m, nout, lda));
+    double *dA = tu_dalloc(span(o, m, nout, ldda));
+    double *dX = tu_dalloc(span(o, m, nin, lddx));
+    tu_fill_value(X, span(o, m, nin, ldx), NAN);
+    tu_fill_value(dA, span(o, m, nout, ldda), NAN);
+    tu_fill_value(A, span(o, m, nout, lda), sentinel());
+    tu_fill_value(dX, span(o, m, nin, lddx), sentinel());
     pack(o, m, nin, p->X, X, ldx);
     pack(o, m, nout, p->dA, dA, ldda);
 
@@ -437,18 +418,18 @@ START_TEST(test_outputs_never_read_stale_memory)
         problem p = make_problem(4242 + a, 11, 8, 6);
         nn_dense_t *d = make_layer(&ACTS[a], &p);
         /* poison the layer: a batch of NaN through forward and backward */
-        double *Xn = dalloc(p.m * p.nin), *An = dalloc(p.m * p.nout);
-        double *dAn = dalloc(p.m * p.nout), *dXn = dalloc(p.m * p.nin);
-        fill_value(Xn, p.m * p.nin, NAN);
-        fill_value(dAn, p.m * p.nout, NAN);
+        double *Xn = tu_dalloc(p.m * p.nin), *An = tu_dalloc(p.m * p.nout);
+        double *dAn = tu_dalloc(p.m * p.nout), *dXn = tu_dalloc(p.m * p.nin);
+        tu_fill_value(Xn, p.m * p.nin, NAN);
+        tu_fill_value(dAn, p.m * p.nout, NAN);
         NN_OK_OR_FAIL(nn_dense_forward(d, p.m, NN_ROW_MAJOR, Xn, p.nin, An, p.nout));
         NN_OK_OR_FAIL(nn_dense_backward(d, p.m, NN_ROW_MAJOR, Xn, p.nin, dAn,
                                         p.nout, dXn, p.nin));
         ck_assert(isnan(nn_dense_grad_weights(d)[0]));
         /* now a clean batch into NaN-filled output buffers */
         result res = alloc_result(&p);
-        fill_value(res.A, p.m * p.nout, NAN);
-        fill_value(res.dX, p.m * p.nin, NAN);
+        tu_fill_value(res.A, p.m * p.nout, NAN);
+        tu_fill_value(res.dX, p.m * p.nin, NAN);
         NN_OK_OR_FAIL(nn_dense_forward(d, p.m, NN_ROW_MAJOR, p.X, p.nin, res.A,
                                        p.nout));
         NN_OK_OR_FAIL(nn_dense_backward(d, p.m, NN_ROW_MAJOR, p.X, p.nin, p.dA,
@@ -517,38 +498,38 @@ START_TEST(test_params_round_trip_and_borrowed_pointers)
 
     /* gradients are zero before any backward */
     double g[80], gb[7];
-    fill_value(g, 80, NAN); fill_value(gb, 7, NAN);
+    tu_fill_value(g, 80, NAN); tu_fill_value(gb, 7, NAN);
     NN_OK_OR_FAIL(nn_dense_get_grads(d, NN_ROW_MAJOR, g, nout, gb));
     for (size_t i = 0; i < 35; i++) ck_assert(g[i] == 0.0);
     for (size_t j = 0; j < 7; j++) ck_assert(gb[j] == 0.0);
 
     /* set row-major with ldw = 10 (NaN padding), get in both orders */
     double in[80], out[80], bout[7];
-    fill_value(in, 80, NAN);
+    tu_fill_value(in, 80, NAN);
     pack(NN_ROW_MAJOR, nin, nout, W0, in, 10);
     NN_OK_OR_FAIL(nn_dense_set_params(d, NN_ROW_MAJOR, in, 10, b0));
-    fill_value(out, 80, sentinel());
+    tu_fill_value(out, 80, sentinel());
     NN_OK_OR_FAIL(nn_dense_get_params(d, NN_ROW_MAJOR, out, 9, bout));
     ck_assert(padding_intact(NN_ROW_MAJOR, nin, nout, out, 9));
     double cmp[35];
     unpack(NN_ROW_MAJOR, nin, nout, out, 9, cmp);
     ck_assert(memcmp(cmp, W0, sizeof cmp) == 0);
     ck_assert(memcmp(bout, b0, sizeof bout) == 0);
-    fill_value(out, 80, sentinel());
+    tu_fill_value(out, 80, sentinel());
     NN_OK_OR_FAIL(nn_dense_get_params(d, NN_COL_MAJOR, out, 8, NULL));
     ck_assert(padding_intact(NN_COL_MAJOR, nin, nout, out, 8));
     unpack(NN_COL_MAJOR, nin, nout, out, 8, cmp);
     ck_assert(memcmp(cmp, W0, sizeof cmp) == 0);
 
     /* set column-major with ldw = 6 > n_in, read back both ways */
-    fill_value(in, 80, NAN);
+    tu_fill_value(in, 80, NAN);
     pack(NN_COL_MAJOR, nin, nout, W1, in, 6);
     NN_OK_OR_FAIL(nn_dense_set_params(d, NN_COL_MAJOR, in, 6, NULL));
     NN_OK_OR_FAIL(nn_dense_get_params(d, NN_ROW_MAJOR, cmp, nout, bout));
     ck_assert(memcmp(cmp, W1, sizeof cmp) == 0);
     ck_assert(memcmp(bout, b0, sizeof bout) == 0); /* b untouched (NULL) */
     NN_OK_OR_FAIL(nn_dense_set_params(d, NN_ROW_MAJOR, NULL, 0, b1));
-    fill_value(out, 80, sentinel());
+    tu_fill_value(out, 80, sentinel());
     NN_OK_OR_FAIL(nn_dense_get_params(d, NN_COL_MAJOR, out, 11, bout));
     ck_assert(padding_intact(NN_COL_MAJOR, nin, nout, out, 11));
     unpack(NN_COL_MAJOR, nin, nout, out, 11, cmp);
@@ -688,7 +669,7 @@ START_TEST(test_backward_state_and_shape_errors)
     /* forward with m = 6, backward with m = 5 or 2: shape mismatch, nothing
      * written: gradients keep their values, dX untouched */
     NN_OK_OR_FAIL(nn_dense_forward(d, 6, NN_ROW_MAJOR, p.X, 3, A, 4));
-    fill_value(dX, 18, sentinel());
+    tu_fill_value(dX, 18, sentinel());
     ck_assert_int_eq(nn_dense_backward(d, 5, NN_ROW_MAJOR, p.X, 3, p.dA, 4, dX, 3),
                      NN_ERR_SHAPE);
     ck_assert_int_eq(nn_dense_backward(d, 2, NN_COL_MAJOR, p.X, 6, p.dA, 6, dX, 6),
@@ -743,8 +724,8 @@ START_TEST(test_nan_in_x_propagates)
         }
         /* a NaN that meets only zero weights and makes z negative for relu */
         double X1[4] = {NAN, 1, 1, 1}, W[20], b[5], A1[5];
-        fill_value(W, 20, 0.0);
-        fill_value(b, 5, -1.0);
+        tu_fill_value(W, 20, 0.0);
+        tu_fill_value(b, 5, -1.0);
         NN_OK_OR_FAIL(nn_dense_set_params(d, NN_ROW_MAJOR, W, 5, b));
         NN_OK_OR_FAIL(nn_dense_forward(d, 1, NN_ROW_MAJOR, X1, 4, A1, 5));
         for (size_t j = 0; j < 5; j++)

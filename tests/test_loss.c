@@ -16,25 +16,6 @@
 #define TOL 1e-12L
 
 /* ------------------------------------------------------------ helpers */
-static double *dalloc(size_t n)
-{
-    double *p = malloc((n ? n : 1) * sizeof(double));
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-static long double *lalloc(size_t n)
-{
-    long double *p = calloc(n ? n : 1, sizeof(long double));
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-static void fill_value(double *p, size_t n, double v)
-{
-    for (size_t i = 0; i < n; i++) p[i] = v;
-}
-
 static void expect_close1(const char *ctx, const char *what, double got,
                           long double ref, long double mag)
 {
@@ -114,8 +95,8 @@ static void ref_logits(const problem *p, long double *Z, long double *Zmag)
 static void ref_param_grads(const problem *p, const long double *dZ,
                             const long double *dZmag, ref_t *r)
 {
-    r->dW = lalloc(p->nin * p->k); r->dWmag = lalloc(p->nin * p->k);
-    r->db = lalloc(p->k); r->dbmag = lalloc(p->k);
+    r->dW = tu_lalloc(p->nin * p->k); r->dWmag = tu_lalloc(p->nin * p->k);
+    r->db = tu_lalloc(p->k); r->dbmag = tu_lalloc(p->k);
     for (size_t q = 0; q < p->nin; q++)
         for (size_t j = 0; j < p->k; j++)
             for (size_t i = 0; i < p->m; i++) {
@@ -135,10 +116,10 @@ static void ref_mse(const problem *p, nn_activation act, const double *Y,
                     ref_t *r)
 {
     size_t n = p->m * p->k;
-    long double *Z = lalloc(n), *Zm = lalloc(n), *dZ = lalloc(n), *dZm = lalloc(n);
+    long double *Z = tu_lalloc(n), *Zm = tu_lalloc(n), *dZ = tu_lalloc(n), *dZm = tu_lalloc(n);
     long double dm = (long double)p->m;
     ref_logits(p, Z, Zm);
-    r->A = lalloc(n);
+    r->A = tu_lalloc(n);
     r->loss = r->lossmag = 0;
     for (size_t i = 0; i < n; i++) {
         long double z = Z[i], a, gp, smooth;
@@ -165,10 +146,10 @@ static void ref_mse(const problem *p, nn_activation act, const double *Y,
 static void ref_bce(const problem *p, const double *Y, ref_t *r)
 {
     size_t n = p->m * p->k;
-    long double *Z = lalloc(n), *Zm = lalloc(n), *dZ = lalloc(n), *dZm = lalloc(n);
+    long double *Z = tu_lalloc(n), *Zm = tu_lalloc(n), *dZ = tu_lalloc(n), *dZm = tu_lalloc(n);
     long double dm = (long double)p->m;
     ref_logits(p, Z, Zm);
-    r->A = lalloc(n);
+    r->A = tu_lalloc(n);
     r->loss = r->lossmag = 0;
     for (size_t i = 0; i < n; i++) {
         long double a = sigmoid_l(Z[i]), y = Y[i];
@@ -188,10 +169,10 @@ static void ref_bce(const problem *p, const double *Y, ref_t *r)
 static void ref_softmax_ce(const problem *p, const double *Y, ref_t *r)
 {
     size_t n = p->m * p->k, k = p->k;
-    long double *Z = lalloc(n), *Zm = lalloc(n), *dZ = lalloc(n), *dZm = lalloc(n);
+    long double *Z = tu_lalloc(n), *Zm = tu_lalloc(n), *dZ = tu_lalloc(n), *dZm = tu_lalloc(n);
     long double dm = (long double)p->m;
     ref_logits(p, Z, Zm);
-    r->A = lalloc(n);
+    r->A = tu_lalloc(n);
     r->loss = r->lossmag = 0;
     for (size_t i = 0; i < p->m; i++) {
         const long double *z = Z + i * k, *zm = Zm + i * k;
@@ -225,7 +206,7 @@ static void check_net(const char *ctx, nn_net_t *net, const problem *p,
                       const double *Y, const ref_t *r)
 {
     double loss = NAN, loss2 = NAN;
-    double *dW = dalloc(p->nin * p->k), *db = dalloc(p->k);
+    double *dW = tu_dalloc(p->nin * p->k), *db = tu_dalloc(p->k);
     NN_OK_OR_FAIL(nn_net_loss(net, p->m, NN_ROW_MAJOR, p->X, p->nin, Y, p->k,
                               &loss));
     expect_close1(ctx, "loss (nn_net_loss)", loss, r->loss, r->lossmag);
@@ -253,8 +234,8 @@ static owned make_problem(uint64_t seed, size_t m, size_t nin, size_t k,
 {
     tu_rng r = {seed};
     owned o;
-    o.X = dalloc(m * nin); o.W = dalloc(nin * k); o.b = dalloc(k);
-    o.Y = dalloc(m * k);
+    o.X = tu_dalloc(m * nin); o.W = tu_dalloc(nin * k); o.b = tu_dalloc(k);
+    o.Y = tu_dalloc(m * k);
     double w = wscale * sqrt(3.0 / (double)nin);
     tu_fill(&r, o.X, m * nin, -1, 1);
     tu_fill(&r, o.W, nin * k, -w, w);
@@ -296,8 +277,8 @@ START_TEST(test_mse_reference)
                  s->m, s->nin, s->k);
         check_net(ctx, net, &o.p, o.Y, &ref);
         /* predict gives g(z) once (the loss does not re-apply g) */
-        double *P = dalloc(s->m * s->k);
-        long double *Pm = lalloc(s->m * s->k);
+        double *P = tu_dalloc(s->m * s->k);
+        long double *Pm = tu_lalloc(s->m * s->k);
         for (size_t i = 0; i < s->m * s->k; i++) Pm[i] = 4 * s->nin;
         NN_OK_OR_FAIL(nn_net_predict(net, s->m, NN_ROW_MAJOR, o.X, s->nin, P, s->k));
         expect_close(ctx, "predict", s->m * s->k, P, ref.A, Pm);
@@ -478,8 +459,8 @@ START_TEST(test_softmax_labels_equal_one_hot)
     check_net(ctx, net, &o.p, o.Y, &ref);
 
     double ld, ll, gd, gl;
-    double *dWd = dalloc(nin * k), *dWl = dalloc(nin * k);
-    double *dbd = dalloc(k), *dbl = dalloc(k);
+    double *dWd = tu_dalloc(nin * k), *dWl = tu_dalloc(nin * k);
+    double *dbd = tu_dalloc(k), *dbl = tu_dalloc(k);
     NN_OK_OR_FAIL(nn_net_loss(net, m, NN_ROW_MAJOR, o.X, nin, o.Y, k, &ld));
     NN_OK_OR_FAIL(nn_net_loss_labels(net, m, NN_ROW_MAJOR, o.X, nin, labels, &ll));
     ck_assert_msg(memcmp(&ld, &ll, sizeof ld) == 0, "%.17g vs %.17g", ld, ll);
@@ -616,13 +597,13 @@ START_TEST(test_predict_probabilities)
     size_t m = 10, nin = 7, k = 4;
     owned o = make_problem(800, m, nin, k, 3.0);
     double P[40], Pc[60], Pt[40];
-    long double *mag = lalloc(m * k);
+    long double *mag = tu_lalloc(m * k);
     for (size_t i = 0; i < m * k; i++) mag[i] = 4 * nin;
     ref_t ref;
 
     nn_net_t *net = make_net(nin, k, NN_ACT_SIGMOID, NN_LOSS_BCE, o.W, o.b);
     ref_bce(&o.p, o.Y, &ref);
-    fill_value(P, 40, NAN);
+    tu_fill_value(P, 40, NAN);
     NN_OK_OR_FAIL(nn_net_predict(net, m, NN_ROW_MAJOR, o.X, nin, P, k));
     expect_close("BCE predict = sigmoid(z)", "P", m * k, P, ref.A, mag);
     ref_free(&ref);
@@ -630,7 +611,7 @@ START_TEST(test_predict_probabilities)
 
     net = make_net(nin, k, NN_ACT_SOFTMAX, NN_LOSS_SOFTMAX_CE, o.W, o.b);
     ref_softmax_ce(&o.p, o.Y, &ref);
-    fill_value(P, 40, NAN);
+    tu_fill_value(P, 40, NAN);
     NN_OK_OR_FAIL(nn_net_predict(net, m, NN_ROW_MAJOR, o.X, nin, P, k));
     expect_close("softmax predict", "P", m * k, P, ref.A, mag);
     for (size_t i = 0; i < m; i++) {
@@ -639,10 +620,10 @@ START_TEST(test_predict_probabilities)
         ck_assert_msg(fabs(s - 1.0) < 1e-14, "row %zu sums to %.17g", i, s);
     }
     /* column-major, ld > m: bitwise the same numbers */
-    double *Xc = dalloc(nin * 13);
+    double *Xc = tu_dalloc(nin * 13);
     for (size_t i = 0; i < m; i++)
         for (size_t q = 0; q < nin; q++) Xc[q * 13 + i] = o.X[i * nin + q];
-    fill_value(Pc, 60, NAN);
+    tu_fill_value(Pc, 60, NAN);
     NN_OK_OR_FAIL(nn_net_predict(net, m, NN_COL_MAJOR, Xc, 13, Pc, 15));
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < k; j++) Pt[i * k + j] = Pc[j * 15 + i];
@@ -685,7 +666,7 @@ START_TEST(test_check_finite)
     ck_assert(memcmp(before, after, np * sizeof(double)) != 0);
 
     /* a NaN in X: gradient and step report NN_ERR_NUMERIC, params kept */
-    double *Xn = dalloc(m * nin);
+    double *Xn = tu_dalloc(m * nin);
     memcpy(Xn, o.X, m * nin * sizeof(double));
     Xn[2 * nin + 1] = NAN;
     NN_OK_OR_FAIL(nn_net_get_params(net, 0, NN_ROW_MAJOR, before, k, before + 6));
@@ -806,9 +787,9 @@ START_TEST(test_col_major_loss_bitwise)
     for (size_t c = 0; c < 3; c++) {
         owned o = make_problem(1000 + c, m, nin, k, 2.0);
         nn_net_t *net = make_net(nin, k, cases[c].act, cases[c].loss, o.W, o.b);
-        double *Xc = dalloc(nin * ldx), *Yc = dalloc(k * ldy);
-        fill_value(Xc, nin * ldx, NAN);
-        fill_value(Yc, k * ldy, NAN);
+        double *Xc = tu_dalloc(nin * ldx), *Yc = tu_dalloc(k * ldy);
+        tu_fill_value(Xc, nin * ldx, NAN);
+        tu_fill_value(Yc, k * ldy, NAN);
         for (size_t i = 0; i < m; i++) {
             for (size_t q = 0; q < nin; q++) Xc[q * ldx + i] = o.X[i * nin + q];
             for (size_t j = 0; j < k; j++) Yc[j * ldy + i] = o.Y[i * k + j];

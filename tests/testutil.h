@@ -38,6 +38,24 @@ static inline void tu_fill(tu_rng *r, double *p, size_t n, double lo, double hi)
     for (size_t i = 0; i < n; i++) p[i] = tu_uniform(r, lo, hi);
 }
 
+/* Checked buffers of n doubles (uninitialised) / long doubles (zeroed). */
+static inline double *tu_dalloc(size_t n)
+{
+    double *p = (double *)malloc((n ? n : 1) * sizeof(double));
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+static inline long double *tu_lalloc(size_t n)
+{
+    long double *p = (long double *)calloc(n ? n : 1, sizeof(long double));
+    ck_assert_ptr_nonnull(p);
+    return p;
+}
+static inline void tu_fill_value(double *p, size_t n, double v)
+{
+    for (size_t i = 0; i < n; i++) p[i] = v;
+}
+
 /* |a - b| / max(|a|, |b|, floor): relative error with an absolute floor. */
 static inline double tu_relerr(double a, double b, double floor_)
 {
