@@ -29,29 +29,8 @@
 #include <unistd.h>
 
 /* ------------------------------------------------------------ helpers */
-/* Counting allocator refusing anything over 64 MiB. */
-typedef struct {
-    size_t live, peak, biggest, refused, calls;
-} counter;
-static void *c_alloc(void *ctx, size_t n)
-{
-    counter *c = ctx;
-    c->calls++;
-    if (n > ((size_t)64 << 20)) { c->refused++; return NULL; }
-    void *p = malloc(n);
-    if (p) {
-        c->live += n;
-        if (c->live > c->peak) c->peak = c->live;
-        if (n > c->biggest) c->biggest = n;
-    }
-    return p;
-}
-static void c_free(void *ctx, void *p, size_t n)
-{
-    counter *c = ctx;
-    c->live -= n;
-    free(p);
-}
+/* Counting allocators (testutil.h) refuse anything over 64 MiB. */
+#define MAX_REQUEST ((size_t)64 << 20)
 
 /* Reference CRC-32 (IEEE, reflected 0xEDB88320), independent of zlib. */
 static uint32_t ref_crc(const unsigned char *p, size_t n)
@@ -270,8 +249,8 @@ static void write_whole(const char *path, const void *b, size_t n)
  * that nothing leaked and nothing huge was asked for. */
 static nn_status load_counted(const unsigned char *b, size_t n, bool want_opt)
 {
-    counter c = {0};
-    nn_allocator al = {c_alloc, c_free, &c};
+    tu_counter c = {.max_request = MAX_REQUEST};
+    nn_allocator al = tu_allocator(&c);
     nn_net_t *net = NULL;
     nn_optim_t *opt = NULL;
     nn_error_info err;
@@ -285,11 +264,11 @@ static nn_status load_counted(const unsigned char *b, size_t n, bool want_opt)
         ck_assert_ptr_null(opt);
         ck_assert_msg(err.message[0] != '\0', "no message for status %d", st);
     }
-    ck_assert_uint_eq(c.live, 0);
-    ck_assert_uint_eq(c.refused, 0);
+    TU_ASSERT_BALANCED(&c);
+    ck_assert_int_eq(c.refused, 0);
     /* nothing larger than a small multiple of the input */
-    ck_assert_msg(c.biggest <= 4 * n + 4096, "allocated %zu for %zu bytes",
-                  c.biggest, n);
+    ck_assert_msg(c.largest <= 4 * n + 4096, "allocated %zu for %zu bytes",
+                  c.largest, n);
     return st;
 }
 
@@ -323,8 +302,8 @@ START_TEST(test_round_trip)
 
     size_t n;
     unsigned char *b = to_mem(net, opt, &n);
-    counter c = {0};
-    nn_allocator al = {c_alloc, c_free, &c};
+    tu_counter c = {.max_request = MAX_REQUEST};
+    nn_allocator al = tu_allocator(&c);
     nn_net_t *net2 = NULL;
     nn_optim_t *opt2 = (nn_optim_t *)&c; /* must be overwritten */
     nn_error_info err;
@@ -370,8 +349,8 @@ START_TEST(test_round_trip)
 
     nn_optim_destroy(opt2);
     nn_net_destroy(net2);
-    ck_assert_uint_eq(c.live, 0);
-    ck_assert_uint_gt(c.calls, 0);
+    TU_ASSERT_BALANCED(&c);
+    ck_assert_int_gt(c.attempts, 0);
     nn_optim_destroy(opt);
     nn_net_destroy(net);
     free(b);
@@ -400,8 +379,8 @@ START_TEST(test_file_round_trip)
     ck_assert_uint_eq(nf, nm);
     ck_assert(memcmp(f, m, nm) == 0);
 
-    counter c = {0};
-    nn_allocator al = {c_alloc, c_free, &c};
+    tu_counter c = {.max_request = MAX_REQUEST};
+    nn_allocator al = tu_allocator(&c);
     nn_net_t *net2 = NULL;
     nn_optim_t *opt2 = NULL;
     NN_OK_OR_FAIL(nn_model_load(path, &net2, &opt2, &al, &err));
@@ -413,7 +392,7 @@ START_TEST(test_file_round_trip)
     NN_OK_OR_FAIL(nn_model_load(path, &net2, NULL, &al, &err));
     expect_same_params(net, net2);
     nn_net_destroy(net2);
-    ck_assert_uint_eq(c.live, 0);
+    TU_ASSERT_BALANCED(&c);
 
     /* overwrite with a net-only model: replaced, no optimizer, no leftovers */
     NN_OK_OR_FAIL(nn_model_save(path, net, NULL, NULL));
@@ -967,13 +946,14 @@ START_TEST(test_allocator_balance)
     char dir[512], path[600];
     make_dir(dir, sizeof dir);
     snprintf(path, sizeof path, "%s/m.nnm", dir);
-    counter c = {0};
-    nn_allocator al = {c_alloc, c_free, &c};
+    tu_counter c = {.max_request = MAX_REQUEST};
+    nn_allocator al = tu_allocator(&c);
     nn_net_t *net = make_net(&ARCHS[1], &al);
     nn_optim_t *opt = make_opt(net, NN_OPTIM_MOMENTUM, &al);
-    size_t base = c.live, calls = c.calls;
+    size_t base = c.live;
+    long attempts = c.attempts;
     NN_OK_OR_FAIL(nn_model_save(path, net, opt, NULL));
-    ck_assert_uint_gt(c.calls, calls); /* the buffer came from al */
+    ck_assert_int_gt(c.attempts, attempts); /* the buffer came from al */
     ck_assert_uint_eq(c.live, base);
     nn_net_t *net2 = NULL;
     nn_optim_t *opt2 = NULL;
@@ -983,7 +963,7 @@ START_TEST(test_allocator_balance)
     ck_assert_uint_eq(c.live, base);
     nn_optim_destroy(opt);
     nn_net_destroy(net);
-    ck_assert_uint_eq(c.live, 0);
+    TU_ASSERT_BALANCED(&c);
     unlink(path);
     rmdir(dir);
 }

@@ -12,78 +12,39 @@
 #include <unistd.h>
 
 /* ------------------------------------------------ checking allocator
- * A size header in front of each block checks that free gets the size that
- * was asked for; live counts must come back to zero. */
-typedef struct {
-    long allocs;      /* allocation calls (failed ones included)        */
-    long fails;       /* of which failed on purpose                     */
-    long fail_at;     /* 1-based call to fail; 0 = never                */
-    int fail_rest;    /* also fail every call after fail_at             */
-    long live_blocks;
-    size_t live_bytes;
-    int bad_free;
-} heap;
+ * testutil.h's tu_counter: it checks that free gets the size that was asked
+ * for and a live pointer; live counts must come back to zero. */
 
-enum { HDR = 16 };
-
-static void *h_alloc(void *ctx, size_t n)
+/* Blocks allocated and not yet freed. */
+static long live_blocks(const tu_counter *c)
 {
-    heap *h = ctx;
-    h->allocs++;
-    if (h->fail_at &&
-        (h->allocs == h->fail_at || (h->fail_rest && h->allocs > h->fail_at))) {
-        h->fails++;
-        return NULL;
-    }
-    unsigned char *p = malloc(n + HDR);
-    if (!p) return NULL;
-    memcpy(p, &n, sizeof n);
-    h->live_blocks++;
-    h->live_bytes += n;
-    return p + HDR;
+    return c->allocs - (c->frees - c->unknown_free);
 }
 
-static void h_free(void *ctx, void *ptr, size_t n)
+/* Arm c so that its n-th allocation from now fails (and, in mode 1, every
+ * later one too). Each counter is armed once, before any refusal. */
+static void arm(tu_counter *c, long n, int mode)
 {
-    heap *h = ctx;
-    unsigned char *p = (unsigned char *)ptr - HDR;
-    size_t was;
-    memcpy(&was, p, sizeof was);
-    if (was != n) h->bad_free = 1;
-    h->live_blocks--;
-    h->live_bytes -= was;
-    free(p);
+    ck_assert_int_eq(c->refused, 0);
+    c->fail_at = c->attempts + n;
+    c->fail_rest = mode;
 }
 
-static nn_allocator allocator_of(heap *h)
-{
-    nn_allocator a = {h_alloc, h_free, h};
-    return a;
-}
+static void disarm(tu_counter *c) { c->fail_at = 0; }
 
-/* Arm h so that its n-th allocation from now fails (and, in mode 1, every
- * later one too). */
-static void arm(heap *h, long n, int mode)
+static void assert_live(const tu_counter *c, long blocks)
 {
-    h->fails = 0;
-    h->fail_at = h->allocs + n;
-    h->fail_rest = mode;
-}
-
-static void disarm(heap *h) { h->fail_at = 0; }
-
-static void assert_live(const heap *h, long blocks)
-{
-    ck_assert_int_eq(h->bad_free, 0);
-    ck_assert_int_eq(h->live_blocks, blocks);
-    if (blocks == 0) ck_assert_uint_eq(h->live_bytes, 0);
+    ck_assert_int_eq(c->size_mismatch, 0);
+    ck_assert_int_eq(c->unknown_free, 0);
+    ck_assert_int_eq(live_blocks(c), blocks);
+    if (blocks == 0) TU_ASSERT_BALANCED(c);
 }
 
 /* A failing call: NOMEM exactly when an allocation failed. Returns true when
  * the sweep is over (the call met no failure and succeeded). */
-static int swept(const heap *h, nn_status st)
+static int swept(const tu_counter *h, nn_status st)
 {
-    if (h->fails == 0) {
+    if (h->refused == 0) {
         NN_OK_OR_FAIL(st);
         return 1;
     }
@@ -114,9 +75,9 @@ static void fill_batch(double *X, size_t *lab, size_t m)
     for (size_t i = 0; i < m; i++) lab[i] = tu_next(&r) % 3;
 }
 
-static nn_net_t *make_net(heap *h)
+static nn_net_t *make_net(tu_counter *h)
 {
-    nn_allocator a = allocator_of(h);
+    nn_allocator a = tu_allocator(h);
     nn_net_t *net = NULL;
     NN_OK_OR_FAIL(nn_net_create(&net, NIN, NL, mlp, NN_LOSS_SOFTMAX_CE, &a));
     return net;
@@ -195,8 +156,8 @@ START_TEST(net_create)
     int mode = _i;
     long n;
     for (n = 1; n < MAX_SITES; n++) {
-        heap h = {0};
-        nn_allocator a = allocator_of(&h);
+        tu_counter h = {0};
+        nn_allocator a = tu_allocator(&h);
         arm(&h, n, mode);
         nn_net_t *sentinel = (nn_net_t *)&h, *net = sentinel;
         nn_status st = nn_net_create(&net, NIN, NL, mlp, NN_LOSS_SOFTMAX_CE, &a);
@@ -218,8 +179,8 @@ START_TEST(dense_create)
     int mode = _i;
     long n;
     for (n = 1; n < MAX_SITES; n++) {
-        heap h = {0};
-        nn_allocator a = allocator_of(&h);
+        tu_counter h = {0};
+        nn_allocator a = tu_allocator(&h);
         arm(&h, n, mode);
         nn_dense_t *sentinel = (nn_dense_t *)&h, *d = sentinel;
         nn_status st = nn_dense_create(&d, 6, 4, NN_ACT_LEAKY_RELU, 0.1, &a);
@@ -246,22 +207,22 @@ START_TEST(reserve)
     fill_batch(X, lab, M);
     long n;
     for (n = 1; n < MAX_SITES; n++) {
-        heap h = {0};
+        tu_counter h = {0};
         nn_net_t *net = make_net(&h);
         NN_OK_OR_FAIL(nn_net_reserve(net, 8));
         double *before = params_copy(net);
-        long blocks = h.live_blocks;
+        long blocks = live_blocks(&h);
         arm(&h, n, mode);
         nn_status st = nn_net_reserve(net, M);
         int done = swept(&h, st);
         disarm(&h);
         if (!done) {
-            ck_assert_int_eq(h.live_blocks, blocks);
+            ck_assert_int_eq(live_blocks(&h), blocks);
             assert_params(net, before);
             /* the old workspace is still there: m <= 8 does not allocate */
-            long allocs = h.allocs;
+            long attempts = h.attempts;
             NN_OK_OR_FAIL(nn_net_predict(net, 8, NN_ROW_MAJOR, X, NIN, Y, 3));
-            ck_assert_int_eq(h.allocs, allocs);
+            ck_assert_int_eq(h.attempts, attempts);
             NN_OK_OR_FAIL(nn_net_reserve(net, M));
         }
         NN_OK_OR_FAIL(nn_net_gradient_labels(net, M, NN_ROW_MAJOR, X, NIN, lab, NULL));
@@ -274,15 +235,15 @@ START_TEST(reserve)
     ck_assert_int_ge(n - 1, 1);
 
     for (n = 1; n < MAX_SITES; n++) {
-        heap h = {0};
-        nn_allocator a = allocator_of(&h);
+        tu_counter h = {0};
+        nn_allocator a = tu_allocator(&h);
         nn_dense_t *d = NULL;
         NN_OK_OR_FAIL(nn_dense_create(&d, NIN, 3, NN_ACT_SIGMOID, 0, &a));
         arm(&h, n, mode);
         nn_status st = nn_dense_reserve(d, M);
         int done = swept(&h, st);
         disarm(&h);
-        if (!done) ck_assert_int_eq(h.live_blocks, 1);
+        if (!done) ck_assert_int_eq(live_blocks(&h), 1);
         NN_OK_OR_FAIL(nn_dense_forward(d, M, NN_ROW_MAJOR, X, NIN, Y, 3));
         nn_dense_destroy(d);
         assert_live(&h, 0);
@@ -299,11 +260,11 @@ START_TEST(optim_create)
     for (int kind = NN_OPTIM_SGD; kind <= NN_OPTIM_ADAM; kind++) {
         long n;
         for (n = 1; n < MAX_SITES; n++) {
-            heap hn = {0}, h = {0};
+            tu_counter hn = {0}, h = {0};
             nn_net_t *net = make_net(&hn);
             nn_optim_config cfg;
             NN_OK_OR_FAIL(nn_optim_config_default(&cfg, (nn_optim_kind)kind));
-            nn_allocator a = allocator_of(&h);
+            nn_allocator a = tu_allocator(&h);
             arm(&h, n, mode);
             nn_optim_t *sentinel = (nn_optim_t *)&h, *opt = sentinel;
             nn_status st = nn_optim_create(&opt, net, &cfg, &a);
@@ -328,7 +289,7 @@ START_TEST(init_orthogonal)
 {
     int mode = _i;
     /* a wide first layer (5 -> 24), then tall ones */
-    heap hr = {0};
+    tu_counter hr = {0};
     nn_net_t *ref = make_net(&hr);
     NN_OK_OR_FAIL(nn_net_init(ref, NN_INIT_ORTHOGONAL, 42));
     double *want = params_copy(ref);
@@ -336,14 +297,14 @@ START_TEST(init_orthogonal)
     assert_live(&hr, 0);
     long n;
     for (n = 1; n < MAX_SITES; n++) {
-        heap h = {0};
+        tu_counter h = {0};
         nn_net_t *net = make_net(&h);
         double *before = params_copy(net);
         arm(&h, n, mode);
         nn_status st = nn_net_init(net, NN_INIT_ORTHOGONAL, 42);
         int done = swept(&h, st);
         disarm(&h);
-        ck_assert_int_eq(h.live_blocks, 1); /* the net itself */
+        ck_assert_int_eq(live_blocks(&h), 1); /* the net itself */
         if (!done) {
             assert_params(net, before);
             NN_OK_OR_FAIL(nn_net_init(net, NN_INIT_ORTHOGONAL, 42));
@@ -369,8 +330,8 @@ START_TEST(data_create_and_scaler)
     fill_batch(X, lab, M);
     long n;
     for (n = 1; n < MAX_SITES; n++) {
-        heap h = {0};
-        nn_allocator a = allocator_of(&h);
+        tu_counter h = {0};
+        nn_allocator a = tu_allocator(&h);
         arm(&h, n, mode);
         nn_data_t *sentinel = (nn_data_t *)&h, *d = sentinel;
         nn_status st = nn_data_create(&d, M, NIN, NN_COL_MAJOR, X, M, lab, &a);
@@ -387,8 +348,8 @@ START_TEST(data_create_and_scaler)
         nn_data_t *d = NULL;
         NN_OK_OR_FAIL(nn_data_create(&d, M, NIN, NN_ROW_MAJOR, X, NIN, lab, NULL));
         for (n = 1; n < MAX_SITES; n++) {
-            heap h = {0};
-            nn_allocator a = allocator_of(&h);
+            tu_counter h = {0};
+            nn_allocator a = tu_allocator(&h);
             arm(&h, n, mode);
             nn_scaler_t *sentinel = (nn_scaler_t *)&h, *s = sentinel;
             nn_status st = nn_scaler_fit(&s, (nn_scale_kind)kind, d, &a);
@@ -421,8 +382,8 @@ START_TEST(load_idx)
         char *path = idx_file(dims[f], 3);
         long n;
         for (n = 1; n < MAX_SITES; n++) {
-            heap h = {0};
-            nn_allocator a = allocator_of(&h);
+            tu_counter h = {0};
+            nn_allocator a = tu_allocator(&h);
             arm(&h, n, mode);
             nn_data_t *sentinel = (nn_data_t *)&h, *d = sentinel;
             nn_error_info err;
@@ -457,15 +418,15 @@ START_TEST(load_idx_labels)
     const size_t old[4] = {1, 1, 0, 0};
     long n;
     for (n = 1; n < MAX_SITES; n++) {
-        heap h = {0};
-        nn_allocator a = allocator_of(&h);
+        tu_counter h = {0};
+        nn_allocator a = tu_allocator(&h);
         nn_data_t *d = NULL;
         NN_OK_OR_FAIL(nn_data_create(&d, 4, 1, NN_ROW_MAJOR, x, 1, old, &a));
         arm(&h, n, mode);
         nn_status st = nn_data_load_idx_labels(d, path, NULL);
         int done = swept(&h, st);
         disarm(&h);
-        ck_assert_int_eq(h.live_blocks, 2); /* block, labels */
+        ck_assert_int_eq(live_blocks(&h), 2); /* block, labels */
         if (!done) {
             ck_assert_mem_eq(nn_data_labels(d), old, sizeof old);
             ck_assert_uint_eq(nn_data_n_classes(d), 2);
@@ -500,8 +461,8 @@ START_TEST(load_csv)
         free(text);
         long n;
         for (n = 1; n < MAX_SITES; n++) {
-            heap h = {0};
-            nn_allocator a = allocator_of(&h);
+            tu_counter h = {0};
+            nn_allocator a = tu_allocator(&h);
             arm(&h, n, mode);
             nn_data_t *sentinel = (nn_data_t *)&h, *d = sentinel;
             nn_status st = nn_data_load_csv(&d, path, true, 1, &a, NULL);
@@ -555,7 +516,7 @@ START_TEST(train)
     cfg.seed = 7;
     NN_OK_OR_FAIL(nn_set_num_threads(1));
 
-    heap hr = {0};
+    tu_counter hr = {0};
     nn_net_t *ref = make_net(&hr);
     nn_optim_t *ropt = make_opt(ref);
     nn_train_result rres;
@@ -566,12 +527,12 @@ START_TEST(train)
 
     long n;
     for (n = 1; n < MAX_SITES; n++) {
-        heap hn = {0}, ht = {0};
+        tu_counter hn = {0}, ht = {0};
         nn_net_t *net = make_net(&hn);
         nn_optim_t *opt = make_opt(net);
-        nn_allocator at = allocator_of(&ht);
+        nn_allocator at = tu_allocator(&ht);
         double *before = params_copy(net);
-        heap *h = which ? &hn : &ht;
+        tu_counter *h = which ? &hn : &ht;
         arm(h, n, mode);
         nn_train_result res = {.epochs_run = 99};
         nn_status st = nn_train(net, opt, data, NULL, &cfg, &at, &res);
@@ -619,7 +580,7 @@ START_TEST(evaluate)
     NN_OK_OR_FAIL(nn_data_create(&data, M, NIN, NN_ROW_MAJOR, X, NIN, lab, NULL));
     long n;
     for (n = 1; n < MAX_SITES; n++) {
-        heap h = {0};
+        tu_counter h = {0};
         nn_net_t *net = make_net(&h);
         arm(&h, n, mode);
         double loss = -1, acc = -1;
@@ -651,7 +612,7 @@ START_TEST(model_load)
     static double X[M * NIN];
     static size_t lab[M];
     fill_batch(X, lab, M);
-    nn_net_t *src = make_net(&(heap){0});
+    nn_net_t *src = make_net(&(tu_counter){0});
     nn_optim_t *sopt = make_opt(src);
     NN_OK_OR_FAIL(nn_net_gradient_labels(src, M, NN_ROW_MAJOR, X, NIN, lab, NULL));
     NN_OK_OR_FAIL(nn_optim_step(sopt, src));
@@ -666,8 +627,8 @@ START_TEST(model_load)
     for (int from_file = 0; from_file < 2; from_file++) {
         long n;
         for (n = 1; n < MAX_SITES; n++) {
-            heap h = {0};
-            nn_allocator a = allocator_of(&h);
+            tu_counter h = {0};
+            nn_allocator a = tu_allocator(&h);
             arm(&h, n, mode);
             nn_net_t *snet = (nn_net_t *)&h, *net = snet;
             nn_optim_t *sopt2 = (nn_optim_t *)&a, *opt = sopt2;
