@@ -450,19 +450,34 @@ static void backward_all(nn_net_t *net, size_t m, nn_order order,
     }
 }
 
-static nn_status gradient_common(nn_net_t *net, size_t m, nn_order order,
-                                 const double *X, size_t ldx, const double *Y,
-                                 size_t ldy, const size_t *labels,
-                                 double *loss)
+/* Validate the batch, then forward + loss + backward (dropout on). With
+ * step != 0 the SGD update W -= step*dW is fused into the dW products and no
+ * dW is stored; with step == 0 the gradients are stored. *value: the loss
+ * (may be NaN when want_loss is false). */
+static nn_status train_pass(nn_net_t *net, size_t m, nn_order order,
+                            const double *X, size_t ldx, const double *Y,
+                            size_t ldy, const size_t *labels, double step,
+                            bool want_loss, double *value)
 {
     if (!Y && !labels) return NN_ERR_INVALID;
     nn_targets t = make_targets(order, Y, ldy, labels);
     nn_status st = begin_batch(net, m, order, X, ldx, &t, Y, ldy);
     if (st) return st;
     const double *O = forward_all(net, m, order, X, ldx, true);
+    backward_all(net, m, order, X, ldx, O, &t, value, want_loss, step);
+    return NN_OK;
+}
+
+static nn_status gradient_common(nn_net_t *net, size_t m, nn_order order,
+                                 const double *X, size_t ldx, const double *Y,
+                                 size_t ldy, const size_t *labels,
+                                 double *loss)
+{
     double value;
-    backward_all(net, m, order, X, ldx, O, &t, &value,
-                 loss != NULL || net->check_finite, 0.0);
+    nn_status st = train_pass(net, m, order, X, ldx, Y, ldy, labels, 0.0,
+                              loss != NULL || (net && net->check_finite),
+                              &value);
+    if (st) return st;
     /* a non-finite result under check-finite: report it, write no loss, and
      * mark the stored (non-finite) gradients unusable so no step applies
      * them, whatever the check-finite setting at that step */
@@ -503,15 +518,11 @@ static nn_status train_sgd_common(nn_net_t *net, size_t m, nn_order order,
                                        loss);
         return st ? st : nn_net_sgd_step(net, alpha);
     }
-    if (!Y && !labels) return NN_ERR_INVALID;
-    nn_targets t = make_targets(order, Y, ldy, labels);
-    nn_status st = begin_batch(net, m, order, X, ldx, &t, Y, ldy);
-    if (st) return st;
-    const double *O = forward_all(net, m, order, X, ldx, true);
     double value;
-    /* alpha == 0 would mean "not fused": it changes nothing, so skip it */
-    backward_all(net, m, order, X, ldx, O, &t, &value, loss != NULL,
-                 alpha == 0.0 ? 0.0 : alpha);
+    /* alpha == 0 changes nothing and takes the plain (storing) path */
+    nn_status st = train_pass(net, m, order, X, ldx, Y, ldy, labels, alpha,
+                              loss != NULL, &value);
+    if (st) return st;
     net->have_grad = alpha == 0.0; /* the fused path stores no dW */
     if (loss) *loss = value;
     return NN_OK;
