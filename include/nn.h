@@ -1,7 +1,7 @@
 /*
- * nn.h — libnn, a BLAS-accelerated neural-network library in C.
+ * nn.h — libnn 1.0, a BLAS-accelerated neural-network library in C.
  *
- * The one public header of libnn. Self-contained (stddef/stdint/stdbool only),
+ * The one public header of libnn. Self-contained (stddef/stdint only),
  * C99-clean and includable from C++.
  *
  * Conventions used by every declaration below
@@ -12,6 +12,10 @@
  * - The library never prints, never calls exit()/abort(), keeps no global
  *   mutable state (the one exception is nn_set_num_threads, which configures
  *   the process-wide BLAS library; see there).
+ * - ABI types are fixed-width: every enumeration travels as an int32_t (the
+ *   typedefs nn_status, nn_order, ... are int32_t; the enumerators are plain
+ *   constants), flags are int32_t 0/1, class labels are int32_t, sizes are
+ *   size_t. No public struct holds an enum or a bool.
  * - Sizes are size_t. Matrices are dense doubles. A batch argument is a
  *   pointer followed by its leading dimension, and each batch call takes one
  *   nn_order that applies to all of its batch arguments:
@@ -24,15 +28,31 @@
  * - Every dimension and leading dimension handed to BLAS must fit in an int,
  *   and every product of sizes must fit in size_t; otherwise NN_ERR_TOO_LARGE.
  *
+ * Settings: keys, not struct members
+ * ----------------------------------
+ * Every configurable object (network specification, network, optimizer,
+ * trainer) is opaque and configured through fixed integer keys
+ * (NN_NET_*, NN_LAYER_*, NN_OPTIM_*, NN_TRAIN_*), with one setter/getter pair
+ * per value type: *_set_int / *_get_int (int64_t) and *_set_real /
+ * *_get_real (double). Each key has one type and belongs to one kind of
+ * object; nn_param_info() tells a key's type and inclusive bounds. A new
+ * setting is a new key, never a new struct member, so the ABI never changes
+ * when a setting is added. Keys from NN_KEY_EXPERIMENTAL upwards are reserved
+ * for experimental settings (see the end of this header).
+ *
  * Thread safety
  * -------------
  * - Distinct objects may be used from different threads at the same time.
- * - One object must not be used from two threads at once, not even for calls
- *   that look read-only (nn_net_predict and nn_net_loss use the object's
- *   workspace). Calls taking a `const` object pointer are read-only and may
- *   run concurrently with other read-only calls on the same object.
- * - nn_version_*, nn_strerror are always safe. nn_set_num_threads changes a
- *   process-wide BLAS setting: call it before starting threads that use libnn.
+ * - Calls taking a `const` object are read-only: any number of threads may
+ *   run them at once on one object. Inference (nn_net_predict, nn_net_loss*,
+ *   nn_net_evaluate, nn_net_confusion) takes a `const nn_net_t *` plus an
+ *   execution context (nn_ctx_t) that holds the workspace: give each thread
+ *   its own context and share the network.
+ * - A call taking a non-const object must not run at the same time as any
+ *   other call on that object.
+ * - nn_version_*, nn_strerror, nn_param_info are always safe.
+ *   nn_set_num_threads changes a process-wide BLAS setting: call it before
+ *   starting threads that use libnn.
  *
  * Ownership
  * ---------
@@ -44,7 +64,6 @@
 #ifndef NN_H
 #define NN_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,26 +81,28 @@ extern "C" {
 #endif
 
 /* ------------------------------------------------------------------- version */
-#define NN_VERSION_MAJOR 0
-#define NN_VERSION_MINOR 1
+#define NN_VERSION_MAJOR 1
+#define NN_VERSION_MINOR 0
 #define NN_VERSION_PATCH 0
-/* MAJOR*10000 + MINOR*100 + PATCH, e.g. 0.1.0 -> 100 */
+/* MAJOR*10000 + MINOR*100 + PATCH, e.g. 1.0.0 -> 10000 */
 #define NN_VERSION_NUMBER \
     (NN_VERSION_MAJOR * 10000 + NN_VERSION_MINOR * 100 + NN_VERSION_PATCH)
-#define NN_VERSION_STRING "0.1.0"
+#define NN_VERSION_STRING "1.0.0"
 
 /* Version of the library actually loaded, as NN_VERSION_NUMBER. Compare it
  * with the macro to detect a header/.so mismatch. */
-NN_API unsigned nn_version_number(void);
-/* Same, as a static string such as "0.1.0". Never NULL; do not free. */
+NN_API uint32_t nn_version_number(void);
+/* Same, as a static string such as "1.0.0". Never NULL; do not free. */
 NN_API const char *nn_version_string(void);
 
 /* -------------------------------------------------------------------- status */
-/* Fixed values: they are part of the ABI and never renumbered. */
-typedef enum nn_status {
+/* Fixed values: they are part of the ABI and never renumbered. New codes may
+ * be appended: treat any code you do not know as a failure. */
+typedef int32_t nn_status;
+enum {
     NN_OK = 0,
     NN_ERR_NOMEM = 1,        /* an allocation failed; nothing was changed      */
-    NN_ERR_INVALID = 2,      /* NULL pointer, zero size, bad enum or value     */
+    NN_ERR_INVALID = 2,      /* NULL pointer, zero size, bad enum, key or value */
     NN_ERR_SHAPE = 3,        /* dimensions or leading dimensions do not match  */
     NN_ERR_NUMERIC = 4,      /* NaN/Inf met where the caller asked to be told  */
     NN_ERR_IO = 5,           /* reading or writing a file failed               */
@@ -89,30 +110,32 @@ typedef enum nn_status {
     NN_ERR_TOO_LARGE = 7,    /* a size overflows size_t or BLAS's int          */
     NN_ERR_UNSUPPORTED = 8,  /* valid request this build/version cannot serve  */
     NN_ERR_STATE = 9         /* call out of order (e.g. step before gradient)  */
-} nn_status;
+};
 
 /* Human-readable message for a status code. Never NULL (unknown codes get a
  * generic message); the string is static: do not free. */
 NN_API const char *nn_strerror(nn_status status);
 
-/* ---------------------------------------------------------------- enums */
-typedef enum nn_order {
-    NN_ROW_MAJOR = 0,
-    NN_COL_MAJOR = 1
-} nn_order;
+/* ---------------------------------------------------------------- constants */
+/* Storage order of a batch. */
+typedef int32_t nn_order;
+enum { NN_ROW_MAJOR = 0, NN_COL_MAJOR = 1 };
 
 /* Activation g applied elementwise (softmax: per row). */
-typedef enum nn_activation {
+typedef int32_t nn_activation;
+enum {
     NN_ACT_IDENTITY = 0,   /* g(z) = z                                          */
     NN_ACT_SIGMOID = 1,    /* g(z) = 1 / (1 + exp(-z))                          */
     NN_ACT_TANH = 2,       /* g(z) = tanh(z)                                    */
     NN_ACT_RELU = 3,       /* g(z) = max(z, 0); g'(0) = 0                       */
     NN_ACT_LEAKY_RELU = 4, /* g(z) = z > 0 ? z : slope*z; slope finite, >= 0    */
-    NN_ACT_SOFTMAX = 5     /* g(z)_j = exp(z_j) / sum_k exp(z_k), per row       */
-} nn_activation;
+    NN_ACT_SOFTMAX = 5     /* g(z)_j = exp(z_j) / sum_k exp(z_k), per row;      */
+                           /* needs at least 2 units                            */
+};
 
-/* Output loss of a network. All losses are a MEAN OVER THE BATCH (1/m) of a
- * per-sample loss that is a SUM OVER THE OUTPUTS (see docs/MATH.md):
+/* Output loss of a network. The per-sample loss is a SUM OVER THE OUTPUTS;
+ * the batch loss is its MEAN over the m rows (NN_REDUCE_MEAN, the default)
+ * or its SUM (NN_REDUCE_SUM), see NN_NET_REDUCTION and docs/MATH.md:
  *   NN_LOSS_MSE:        l = sum_j (a_j - y_j)^2,  dl/da_j = 2 (a_j - y_j).
  *                       Any output activation.
  *   NN_LOSS_BCE:        l = -sum_j [y_j log a_j + (1-y_j) log(1-a_j)], computed
@@ -122,16 +145,23 @@ typedef enum nn_activation {
  *   NN_LOSS_SOFTMAX_CE: l = -sum_j y_j log softmax(z)_j, log-sum-exp stable.
  *                       Requires a softmax output. Targets as one-hot (or any
  *                       non-negative) rows, or as class indices.
- *                       dZ = (A * sum_j y_j - Y)/m (= (A - Y)/m for one-hot). */
-typedef enum nn_loss {
-    NN_LOSS_MSE = 0,
-    NN_LOSS_BCE = 1,
-    NN_LOSS_SOFTMAX_CE = 2
-} nn_loss;
+ *                       dZ = (A * sum_j y_j - Y)/m (= (A - Y)/m for one-hot).
+ * (The /m is absent under NN_REDUCE_SUM.) */
+typedef int32_t nn_loss;
+enum { NN_LOSS_MSE = 0, NN_LOSS_BCE = 1, NN_LOSS_SOFTMAX_CE = 2 };
+
+/* How a batch's per-sample losses (and so the gradients) are combined. */
+enum {
+    NN_REDUCE_MEAN = 0, /* (1/m) sum_i l_i: gradients independent of m      */
+    NN_REDUCE_SUM = 1   /* sum_i l_i: gradients of disjoint batches add up   */
+                        /* exactly (data parallelism: sum, then divide by    */
+                        /* the global row count in a gradient hook)          */
+};
 
 /* Weight initialisation schemes (biases are set to zero). fan_in = n_in,
  * fan_out = n_out of the layer. */
-typedef enum nn_init {
+typedef int32_t nn_init;
+enum {
     NN_INIT_DEFAULT = 0,        /* He uniform for (leaky) relu, Glorot uniform else */
     NN_INIT_GLOROT_UNIFORM = 1, /* U(-r, r), r = sqrt(6 / (fan_in + fan_out))        */
     NN_INIT_HE_UNIFORM = 2,     /* U(-r, r), r = sqrt(6 / fan_in)                    */
@@ -141,29 +171,165 @@ typedef enum nn_init {
     NN_INIT_ORTHOGONAL = 6      /* Q of the QR of a Gaussian matrix (LAPACKE dgeqrf/ */
                                 /* dorgqr), sign-corrected: W^T W = I (tall/square) */
                                 /* or W W^T = I (wide)                              */
-} nn_init;
+};
+
+/* A column index meaning "no column" (nn_data_load_csv's label_col). */
+#define NN_NO_COLUMN ((size_t)-1)
+/* A layer index meaning "the network as a whole" (nn_netspec_set_*). */
+#define NN_NET_WIDE ((size_t)-1)
+
+/* ---------------------------------------------------------------- keys */
+/* Network keys: nn_netspec_set_* with layer NN_NET_WIDE (initial values),
+ * nn_net_set_* / nn_net_get_* (current values). */
+enum {
+    NN_NET_LOSS = 100,         /* int, read-only after creation: nn_loss     */
+    NN_NET_REDUCTION = 101,    /* int: NN_REDUCE_MEAN (default) / _SUM        */
+    NN_NET_CHECK_FINITE = 102, /* int 0/1 (0): see nn_net_gradient           */
+    NN_NET_DROPOUT_SEED = 103  /* int, any 64-bit value (0): setting it       */
+                               /* reseeds the dropout generator; reading it   */
+                               /* gives the seed last set. Independent of the */
+                               /* weight seed of nn_net_init.                 */
+};
+
+/* Layer keys: nn_netspec_set_* (per layer), nn_net_get_layer_*. */
+typedef int32_t nn_layer_kind;
+enum { NN_LAYER_DENSE = 0 };
+enum {
+    NN_LAYER_KIND = 200,       /* int, read-only: nn_layer_kind              */
+    NN_LAYER_UNITS = 201,      /* int, read-only: n_out (>= 1)               */
+    NN_LAYER_ACTIVATION = 202, /* int: nn_activation                          */
+    NN_LAYER_ACT_PARAM = 203,  /* real: leaky-relu slope, finite, >= 0 (0.01) */
+                               /* (ignored by the other activations)         */
+    NN_LAYER_DROPOUT = 204     /* real in [0, 1) (0): inverted dropout on the */
+                               /* layer's output in training passes (each     */
+                               /* unit zeroed with probability p, kept ones   */
+                               /* scaled by 1/(1-p)); inference untouched.    */
+                               /* Must be 0 on the output layer.              */
+};
+
+/* Optimizer keys: nn_optim_set_* / nn_optim_get_*. */
+typedef int32_t nn_optim_kind;
+enum {
+    NN_OPTIM_SGD = 0,      /* w -= lr*g                                        */
+    NN_OPTIM_MOMENTUM = 1, /* v = mu*v + g;  w -= lr*v          (PyTorch form) */
+    NN_OPTIM_NESTEROV = 2, /* v = mu*v + g;  w -= lr*(g + mu*v) (PyTorch form) */
+    NN_OPTIM_ADAM = 3      /* bias-corrected Adam (Kingma & Ba)                */
+};
+enum {
+    NN_OPTIM_KIND = 300,         /* int, read-only: nn_optim_kind             */
+    NN_OPTIM_LR = 301,           /* real > 0, finite   (0.01; Adam 0.001)     */
+    NN_OPTIM_MOMENTUM_COEF = 302,/* real in [0, 1)     (0.9) momentum kinds  */
+    NN_OPTIM_BETA1 = 303,        /* real in [0, 1)     (0.9)   Adam          */
+    NN_OPTIM_BETA2 = 304,        /* real in [0, 1)     (0.999) Adam          */
+    NN_OPTIM_EPS = 305,          /* real > 0, finite   (1e-8)  Adam          */
+    NN_OPTIM_WEIGHT_DECAY = 306, /* real >= 0, finite  (0)                   */
+    NN_OPTIM_DECOUPLED = 307,    /* int 0/1            (0)     Adam: AdamW   */
+    NN_OPTIM_CLIP_NORM = 308,    /* real >= 0, finite  (0 = no clipping)     */
+    NN_OPTIM_STEPS = 309         /* int, read-only: steps taken              */
+};
+
+/* Trainer keys: nn_trainer_set_* / nn_trainer_get_* (defaults in brackets). */
+typedef int32_t nn_schedule;
+enum {
+    NN_SCHED_CONSTANT = 0, /* lr = lr0                                           */
+    NN_SCHED_STEP = 1,     /* lr = lr0 * gamma^floor(epoch_index / step_epochs)  */
+    NN_SCHED_COSINE = 2    /* lr = lr_min + (lr0 - lr_min)(1 + cos(pi t/T))/2,    */
+                           /* t = steps done, T = total steps of the run         */
+};
+enum {
+    NN_TRAIN_EPOCHS = 400,       /* int >= 1                           [10]   */
+    NN_TRAIN_BATCH_SIZE = 401,   /* int >= 1; last batch may be smaller [64]  */
+    NN_TRAIN_SHUFFLE = 402,      /* int 0/1: reshuffle rows every epoch [1]   */
+    NN_TRAIN_SEED = 403,         /* int, any 64-bit value: shuffling and the  */
+                                 /* validation split                  [0]    */
+    NN_TRAIN_VAL_FRACTION = 404, /* real in [0, 1): rows held out for         */
+                                 /* validation when no set is given   [0]    */
+    NN_TRAIN_PATIENCE = 405,     /* int >= 0: stop after this many epochs     */
+                                 /* without a better val loss; 0 = off [0]   */
+    NN_TRAIN_RESTORE_BEST = 406, /* int 0/1: end with the best-val weights [1]*/
+    NN_TRAIN_SCHEDULE = 407,     /* int: nn_schedule            [CONSTANT]    */
+    NN_TRAIN_GAMMA = 408,        /* real in (0, 1]: STEP factor        [0.1]  */
+    NN_TRAIN_STEP_EPOCHS = 409,  /* int >= 1: STEP period              [10]   */
+    NN_TRAIN_LR_MIN = 410,       /* real >= 0: COSINE floor            [0]    */
+    NN_TRAIN_WARMUP_STEPS = 411, /* int >= 0: linear warm-up, the rate of     */
+                                 /* step t (0-based) times min(1, (t+1)/W) [0]*/
+    NN_TRAIN_REPORT_EVERY = 412, /* int >= 0: a batch report every N batches  */
+                                 /* (0: epoch reports only)           [0]    */
+    /* results of the last nn_train run (read-only; 0 / NaN before any run) */
+    NN_TRAIN_EPOCHS_RUN = 450,   /* int: epochs completed                     */
+    NN_TRAIN_BEST_EPOCH = 451,   /* int: 1-based epoch of the best val loss   */
+                                 /* (0 without validation)                   */
+    NN_TRAIN_STOPPED_EARLY = 452,/* int 0/1: fewer epochs ran than planned    */
+    NN_TRAIN_STEPS_RUN = 453,    /* int: optimizer steps taken                */
+    NN_TRAIN_BEST_VAL_LOSS = 460,/* real: NaN without validation              */
+    NN_TRAIN_FINAL_LOSS = 461,   /* real: train loss of the last epoch        */
+    NN_TRAIN_SECONDS = 462       /* real: wall time of the run                */
+};
+
+/* Metric keys for nn_net_evaluate. */
+enum {
+    NN_METRIC_LOSS = 500,        /* 1 value: mean loss per row (whatever the  */
+                                 /* net's reduction)                          */
+    NN_METRIC_ACCURACY = 501,    /* 1 value: labelled data only               */
+    NN_METRIC_MSE = 502,         /* 1 value: mean over rows and outputs of    */
+                                 /* (a - y)^2                                 */
+    NN_METRIC_MAE = 503,         /* 1 value: mean of |a - y|                  */
+    NN_METRIC_R2 = 504,          /* 1 value: mean over outputs of R^2_j       */
+    NN_METRIC_MSE_OUTPUTS = 510, /* n_out values: MSE of each output          */
+    NN_METRIC_MAE_OUTPUTS = 511, /* n_out values: MAE of each output          */
+    NN_METRIC_R2_OUTPUTS = 512   /* n_out values: R^2_j = 1 - SS_res/SS_tot   */
+                                 /* (SS_tot = 0: 1 if SS_res = 0, else 0)     */
+};
+
+/* Experimental keys start here; they may change or vanish in any release. */
+#define NN_KEY_EXPERIMENTAL 10000
+
+/* Value type of a key, as reported by nn_param_info. */
+enum { NN_PARAM_INT = 1, NN_PARAM_REAL = 2 };
+
+/* What a key takes: its type (NN_PARAM_INT / NN_PARAM_REAL), its inclusive
+ * bounds (as doubles; integer bounds above 2^53 are rounded) and whether it
+ * can be set (read-only keys give 0). Any out pointer may be NULL.
+ * @return NN_ERR_INVALID for an unknown key. */
+NN_API nn_status nn_param_info(int32_t key, int32_t *type, double *lo,
+                               double *hi, int32_t *writable);
 
 /* ---------------------------------------------------------------- allocator */
 /* A caller-supplied allocator. Every byte an object allocates goes through it
  * (objects created with a NULL allocator use malloc/free). alloc must return
  * memory aligned for double (malloc's guarantee) or NULL on failure; free
  * receives the same size that was requested for that pointer. The struct is
- * copied at creation; ctx must stay valid until the object is destroyed. */
+ * copied at creation; ctx must stay valid until the object is destroyed.
+ * Frozen: this struct never changes. */
 typedef struct nn_allocator {
     void *(*alloc)(void *ctx, size_t size);
     void (*free)(void *ctx, void *ptr, size_t size);
     void *ctx;
 } nn_allocator;
 
+/* Where a malformed input went wrong. Filled by the loaders when the caller
+ * passes one (may be NULL); owned by the caller, so no global error state.
+ * Frozen: this struct never changes (new detail goes into message). */
+typedef struct nn_error_info {
+    char file[256];    /* the file (truncated to fit)                       */
+    size_t line;       /* 1-based line (CSV) or 0                           */
+    size_t column;     /* 1-based column / field (CSV) or 0                 */
+    size_t offset;     /* byte offset in the (decompressed) file, or 0      */
+    char message[256]; /* what was expected and what was found              */
+} nn_error_info;
+
 /* ---------------------------------------------------------------- threads */
-/* Set the number of threads (n >= 1) the BLAS library (OpenBLAS) uses for
- * every product libnn computes. This is a PROCESS-WIDE setting of the BLAS
- * library, not of one object: call it before starting threads that use libnn.
+/* Set the number of threads (n >= 1) the BLAS library uses for every product
+ * libnn computes, through the BLAS's own call (OpenBLAS, BLIS, MKL). This is
+ * a PROCESS-WIDE setting of the BLAS library, not of one object: call it
+ * before starting threads that use libnn.
  * @return NN_OK; NN_ERR_INVALID for n == 0; NN_ERR_TOO_LARGE if n does not
- * fit in an int. */
+ * fit in an int; NN_ERR_UNSUPPORTED if the BLAS libnn was built against has
+ * no thread control (a generic CBLAS). */
 NN_API nn_status nn_set_num_threads(size_t n);
-/* Number of threads the BLAS library will use (>= 1). */
-NN_API size_t nn_get_num_threads(void);
+/* Number of threads the BLAS library will use (>= 1) in *n.
+ * @return NN_ERR_UNSUPPORTED (and *n untouched) without thread control. */
+NN_API nn_status nn_get_num_threads(size_t *n);
 
 /* ================================================================ dense layer */
 /* A single dense layer, usable on its own: A = g(X.W + b).
@@ -232,32 +398,62 @@ NN_API double *nn_dense_bias(nn_dense_t *layer);
 NN_API const double *nn_dense_grad_weights(const nn_dense_t *layer);
 NN_API const double *nn_dense_grad_bias(const nn_dense_t *layer);
 
-/* ================================================================ network */
-/* A stack of dense layers with an output loss. */
+/* ================================================================ network spec */
+/* The description a network is built from: inputs, a loss, layers added one
+ * by one, and keyed settings per layer (NN_LAYER_*) or for the whole network
+ * (NN_NET_* with layer NN_NET_WIDE). New layer kinds and settings arrive as
+ * new functions and keys; nothing the caller allocates is ever indexed by the
+ * library. A spec is independent of the networks made from it. */
+typedef struct nn_netspec nn_netspec_t;
 typedef struct nn_net nn_net_t;
 
-/* Description of one layer of a network. */
-typedef struct nn_layer_spec {
-    size_t n_out;           /* number of units                              */
-    nn_activation act;      /* activation                                   */
-    double act_param;       /* leaky-relu slope (finite, >= 0); else ignored */
-    double dropout;         /* inverted dropout on this layer's output while */
-                            /* training (nn_net_gradient*): each unit is     */
-                            /* zeroed with probability p in [0, 1), kept     */
-                            /* ones scaled by 1/(1-p); inference untouched.  */
-                            /* Must be 0 for the output layer.               */
-} nn_layer_spec;
+/* A spec with n_in >= 1 inputs, the given loss and no layers yet.
+ * alloc may be NULL (malloc/free); it is copied. */
+NN_API nn_status nn_netspec_create(nn_netspec_t **out, size_t n_in,
+                                   nn_loss loss, const nn_allocator *alloc);
+/* The spec of an existing network (its architecture and current settings),
+ * e.g. to build a variant of it. */
+NN_API nn_status nn_netspec_from_net(nn_netspec_t **out, const nn_net_t *net,
+                                     const nn_allocator *alloc);
+NN_API void nn_netspec_destroy(nn_netspec_t *spec);
 
-/* Create a network taking n_in inputs, with n_layers layers described by
- * specs[0..n_layers-1] (copied) and the given output loss. Softmax is allowed
- * in any layer; NN_LOSS_BCE requires a sigmoid output layer and
- * NN_LOSS_SOFTMAX_CE a softmax output layer (else NN_ERR_INVALID).
+/* Append a dense layer of n_out >= 1 units with activation act; its other
+ * settings take their defaults (slope 0.01, no dropout). The new layer's
+ * index is the number of layers before the call. */
+NN_API nn_status nn_netspec_add_dense(nn_netspec_t *spec, size_t n_out,
+                                      nn_activation act);
+NN_API size_t nn_netspec_n_layers(const nn_netspec_t *spec);
+/* Set a key of layer `layer` (NN_LAYER_*) or, with layer == NN_NET_WIDE, of
+ * the network (NN_NET_REDUCTION, NN_NET_CHECK_FINITE, NN_NET_DROPOUT_SEED).
+ * Each value is checked here against its key's bounds; rules that involve
+ * several layers (the loss fits the output activation, no dropout on the
+ * output layer) are checked by nn_net_create.
+ * @return NN_ERR_INVALID for an unknown, read-only or wrongly typed key, an
+ * out-of-range layer or a value out of bounds. */
+NN_API nn_status nn_netspec_set_int(nn_netspec_t *spec, size_t layer,
+                                    int32_t key, int64_t value);
+NN_API nn_status nn_netspec_set_real(nn_netspec_t *spec, size_t layer,
+                                     int32_t key, double value);
+
+/* ================================================================ network */
+/* A stack of layers with an output loss. Its parameters live in one flat
+ * array and its gradients in a second one with the same layout: layer by
+ * layer, for each layer W (n_in x n_out, row-major) then b (n_out).
+ * (nn_net_t is declared with nn_netspec_t above.) */
+
+/* Create a network from a spec (copied; the spec may be destroyed at once).
+ * NN_LOSS_BCE requires a sigmoid output layer and NN_LOSS_SOFTMAX_CE a
+ * softmax output layer; softmax layers need >= 2 units; the output layer has
+ * no dropout (else NN_ERR_INVALID; a spec without layers too).
  * Weights: NN_INIT_DEFAULT with seed 0 (see nn_net_init); biases zero.
  * alloc may be NULL (malloc/free); it is copied.
  * @return NN_OK and *out set; on error *out is left untouched. */
-NN_API nn_status nn_net_create(nn_net_t **out, size_t n_in, size_t n_layers,
-                               const nn_layer_spec *specs, nn_loss loss,
+NN_API nn_status nn_net_create(nn_net_t **out, const nn_netspec_t *spec,
                                const nn_allocator *alloc);
+/* A deep copy of net (parameters, gradients, settings, dropout generator,
+ * attached scalers), with its own allocator (alloc may be NULL). */
+NN_API nn_status nn_net_clone(nn_net_t **out, const nn_net_t *net,
+                              const nn_allocator *alloc);
 /* Destroy a network and everything it allocated. NULL is a no-op. */
 NN_API void nn_net_destroy(nn_net_t *net);
 
@@ -267,90 +463,56 @@ NN_API size_t nn_net_n_out(const nn_net_t *net);
 NN_API size_t nn_net_n_layers(const nn_net_t *net);
 NN_API size_t nn_net_layer_n_in(const nn_net_t *net, size_t layer);
 NN_API size_t nn_net_layer_n_out(const nn_net_t *net, size_t layer);
-/* Total number of parameters (weights and biases). */
+/* Total number of parameters (weights and biases): the length of the flat
+ * parameter and gradient arrays. */
 NN_API size_t nn_net_n_params(const nn_net_t *net);
-/* The loss, and one layer's description as given at creation (for tools that
- * print or rebuild an architecture). @return NN_ERR_INVALID for a NULL net,
- * NULL out pointer or an out-of-range layer. */
-NN_API nn_status nn_net_get_loss(const nn_net_t *net, nn_loss *loss);
-NN_API nn_status nn_net_get_layer_spec(const nn_net_t *net, size_t layer,
-                                       nn_layer_spec *spec);
+
+/* Network settings (NN_NET_*). NN_NET_LOSS is read-only.
+ * @return NN_ERR_INVALID for an unknown, read-only or wrongly typed key or a
+ * value out of bounds (and nothing changes). */
+NN_API nn_status nn_net_set_int(nn_net_t *net, int32_t key, int64_t value);
+NN_API nn_status nn_net_get_int(const nn_net_t *net, int32_t key,
+                                int64_t *value);
+/* A layer's settings (NN_LAYER_*), as given in the spec. */
+NN_API nn_status nn_net_get_layer_int(const nn_net_t *net, size_t layer,
+                                      int32_t key, int64_t *value);
+NN_API nn_status nn_net_get_layer_real(const nn_net_t *net, size_t layer,
+                                       int32_t key, double *value);
 
 /* Re-initialise all weights with scheme `init`, drawing from a generator
  * seeded with `seed` (owned by this call: same seed, same weights, on every
- * machine). Biases are set to zero; gradients are cleared. The network's
- * dropout generator (owned by the network) is reseeded from `seed` too.
- * NN_INIT_ORTHOGONAL needs scratch memory and LAPACK: it may return
- * NN_ERR_NOMEM or NN_ERR_NUMERIC, and then nothing has changed. */
+ * machine). Biases are set to zero; gradients are cleared (no gradient is
+ * current afterwards). The dropout generator is not touched (it has its own
+ * seed, NN_NET_DROPOUT_SEED). NN_INIT_ORTHOGONAL needs scratch memory and
+ * LAPACK: it may return NN_ERR_NOMEM or NN_ERR_NUMERIC, and then nothing has
+ * changed. */
 NN_API nn_status nn_net_init(nn_net_t *net, nn_init init, uint64_t seed);
 
-/* Pre-size the workspace for batches of up to m_max rows: afterwards,
- * predict/loss/gradient calls with m <= m_max never allocate. Calls with a
- * larger m grow the workspace (one allocation) and keep it. */
-NN_API nn_status nn_net_reserve(nn_net_t *net, size_t m_max);
-
-/* When on, nn_net_gradient* return NN_ERR_NUMERIC if the loss or any
- * gradient is NaN/Inf (no loss is written; the stored gradients are then
- * unspecified and marked unusable: a following nn_net_sgd_step or
- * nn_optim_step returns NN_ERR_STATE), and nn_net_sgd_step returns
- * NN_ERR_NUMERIC and leaves every parameter unchanged if any gradient is
- * NaN/Inf. Off by default. */
-NN_API nn_status nn_net_set_check_finite(nn_net_t *net, bool on);
-
-/* Inference: Y = network(X). X is m x n_in (ldx), Y is m x n_out (ldy).
- * Y holds the output activations (probabilities for sigmoid/softmax). */
-NN_API nn_status nn_net_predict(nn_net_t *net, size_t m, nn_order order,
-                                const double *X, size_t ldx,
-                                double *Y, size_t ldy);
-
-/* Mean loss of a batch with dense targets Y (m x n_out, ldy). */
-NN_API nn_status nn_net_loss(nn_net_t *net, size_t m, nn_order order,
-                             const double *X, size_t ldx,
-                             const double *Y, size_t ldy, double *loss);
-/* Mean loss of a batch with class-index targets labels[0..m-1]: label c
- * stands for the one-hot target row e_c (c < n_out). For a network with a
- * single output, label c stands for the target value c (0 or 1).
- * A label out of range gives NN_ERR_INVALID. */
-NN_API nn_status nn_net_loss_labels(nn_net_t *net, size_t m, nn_order order,
-                                    const double *X, size_t ldx,
-                                    const size_t *labels, double *loss);
-
-/* One forward + backward pass: computes the mean loss (stored in *loss if
- * loss != NULL) and the gradients of every layer (kept in the network; read
- * them with nn_net_get_grads / nn_net_grad_weights). */
-NN_API nn_status nn_net_gradient(nn_net_t *net, size_t m, nn_order order,
-                                 const double *X, size_t ldx,
-                                 const double *Y, size_t ldy, double *loss);
-NN_API nn_status nn_net_gradient_labels(nn_net_t *net, size_t m,
-                                        nn_order order, const double *X,
-                                        size_t ldx, const size_t *labels,
-                                        double *loss);
-
-/* Plain gradient descent with the last computed gradients:
- * W -= alpha*dW, b -= alpha*db for every layer. alpha must be finite.
- * @return NN_ERR_STATE if no gradient has been computed yet. */
-NN_API nn_status nn_net_sgd_step(nn_net_t *net, double alpha);
-
-/* One plain-SGD training step in one call: forward, loss (in *loss if not
- * NULL), backward, and W -= alpha*dW, b -= alpha*db, with the weight update
- * fused into the dW products (dgemm with beta = 1), so no separate pass over
- * the parameters and no stored dW. The same step as nn_net_gradient* +
- * nn_net_sgd_step up to rounding (the fused product rounds once where the
- * two calls round twice). Afterwards the stored gradients are unspecified and
- * nn_net_sgd_step returns NN_ERR_STATE until the next nn_net_gradient*. With
- * check-finite on, it runs the two calls instead (same results, same
- * NN_ERR_NUMERIC guarantee). alpha must be finite. */
-NN_API nn_status nn_net_train_sgd(nn_net_t *net, size_t m, nn_order order,
-                                  const double *X, size_t ldx,
-                                  const double *Y, size_t ldy, double alpha,
-                                  double *loss);
-NN_API nn_status nn_net_train_sgd_labels(nn_net_t *net, size_t m,
-                                         nn_order order, const double *X,
-                                         size_t ldx, const size_t *labels,
-                                         double alpha, double *loss);
+/* ---------------------------------------------------------------- the seam */
+/* Borrowed, mutable views of the flat parameter and gradient arrays
+ * (nn_net_n_params values each, layout above). Valid until the network is
+ * destroyed (storage never moves). Writing parameters changes the network;
+ * writing gradients changes what the next nn_optim_step applies (e.g. an
+ * in-place allreduce). NULL for a NULL net. */
+NN_API double *nn_net_params(nn_net_t *net);
+NN_API double *nn_net_grads(nn_net_t *net);
+/* Offsets of layer `layer`'s W and b in those arrays. */
+NN_API nn_status nn_net_layer_offset(const nn_net_t *net, size_t layer,
+                                     size_t *w_offset, size_t *b_offset);
+/* 1 when the gradient array holds a gradient the optimizer may apply (after
+ * nn_net_gradient*, or nn_net_set_grads), else 0: before any, after
+ * nn_net_init, after an optimizer step or a one-call training step, and after
+ * a check-finite failure. */
+NN_API int32_t nn_net_has_grads(const nn_net_t *net);
+/* Copy len == nn_net_n_params values into the gradient array (grad may be
+ * nn_net_grads(net) itself, to declare gradients written in place) and make
+ * them current. @return NN_ERR_SHAPE for another len. */
+NN_API nn_status nn_net_set_grads(nn_net_t *net, const double *grad,
+                                  size_t len);
 
 /* Copy one layer's parameters / gradients out or in; same conventions as
- * nn_dense_get_params (W is layer_n_in x layer_n_out). */
+ * nn_dense_get_params (W is layer_n_in x layer_n_out).
+ * nn_net_get_grads returns NN_ERR_STATE when no gradient is current. */
 NN_API nn_status nn_net_get_params(const nn_net_t *net, size_t layer,
                                    nn_order order, double *W, size_t ldw,
                                    double *b);
@@ -361,74 +523,129 @@ NN_API nn_status nn_net_get_grads(const nn_net_t *net, size_t layer,
                                   nn_order order, double *dW, size_t ldw,
                                   double *db);
 
-/* Borrowed pointers to one layer's storage (row-major W, leading dimension
- * layer_n_out; b, dW, db likewise). Valid until the network is destroyed;
- * gradients change with every nn_net_gradient* call. NULL for a NULL net or
- * an out-of-range layer. */
-NN_API double *nn_net_weights(nn_net_t *net, size_t layer);
-NN_API double *nn_net_bias(nn_net_t *net, size_t layer);
-NN_API const double *nn_net_grad_weights(const nn_net_t *net, size_t layer);
-NN_API const double *nn_net_grad_bias(const nn_net_t *net, size_t layer);
+/* ---------------------------------------------------------------- contexts */
+/* An execution context: the workspace of inference calls on a const network,
+ * for batches of up to its capacity (larger batches are processed in chunks
+ * of that many rows). One context serves any network of the same shape (the
+ * one it was made for, its clones, a reloaded copy); use one per thread. */
+typedef struct nn_ctx nn_ctx_t;
+
+/* Bytes a context for `net` with capacity m_max needs (for nn_ctx_create_in). */
+NN_API nn_status nn_ctx_size(const nn_net_t *net, size_t m_max, size_t *bytes);
+/* A context allocated through alloc (NULL: malloc). */
+NN_API nn_status nn_ctx_create(nn_ctx_t **out, const nn_net_t *net,
+                               size_t m_max, const nn_allocator *alloc);
+/* A context placed in caller memory: `bytes` (at least nn_ctx_size's answer)
+ * at `mem`, aligned for double (else NN_ERR_INVALID). The caller owns the
+ * memory; it must outlive the context, and nn_ctx_destroy releases nothing. */
+NN_API nn_status nn_ctx_create_in(nn_ctx_t **out, const nn_net_t *net,
+                                  size_t m_max, void *mem, size_t bytes);
+/* Destroy a context (for one in caller memory: only forget it). NULL no-op. */
+NN_API void nn_ctx_destroy(nn_ctx_t *ctx);
+/* Rows the context holds. 0 for NULL. */
+NN_API size_t nn_ctx_capacity(const nn_ctx_t *ctx);
+
+/* ---------------------------------------------------------------- inference */
+/* Every call here reads net and writes only ctx and its outputs: any number
+ * of threads may run them on one net, each with its own context. ctx may be
+ * NULL: the call then allocates a temporary workspace through the net's
+ * allocator (NN_ERR_NOMEM possible) and frees it before returning.
+ * @return NN_ERR_SHAPE if ctx belongs to a network of another shape. */
+
+/* Y = network(X). X is m x n_in (ldx), Y is m x n_out (ldy).
+ * Y holds the output activations (probabilities for sigmoid/softmax). */
+NN_API nn_status nn_net_predict(const nn_net_t *net, nn_ctx_t *ctx, size_t m,
+                                nn_order order, const double *X, size_t ldx,
+                                double *Y, size_t ldy);
+
+/* Loss of a batch (in the net's reduction) with dense targets Y
+ * (m x n_out, ldy), or with class-index targets labels[0..m-1]: label c
+ * stands for the one-hot row e_c (0 <= c < n_out); for a single-output
+ * network, label c stands for the target value c (0 or 1). A label out of
+ * range gives NN_ERR_INVALID. */
+NN_API nn_status nn_net_loss(const nn_net_t *net, nn_ctx_t *ctx, size_t m,
+                             nn_order order, const double *X, size_t ldx,
+                             const double *Y, size_t ldy, double *loss);
+NN_API nn_status nn_net_loss_labels(const nn_net_t *net, nn_ctx_t *ctx,
+                                    size_t m, nn_order order, const double *X,
+                                    size_t ldx, const int32_t *labels,
+                                    double *loss);
+
+/* ================================================================ training */
+/* Pre-size the network's own training workspace for batches of up to m_max
+ * rows: afterwards nn_net_gradient* and nn_net_train_step* with m <= m_max
+ * never allocate. Larger batches grow it (one allocation) and keep it. */
+NN_API nn_status nn_net_reserve(nn_net_t *net, size_t m_max);
+
+/* One forward + backward pass on a batch (dropout on): the loss (in *loss if
+ * loss != NULL) and the gradients of every parameter, stored in the flat
+ * gradient array, which becomes current. Targets as for nn_net_loss*.
+ * With NN_NET_CHECK_FINITE on, a NaN/Inf loss or gradient gives
+ * NN_ERR_NUMERIC: no loss is written, the parameters are untouched, the
+ * gradient array holds the non-finite values and is not current. */
+NN_API nn_status nn_net_gradient(nn_net_t *net, size_t m, nn_order order,
+                                 const double *X, size_t ldx,
+                                 const double *Y, size_t ldy, double *loss);
+NN_API nn_status nn_net_gradient_labels(nn_net_t *net, size_t m,
+                                        nn_order order, const double *X,
+                                        size_t ldx, const int32_t *labels,
+                                        double *loss);
 
 /* ================================================================ optimizers */
-/* An optimizer updates a network's parameters from the gradients of the last
- * nn_net_gradient* call. It owns its state (velocities, moments), sized for
- * the network it was created for; the step allocates nothing. */
+/* An optimizer updates a network's parameters from its current gradients.
+ * It owns its state (velocities, moments), sized for the network it was
+ * created for; the step allocates nothing. Weight decay applies to weights
+ * only, never to biases: coupled (L2, all kinds): g += weight_decay * w
+ * before the update; decoupled (Adam, NN_OPTIM_DECOUPLED): w -= lr *
+ * weight_decay * w beside the update. Clipping (NN_OPTIM_CLIP_NORM > 0)
+ * scales all gradients together so that their global L2 norm is at most
+ * clip_norm, before decay and update. */
 typedef struct nn_optim nn_optim_t;
 
-typedef enum nn_optim_kind {
-    NN_OPTIM_SGD = 0,      /* w -= lr*g                                        */
-    NN_OPTIM_MOMENTUM = 1, /* v = mu*v + g;  w -= lr*v          (PyTorch form) */
-    NN_OPTIM_NESTEROV = 2, /* v = mu*v + g;  w -= lr*(g + mu*v) (PyTorch form) */
-    NN_OPTIM_ADAM = 3      /* bias-corrected Adam (Kingma & Ba)                */
-} nn_optim_kind;
-
-/* Settings of an optimizer. Fill with nn_optim_config_default, then change
- * fields. Weight decay applies to weights only, never to biases:
- *   coupled (L2, all kinds):  g += weight_decay * w   before the update;
- *   decoupled (Adam only, AdamW): w -= lr * weight_decay * w, beside the update.
- * Clipping (clip_norm > 0) scales all gradients together so that their global
- * L2 norm is at most clip_norm, before decay and update. */
-typedef struct nn_optim_config {
-    nn_optim_kind kind;
-    double lr;           /* learning rate, finite, > 0          (0.01; Adam 1e-3) */
-    double momentum;     /* MOMENTUM / NESTEROV, in [0, 1)      (0.9)             */
-    double beta1, beta2; /* ADAM, each in [0, 1)                (0.9, 0.999)      */
-    double eps;          /* ADAM, finite, > 0                   (1e-8)            */
-    double weight_decay; /* finite, >= 0                        (0)               */
-    bool decoupled;      /* ADAM: AdamW-style decoupled decay   (false)           */
-    double clip_norm;    /* finite, >= 0; 0 = no clipping       (0)               */
-} nn_optim_config;
-
-/* Fill *cfg with the defaults (in parentheses above) for `kind`. */
-NN_API nn_status nn_optim_config_default(nn_optim_config *cfg,
-                                         nn_optim_kind kind);
-
-/* Create an optimizer for `net` (which must outlive it, and is only used to
- * size the state: pass the same net to nn_optim_step). cfg is copied.
- * @return NN_OK and *out set; NN_ERR_INVALID for a bad setting. */
+/* An optimizer of `kind` with its defaults (see the NN_OPTIM_* keys) for
+ * networks shaped like `net` (only used to size the state; not retained).
+ * alloc may be NULL. */
 NN_API nn_status nn_optim_create(nn_optim_t **out, const nn_net_t *net,
-                                 const nn_optim_config *cfg,
+                                 nn_optim_kind kind,
                                  const nn_allocator *alloc);
 NN_API void nn_optim_destroy(nn_optim_t *opt);
 
-/* One update of net's parameters from its last gradients. Allocates nothing.
- * @return NN_ERR_STATE if net has no gradient yet; NN_ERR_SHAPE if net is not
- * shaped like the network the optimizer was created for; NN_ERR_NUMERIC (and
- * nothing changed) if the net's check-finite is on and a gradient is NaN/Inf. */
+/* Settings (NN_OPTIM_*), changeable between steps (schedules set the rate).
+ * Keys of another kind (NN_OPTIM_BETA1 on SGD) are accepted and kept. */
+NN_API nn_status nn_optim_set_real(nn_optim_t *opt, int32_t key, double value);
+NN_API nn_status nn_optim_get_real(const nn_optim_t *opt, int32_t key,
+                                   double *value);
+NN_API nn_status nn_optim_set_int(nn_optim_t *opt, int32_t key, int64_t value);
+NN_API nn_status nn_optim_get_int(const nn_optim_t *opt, int32_t key,
+                                  int64_t *value);
+
+/* THE update: net's parameters from its current gradients, which are then no
+ * longer current. Allocates nothing.
+ * @return NN_ERR_STATE if net has no current gradient; NN_ERR_SHAPE if net is
+ * not shaped like the network the optimizer was created for; NN_ERR_NUMERIC
+ * (and nothing changed) if the net's check-finite is on and a gradient is
+ * NaN/Inf. */
 NN_API nn_status nn_optim_step(nn_optim_t *opt, nn_net_t *net);
 
-/* The optimizer's settings (a copy, with the current learning rate). */
-NN_API nn_status nn_optim_get_config(const nn_optim_t *opt,
-                                     nn_optim_config *cfg);
-
-/* Learning rate in use (schedules change it between steps). */
-NN_API nn_status nn_optim_set_lr(nn_optim_t *opt, double lr);
-NN_API double nn_optim_get_lr(const nn_optim_t *opt);
+/* One training step in one call: nn_net_gradient* then nn_optim_step, with
+ * the same result. For plain SGD without clipping or weight decay (and
+ * check-finite off) the update is fused into the dW products (dgemm with
+ * beta = 1: no stored dW, no separate pass over the parameters; the product
+ * rounds once where the two calls round twice). Either way no gradient is
+ * current afterwards. */
+NN_API nn_status nn_net_train_step(nn_net_t *net, nn_optim_t *opt, size_t m,
+                                   nn_order order, const double *X,
+                                   size_t ldx, const double *Y, size_t ldy,
+                                   double *loss);
+NN_API nn_status nn_net_train_step_labels(nn_net_t *net, nn_optim_t *opt,
+                                          size_t m, nn_order order,
+                                          const double *X, size_t ldx,
+                                          const int32_t *labels,
+                                          double *loss);
 
 /* Optimizer state, for saving and restoring: a step count and
  * nn_optim_state_len() doubles (velocity for momentum kinds; first then
- * second moments for Adam; none for SGD). */
+ * second moments for Adam; none for SGD), in the flat parameter layout. */
 NN_API size_t nn_optim_state_len(const nn_optim_t *opt);
 NN_API nn_status nn_optim_get_state(const nn_optim_t *opt, uint64_t *steps,
                                     double *state, size_t len);
@@ -436,27 +653,29 @@ NN_API nn_status nn_optim_set_state(nn_optim_t *opt, uint64_t steps,
                                     const double *state, size_t len);
 
 /* ================================================================ data */
-/* Where a malformed input went wrong. Filled by the loaders when the caller
- * passes one (may be NULL); owned by the caller, so no global error state. */
-typedef struct nn_error_info {
-    char file[256];    /* the file (truncated to fit)                       */
-    size_t line;       /* 1-based line (CSV) or 0                           */
-    size_t column;     /* 1-based column / field (CSV) or 0                 */
-    size_t offset;     /* byte offset in the (decompressed) file, or 0      */
-    char message[256]; /* what was expected and what was found              */
-} nn_error_info;
-
-/* A loaded data set: m samples of n features (row-major, contiguous) and, if
- * the source had them, m class labels. */
+/* A data set: m samples of n features (row-major, contiguous) and, if given,
+ * either m class labels or m x k dense real-valued targets (one replaces the
+ * other). */
 typedef struct nn_data nn_data_t;
 
-/* A data set from caller arrays (copied): m x n features X in `order` with
- * leading dimension ldx, and m class labels (or labels == NULL for none),
- * each below 2^31 (else NN_ERR_INVALID). */
+/* A data set from caller features (copied): m x n in `order`, leading
+ * dimension ldx; no labels or targets yet. */
 NN_API nn_status nn_data_create(nn_data_t **out, size_t m, size_t n,
                                 nn_order order, const double *X, size_t ldx,
-                                const size_t *labels,
                                 const nn_allocator *alloc);
+/* Attach m class labels (copied), each in [0, 2^31); drops any targets. */
+NN_API nn_status nn_data_set_labels(nn_data_t *data, const int32_t *labels);
+/* Attach m x k dense targets (copied; in `order`, ldy; finite, else
+ * NN_ERR_NUMERIC); drops any labels. */
+NN_API nn_status nn_data_set_targets(nn_data_t *data, size_t k,
+                                     nn_order order, const double *Y,
+                                     size_t ldy);
+/* Move the feature columns cols[0..k-1] (distinct, any order) into dense
+ * targets (target j = feature column cols[j]); the remaining features keep
+ * their order. Drops any labels. E.g. the real-valued target columns of a
+ * CSV file loaded with label_col = NN_NO_COLUMN. */
+NN_API nn_status nn_data_take_targets(nn_data_t *data, const size_t *cols,
+                                      size_t k);
 
 /* Read an IDX file (the MNIST family format; gzip-compressed if its name ends
  * in .gz or it starts with the gzip magic), any element type, any number of
@@ -468,19 +687,18 @@ NN_API nn_status nn_data_create(nn_data_t **out, size_t m, size_t n,
 NN_API nn_status nn_data_load_idx(nn_data_t **out, const char *path,
                                   const nn_allocator *alloc,
                                   nn_error_info *err);
-
 /* Attach labels from an IDX file with one dimension (m values, each an
  * integer in [0, 2^31)); m must match (NN_ERR_SHAPE). */
 NN_API nn_status nn_data_load_idx_labels(nn_data_t *data, const char *path,
                                          nn_error_info *err);
-
-/* Read a numeric CSV file (comma-separated; optional header line, skipped
- * when `header` is true). label_col is the 0-based column holding an integer
- * class label (>= 0), or (size_t)-1 for none; every other column is a
- * feature. Every row must have the same number of fields. A non-numeric cell,
- * ragged row or bad label gives NN_ERR_FORMAT with line and column in *err. */
+/* Read a numeric CSV file (comma-separated; header line skipped when
+ * header != 0). label_col is the 0-based column holding an integer class
+ * label (>= 0), or NN_NO_COLUMN; every other column is a feature. Numbers
+ * are read in the "C" locale whatever the process's locale. Every row must
+ * have the same number of fields. A non-numeric cell, ragged row or bad label
+ * gives NN_ERR_FORMAT with line and column in *err. */
 NN_API nn_status nn_data_load_csv(nn_data_t **out, const char *path,
-                                  bool header, size_t label_col,
+                                  int32_t header, size_t label_col,
                                   const nn_allocator *alloc,
                                   nn_error_info *err);
 NN_API void nn_data_destroy(nn_data_t *data);
@@ -488,37 +706,91 @@ NN_API void nn_data_destroy(nn_data_t *data);
 NN_API size_t nn_data_rows(const nn_data_t *data);
 NN_API size_t nn_data_cols(const nn_data_t *data);
 /* Borrowed: the m x n features (row-major, leading dimension n), writable so
- * a caller may transform them in place; valid until nn_data_destroy. */
+ * a caller may transform them in place; valid until nn_data_destroy or a
+ * call that changes the columns (nn_data_take_targets,
+ * nn_data_labels_from_one_hot). */
 NN_API double *nn_data_x(nn_data_t *data);
-/* Borrowed: the m labels, or NULL if none; valid until nn_data_destroy. */
-NN_API const size_t *nn_data_labels(const nn_data_t *data);
+/* Borrowed: the m labels, or NULL if none; valid until the labels change. */
+NN_API const int32_t *nn_data_labels(const nn_data_t *data);
 /* 1 + the largest label (0 if none). */
 NN_API size_t nn_data_n_classes(const nn_data_t *data);
+/* Number of dense target columns k (0 if none), and a borrowed, writable
+ * pointer to the m x k targets (row-major, leading dimension k; NULL if
+ * none); valid until the targets change. */
+NN_API size_t nn_data_n_targets(const nn_data_t *data);
+NN_API double *nn_data_targets(nn_data_t *data);
 
 /* Labels as one-hot rows: Y (m x k in `order`, leading dimension ldy) gets
  * Y(i,j) = [label_i == j]. k must exceed every label (NN_ERR_SHAPE), the data
  * must have labels (NN_ERR_INVALID). */
 NN_API nn_status nn_data_one_hot(const nn_data_t *data, size_t k,
                                  nn_order order, double *Y, size_t ldy);
-
 /* Turn k one-hot feature columns first_col .. first_col+k-1 (e.g. the label
- * columns of a CSV file loaded with label_col = (size_t)-1) into class
+ * columns of a CSV file loaded with label_col = NN_NO_COLUMN) into class
  * labels, and remove them from the features. Every row must hold exactly one
  * 1 and k-1 zeros there, else NN_ERR_FORMAT (with the 1-based row and column
- * in *err, which may be NULL) and nothing changes. Replaces existing labels. */
+ * in *err, which may be NULL) and nothing changes. Replaces existing labels
+ * or targets. */
 NN_API nn_status nn_data_labels_from_one_hot(nn_data_t *data, size_t first_col,
                                              size_t k, nn_error_info *err);
 
-/* Feature scaling fitted on one data set (training) and applied to any data
- * with the same columns (training, validation, test). Per column:
- *   NN_SCALE_STANDARD: x' = (x - mean) / sd   (sd 0 -> divisor 1)
- *   NN_SCALE_MINMAX:   x' = (x - min) / (max - min)   (range 0 -> divisor 1) */
-typedef enum nn_scale_kind { NN_SCALE_STANDARD = 0, NN_SCALE_MINMAX = 1 } nn_scale_kind;
+/* ================================================================ scalers */
+/* Per-column affine preprocessing x' = (x - offset_j) / scale_j, fitted on
+ * training data and applied to any data with the same columns; its
+ * parameters are exposed and can be attached to a network (nn_net_set_scaler)
+ * to travel in its model file.
+ *   NN_SCALE_STANDARD: offset = mean, scale = population sd (sd 0 -> 1)
+ *   NN_SCALE_MINMAX:   offset = min,  scale = max - min     (range 0 -> 1)
+ *   NN_SCALE_CUSTOM:   given offsets and scales (nn_scaler_create) */
+typedef int32_t nn_scale_kind;
+enum { NN_SCALE_STANDARD = 0, NN_SCALE_MINMAX = 1, NN_SCALE_CUSTOM = 2 };
 typedef struct nn_scaler nn_scaler_t;
-NN_API nn_status nn_scaler_fit(nn_scaler_t **out, nn_scale_kind kind,
-                               const nn_data_t *data, const nn_allocator *alloc);
-NN_API nn_status nn_scaler_apply(const nn_scaler_t *scaler, nn_data_t *data);
+
+/* Fit on the m x n matrix X (order, ldx): STANDARD or MINMAX. Values must be
+ * finite (NN_ERR_NUMERIC). */
+NN_API nn_status nn_scaler_fit(nn_scaler_t **out, nn_scale_kind kind, size_t m,
+                               size_t n, nn_order order, const double *X,
+                               size_t ldx, const nn_allocator *alloc);
+/* Fit on a data set's features. */
+NN_API nn_status nn_scaler_fit_data(nn_scaler_t **out, nn_scale_kind kind,
+                                    const nn_data_t *data,
+                                    const nn_allocator *alloc);
+/* A CUSTOM scaler from n offsets (finite) and n scales (finite, non-zero),
+ * copied. */
+NN_API nn_status nn_scaler_create(nn_scaler_t **out, size_t n,
+                                  const double *offset, const double *scale,
+                                  const nn_allocator *alloc);
 NN_API void nn_scaler_destroy(nn_scaler_t *scaler);
+/* Columns (0 for NULL) and kind. */
+NN_API size_t nn_scaler_n(const nn_scaler_t *scaler);
+NN_API nn_status nn_scaler_get_kind(const nn_scaler_t *scaler,
+                                    nn_scale_kind *kind);
+/* Copy out the n offsets and/or n scales (either may be NULL, not both). */
+NN_API nn_status nn_scaler_get_params(const nn_scaler_t *scaler,
+                                      double *offset, double *scale);
+/* In place on an m x n matrix (order, ld): apply x' = (x - offset)/scale, or
+ * invert it, x = x' * scale + offset (e.g. predictions of scaled targets). */
+NN_API nn_status nn_scaler_apply(const nn_scaler_t *scaler, size_t m,
+                                 nn_order order, double *X, size_t ld);
+NN_API nn_status nn_scaler_invert(const nn_scaler_t *scaler, size_t m,
+                                  nn_order order, double *X, size_t ld);
+/* In place on a data set's features. */
+NN_API nn_status nn_scaler_apply_data(const nn_scaler_t *scaler,
+                                      nn_data_t *data);
+
+/* Scalers a network carries (saved in and restored from its model file):
+ * NN_SCALER_INPUT (n_in columns) for its inputs and NN_SCALER_TARGET
+ * (n_out columns) for its targets. They are NOT applied by the network's own
+ * calls: they record the preprocessing for whoever uses the model (the nn
+ * tool applies them). */
+enum { NN_SCALER_INPUT = 0, NN_SCALER_TARGET = 1 };
+/* Attach a copy of scaler under `role` (NULL removes it). @return
+ * NN_ERR_SHAPE for the wrong number of columns. */
+NN_API nn_status nn_net_set_scaler(nn_net_t *net, int32_t role,
+                                   const nn_scaler_t *scaler);
+/* Borrowed: the scaler under `role`, or NULL; valid until it is replaced or
+ * the network destroyed. */
+NN_API const nn_scaler_t *nn_net_get_scaler(const nn_net_t *net, int32_t role);
 
 /* ================================================================ linear models */
 /* Closed-form least squares for linear regression y = x.w + b (the notes'
@@ -533,115 +805,117 @@ NN_API nn_status nn_lstsq(size_t m, size_t n, nn_order order, const double *X,
                           size_t ldx, const double *y, double *w, double *b);
 
 /* ================================================================ metrics */
-/* Mean loss and accuracy of `net` over a whole labelled data set, computed in
- * batches of at most `batch` rows (bounded memory: the net's workspace for
- * `batch` rows, nothing else). Accuracy: for a single output, prediction
- * p > 0.5 counts as class 1; otherwise the arg-max of the outputs. Either out
- * pointer may be NULL (not both).
- * @return NN_ERR_INVALID if data has no labels or batch is 0; NN_ERR_SHAPE if
- * its columns are not net's inputs or a label does not fit the outputs (for a
- * single output, labels are the 0/1 targets). */
-NN_API nn_status nn_net_evaluate(nn_net_t *net, const nn_data_t *data,
-                                 size_t batch, double *loss, double *accuracy);
+/* Metrics of `net` over a whole data set (labels or dense targets), computed
+ * in batches of the context's capacity (ctx NULL: a temporary context of
+ * min(m, 256) rows). metrics[0..n_metrics-1] are NN_METRIC_* keys; their
+ * values go to `values` in that order, one value each (n_out for the
+ * *_OUTPUTS keys). With labels, the targets are the one-hot rows (for a
+ * single output, the label value), so MSE/MAE/R2 apply too. Accuracy: for a
+ * single output, p > 0.5 counts as class 1; otherwise the arg-max.
+ * @return NN_ERR_INVALID (no rows, no labels/targets, unknown metric,
+ * accuracy without labels); NN_ERR_SHAPE (columns or targets that do not fit
+ * net, a label out of range). */
+NN_API nn_status nn_net_evaluate(const nn_net_t *net, nn_ctx_t *ctx,
+                                 const nn_data_t *data, size_t n_metrics,
+                                 const int32_t *metrics, double *values);
 
 /* Confusion matrix over a labelled data set: counts[t*k + p] is the number of
  * samples of true class t predicted as class p, where k = n_out (2 for a
- * single sigmoid output). counts must hold k*k values; it is overwritten. */
-NN_API nn_status nn_net_confusion(nn_net_t *net, const nn_data_t *data,
-                                  size_t batch, size_t *counts);
+ * single output). counts must hold k*k values; it is overwritten. */
+NN_API nn_status nn_net_confusion(const nn_net_t *net, nn_ctx_t *ctx,
+                                  const nn_data_t *data, size_t *counts);
 
 /* ================================================================ trainer */
-/* Mini-batch training of a network on labelled data with an optimizer. */
-typedef enum nn_schedule {
-    NN_SCHED_CONSTANT = 0, /* lr = lr0                                           */
-    NN_SCHED_STEP = 1,     /* lr = lr0 * gamma^floor(epoch_index / step_epochs)  */
-    NN_SCHED_COSINE = 2    /* lr = lr_min + (lr0 - lr_min)(1 + cos(pi t/T))/2,    */
-                           /* t = steps done, T = total steps of the run         */
-} nn_schedule;
+/* Mini-batch training of a network on a data set (labels or dense targets)
+ * with an optimizer: shuffling, a validation split, schedules, warm-up,
+ * early stopping, reports, and a gradient hook. Settings are NN_TRAIN_* keys;
+ * after a run, the NN_TRAIN_* result keys describe it. */
+typedef struct nn_trainer nn_trainer_t;
 
-/* What the per-epoch callback receives. val_* are NaN without validation. */
-typedef struct nn_epoch_report {
-    size_t epoch;        /* 1-based                                          */
-    size_t epochs;       /* planned number of epochs                         */
-    double train_loss;   /* mean training loss over the epoch's batches      */
-    double val_loss;     /* loss on the validation data after the epoch      */
-    double val_accuracy; /* accuracy on the validation data after the epoch  */
-    double lr;           /* learning rate of the epoch's last step           */
-    double seconds;      /* wall time of the epoch (training + validation)   */
-} nn_epoch_report;
+/* What the report callback receives. Written by the library, read by the
+ * caller: members are only ever appended, and `size` tells how many bytes
+ * this library filled (check it before reading a member newer than your
+ * header's first release). val_* are NaN without validation (val_accuracy
+ * also for dense targets) and in batch reports. */
+typedef struct nn_report {
+    size_t size;         /* sizeof(nn_report) of the library that filled it */
+    int32_t kind;        /* NN_REPORT_BATCH or NN_REPORT_EPOCH              */
+    int32_t reserved;    /* 0                                              */
+    size_t epoch;        /* 1-based                                        */
+    size_t epochs;       /* planned number of epochs                       */
+    size_t batch;        /* batches done in this epoch                     */
+    size_t batches;      /* batches per epoch                              */
+    size_t rows;         /* training rows done in this epoch               */
+    double train_loss;   /* mean loss per row over this epoch's batches so far */
+    double val_loss;     /* loss on the validation data after the epoch    */
+    double val_accuracy; /* accuracy on the validation data after the epoch */
+    double lr;           /* learning rate of the last step                 */
+    double seconds;      /* wall time since the epoch began                */
+} nn_report;
+enum { NN_REPORT_BATCH = 0, NN_REPORT_EPOCH = 1 };
 
-/* Called after every epoch; return non-zero to stop training early. */
-typedef int (*nn_epoch_callback)(const nn_epoch_report *report, void *ctx);
+/* Called after every epoch (and every NN_TRAIN_REPORT_EVERY batches); return
+ * non-zero to stop training (after a batch report: at once, as if the epoch
+ * had ended there, with no validation for it). */
+typedef int32_t (*nn_report_fn)(const nn_report *report, void *ctx);
 
-typedef struct nn_train_config {
-    size_t epochs;        /* >= 1                                    (10)     */
-    size_t batch_size;    /* >= 1; the last batch may be smaller     (64)     */
-    bool shuffle;         /* reshuffle the training rows every epoch (true)   */
-    uint64_t seed;        /* shuffling and validation split          (0)      */
-    double val_fraction;  /* in [0, 1): rows held out for validation when no  */
-                          /* validation set is given                 (0)      */
-    size_t patience;      /* early stopping: stop after this many epochs     */
-                          /* without a better validation loss; 0 = off (0)    */
-    bool restore_best;    /* end with the weights of the best validation     */
-                          /* loss (needs validation data)            (true)   */
-    nn_schedule schedule; /*                                         (CONSTANT)*/
-    double gamma;         /* STEP: factor, in (0, 1]                 (0.1)    */
-    size_t step_epochs;   /* STEP: epochs between decays, >= 1       (10)     */
-    double lr_min;        /* COSINE: final learning rate, >= 0       (0)      */
-    nn_epoch_callback callback; /* may be NULL                       (NULL)   */
-    void *callback_ctx;
-} nn_train_config;
+/* Called in every step between the gradient and the update with the flat
+ * gradient array (writable), its length, the batch's row count m and its
+ * loss (in the net's reduction; writable: e.g. summed across processes).
+ * Return NN_OK to go on; any other status fails the run with that status. */
+typedef nn_status (*nn_grad_hook_fn)(double *grad, size_t len, size_t m,
+                                     double *loss, void *ctx);
 
-/* Fill *cfg with the defaults in parentheses above. */
-NN_API nn_status nn_train_config_default(nn_train_config *cfg);
+NN_API nn_status nn_trainer_create(nn_trainer_t **out,
+                                   const nn_allocator *alloc);
+NN_API void nn_trainer_destroy(nn_trainer_t *trainer);
+NN_API nn_status nn_trainer_set_int(nn_trainer_t *trainer, int32_t key,
+                                    int64_t value);
+NN_API nn_status nn_trainer_get_int(const nn_trainer_t *trainer, int32_t key,
+                                    int64_t *value);
+NN_API nn_status nn_trainer_set_real(nn_trainer_t *trainer, int32_t key,
+                                     double value);
+NN_API nn_status nn_trainer_get_real(const nn_trainer_t *trainer, int32_t key,
+                                     double *value);
+/* Report callback and gradient hook (NULL: none); ctx is passed back. */
+NN_API nn_status nn_trainer_set_report(nn_trainer_t *trainer, nn_report_fn fn,
+                                       void *ctx);
+NN_API nn_status nn_trainer_set_grad_hook(nn_trainer_t *trainer,
+                                          nn_grad_hook_fn fn, void *ctx);
 
-/* Outcome of a training run. */
-typedef struct nn_train_result {
-    size_t epochs_run;       /* epochs completed                          */
-    size_t best_epoch;       /* 1-based epoch of the best validation loss */
-                             /* (0 without validation)                    */
-    double best_val_loss;    /* NaN without validation                    */
-    double final_train_loss; /* train_loss of the last epoch              */
-    double seconds;          /* wall time of the whole run                */
-    bool stopped_early;      /* by patience or by the callback            */
-} nn_train_result;
-
-/* Train `net` with `opt` (created for net) on the labelled rows of `train`,
- * validating on `val` if given, else on a seeded val_fraction of `train`.
- * The base learning rate lr0 is opt's learning rate at the call; the schedule
- * sets it before every step, and it is restored to lr0 at the end. Buffers
- * (one batch, the row order, a copy of the best weights) are allocated once
- * through `alloc` (NULL: malloc) and released before returning; the steps
- * allocate nothing. The library never prints: progress goes to the callback.
- * Same seed, same data and one BLAS thread give bitwise-identical results.
- * @return NN_ERR_INVALID (bad config, no labels), NN_ERR_SHAPE (columns or
- * labels that do not fit net), NN_ERR_NUMERIC (check-finite on and a step
- * met NaN/Inf), or a status of the underlying calls. *result (may be NULL)
- * is written on NN_OK only.
- * Details: patience > 0 needs validation data (else NN_ERR_INVALID); the
- * validation split holds out round(val_fraction * m) rows (at least one on
- * each side); train_loss is weighted by rows; stopped_early means fewer
- * epochs ran than planned. A run that fails part way puts the parameters,
- * the optimizer state and its learning rate back as they were at the call
- * (the allocation includes a copy of them for that). */
-NN_API nn_status nn_train(nn_net_t *net, nn_optim_t *opt,
-                          const nn_data_t *train, const nn_data_t *val,
-                          const nn_train_config *cfg,
-                          const nn_allocator *alloc, nn_train_result *result);
+/* Train `net` with `opt` (created for net) on `train`, validating on `val`
+ * if given, else on a seeded NN_TRAIN_VAL_FRACTION of `train`. Targets are
+ * the data's labels or dense targets (val must have the same kind). The base
+ * learning rate lr0 is opt's rate at the call; the schedule and warm-up set
+ * it before every step, and it is restored to lr0 at the end. Buffers (one
+ * batch, the row order, a copy of the best weights) are allocated once
+ * through the trainer's allocator and released before returning; the steps
+ * allocate nothing. The library never prints: progress goes to the report
+ * callback. Same seeds, same data and one BLAS thread give bitwise-identical
+ * results.
+ * @return NN_ERR_INVALID (bad settings, no labels/targets), NN_ERR_SHAPE
+ * (columns or targets that do not fit net), NN_ERR_NUMERIC (check-finite on
+ * and a step met NaN/Inf), a hook's status, or a status of the underlying
+ * calls. A run that fails part way puts the parameters, the optimizer state
+ * and its learning rate back as they were at the call. */
+NN_API nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net,
+                          nn_optim_t *opt, const nn_data_t *train,
+                          const nn_data_t *val);
 
 /* ================================================================ model files */
-/* A model file holds a network (architecture, activations, loss, parameters,
- * the state of its dropout generator) and, optionally, an optimizer (its
- * settings, step count and state) so that training resumes exactly. The
- * format (docs/FORMAT.md) is little-endian with explicit sizes, a format
- * version and a CRC-32 (zlib) of the payload. */
-#define NN_MODEL_FORMAT_VERSION 1
+/* A model file holds a network (architecture, settings, parameters, the
+ * state of its dropout generator, its attached scalers) and, optionally, an
+ * optimizer (its kind, settings, step count and state) so that training
+ * resumes exactly. The format (docs/FORMAT.md) is little-endian with
+ * explicit sizes, a format version and a CRC-32 (zlib) of the payload.
+ * Version-1 files (libnn 0.x) still load. */
+#define NN_MODEL_FORMAT_VERSION 2
 
-/* Save net (and opt, if not NULL; it must belong to net) to `path`
- * atomically: the bytes go to a temporary file in the same directory, which
- * is flushed, fsync'ed and renamed over `path`. On any failure the previous
- * file at `path` is intact and the temporary file is removed. A new file gets
- * mode 0666 minus the umask, like fopen.
+/* Save net (and opt, if not NULL; it must fit net) to `path` atomically: the
+ * bytes go to a temporary file in the same directory, which is flushed,
+ * fsync'ed and renamed over `path`. On any failure the previous file at
+ * `path` is intact and the temporary file is removed. A new file gets mode
+ * 0666 minus the umask, like fopen.
  * @return NN_ERR_IO (with the path and the system's message in *err if
  * given); NN_ERR_INVALID for a NULL/empty path, a NULL net or an optimizer
  * not shaped like net; NN_ERR_NOMEM (the bytes are built in memory first,
@@ -672,6 +946,19 @@ NN_API nn_status nn_model_load_mem(const void *buf, size_t size,
                                    nn_net_t **net, nn_optim_t **opt,
                                    const nn_allocator *alloc,
                                    nn_error_info *err);
+
+/* ================================================================ experimental */
+/* Not part of the stable API: declared only when NN_EXPERIMENTAL is defined
+ * before including nn.h, and may change or vanish in any release (like
+ * zstd's ZSTD_STATIC_LINKING_ONLY). The symbols are exported but not covered
+ * by the ABI promise. */
+#ifdef NN_EXPERIMENTAL
+/* Borrowed: the activations of hidden layer `layer` (< n_layers - 1) for the
+ * rows of the last chunk of the last inference call on ctx (row-major,
+ * leading dimension layer_n_out; rows = min(m, capacity) of that chunk). NULL
+ * for the output layer, an out-of-range layer or a context never used. */
+NN_API const double *nn_ctx_layer_output(const nn_ctx_t *ctx, size_t layer);
+#endif
 
 #ifdef __cplusplus
 }

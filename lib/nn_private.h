@@ -111,23 +111,25 @@ void nn__act_backward(nn_activation act, double slope, size_t m, size_t n,
 typedef struct nn_targets {
     const double *Y;
     size_t rs, cs;
-    const size_t *labels;
+    const int32_t *labels;
 } nn_targets;
 
-/* Validate targets for an m x k output; labels must be < k (or <= 1 for a
- * single non-softmax output). */
+/* Validate targets for an m x k output; labels must be in [0, k) (or 0/1 for
+ * a single output). */
 nn_status nn__check_targets(const nn_targets *t, size_t m, size_t k,
                             nn_loss loss);
 
 /* Loss of a batch given the output layer's values O (row-major m x k): the
- * logits for BCE / softmax CE, the activations for MSE. Returns the mean
- * loss. If G != NULL, also writes the gradient: for BCE / softmax CE,
- * G = dZ = dL/dZ and db = column sums of G; for MSE, G = dL/dA (db untouched,
- * the activation's backward pass follows). With value false the caller does
- * not need the loss (a gradient-only step): losses whose value costs extra
- * passes may skip it and return NaN. */
-double nn__loss(nn_loss loss, size_t m, size_t k, const double *O,
-                const nn_targets *t, double *G, double *db, bool value);
+ * logits for BCE / softmax CE, the activations for MSE. Returns the batch
+ * loss in reduction `reduce` (NN_REDUCE_MEAN: times 1/m; NN_REDUCE_SUM: the
+ * plain sum). If G != NULL, also writes the gradient of that loss: for BCE /
+ * softmax CE, G = dZ and db = column sums of G; for MSE, G = dL/dA (db
+ * untouched, the activation's backward pass follows). With value false the
+ * caller does not need the loss (a gradient-only step): losses whose value
+ * costs extra passes may skip it and return NaN. */
+double nn__loss(nn_loss loss, int32_t reduce, size_t m, size_t k,
+                const double *O, const nn_targets *t, double *G, double *db,
+                bool value);
 
 /* ------------------------------------------------------------ random */
 /* xoshiro256** seeded through splitmix64: a generator owned by its user. */
@@ -148,19 +150,38 @@ nn_status nn__init_layer(nn_layer *L, nn_init init, nn_rng *r,
 bool nn__init_valid(nn_init init);
 
 /* ------------------------------------------------------------ network internals
- * for the optimizers: the flat parameter / gradient arrays (layer by layer, W
- * then b) and whether a gradient has been computed. */
-size_t nn__net_n_params(const nn_net_t *net);
+ * (net.c) for optim.c, train.c, metrics.c and model.c. The flat parameter and
+ * gradient arrays are public (nn_net_params / nn_net_grads). */
+bool nn__net_has_grad(const nn_net_t *net);
+void nn__net_set_has_grad(nn_net_t *net, bool on);
+bool nn__net_check_finite(const nn_net_t *net);
+int32_t nn__net_reduction(const nn_net_t *net);
+nn_loss nn__net_loss_kind(const nn_net_t *net);
+/* A fingerprint of the architecture's shapes (n_in, then each layer's n_out):
+ * optimizers and contexts keep it to recognise the networks they fit. */
 uint64_t nn__net_shape_id(const nn_net_t *net);
+/* Layer l's parameter block: W at offset *w_off (n_in*n_out values), b right
+ * after it (n_out values). NULL for an out-of-range layer. */
+const nn_layer *nn__net_layer(const nn_net_t *net, size_t l, size_t *w_off);
+/* The dropout generator: the seed last set (NN_NET_DROPOUT_SEED) and the
+ * generator's current state (model files restore both exactly). */
+void nn__net_get_drop_state(const nn_net_t *net, uint64_t *seed, nn_rng *r);
+void nn__net_set_drop_state(nn_net_t *net, uint64_t seed, const nn_rng *r);
+const nn_allocator *nn__net_allocator(const nn_net_t *net);
+
+/* (optim.c) */
 /* True when opt was created for a network shaped like net. */
 bool nn__optim_fits(const nn_optim_t *opt, const nn_net_t *net);
-double *nn__net_params(nn_net_t *net);
-const double *nn__net_grads(const nn_net_t *net);
-bool nn__net_has_grad(const nn_net_t *net);
-bool nn__net_check_finite(const nn_net_t *net);
-/* Layer l's parameter block: W at offset *w_off (n_in*n_out values), b right
- * after it (n_out values). */
-const nn_layer *nn__net_layer(const nn_net_t *net, size_t l, size_t *w_off);
+/* True (and *lr set) when opt's update is plain w -= lr*g: SGD without
+ * clipping and without weight decay; net.c then fuses it into dgemm. */
+bool nn__optim_plain_sgd(const nn_optim_t *opt, double *lr);
+/* Count one step taken outside nn_optim_step (the fused path). */
+void nn__optim_count_step(nn_optim_t *opt);
+size_t nn__optim_n(const nn_optim_t *opt);
+uint64_t nn__optim_steps(const nn_optim_t *opt);
+const double *nn__optim_state(const nn_optim_t *opt);
+double *nn__optim_state_mut(nn_optim_t *opt);
+void nn__optim_set_steps(nn_optim_t *opt, uint64_t steps);
 
 /* The system's message for errno value e, written into buf (thread-safe);
  * NN_ERRNO_TEXT(e) supplies a buffer living until the end of the caller's
@@ -171,44 +192,42 @@ const char *nn__errno_text(int e, char *buf, size_t n);
 /* True when every one of the n values is finite. */
 bool nn__all_finite(const double *p, size_t n);
 
-/* ------------------------------------------------------------ metrics / trainer
- * (net.c) The output activations of the last forward pass over m rows, in the
- * workspace (row-major m x n_out); applies the output activation in place when
- * the buffer holds logits, so call it once per forward pass. */
-const double *nn__net_outputs(nn_net_t *net, size_t m);
-nn_loss nn__net_loss_kind(const nn_net_t *net);
-/* (data.c) Read-only features of a data set (row-major m x n). */
-const double *nn__data_x(const nn_data_t *data);
+/* ------------------------------------------------------------ data sets
+ * (data.c) A read-only view of a data set's arrays: m rows of n features
+ * (row-major, contiguous), and either labels (k = 0, Y = NULL) or dense
+ * targets Y (row-major m x k, k >= 1, labels = NULL), or neither. */
+typedef struct nn__dview {
+    size_t m, n, k;
+    const double *X;
+    const int32_t *labels;
+    const double *Y;
+} nn__dview;
+void nn__data_view(const nn_data_t *data, nn__dview *v);
 
-/* (metrics.c) Number of classes a label may take for `net`: n_out, or 2 for a
- * single output whose loss is not softmax CE (its label is the 0/1 target). */
+/* (scaler.c) A scaler of `kind` from n offsets and n scales (copied; finite,
+ * scales non-zero: else NN_ERR_INVALID), and a copy of one. */
+nn_status nn__scaler_make(nn_scaler_t **out, nn_scale_kind kind, size_t n,
+                          const double *offset, const double *scale,
+                          const nn_allocator *al);
+nn_status nn__scaler_clone(nn_scaler_t **out, const nn_scaler_t *scaler,
+                           const nn_allocator *al);
+
+/* ------------------------------------------------------------ metrics
+ * (metrics.c) for nn_train's validation. */
+/* Number of classes a label may take for `net`: n_out, or 2 for a single
+ * output (its label is the 0/1 target). */
 size_t nn__net_n_classes(const nn_net_t *net);
-/* Check a data set for evaluation / training on net: NN_ERR_INVALID if it has
- * no rows or no labels; NN_ERR_SHAPE if its columns are not net's inputs or a
- * label is >= nn__net_n_classes(net). */
-nn_status nn__check_labelled(const nn_net_t *net, const nn_data_t *data);
-/* Batched evaluation over `count` rows of a checked labelled set (X row-major
- * with net's n_in columns, labels): rows rows[0..count-1], or rows 0..count-1
- * when rows == NULL. With rows, each batch of at most `batch` rows is gathered
- * into gx (batch x n_in) and gl (batch); without, they may be NULL. Writes
- * the mean loss, the accuracy, and (if counts != NULL) adds to the k x k
- * confusion counts, k = nn__net_n_classes(net). The net's workspace must hold
- * min(batch, count) rows (then nothing is allocated). */
-nn_status nn__eval_rows(nn_net_t *net, const double *X, const size_t *labels,
-                        const size_t *rows, size_t count, size_t batch,
-                        double *gx, size_t *gl, double *loss, double *acc,
-                        size_t *counts);
-
-/* ------------------------------------------------------------ model files
- * (net.c, optim.c) Internals model.c saves and restores: the dropout
- * generator, the net's allocator, and an optimizer's raw state. */
-void nn__net_get_drop_rng(const nn_net_t *net, nn_rng *r);
-void nn__net_set_drop_rng(nn_net_t *net, const nn_rng *r);
-const nn_allocator *nn__net_allocator(const nn_net_t *net);
-size_t nn__optim_n(const nn_optim_t *opt);
-uint64_t nn__optim_steps(const nn_optim_t *opt);
-const double *nn__optim_state(const nn_optim_t *opt);
-double *nn__optim_state_mut(nn_optim_t *opt);
-void nn__optim_set_steps(nn_optim_t *opt, uint64_t steps);
+/* Check a data set against net: NN_ERR_INVALID if it has no rows or neither
+ * labels nor targets; NN_ERR_SHAPE if its columns are not net's inputs, its
+ * targets not net's outputs, or a label is >= nn__net_n_classes(net). */
+nn_status nn__check_fit(const nn_net_t *net, const nn__dview *v);
+/* Mean loss per row and accuracy (NaN without labels) of a checked data set
+ * over `count` rows: rows[0..count-1], or rows 0..count-1 when rows == NULL,
+ * in batches of ctx's capacity. With rows, each batch is gathered into gx
+ * (capacity x n) and gt (capacity x k doubles, or capacity int32 labels);
+ * without, they may be NULL. */
+nn_status nn__eval_rows(const nn_net_t *net, nn_ctx_t *ctx,
+                        const nn__dview *v, const size_t *rows, size_t count,
+                        double *gx, void *gt, double *loss, double *acc);
 
 #endif /* NN_PRIVATE_H */

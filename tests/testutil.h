@@ -168,11 +168,40 @@ static inline bool tu_balanced(const tu_counter *c)
 /* A data set of m rows x n features (row-major, copied) with labels (NULL:
  * none), through allocator al (NULL: malloc). */
 static inline nn_data_t *tu_data(const double *X, size_t m, size_t n,
-                                 const size_t *labels, const nn_allocator *al)
+                                 const int32_t *labels, const nn_allocator *al)
 {
     nn_data_t *d = NULL;
-    NN_OK_OR_FAIL(nn_data_create(&d, m, n, NN_ROW_MAJOR, X, n, labels, al));
+    NN_OK_OR_FAIL(nn_data_create(&d, m, n, NN_ROW_MAJOR, X, n, al));
+    if (labels) NN_OK_OR_FAIL(nn_data_set_labels(d, labels));
     return d;
+}
+
+/* A data set with dense targets Y (m x k, row-major). */
+static inline nn_data_t *tu_data_targets(const double *X, size_t m, size_t n,
+                                         const double *Y, size_t k,
+                                         const nn_allocator *al)
+{
+    nn_data_t *d = NULL;
+    NN_OK_OR_FAIL(nn_data_create(&d, m, n, NN_ROW_MAJOR, X, n, al));
+    NN_OK_OR_FAIL(nn_data_set_targets(d, k, NN_ROW_MAJOR, Y, k));
+    return d;
+}
+
+/* A network from (units, activation) pairs: n_layers layers on n_in inputs
+ * with the given loss; dropout / slopes are set by the caller afterwards
+ * through a spec of its own when needed. */
+static inline nn_net_t *tu_net(size_t n_in, size_t n_layers,
+                               const size_t *units, const nn_activation *acts,
+                               nn_loss loss, const nn_allocator *al)
+{
+    nn_netspec_t *s = NULL;
+    nn_net_t *net = NULL;
+    NN_OK_OR_FAIL(nn_netspec_create(&s, n_in, loss, NULL));
+    for (size_t l = 0; l < n_layers; l++)
+        NN_OK_OR_FAIL(nn_netspec_add_dense(s, units[l], acts[l]));
+    NN_OK_OR_FAIL(nn_net_create(&net, s, al));
+    nn_netspec_destroy(s);
+    return net;
 }
 
 /* Run one suite; exit status is the number of failures (0 = pass). */

@@ -1,0 +1,3 @@
+/* netspec.c — being written (1.0 port). */
+#include "nn_private.h"
+typedef int nn__placeholder_netspec;
