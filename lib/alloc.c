@@ -79,7 +79,10 @@ nn_status nn__check_layer_shape(size_t n_in, size_t n_out, nn_activation act,
                                 double act_param)
 {
     if (n_in == 0 || n_out == 0) return NN_ERR_INVALID;
-    if ((unsigned)act > (unsigned)NN_ACT_SOFTMAX) return NN_ERR_INVALID;
+    if (act < 0 || act > NN_ACT_SOFTMAX) return NN_ERR_INVALID;
+    /* softmax over one unit is the constant 1: its loss is 0 whatever the
+     * weights, so a gradient through it could only be noise */
+    if (act == NN_ACT_SOFTMAX && n_out < 2) return NN_ERR_INVALID;
     if (!isfinite(act_param)) return NN_ERR_INVALID;
     if (act == NN_ACT_LEAKY_RELU && act_param < 0) return NN_ERR_INVALID;
     if (!nn__fits_blas(n_in) || !nn__fits_blas(n_out)) return NN_ERR_TOO_LARGE;

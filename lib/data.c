@@ -1,13 +1,22 @@
-/* data.c — data sets (IDX and CSV loaders) and feature scalers.
+/* data.c — data sets: features with class labels or dense targets, and the
+ * IDX and CSV loaders. (The scalers live in scaler.c.)
  *
  * Every file is read through zlib's gz* interface, which reads gzip and plain
  * files alike. Sizes claimed by a file header are never trusted for an
  * allocation: the payload is read into a buffer that grows by doubling (from
  * at most 1 MiB) while the file actually delivers bytes, so a hostile header
- * costs at most twice what the file really holds. */
+ * costs at most twice what the file really holds.
+ *
+ * Numbers in text are parsed with strtod_l in a "C" locale object created for
+ * each load call (newlocale) and freed at its end: the process's locale
+ * (setlocale, which a host program may have set to a comma-decimal locale) is
+ * never consulted and never changed. */
+#define _GNU_SOURCE /* newlocale, strtod_l (glibc; POSIX 2008 + extension) */
+
 #include "nn_private.h"
 
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,11 +31,13 @@
 
 struct nn_data {
     nn_allocator al;
-    size_t block_bytes; /* this struct + X */
+    size_t block_bytes; /* this struct + X (sized for the original n) */
     size_t m, n;
     double *X;
-    size_t *labels; /* separate allocation of m size_t, or NULL */
-    size_t n_classes;
+    int32_t *labels;  /* separate allocation of m int32_t, or NULL */
+    size_t n_classes; /* 1 + max label (0 without labels) */
+    double *Y;        /* separate allocation of m x k doubles, or NULL */
+    size_t k;         /* target columns (0 without targets) */
 };
 
 /* ------------------------------------------------------------ errors */
@@ -265,24 +276,17 @@ static nn_status idx_read(const char *path, const nn_allocator *al,
     return st;
 }
 
+/* ------------------------------------------------------------ data sets */
 static nn_status data_new(nn_data_t **out, const nn_allocator *al, size_t m,
-                          size_t n, bool with_labels)
+                          size_t n)
 {
-    size_t mn, bytes, lbytes = 0;
+    size_t mn, bytes;
     if (!nn__mul(m, n, &mn) || !nn__mul(mn, sizeof(double), &bytes) ||
-        !nn__add(bytes, sizeof(nn_data_t), &bytes) ||
-        (with_labels && !nn__mul(m, sizeof(size_t), &lbytes)))
+        !nn__add(bytes, sizeof(nn_data_t), &bytes))
         return NN_ERR_TOO_LARGE;
     nn_data_t *d = nn__alloc(al, bytes);
     if (!d) return NN_ERR_NOMEM;
     memset(d, 0, sizeof *d);
-    if (with_labels) {
-        d->labels = nn__alloc(al, lbytes);
-        if (!d->labels) {
-            nn__free(al, d, bytes);
-            return NN_ERR_NOMEM;
-        }
-    }
     d->al = *al;
     d->block_bytes = bytes;
     d->m = m;
@@ -292,42 +296,166 @@ static nn_status data_new(nn_data_t **out, const nn_allocator *al, size_t m,
     return NN_OK;
 }
 
+/* Release the labels and the targets (a data set holds one kind at most). */
+static void drop_targets(nn_data_t *d)
+{
+    nn__free(&d->al, d->labels, d->m * sizeof(int32_t));
+    nn__free(&d->al, d->Y, d->m * d->k * sizeof(double));
+    d->labels = NULL;
+    d->n_classes = 0;
+    d->Y = NULL;
+    d->k = 0;
+}
+
+/* Take ownership of lab (m labels allocated through d->al), replacing any
+ * labels or targets. */
+static void attach_labels(nn_data_t *d, int32_t *lab)
+{
+    int32_t max = -1;
+    for (size_t i = 0; i < d->m; i++)
+        if (lab[i] > max) max = lab[i];
+    drop_targets(d);
+    d->labels = lab;
+    d->n_classes = (size_t)max + 1;
+}
+
+/* m labels through d->al (size overflow-checked), or NULL with *st set. */
+static int32_t *alloc_labels(nn_data_t *d, nn_status *st)
+{
+    size_t bytes;
+    if (!nn__mul(d->m, sizeof(int32_t), &bytes)) {
+        *st = NN_ERR_TOO_LARGE;
+        return NULL;
+    }
+    int32_t *lab = nn__alloc(&d->al, bytes);
+    *st = lab ? NN_OK : NN_ERR_NOMEM;
+    return lab;
+}
+
+static bool alloc_ok(const nn_allocator *alloc)
+{
+    return !alloc || (alloc->alloc && alloc->free);
+}
+
 nn_status nn_data_create(nn_data_t **out, size_t m, size_t n, nn_order order,
-                         const double *X, size_t ldx, const size_t *labels,
+                         const double *X, size_t ldx,
                          const nn_allocator *alloc)
 {
-    if (!out) return NN_ERR_INVALID;
-    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    if (!out || !alloc_ok(alloc)) return NN_ERR_INVALID;
     nn_status st = nn__check_matrix(X, m, n, order, ldx);
     if (st) return st;
-    /* the loaders' limit too: n_classes = 1 + max label must not wrap */
-    for (size_t i = 0; labels && i < m; i++)
-        if (labels[i] >= ((size_t)1 << 31)) return NN_ERR_INVALID;
     nn_allocator al;
     nn__allocator_init(&al, alloc);
     nn_data_t *d = NULL;
-    st = data_new(&d, &al, m, n, labels != NULL);
+    st = data_new(&d, &al, m, n);
     if (st) return st;
     size_t rs, cs;
     nn__strides(order, ldx, &rs, &cs);
     nn__copy_matrix(m, n, X, rs, cs, d->X, n, 1);
-    if (labels) {
-        size_t max = 0;
-        for (size_t i = 0; i < m; i++) {
-            d->labels[i] = labels[i];
-            if (labels[i] > max) max = labels[i];
-        }
-        d->n_classes = max + 1;
-    }
     *out = d;
+    return NN_OK;
+}
+
+nn_status nn_data_set_labels(nn_data_t *data, const int32_t *labels)
+{
+    if (!data || !labels) return NN_ERR_INVALID;
+    for (size_t i = 0; i < data->m; i++)
+        if (labels[i] < 0) return NN_ERR_INVALID;
+    nn_status st;
+    int32_t *lab = alloc_labels(data, &st);
+    if (!lab) return st;
+    memcpy(lab, labels, data->m * sizeof(int32_t));
+    attach_labels(data, lab);
+    return NN_OK;
+}
+
+/* Take ownership of Y (m x k, allocated through d->al), replacing any labels
+ * or targets. */
+static void attach_targets(nn_data_t *d, double *Y, size_t k)
+{
+    drop_targets(d);
+    d->Y = Y;
+    d->k = k;
+}
+
+/* An m x k target block through d->al, or NULL with *st set. */
+static double *alloc_targets(nn_data_t *d, size_t k, nn_status *st)
+{
+    size_t mk, bytes;
+    if (!nn__mul(d->m, k, &mk) || !nn__mul(mk, sizeof(double), &bytes)) {
+        *st = NN_ERR_TOO_LARGE;
+        return NULL;
+    }
+    double *Y = nn__alloc(&d->al, bytes);
+    *st = Y ? NN_OK : NN_ERR_NOMEM;
+    return Y;
+}
+
+nn_status nn_data_set_targets(nn_data_t *data, size_t k, nn_order order,
+                              const double *Y, size_t ldy)
+{
+    if (!data) return NN_ERR_INVALID;
+    nn_status st = nn__check_matrix(Y, data->m, k, order, ldy);
+    if (st) return st;
+    size_t rs, cs;
+    nn__strides(order, ldy, &rs, &cs);
+    for (size_t i = 0; i < data->m; i++)
+        for (size_t j = 0; j < k; j++)
+            if (!isfinite(Y[i * rs + j * cs])) return NN_ERR_NUMERIC;
+    double *T = alloc_targets(data, k, &st);
+    if (!T) return st;
+    nn__copy_matrix(data->m, k, Y, rs, cs, T, k, 1);
+    attach_targets(data, T, k);
+    return NN_OK;
+}
+
+/* Check cols[0..k-1] against n features: each < n (NN_ERR_SHAPE), distinct
+ * (NN_ERR_INVALID), and at least one feature left (NN_ERR_SHAPE). mark
+ * (n bytes) receives 1 for a taken column. */
+static nn_status mark_columns(const size_t *cols, size_t k, size_t n,
+                              unsigned char *mark)
+{
+    memset(mark, 0, n);
+    for (size_t j = 0; j < k; j++) {
+        if (cols[j] >= n) return NN_ERR_SHAPE;
+        if (mark[cols[j]]) return NN_ERR_INVALID;
+        mark[cols[j]] = 1;
+    }
+    return NN_OK;
+}
+
+nn_status nn_data_take_targets(nn_data_t *data, const size_t *cols, size_t k)
+{
+    if (!data || !cols || k == 0) return NN_ERR_INVALID;
+    if (k >= data->n) return NN_ERR_SHAPE; /* features must remain */
+    size_t m = data->m, n = data->n;
+    unsigned char *mark = nn__alloc(&data->al, n);
+    if (!mark) return NN_ERR_NOMEM;
+    nn_status st = mark_columns(cols, k, n, mark);
+    double *Y = st ? NULL : alloc_targets(data, k, &st);
+    if (!Y) {
+        nn__free(&data->al, mark, n);
+        return st;
+    }
+    /* rows only move left (nf < n), so compacting in place is safe */
+    size_t nf = n - k;
+    for (size_t i = 0; i < m; i++) {
+        const double *src = data->X + i * n;
+        double *dst = data->X + i * nf;
+        for (size_t j = 0; j < k; j++) Y[i * k + j] = src[cols[j]];
+        for (size_t j = 0, c = 0; j < n; j++)
+            if (!mark[j]) dst[c++] = src[j];
+    }
+    nn__free(&data->al, mark, n);
+    attach_targets(data, Y, k);
+    data->n = nf;
     return NN_OK;
 }
 
 nn_status nn_data_load_idx(nn_data_t **out, const char *path,
                            const nn_allocator *alloc, nn_error_info *err)
 {
-    if (!out || !path) return NN_ERR_INVALID;
-    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    if (!out || !path || !alloc_ok(alloc)) return NN_ERR_INVALID;
     nn_allocator al;
     nn__allocator_init(&al, alloc);
     idx_header h;
@@ -335,7 +463,7 @@ nn_status nn_data_load_idx(nn_data_t **out, const char *path,
     nn_status st = idx_read(path, &al, err, &h, &buf);
     if (st) return st;
     nn_data_t *d = NULL;
-    st = data_new(&d, &al, h.rows, h.cols, false);
+    st = data_new(&d, &al, h.rows, h.cols);
     if (!st) {
         for (size_t i = 0; i < h.count; i++)
             d->X[i] = idx_value(buf + i * h.elsize, h.type);
@@ -353,7 +481,7 @@ nn_status nn_data_load_idx_labels(nn_data_t *data, const char *path,
     unsigned char *buf = NULL;
     nn_status st = idx_read(path, &data->al, err, &h, &buf);
     if (st) return st;
-    size_t *lab = NULL, max = 0;
+    int32_t *lab = NULL;
     if (h.ndims != 1) {
         set_err(err, path, 0, 0, 3,
                 "a labels file has 1 dimension, this one has %zu", h.ndims);
@@ -376,18 +504,12 @@ nn_status nn_data_load_idx_labels(nn_data_t *data, const char *path,
                 "%zu labels for a data set of %zu rows", h.rows, data->m);
         st = NN_ERR_SHAPE;
     }
+    if (!st) lab = alloc_labels(data, &st);
     if (!st) {
-        lab = nn__alloc(&data->al, h.rows * sizeof(size_t));
-        if (!lab) st = NN_ERR_NOMEM;
-    }
-    if (!st) {
-        for (size_t i = 0; i < h.rows; i++) {
-            lab[i] = (size_t)idx_value(buf + i * h.elsize, h.type);
-            if (lab[i] > max) max = lab[i];
-        }
-        nn__free(&data->al, data->labels, data->m * sizeof(size_t));
-        data->labels = lab;
-        data->n_classes = max + 1;
+        /* integer types of at most 32 bits, checked >= 0: they fit */
+        for (size_t i = 0; i < h.rows; i++)
+            lab[i] = (int32_t)idx_value(buf + i * h.elsize, h.type);
+        attach_labels(data, lab);
     }
     nn__free(&data->al, buf, h.bytes);
     return st;
@@ -399,7 +521,8 @@ static bool is_blank(char c) { return c == ' ' || c == '\t'; }
 typedef struct {
     const char *path;
     nn_error_info *err;
-    size_t label_col;
+    locale_t loc;     /* the "C" numeric locale of this load call */
+    size_t label_col; /* or NN_NO_COLUMN */
     size_t fields; /* per row, fixed by the first data row (0 = unknown) */
     size_t rows;
     size_t max_label;
@@ -409,7 +532,7 @@ typedef struct {
  * the row's features at X and its label at *label. */
 static nn_status csv_line(csv_state *cs, size_t lineno, size_t line_off,
                           const char *s, const char *e, double *X,
-                          size_t *label)
+                          int32_t *label)
 {
     size_t col = 0, nf = 0;
     const char *p = s;
@@ -432,10 +555,11 @@ static nn_status csv_line(csv_state *cs, size_t lineno, size_t line_off,
                     "empty cell");
             return NN_ERR_FORMAT;
         }
-        /* strtod stops at ',', '\n' or '\0', none of which is numeric; the
-         * blanks trimmed from the end are not numeric either */
+        /* strtod_l stops at ',', '\n' or '\0', none of which is numeric;
+         * the blanks trimmed from the end are not numeric either. The "C"
+         * locale makes '.' the decimal point whatever setlocale says. */
         char *end;
-        double v = strtod(a, &end);
+        double v = strtod_l(a, &end, cs->loc);
         if (end != b || !isfinite(v)) {
             int len = (int)(b - a > 40 ? 40 : b - a);
             set_err(cs->err, cs->path, lineno, col, line_off + (size_t)(a - s),
@@ -452,7 +576,7 @@ static nn_status csv_line(csv_state *cs, size_t lineno, size_t line_off,
                         "\"%.*s\"", len, a);
                 return NN_ERR_FORMAT;
             }
-            if (label) *label = (size_t)v;
+            if (label) *label = (int32_t)v;
             if ((size_t)v > cs->max_label) cs->max_label = (size_t)v;
         } else {
             if (X) X[nf] = v;
@@ -462,7 +586,7 @@ static nn_status csv_line(csv_state *cs, size_t lineno, size_t line_off,
         p++; /* past ',' */
     }
     if (!cs->fields) {
-        if (cs->label_col != (size_t)-1 && cs->label_col >= col) {
+        if (cs->label_col != NN_NO_COLUMN && cs->label_col >= col) {
             set_err(cs->err, cs->path, lineno, 0, line_off,
                     "label column %zu but rows have %zu fields",
                     cs->label_col + 1, col);
@@ -522,21 +646,17 @@ static nn_status csv_walk(csv_state *cs, const char *text, size_t len,
     return NN_OK;
 }
 
-nn_status nn_data_load_csv(nn_data_t **out, const char *path, bool header,
-                           size_t label_col, const nn_allocator *alloc,
-                           nn_error_info *err)
+/* The whole file, NUL-terminated, in a buffer (allocated size *cap) that
+ * grows as it fills; *len bytes of text. */
+static nn_status csv_slurp(const char *path, const nn_allocator *al,
+                           nn_error_info *err, char **out, size_t *len_out,
+                           size_t *cap_out)
 {
-    if (!out || !path) return NN_ERR_INVALID;
-    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
-    nn_allocator al;
-    nn__allocator_init(&al, alloc);
-
-    /* the whole file, NUL-terminated, in a buffer that grows as it fills */
     reader r;
     nn_status st = rd_open(&r, path, err);
     if (st) return st;
     size_t cap = 65536, len = 0;
-    char *text = nn__alloc(&al, cap);
+    char *text = nn__alloc(al, cap);
     if (!text) st = NN_ERR_NOMEM;
     while (!st) {
         size_t got;
@@ -546,36 +666,70 @@ nn_status nn_data_load_csv(nn_data_t **out, const char *path, bool header,
         if (len < cap - 1) break;
         size_t ncap;
         if (!nn__mul(cap, 2, &ncap)) { st = NN_ERR_TOO_LARGE; break; }
-        char *nt = nn__alloc(&al, ncap);
+        char *nt = nn__alloc(al, ncap);
         if (!nt) { st = NN_ERR_NOMEM; break; }
         memcpy(nt, text, len);
-        nn__free(&al, text, cap);
+        nn__free(al, text, cap);
         text = nt;
         cap = ncap;
     }
     gzclose(r.gz);
     if (st) {
-        nn__free(&al, text, cap);
+        nn__free(al, text, cap);
         return st;
     }
     text[len] = '\0';
+    *out = text;
+    *len_out = len;
+    *cap_out = cap;
+    return NN_OK;
+}
 
-    csv_state cs = {.path = path, .err = err, .label_col = label_col};
-    st = csv_walk(&cs, text, len, header, NULL);
+/* Two passes over the text: the first finds the shape (nothing allocated
+ * from what the file claims), the second fills the data set. */
+static nn_status csv_parse(csv_state *cs, const char *text, size_t len,
+                           bool header, const nn_allocator *al,
+                           nn_data_t **out)
+{
+    nn_status st = csv_walk(cs, text, len, header, NULL);
+    if (st) return st;
+    bool with_labels = cs->label_col != NN_NO_COLUMN;
     nn_data_t *d = NULL;
-    if (!st)
-        st = data_new(&d, &al, cs.rows,
-                      cs.fields - (label_col != (size_t)-1),
-                      label_col != (size_t)-1);
-    if (!st) {
-        st = csv_walk(&cs, text, len, header, d);
-        if (!st) {
-            if (d->labels) d->n_classes = cs.max_label + 1;
-            *out = d;
-        } else {
-            nn_data_destroy(d);
-        }
+    st = data_new(&d, al, cs->rows, cs->fields - with_labels);
+    if (st) return st;
+    if (with_labels) d->labels = alloc_labels(d, &st);
+    if (!st) st = csv_walk(cs, text, len, header, d);
+    if (st) {
+        nn_data_destroy(d);
+        return st;
     }
+    if (d->labels) d->n_classes = cs->max_label + 1;
+    *out = d;
+    return NN_OK;
+}
+
+nn_status nn_data_load_csv(nn_data_t **out, const char *path, int32_t header,
+                           size_t label_col, const nn_allocator *alloc,
+                           nn_error_info *err)
+{
+    if (!out || !path || !alloc_ok(alloc)) return NN_ERR_INVALID;
+    nn_allocator al;
+    nn__allocator_init(&al, alloc);
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    nn_status st = csv_slurp(path, &al, err, &text, &len, &cap);
+    if (st) return st;
+    /* a locale object of our own, so neither the process's locale nor any
+     * other thread's is read or changed */
+    locale_t loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    if (loc == (locale_t)0) {
+        nn__free(&al, text, cap);
+        return NN_ERR_NOMEM;
+    }
+    csv_state cs = {.path = path, .err = err, .loc = loc,
+                    .label_col = label_col};
+    st = csv_parse(&cs, text, len, header != 0, &al, out);
+    freelocale(loc);
     nn__free(&al, text, cap);
     return st;
 }
@@ -584,21 +738,33 @@ nn_status nn_data_load_csv(nn_data_t **out, const char *path, bool header,
 void nn_data_destroy(nn_data_t *data)
 {
     if (!data) return;
+    drop_targets(data);
     nn_allocator al = data->al;
-    nn__free(&al, data->labels, data->m * sizeof(size_t));
     nn__free(&al, data, data->block_bytes);
 }
 
 size_t nn_data_rows(const nn_data_t *data) { return data ? data->m : 0; }
 size_t nn_data_cols(const nn_data_t *data) { return data ? data->n : 0; }
 double *nn_data_x(nn_data_t *data) { return data ? data->X : NULL; }
-const size_t *nn_data_labels(const nn_data_t *data)
+const int32_t *nn_data_labels(const nn_data_t *data)
 {
     return data ? data->labels : NULL;
 }
 size_t nn_data_n_classes(const nn_data_t *data)
 {
     return data ? data->n_classes : 0;
+}
+size_t nn_data_n_targets(const nn_data_t *data) { return data ? data->k : 0; }
+double *nn_data_targets(nn_data_t *data) { return data ? data->Y : NULL; }
+
+void nn__data_view(const nn_data_t *data, nn__dview *v)
+{
+    v->m = data->m;
+    v->n = data->n;
+    v->k = data->k;
+    v->X = data->X;
+    v->labels = data->labels;
+    v->Y = data->Y;
 }
 
 nn_status nn_data_one_hot(const nn_data_t *data, size_t k, nn_order order,
@@ -612,7 +778,7 @@ nn_status nn_data_one_hot(const nn_data_t *data, size_t k, nn_order order,
     nn__strides(order, ldy, &rs, &cs);
     for (size_t i = 0; i < data->m; i++)
         for (size_t j = 0; j < k; j++)
-            Y[i * rs + j * cs] = data->labels[i] == j ? 1.0 : 0.0;
+            Y[i * rs + j * cs] = (size_t)data->labels[i] == j ? 1.0 : 0.0;
     return NN_OK;
 }
 
@@ -641,22 +807,22 @@ nn_status nn_data_labels_from_one_hot(nn_data_t *data, size_t first_col,
     if (!data || k == 0) return NN_ERR_INVALID;
     if (first_col >= data->n || k > data->n - first_col || k == data->n)
         return NN_ERR_SHAPE; /* the columns must exist, and features remain */
-    size_t m = data->m, n = data->n, bytes;
-    if (!nn__mul(m, sizeof(size_t), &bytes)) return NN_ERR_TOO_LARGE;
-    size_t *lab = nn__alloc(&data->al, bytes);
-    if (!lab) return NN_ERR_NOMEM;
-    size_t max = 0;
+    /* labels are int32_t: more classes than that cannot be named */
+    if (k > (size_t)INT32_MAX) return NN_ERR_TOO_LARGE;
+    size_t m = data->m, n = data->n;
+    nn_status st;
+    int32_t *lab = alloc_labels(data, &st);
+    if (!lab) return st;
     for (size_t i = 0; i < m; i++) {
         size_t bad = 0, c = one_hot_class(data->X + i * n, first_col, k, &bad);
         if (c == k) {
             set_err(err, "", i + 1, bad + 1, 0,
                     "row %zu is not one-hot in columns %zu..%zu", i + 1,
                     first_col + 1, first_col + k);
-            nn__free(&data->al, lab, bytes);
+            nn__free(&data->al, lab, m * sizeof(int32_t));
             return NN_ERR_FORMAT;
         }
-        lab[i] = c;
-        if (c > max) max = c;
+        lab[i] = (int32_t)c;
     }
     /* compact the features in place, row by row (rows only move left) */
     size_t nf = n - k;
@@ -667,96 +833,7 @@ nn_status nn_data_labels_from_one_hot(nn_data_t *data, size_t first_col,
         memmove(dst + first_col, src + first_col + k,
                 (n - first_col - k) * sizeof(double));
     }
-    nn__free(&data->al, data->labels, m * sizeof(size_t));
-    data->labels = lab;
-    data->n_classes = max + 1;
+    attach_labels(data, lab);
     data->n = nf;
     return NN_OK;
 }
-
-/* ------------------------------------------------------------ scaler */
-struct nn_scaler {
-    nn_allocator al;
-    size_t bytes;
-    nn_scale_kind kind;
-    size_t n;
-    double *shift; /* subtracted */
-    double *div;   /* then divided by */
-};
-
-nn_status nn_scaler_fit(nn_scaler_t **out, nn_scale_kind kind,
-                        const nn_data_t *data, const nn_allocator *alloc)
-{
-    if (!out || !data) return NN_ERR_INVALID;
-    if (kind != NN_SCALE_STANDARD && kind != NN_SCALE_MINMAX)
-        return NN_ERR_INVALID;
-    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
-    size_t n = data->n, m = data->m, bytes;
-    if (!nn__mul(n, 2 * sizeof(double), &bytes) ||
-        !nn__add(bytes, sizeof(nn_scaler_t), &bytes))
-        return NN_ERR_TOO_LARGE;
-    nn_allocator al;
-    nn__allocator_init(&al, alloc);
-    nn_scaler_t *s = nn__alloc(&al, bytes);
-    if (!s) return NN_ERR_NOMEM;
-    s->al = al;
-    s->bytes = bytes;
-    s->kind = kind;
-    s->n = n;
-    s->shift = (double *)(s + 1);
-    s->div = s->shift + n;
-    const double *X = data->X;
-    if (kind == NN_SCALE_STANDARD) {
-        for (size_t j = 0; j < n; j++) s->shift[j] = s->div[j] = 0.0;
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = 0; j < n; j++) s->shift[j] += X[i * n + j];
-        for (size_t j = 0; j < n; j++) s->shift[j] /= (double)m;
-        for (size_t i = 0; i < m; i++)
-            for (size_t j = 0; j < n; j++) {
-                double t = X[i * n + j] - s->shift[j];
-                s->div[j] += t * t;
-            }
-        for (size_t j = 0; j < n; j++) {
-            double sd = sqrt(s->div[j] / (double)m);
-            s->div[j] = (sd > 0 && isfinite(sd)) ? sd : 1.0;
-        }
-    } else {
-        for (size_t j = 0; j < n; j++) s->shift[j] = s->div[j] = X[j];
-        for (size_t i = 1; i < m; i++)
-            for (size_t j = 0; j < n; j++) {
-                double v = X[i * n + j];
-                if (v < s->shift[j]) s->shift[j] = v;
-                if (v > s->div[j]) s->div[j] = v; /* max for now */
-            }
-        for (size_t j = 0; j < n; j++) {
-            double r = s->div[j] - s->shift[j];
-            s->div[j] = (r > 0 && isfinite(r)) ? r : 1.0;
-        }
-    }
-    *out = s;
-    return NN_OK;
-}
-
-nn_status nn_scaler_apply(const nn_scaler_t *scaler, nn_data_t *data)
-{
-    if (!scaler || !data) return NN_ERR_INVALID;
-    if (data->n != scaler->n) return NN_ERR_SHAPE;
-    size_t n = data->n;
-    for (size_t i = 0; i < data->m; i++) {
-        double *row = data->X + i * n;
-        for (size_t j = 0; j < n; j++)
-            row[j] = (row[j] - scaler->shift[j]) / scaler->div[j];
-    }
-    return NN_OK;
-}
-
-void nn_scaler_destroy(nn_scaler_t *scaler)
-{
-    if (!scaler) return;
-    nn_allocator al = scaler->al;
-    nn__free(&al, scaler, scaler->bytes);
-}
-
-/* ------------------------------------------------------------ internals */
-/* Read-only view of the features (row-major m x n) for metrics / training. */
-const double *nn__data_x(const nn_data_t *data) { return data->X; }

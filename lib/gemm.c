@@ -52,16 +52,55 @@ void nn__gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K,
                 alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
+/* Thread control goes to the BLAS's own call; meson defines NN_BLAS_<name>
+ * after checking that the call links (meson.build, "Thread control"). */
+#if defined(NN_BLAS_OPENBLAS)
+/* declared by OpenBLAS's cblas.h */
+static void blas_set_threads(int n) { openblas_set_num_threads(n); }
+static int blas_get_threads(void) { return openblas_get_num_threads(); }
+#elif defined(NN_BLAS_BLIS)
+#include <blis.h>
+static void blas_set_threads(int n) { bli_thread_set_num_threads((dim_t)n); }
+/* BLIS reports -1 until a count is set (its default then is one thread) */
+static int blas_get_threads(void)
+{
+    dim_t n = bli_thread_get_num_threads();
+    return n > 0 && n <= INT_MAX ? (int)n : 1;
+}
+#elif defined(NN_BLAS_MKL)
+/* MKL's service calls (mkl_service.h), declared here so that only <cblas.h>
+ * is needed */
+void MKL_Set_Num_Threads(int nth);
+int MKL_Get_Max_Threads(void);
+static void blas_set_threads(int n) { MKL_Set_Num_Threads(n); }
+static int blas_get_threads(void) { return MKL_Get_Max_Threads(); }
+#endif
+#if defined(NN_BLAS_OPENBLAS) || defined(NN_BLAS_BLIS) || defined(NN_BLAS_MKL)
+#define NN_BLAS_THREADS 1
+#endif
+
+/* Arguments are checked first in every build, so an error path reads the
+ * same whichever BLAS is linked. */
 nn_status nn_set_num_threads(size_t n)
 {
     if (n == 0) return NN_ERR_INVALID;
     if (n > (size_t)INT_MAX) return NN_ERR_TOO_LARGE;
-    openblas_set_num_threads((int)n);
+#ifdef NN_BLAS_THREADS
+    blas_set_threads((int)n);
     return NN_OK;
+#else
+    return NN_ERR_UNSUPPORTED; /* a generic CBLAS has no thread control */
+#endif
 }
 
-size_t nn_get_num_threads(void)
+nn_status nn_get_num_threads(size_t *n)
 {
-    int n = openblas_get_num_threads();
-    return n > 0 ? (size_t)n : 1;
+    if (!n) return NN_ERR_INVALID;
+#ifdef NN_BLAS_THREADS
+    int t = blas_get_threads();
+    *n = t > 0 ? (size_t)t : 1;
+    return NN_OK;
+#else
+    return NN_ERR_UNSUPPORTED;
+#endif
 }

@@ -1,5 +1,7 @@
-/* loss.c — output losses, each a mean over the batch (1/m) of a sum over the
- * outputs, and their gradients fused into the same pass over the outputs. */
+/* loss.c — output losses, each a sum over the outputs per sample, reduced
+ * over the batch by a mean (1/m, NN_REDUCE_MEAN) or a sum (NN_REDUCE_SUM),
+ * and their gradients fused into the same pass over the outputs. The divisor
+ * dm is m or 1, so the mean path divides exactly as it always has. */
 #include "nn_private.h"
 
 #include <math.h>
@@ -9,9 +11,11 @@ nn_status nn__check_targets(const nn_targets *t, size_t m, size_t k,
 {
     if (t->labels) {
         /* a single sigmoid/MSE output takes the label as its 0/1 value */
-        size_t limit = (k == 1 && loss != NN_LOSS_SOFTMAX_CE) ? 2 : k;
+        (void)loss; /* a single output is never softmax (refused at creation) */
+        size_t limit = k == 1 ? 2 : k;
         for (size_t i = 0; i < m; i++)
-            if (t->labels[i] >= limit) return NN_ERR_INVALID;
+            if (t->labels[i] < 0 || (size_t)t->labels[i] >= limit)
+                return NN_ERR_INVALID;
     }
     return NN_OK;
 }
@@ -22,16 +26,16 @@ static inline double target(const nn_targets *t, size_t i, size_t j, size_t k)
 {
     if (t->labels) {
         if (k == 1) return (double)t->labels[i];
-        return t->labels[i] == j ? 1.0 : 0.0;
+        return (size_t)t->labels[i] == j ? 1.0 : 0.0;
     }
     return t->Y[i * t->rs + j * t->cs];
 }
 
 /* l = (a - y)^2, dl/da = 2 (a - y); G = dL/dA = 2 (A - Y) / m. */
-static double mse(size_t m, size_t k, const double *A, const nn_targets *t,
-                  double *G)
+static double mse(size_t m, double dm, size_t k, const double *A,
+                  const nn_targets *t, double *G)
 {
-    double sum = 0.0, dm = (double)m;
+    double sum = 0.0;
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < k; j++) {
             double d = A[i * k + j] - target(t, i, j, k);
@@ -53,10 +57,10 @@ static inline double bce_term(double z, double y)
 }
 
 /* G = dZ = (s(Z) - Y) / m, db = colsum(G). */
-static double bce(size_t m, size_t k, const double *Z, const nn_targets *t,
-                  double *G, double *db, bool value)
+static double bce(size_t m, double dm, size_t k, const double *Z,
+                  const nn_targets *t, double *G, double *db, bool value)
 {
-    double sum = 0.0, dm = (double)m;
+    double sum = 0.0;
     if (G)
         for (size_t j = 0; j < k; j++) db[j] = 0.0;
     for (size_t i = 0; i < m; i++)
@@ -75,10 +79,10 @@ static double bce(size_t m, size_t k, const double *Z, const nn_targets *t,
 /* Per row: lse = max + log sum_j exp(z_j - max);
  *   l = sum_j y_j (lse - z_j)        (terms with y_j = 0 skipped)
  *   dZ_j = (exp(z_j - lse) sum_j y_j - y_j) / m. */
-static double softmax_ce(size_t m, size_t k, const double *Z,
+static double softmax_ce(size_t m, double dm, size_t k, const double *Z,
                          const nn_targets *t, double *G, double *db)
 {
-    double sum = 0.0, dm = (double)m;
+    double sum = 0.0;
     if (G)
         for (size_t j = 0; j < k; j++) db[j] = 0.0;
     for (size_t i = 0; i < m; i++) {
@@ -110,13 +114,15 @@ static double softmax_ce(size_t m, size_t k, const double *Z,
     return sum / dm;
 }
 
-double nn__loss(nn_loss loss, size_t m, size_t k, const double *O,
-                const nn_targets *t, double *G, double *db, bool value)
+double nn__loss(nn_loss loss, int32_t reduce, size_t m, size_t k,
+                const double *O, const nn_targets *t, double *G, double *db,
+                bool value)
 {
+    double dm = reduce == NN_REDUCE_SUM ? 1.0 : (double)m;
     switch (loss) {
-    case NN_LOSS_MSE: return mse(m, k, O, t, G);
-    case NN_LOSS_BCE: return bce(m, k, O, t, G, db, value);
-    case NN_LOSS_SOFTMAX_CE: return softmax_ce(m, k, O, t, G, db);
+    case NN_LOSS_MSE: return mse(m, dm, k, O, t, G);
+    case NN_LOSS_BCE: return bce(m, dm, k, O, t, G, db, value);
+    case NN_LOSS_SOFTMAX_CE: return softmax_ce(m, dm, k, O, t, G, db);
     }
     return NAN;
 }

@@ -17,24 +17,19 @@ struct nn_net {
     nn_allocator al;
     size_t block_bytes;
     size_t n_in, n_layers, n_params;
-    size_t sum_width, max_width; /* sum and max of the layers' n_out */
-    size_t drop_width;           /* sum of n_out over dropout layers */
-    nn_rng drop_rng;             /* draws the dropout masks */
+    nn_rng drop_rng;       /* draws the dropout masks            */
+    uint64_t drop_seed;    /* NN_NET_DROPOUT_SEED, as last set   */
     nn_loss loss;
+    int32_t reduction;     /* NN_REDUCE_MEAN / NN_REDUCE_SUM     */
     bool check_finite;
-    bool have_grad;
+    bool have_grad;        /* the gradient array is current      */
     nn_layer *layers;
     double *params, *grads;
-    size_t m_cap;
-    double *ws;
+    nn_ctx_t *train;       /* training workspace, or NULL        */
+    nn_scaler_t *scalers[2]; /* NN_SCALER_INPUT, NN_SCALER_TARGET */
 };
 
 /* ------------------------------------------------------------ creation */
-static bool loss_valid(nn_loss loss)
-{
-    return (unsigned)loss <= (unsigned)NN_LOSS_SOFTMAX_CE;
-}
-
 /* BCE is computed from sigmoid logits and softmax CE from softmax logits. */
 static bool loss_fits_output(nn_loss loss, nn_activation out_act)
 {
@@ -43,37 +38,25 @@ static bool loss_fits_output(nn_loss loss, nn_activation out_act)
     return true;
 }
 
-/* Validate the architecture and count parameters and widths. */
-static nn_status check_specs(size_t n_in, size_t n_layers,
-                             const nn_layer_spec *specs, nn_loss loss,
-                             size_t *n_params, size_t *sum_w, size_t *max_w,
-                             size_t *drop_w)
+/* Validate the architecture as a whole (each layer was checked when it was
+ * added to the spec) and count the parameters. */
+static nn_status check_desc(const nn__net_desc *d, size_t *n_params)
 {
-    if (n_in == 0 || n_layers == 0 || !specs || !loss_valid(loss))
-        return NN_ERR_INVALID;
-    size_t prev = n_in, np = 0, sw = 0, mw = 0, dw = 0;
-    for (size_t l = 0; l < n_layers; l++) {
-        const nn_layer_spec *s = &specs[l];
-        nn_status st = nn__check_layer_shape(prev, s->n_out, s->act,
-                                             s->act_param);
+    if (d->n_layers == 0) return NN_ERR_INVALID;
+    size_t prev = d->n_in, np = 0;
+    for (size_t l = 0; l < d->n_layers; l++) {
+        const nn__layer_desc *s = &d->layers[l];
+        nn_status st = nn__check_layer_shape(prev, s->n_out, s->act, s->slope);
         if (st) return st;
-        /* !(p >= 0 && p < 1) also refuses NaN */
-        if (!(s->dropout >= 0.0 && s->dropout < 1.0) ||
-            (l + 1 == n_layers && s->dropout != 0.0))
-            return NN_ERR_INVALID;
-        if (s->dropout > 0.0) dw += s->n_out;
+        if (l + 1 == d->n_layers && s->dropout != 0.0) return NN_ERR_INVALID;
         /* prev*n_out is known not to overflow from the shape check */
-        if (!nn__add(np, prev * s->n_out, &np) || !nn__add(np, s->n_out, &np) ||
-            !nn__add(sw, s->n_out, &sw))
+        if (!nn__add(np, prev * s->n_out, &np) || !nn__add(np, s->n_out, &np))
             return NN_ERR_TOO_LARGE;
-        mw = s->n_out > mw ? s->n_out : mw;
         prev = s->n_out;
     }
-    if (!loss_fits_output(loss, specs[n_layers - 1].act)) return NN_ERR_INVALID;
+    if (!loss_fits_output(d->loss, d->layers[d->n_layers - 1].act))
+        return NN_ERR_INVALID;
     *n_params = np;
-    *sum_w = sw;
-    *max_w = mw;
-    *drop_w = dw;
     return NN_OK;
 }
 
@@ -89,14 +72,14 @@ static nn_status block_size(size_t n_layers, size_t n_params, size_t *bytes)
 }
 
 /* Point each layer at its slice of the flat parameter and gradient arrays. */
-static void lay_out(nn_net_t *net, const nn_layer_spec *specs)
+static void lay_out(nn_net_t *net, const nn__layer_desc *specs)
 {
     size_t prev = net->n_in, off = 0;
     for (size_t l = 0; l < net->n_layers; l++) {
         size_t n = specs[l].n_out, nw = prev * n;
         net->layers[l] = (nn_layer){.n_in = prev, .n_out = n,
                                     .act = specs[l].act,
-                                    .slope = specs[l].act_param,
+                                    .slope = specs[l].slope,
                                     .dropout = specs[l].dropout,
                                     .W = net->params + off,
                                     .b = net->params + off + nw,
@@ -107,49 +90,126 @@ static void lay_out(nn_net_t *net, const nn_layer_spec *specs)
     }
 }
 
-nn_status nn_net_create(nn_net_t **out, size_t n_in, size_t n_layers,
-                        const nn_layer_spec *specs, nn_loss loss,
-                        const nn_allocator *alloc)
+static void seed_dropout(nn_net_t *net, uint64_t seed)
 {
-    if (!out) return NN_ERR_INVALID;
-    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
-    size_t np, sw, mw, dw, bytes;
-    nn_status st = check_specs(n_in, n_layers, specs, loss, &np, &sw, &mw, &dw);
-    if (!st) st = block_size(n_layers, np, &bytes);
+    net->drop_seed = seed;
+    /* a stream of its own, so masks never repeat the weights' draws even
+     * when both seeds are equal */
+    nn__rng_seed(&net->drop_rng, seed ^ 0xD5A61266F0C9392Cull);
+}
+
+/* The one block of a network described by d (checked), with zero params. */
+static nn_status net_alloc(nn_net_t **out, const nn__net_desc *d,
+                           const nn_allocator *al)
+{
+    size_t np, bytes;
+    nn_status st = check_desc(d, &np);
+    if (!st) st = block_size(d->n_layers, np, &bytes);
     if (st) return st;
-    nn_allocator al;
-    nn__allocator_init(&al, alloc);
-    nn_net_t *net = nn__alloc(&al, bytes);
+    nn_net_t *net = nn__alloc(al, bytes);
     if (!net) return NN_ERR_NOMEM;
     memset(net, 0, bytes);
-    net->al = al;
+    net->al = *al;
     net->block_bytes = bytes;
-    net->n_in = n_in;
-    net->n_layers = n_layers;
+    net->n_in = d->n_in;
+    net->n_layers = d->n_layers;
     net->n_params = np;
-    net->sum_width = sw;
-    net->max_width = mw;
-    net->drop_width = dw;
-    net->loss = loss;
+    net->loss = d->loss;
+    net->reduction = d->reduction;
+    net->check_finite = d->check_finite != 0;
     net->layers = (nn_layer *)(net + 1);
-    net->params = (double *)(net->layers + n_layers);
+    net->params = (double *)(net->layers + d->n_layers);
     net->grads = net->params + np;
-    lay_out(net, specs);
-    nn_net_init(net, NN_INIT_DEFAULT, 0);
+    lay_out(net, d->layers);
+    seed_dropout(net, d->dropout_seed);
     *out = net;
     return NN_OK;
 }
 
-static size_t ws_doubles(const nn_net_t *net, size_t m)
+nn_status nn_net_create(nn_net_t **out, const nn_netspec_t *spec,
+                        const nn_allocator *alloc)
 {
-    return m * (net->sum_width + 2 * net->max_width + 2 * net->drop_width);
+    if (!out || !spec) return NN_ERR_INVALID;
+    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    nn__net_desc d;
+    nn__netspec_desc(spec, &d);
+    nn_allocator al;
+    nn__allocator_init(&al, alloc);
+    nn_net_t *net;
+    nn_status st = net_alloc(&net, &d, &al);
+    if (st) return st;
+    nn_rng r;
+    nn__rng_seed(&r, 0);
+    for (size_t l = 0; l < net->n_layers; l++) /* the default cannot fail */
+        (void)nn__init_layer(&net->layers[l], NN_INIT_DEFAULT, &r, &net->al);
+    *out = net;
+    return NN_OK;
+}
+
+/* The spec-shaped description of an existing network, for cloning. */
+static nn_status desc_of(const nn_net_t *net, nn__layer_desc *ls,
+                         nn__net_desc *d)
+{
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const nn_layer *L = &net->layers[l];
+        ls[l] = (nn__layer_desc){.n_out = L->n_out, .kind = NN_LAYER_DENSE,
+                                 .act = L->act, .slope = L->slope,
+                                 .dropout = L->dropout};
+    }
+    *d = (nn__net_desc){.n_in = net->n_in, .n_layers = net->n_layers,
+                        .loss = net->loss, .reduction = net->reduction,
+                        .check_finite = net->check_finite,
+                        .dropout_seed = net->drop_seed, .layers = ls};
+    return NN_OK;
+}
+
+static nn_status clone_scalers(nn_net_t *dst, const nn_net_t *src)
+{
+    for (int i = 0; i < 2; i++)
+        if (src->scalers[i]) {
+            nn_status st = nn__scaler_clone(&dst->scalers[i], src->scalers[i],
+                                            &dst->al);
+            if (st) return st;
+        }
+    return NN_OK;
+}
+
+nn_status nn_net_clone(nn_net_t **out, const nn_net_t *net,
+                       const nn_allocator *alloc)
+{
+    if (!out || !net) return NN_ERR_INVALID;
+    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    size_t table;
+    if (!nn__mul(net->n_layers, sizeof(nn__layer_desc), &table))
+        return NN_ERR_TOO_LARGE;
+    nn_allocator al;
+    nn__allocator_init(&al, alloc);
+    nn__layer_desc *ls = nn__alloc(&al, table);
+    if (!ls) return NN_ERR_NOMEM;
+    nn__net_desc d;
+    desc_of(net, ls, &d);
+    nn_net_t *c = NULL;
+    nn_status st = net_alloc(&c, &d, &al);
+    nn__free(&al, ls, table);
+    if (!st) st = clone_scalers(c, net);
+    if (st) {
+        nn_net_destroy(c);
+        return st;
+    }
+    memcpy(c->params, net->params, 2 * net->n_params * sizeof(double));
+    c->drop_rng = net->drop_rng;
+    c->have_grad = net->have_grad;
+    *out = c;
+    return NN_OK;
 }
 
 void nn_net_destroy(nn_net_t *net)
 {
     if (!net) return;
     nn_allocator al = net->al;
-    nn__free(&al, net->ws, ws_doubles(net, net->m_cap) * sizeof(double));
+    nn_ctx_destroy(net->train);
+    nn_scaler_destroy(net->scalers[0]);
+    nn_scaler_destroy(net->scalers[1]);
     nn__free(&al, net, net->block_bytes);
 }
 
@@ -180,24 +240,55 @@ size_t nn_net_layer_n_out(const nn_net_t *net, size_t l)
     return L ? L->n_out : 0;
 }
 
-nn_status nn_net_get_loss(const nn_net_t *net, nn_loss *loss)
+/* ------------------------------------------------------------ settings */
+nn_status nn_net_set_int(nn_net_t *net, int32_t key, int64_t value)
 {
-    if (!net || !loss) return NN_ERR_INVALID;
-    *loss = net->loss;
+    if (!net) return NN_ERR_INVALID;
+    nn_status st = nn__param_check_int(NN_NET_LOSS, key, value);
+    if (st) return st;
+    if (key == NN_NET_REDUCTION) net->reduction = (int32_t)value;
+    else if (key == NN_NET_CHECK_FINITE) net->check_finite = value != 0;
+    else seed_dropout(net, (uint64_t)value); /* NN_NET_DROPOUT_SEED */
     return NN_OK;
 }
 
-nn_status nn_net_get_layer_spec(const nn_net_t *net, size_t l,
-                                nn_layer_spec *spec)
+nn_status nn_net_get_int(const nn_net_t *net, int32_t key, int64_t *value)
+{
+    if (!net || !value) return NN_ERR_INVALID;
+    switch (key) {
+    case NN_NET_LOSS: *value = net->loss; return NN_OK;
+    case NN_NET_REDUCTION: *value = net->reduction; return NN_OK;
+    case NN_NET_CHECK_FINITE: *value = net->check_finite; return NN_OK;
+    case NN_NET_DROPOUT_SEED: *value = (int64_t)net->drop_seed; return NN_OK;
+    }
+    return NN_ERR_INVALID;
+}
+
+nn_status nn_net_get_layer_int(const nn_net_t *net, size_t l, int32_t key,
+                               int64_t *value)
 {
     const nn_layer *L = layer_at(net, l);
-    if (!L || !spec) return NN_ERR_INVALID;
-    *spec = (nn_layer_spec){.n_out = L->n_out, .act = L->act,
-                            .act_param = L->slope, .dropout = L->dropout};
-    return NN_OK;
+    if (!L || !value) return NN_ERR_INVALID;
+    switch (key) {
+    case NN_LAYER_KIND: *value = NN_LAYER_DENSE; return NN_OK;
+    case NN_LAYER_UNITS: *value = (int64_t)L->n_out; return NN_OK;
+    case NN_LAYER_ACTIVATION: *value = L->act; return NN_OK;
+    }
+    return NN_ERR_INVALID;
 }
 
-/* ------------------------------------------------------------ settings */
+nn_status nn_net_get_layer_real(const nn_net_t *net, size_t l, int32_t key,
+                                double *value)
+{
+    const nn_layer *L = layer_at(net, l);
+    if (!L || !value) return NN_ERR_INVALID;
+    switch (key) {
+    case NN_LAYER_ACT_PARAM: *value = L->slope; return NN_OK;
+    case NN_LAYER_DROPOUT: *value = L->dropout; return NN_OK;
+    }
+    return NN_ERR_INVALID;
+}
+
 nn_status nn_net_init(nn_net_t *net, nn_init init, uint64_t seed)
 {
     if (!net || !nn__init_valid(init)) return NN_ERR_INVALID;
@@ -223,66 +314,22 @@ nn_status nn_net_init(nn_net_t *net, nn_init init, uint64_t seed)
     if (backup) nn__free(&net->al, backup, backup_bytes);
     memset(net->grads, 0, net->n_params * sizeof(double));
     net->have_grad = false;
-    /* a stream of its own, so masks do not repeat the weights' draws */
-    nn__rng_seed(&net->drop_rng, seed ^ 0xD5A61266F0C9392Cull);
     return NN_OK;
 }
 
 nn_status nn_net_reserve(nn_net_t *net, size_t m_max)
 {
     if (!net || m_max == 0) return NN_ERR_INVALID;
-    if (m_max <= net->m_cap) return NN_OK;
-    size_t per_row, bytes;
-    if (!nn__fits_blas(m_max) ||
-        !nn__add(net->sum_width, 2 * net->max_width, &per_row) ||
-        !nn__add(per_row, 2 * net->drop_width, &per_row) ||
-        !nn__mul(m_max, per_row, &bytes) ||
-        !nn__mul(bytes, sizeof(double), &bytes))
-        return NN_ERR_TOO_LARGE;
-    double *ws = nn__alloc(&net->al, bytes);
-    if (!ws) return NN_ERR_NOMEM;
-    nn__free(&net->al, net->ws, ws_doubles(net, net->m_cap) * sizeof(double));
-    net->ws = ws;
-    net->m_cap = m_max;
-    return NN_OK;
-}
-
-nn_status nn_net_set_check_finite(nn_net_t *net, bool on)
-{
-    if (!net) return NN_ERR_INVALID;
-    net->check_finite = on;
+    if (net->train && m_max <= nn__ctx_cap(net->train)) return NN_OK;
+    nn_ctx_t *c;
+    nn_status st = nn__ctx_make(&c, net, m_max, true, &net->al);
+    if (st) return st;
+    nn_ctx_destroy(net->train);
+    net->train = c;
     return NN_OK;
 }
 
 /* ------------------------------------------------------------ passes */
-/* Output buffer A_l of layer l in the workspace (row-major m_cap x n_l). */
-static double *act_buf(const nn_net_t *net, size_t l)
-{
-    size_t off = 0;
-    for (size_t i = 0; i < l; i++) off += net->layers[i].n_out;
-    return net->ws + net->m_cap * off;
-}
-
-static double *grad_buf(const nn_net_t *net, int which)
-{
-    return net->ws + net->m_cap * (net->sum_width + (size_t)which *
-                                                        net->max_width);
-}
-
-/* Dropout buffers of layer l (which has dropout): mask M_l, output D_l. */
-static double *drop_mask(const nn_net_t *net, size_t l)
-{
-    size_t off = 0;
-    for (size_t i = 0; i < l; i++)
-        if (net->layers[i].dropout > 0.0) off += 2 * net->layers[i].n_out;
-    return net->ws + net->m_cap * (net->sum_width + 2 * net->max_width + off);
-}
-
-static double *drop_out(const nn_net_t *net, size_t l)
-{
-    return drop_mask(net, l) + net->m_cap * net->layers[l].n_out;
-}
-
 /* Inverted dropout: M = [u >= p] / (1 - p), D = A o M, in one pass. */
 static void dropout_forward(nn_rng *r, double p, size_t count,
                             const double *A, double *M, double *D)
@@ -294,7 +341,7 @@ static void dropout_forward(nn_rng *r, double p, size_t count,
     }
 }
 
-/* True when layer l's output goes through dropout in this pass. */
+/* True when layer L's output goes through dropout in this pass. */
 static bool drops(const nn_layer *L, bool training)
 {
     return training && L->dropout > 0.0;
@@ -306,10 +353,9 @@ static bool logits_out(const nn_net_t *net)
     return net->loss != NN_LOSS_MSE;
 }
 
-/* Forward through every layer (with dropout when training); returns the
- * output layer's buffer. */
-static double *forward_all(nn_net_t *net, size_t m, nn_order order,
-                           const double *X, size_t ldx, bool training)
+double *nn__net_forward(const nn_net_t *net, nn_ctx_t *ctx, size_t m,
+                        nn_order order, const double *X, size_t ldx,
+                        nn_rng *rng)
 {
     const double *in = X;
     size_t ld = ldx;
@@ -317,119 +363,58 @@ static double *forward_all(nn_net_t *net, size_t m, nn_order order,
     for (size_t l = 0; l < net->n_layers; l++) {
         const nn_layer *L = &net->layers[l];
         bool last = l + 1 == net->n_layers;
-        A = act_buf(net, l);
+        A = nn__ctx_act(ctx, l);
         nn__layer_forward(L, m, l == 0 ? order : NN_ROW_MAJOR, in, ld, A,
                           last && logits_out(net));
         in = A;
         ld = L->n_out;
-        if (drops(L, training)) {
-            double *D = drop_out(net, l);
-            dropout_forward(&net->drop_rng, L->dropout, m * L->n_out, A,
-                            drop_mask(net, l), D);
+        if (drops(L, rng != NULL)) {
+            double *D = nn__ctx_dropped(ctx, l);
+            dropout_forward(rng, L->dropout, m * L->n_out, A,
+                            nn__ctx_mask(ctx, l), D);
             in = D;
         }
     }
+    nn__ctx_set_rows(ctx, m);
     return A;
 }
 
-/* The input layer l saw in the last forward: X, A_{l-1}, or D_{l-1}. */
+void nn__net_finish_outputs(const nn_net_t *net, size_t m, double *O)
+{
+    const nn_layer *L = &net->layers[net->n_layers - 1];
+    if (logits_out(net))
+        nn__act_apply(L->act, L->slope, m, L->n_out, O, O, L->n_out, 1);
+}
+
+/* The input layer l saw in the last training forward: X, A_{l-1} or
+ * D_{l-1}. */
 static const double *layer_input(const nn_net_t *net, size_t l,
-                                 const double *X, bool training)
+                                 const double *X)
 {
     if (l == 0) return X;
-    if (drops(&net->layers[l - 1], training)) return drop_out(net, l - 1);
-    return act_buf(net, l - 1);
+    if (drops(&net->layers[l - 1], true))
+        return nn__ctx_dropped(net->train, l - 1);
+    return nn__ctx_act(net->train, l - 1);
 }
 
-/* Common validation of a batch call: X and the targets (if any); then make
- * room for m rows. Nothing is written before everything is checked. */
-static nn_status begin_batch(nn_net_t *net, size_t m, nn_order order,
-                             const double *X, size_t ldx,
-                             const nn_targets *t, const double *Y, size_t ldy)
+/* Backward through every layer, starting from the loss's gradient; returns
+ * the loss. With step != 0 the SGD update is fused into the dW products. */
+static double backward_all(nn_net_t *net, size_t m, nn_order order,
+                           const double *X, size_t ldx, const double *O,
+                           const nn_targets *t, bool want_loss, double step)
 {
-    if (!net) return NN_ERR_INVALID;
-    nn_status st = nn__check_matrix(X, m, net->n_in, order, ldx);
-    if (st) return st;
-    size_t k = nn_net_n_out(net);
-    if (t) {
-        if (t->labels) {
-            st = nn__check_targets(t, m, k, net->loss);
-        } else {
-            st = nn__check_matrix(Y, m, k, order, ldy);
-        }
-        if (st) return st;
-    }
-    return nn_net_reserve(net, m);
-}
-
-static nn_targets make_targets(nn_order order, const double *Y, size_t ldy,
-                               const size_t *labels)
-{
-    nn_targets t = {.Y = Y, .labels = labels};
-    nn__strides(order, ldy, &t.rs, &t.cs);
-    return t;
-}
-
-nn_status nn_net_predict(nn_net_t *net, size_t m, nn_order order,
-                         const double *X, size_t ldx, double *Y, size_t ldy)
-{
-    if (!net) return NN_ERR_INVALID;
-    nn_status st = nn__check_matrix(Y, m, nn_net_n_out(net), order, ldy);
-    if (!st) st = begin_batch(net, m, order, X, ldx, NULL, NULL, 0);
-    if (st) return st;
-    const double *O = forward_all(net, m, order, X, ldx, false);
-    const nn_layer *L = &net->layers[net->n_layers - 1];
-    size_t rs, cs;
-    nn__strides(order, ldy, &rs, &cs);
-    /* the output keeps logits under BCE / softmax CE: apply g on the way out */
-    nn__act_apply(logits_out(net) ? L->act : NN_ACT_IDENTITY, L->slope, m,
-                  L->n_out, O, Y, rs, cs);
-    return NN_OK;
-}
-
-static nn_status loss_common(nn_net_t *net, size_t m, nn_order order,
-                             const double *X, size_t ldx, const double *Y,
-                             size_t ldy, const size_t *labels, double *loss)
-{
-    if (!loss || (!Y && !labels)) return NN_ERR_INVALID;
-    nn_targets t = make_targets(order, Y, ldy, labels);
-    nn_status st = begin_batch(net, m, order, X, ldx, &t, Y, ldy);
-    if (st) return st;
-    const double *O = forward_all(net, m, order, X, ldx, false);
-    *loss = nn__loss(net->loss, m, nn_net_n_out(net), O, &t, NULL, NULL, true);
-    return NN_OK;
-}
-
-nn_status nn_net_loss(nn_net_t *net, size_t m, nn_order order,
-                      const double *X, size_t ldx, const double *Y,
-                      size_t ldy, double *loss)
-{
-    return loss_common(net, m, order, X, ldx, Y, ldy, NULL, loss);
-}
-
-nn_status nn_net_loss_labels(nn_net_t *net, size_t m, nn_order order,
-                             const double *X, size_t ldx,
-                             const size_t *labels, double *loss)
-{
-    return loss_common(net, m, order, X, ldx, NULL, 0, labels, loss);
-}
-
-/* Backward through every layer, starting from the loss's gradient. */
-static void backward_all(nn_net_t *net, size_t m, nn_order order,
-                         const double *X, size_t ldx, const double *O,
-                         const nn_targets *t, double *loss, bool want_loss,
-                         double step)
-{
+    nn_ctx_t *c = net->train;
     size_t last = net->n_layers - 1;
     nn_layer *Lo = &net->layers[last];
-    double *G = grad_buf(net, 0), *Gnext = grad_buf(net, 1);
-    *loss = nn__loss(net->loss, m, Lo->n_out, O, t, G, Lo->db, want_loss);
+    double *G = nn__ctx_grad(c, 0), *Gnext = nn__ctx_grad(c, 1);
+    double loss = nn__loss(net->loss, net->reduction, m, Lo->n_out, O, t, G,
+                           Lo->db, want_loss);
     if (!logits_out(net)) /* MSE gave dL/dA: dZ = dA o g'(Z), db = colsum */
         nn__act_backward(Lo->act, Lo->slope, m, Lo->n_out, O, G, Lo->n_out, 1,
                          G, Lo->db);
     for (size_t l = last + 1; l-- > 0;) {
         const nn_layer *L = &net->layers[l];
-        const double *in = layer_input(net, l, X, true);
+        const double *in = layer_input(net, l, X);
         nn_order in_order = l == 0 ? order : NN_ROW_MAJOR;
         size_t in_ld = l == 0 ? ldx : L->n_in;
         /* dW_l = A_{l-1}^T.dZ_l; dA_{l-1} = dZ_l.W_l^T (not for the input) */
@@ -438,46 +423,64 @@ static void backward_all(nn_net_t *net, size_t m, nn_order order,
         if (l == 0) break;
         const nn_layer *P = &net->layers[l - 1];
         if (drops(P, true)) { /* dA_{l-1} = dD_{l-1} o M_{l-1} */
-            const double *M = drop_mask(net, l - 1);
+            const double *M = nn__ctx_mask(c, l - 1);
             for (size_t i = 0; i < m * P->n_out; i++) Gnext[i] *= M[i];
         }
         /* dZ_{l-1} = dA_{l-1} o g'(Z_{l-1}), db_{l-1} = colsum, in place */
-        nn__act_backward(P->act, P->slope, m, P->n_out, act_buf(net, l - 1),
+        nn__act_backward(P->act, P->slope, m, P->n_out, nn__ctx_act(c, l - 1),
                          Gnext, P->n_out, 1, Gnext, P->db);
         double *tmp = G;
         G = Gnext;
         Gnext = tmp;
     }
+    return loss;
 }
 
-/* Validate the batch, then forward + loss + backward (dropout on). With
- * step != 0 the SGD update W -= step*dW is fused into the dW products and no
- * dW is stored; with step == 0 the gradients are stored. *value: the loss
- * (may be NaN when want_loss is false). */
-static nn_status train_pass(nn_net_t *net, size_t m, nn_order order,
-                            const double *X, size_t ldx, const double *Y,
-                            size_t ldy, const size_t *labels, double step,
-                            bool want_loss, double *value)
+/* Validate a training batch (X and its targets), then make room for m rows.
+ * Nothing is written before everything is checked. */
+static nn_status begin_train(nn_net_t *net, size_t m, nn_order order,
+                             const double *X, size_t ldx, const nn_targets *t,
+                             size_t ldy)
 {
-    if (!Y && !labels) return NN_ERR_INVALID;
-    nn_targets t = make_targets(order, Y, ldy, labels);
-    nn_status st = begin_batch(net, m, order, X, ldx, &t, Y, ldy);
+    if (!net || (!t->Y && !t->labels)) return NN_ERR_INVALID;
+    nn_status st = nn__check_matrix(X, m, net->n_in, order, ldx);
     if (st) return st;
-    const double *O = forward_all(net, m, order, X, ldx, true);
-    backward_all(net, m, order, X, ldx, O, &t, value, want_loss, step);
-    return NN_OK;
+    size_t k = nn_net_n_out(net);
+    st = t->labels ? nn__check_targets(t, m, k, net->loss)
+                   : nn__check_matrix(t->Y, m, k, order, ldy);
+    return st ? st : nn_net_reserve(net, m);
+}
+
+static nn_targets make_targets(nn_order order, const double *Y, size_t ldy,
+                               const int32_t *labels)
+{
+    nn_targets t = {.Y = Y, .labels = labels};
+    nn__strides(order, ldy, &t.rs, &t.cs);
+    return t;
+}
+
+/* Forward + loss + backward (dropout on) of a checked batch. With step != 0
+ * the SGD update W -= step*dW is fused into the dW products and no dW is
+ * stored; with step == 0 the gradients are stored. */
+static double train_pass(nn_net_t *net, size_t m, nn_order order,
+                         const double *X, size_t ldx, const nn_targets *t,
+                         double step, bool want_loss)
+{
+    const double *O = nn__net_forward(net, net->train, m, order, X, ldx,
+                                      &net->drop_rng);
+    return backward_all(net, m, order, X, ldx, O, t, want_loss, step);
 }
 
 static nn_status gradient_common(nn_net_t *net, size_t m, nn_order order,
                                  const double *X, size_t ldx, const double *Y,
-                                 size_t ldy, const size_t *labels,
+                                 size_t ldy, const int32_t *labels,
                                  double *loss)
 {
-    double value;
-    nn_status st = train_pass(net, m, order, X, ldx, Y, ldy, labels, 0.0,
-                              loss != NULL || (net && net->check_finite),
-                              &value);
+    nn_targets t = make_targets(order, Y, ldy, labels);
+    nn_status st = begin_train(net, m, order, X, ldx, &t, ldy);
     if (st) return st;
+    double value = train_pass(net, m, order, X, ldx, &t, 0.0,
+                              loss != NULL || net->check_finite);
     /* a non-finite result under check-finite: report it, write no loss, and
      * mark the stored (non-finite) gradients unusable so no step applies
      * them, whatever the check-finite setting at that step */
@@ -493,67 +496,87 @@ nn_status nn_net_gradient(nn_net_t *net, size_t m, nn_order order,
                           const double *X, size_t ldx, const double *Y,
                           size_t ldy, double *loss)
 {
+    if (!Y) return NN_ERR_INVALID;
     return gradient_common(net, m, order, X, ldx, Y, ldy, NULL, loss);
 }
 
 nn_status nn_net_gradient_labels(nn_net_t *net, size_t m, nn_order order,
                                  const double *X, size_t ldx,
-                                 const size_t *labels, double *loss)
+                                 const int32_t *labels, double *loss)
 {
+    if (!labels) return NN_ERR_INVALID;
     return gradient_common(net, m, order, X, ldx, NULL, 0, labels, loss);
 }
 
-/* Forward, loss, backward and SGD update in one pass: the update is fused
- * into the dW products. With check-finite on, the gradients must be seen
- * before anything changes, so the two-call path is taken instead. */
-static nn_status train_sgd_common(nn_net_t *net, size_t m, nn_order order,
-                                  const double *X, size_t ldx,
-                                  const double *Y, size_t ldy,
-                                  const size_t *labels, double alpha,
-                                  double *loss)
+/* Gradient then update. Plain SGD (and check-finite off, which must see the
+ * gradients before anything changes) takes the fused path. */
+static nn_status train_step_common(nn_net_t *net, nn_optim_t *opt, size_t m,
+                                   nn_order order, const double *X,
+                                   size_t ldx, const double *Y, size_t ldy,
+                                   const int32_t *labels, double *loss)
 {
-    if (!net || !isfinite(alpha)) return NN_ERR_INVALID;
-    if (net->check_finite) {
+    if (!net || !opt) return NN_ERR_INVALID;
+    if (!nn__optim_fits(opt, net)) return NN_ERR_SHAPE;
+    double lr;
+    if (!nn__optim_plain_sgd(opt, &lr) || net->check_finite) {
         nn_status st = gradient_common(net, m, order, X, ldx, Y, ldy, labels,
                                        loss);
-        return st ? st : nn_net_sgd_step(net, alpha);
+        return st ? st : nn_optim_step(opt, net);
     }
-    double value;
-    /* alpha == 0 changes nothing and takes the plain (storing) path */
-    nn_status st = train_pass(net, m, order, X, ldx, Y, ldy, labels, alpha,
-                              loss != NULL, &value);
+    nn_targets t = make_targets(order, Y, ldy, labels);
+    nn_status st = begin_train(net, m, order, X, ldx, &t, ldy);
     if (st) return st;
-    net->have_grad = alpha == 0.0; /* the fused path stores no dW */
+    double value = train_pass(net, m, order, X, ldx, &t, lr, loss != NULL);
+    nn__optim_count_step(opt);
+    net->have_grad = false; /* the fused path stores no dW */
     if (loss) *loss = value;
     return NN_OK;
 }
 
-nn_status nn_net_train_sgd(nn_net_t *net, size_t m, nn_order order,
-                           const double *X, size_t ldx, const double *Y,
-                           size_t ldy, double alpha, double *loss)
+nn_status nn_net_train_step(nn_net_t *net, nn_optim_t *opt, size_t m,
+                            nn_order order, const double *X, size_t ldx,
+                            const double *Y, size_t ldy, double *loss)
 {
-    return train_sgd_common(net, m, order, X, ldx, Y, ldy, NULL, alpha, loss);
+    if (!Y) return NN_ERR_INVALID;
+    return train_step_common(net, opt, m, order, X, ldx, Y, ldy, NULL, loss);
 }
 
-nn_status nn_net_train_sgd_labels(nn_net_t *net, size_t m, nn_order order,
-                                  const double *X, size_t ldx,
-                                  const size_t *labels, double alpha,
-                                  double *loss)
+nn_status nn_net_train_step_labels(nn_net_t *net, nn_optim_t *opt, size_t m,
+                                   nn_order order, const double *X,
+                                   size_t ldx, const int32_t *labels,
+                                   double *loss)
 {
-    return train_sgd_common(net, m, order, X, ldx, NULL, 0, labels, alpha,
-                            loss);
+    if (!labels) return NN_ERR_INVALID;
+    return train_step_common(net, opt, m, order, X, ldx, NULL, 0, labels,
+                             loss);
 }
 
-nn_status nn_net_sgd_step(nn_net_t *net, double alpha)
+/* ------------------------------------------------------------ the seam */
+double *nn_net_params(nn_net_t *net) { return net ? net->params : NULL; }
+double *nn_net_grads(nn_net_t *net) { return net ? net->grads : NULL; }
+
+nn_status nn_net_layer_offset(const nn_net_t *net, size_t l, size_t *w_off,
+                              size_t *b_off)
 {
-    if (!net || !isfinite(alpha)) return NN_ERR_INVALID;
-    if (!net->have_grad) return NN_ERR_STATE;
-    if (net->check_finite && !nn__all_finite(net->grads, net->n_params))
-        return NN_ERR_NUMERIC;
-    /* W -= alpha*dW, b -= alpha*db: one pass over the flat arrays */
-    double *restrict p = net->params;
-    const double *restrict g = net->grads;
-    for (size_t i = 0; i < net->n_params; i++) p[i] -= alpha * g[i];
+    const nn_layer *L = layer_at(net, l);
+    if (!L || (!w_off && !b_off)) return NN_ERR_INVALID;
+    if (w_off) *w_off = (size_t)(L->W - net->params);
+    if (b_off) *b_off = (size_t)(L->b - net->params);
+    return NN_OK;
+}
+
+int32_t nn_net_has_grads(const nn_net_t *net)
+{
+    return net && net->have_grad ? 1 : 0;
+}
+
+nn_status nn_net_set_grads(nn_net_t *net, const double *grad, size_t len)
+{
+    if (!net || !grad) return NN_ERR_INVALID;
+    if (len != net->n_params) return NN_ERR_SHAPE;
+    if (grad != net->grads)
+        memmove(net->grads, grad, len * sizeof(double));
+    net->have_grad = true;
     return NN_OK;
 }
 
@@ -576,37 +599,44 @@ nn_status nn_net_get_grads(const nn_net_t *net, size_t l, nn_order order,
                            double *dW, size_t ldw, double *db)
 {
     const nn_layer *L = layer_at(net, l);
-    return L ? nn__layer_get(L, true, order, dW, ldw, db) : NN_ERR_INVALID;
+    if (!L || (!dW && !db)) return NN_ERR_INVALID;
+    /* stale values are never handed out as if they were a gradient */
+    if (!net->have_grad) return NN_ERR_STATE;
+    return nn__layer_get(L, true, order, dW, ldw, db);
 }
 
-double *nn_net_weights(nn_net_t *net, size_t l)
+/* ------------------------------------------------------------ scalers */
+nn_status nn_net_set_scaler(nn_net_t *net, int32_t role,
+                            const nn_scaler_t *scaler)
 {
-    return layer_at(net, l) ? net->layers[l].W : NULL;
+    if (!net || (role != NN_SCALER_INPUT && role != NN_SCALER_TARGET))
+        return NN_ERR_INVALID;
+    nn_scaler_t *copy = NULL;
+    if (scaler) {
+        size_t want = role == NN_SCALER_INPUT ? net->n_in : nn_net_n_out(net);
+        if (nn_scaler_n(scaler) != want) return NN_ERR_SHAPE;
+        nn_status st = nn__scaler_clone(&copy, scaler, &net->al);
+        if (st) return st;
+    }
+    nn_scaler_destroy(net->scalers[role]);
+    net->scalers[role] = copy;
+    return NN_OK;
 }
 
-double *nn_net_bias(nn_net_t *net, size_t l)
+const nn_scaler_t *nn_net_get_scaler(const nn_net_t *net, int32_t role)
 {
-    return layer_at(net, l) ? net->layers[l].b : NULL;
-}
-
-const double *nn_net_grad_weights(const nn_net_t *net, size_t l)
-{
-    const nn_layer *L = layer_at(net, l);
-    return L ? L->dW : NULL;
-}
-
-const double *nn_net_grad_bias(const nn_net_t *net, size_t l)
-{
-    const nn_layer *L = layer_at(net, l);
-    return L ? L->db : NULL;
+    if (!net || (role != NN_SCALER_INPUT && role != NN_SCALER_TARGET))
+        return NULL;
+    return net->scalers[role];
 }
 
 /* ------------------------------------------------------------ internals */
-size_t nn__net_n_params(const nn_net_t *net) { return net->n_params; }
-double *nn__net_params(nn_net_t *net) { return net->params; }
-const double *nn__net_grads(const nn_net_t *net) { return net->grads; }
 bool nn__net_has_grad(const nn_net_t *net) { return net->have_grad; }
+void nn__net_set_has_grad(nn_net_t *net, bool on) { net->have_grad = on; }
 bool nn__net_check_finite(const nn_net_t *net) { return net->check_finite; }
+int32_t nn__net_reduction(const nn_net_t *net) { return net->reduction; }
+nn_loss nn__net_loss_kind(const nn_net_t *net) { return net->loss; }
+const nn_allocator *nn__net_allocator(const nn_net_t *net) { return &net->al; }
 
 const nn_layer *nn__net_layer(const nn_net_t *net, size_t l, size_t *w_off)
 {
@@ -615,34 +645,22 @@ const nn_layer *nn__net_layer(const nn_net_t *net, size_t l, size_t *w_off)
     return L;
 }
 
-/* ------------------------------------------------------------ metrics */
-/* For metrics.c / train.c: the output activations of the last forward pass
- * over m rows (a predict / loss call): the workspace's output buffer, row-major
- * m x n_out. Under BCE / softmax CE that buffer holds logits, and the output
- * activation is applied to it in place (the same numbers nn_net_predict
- * returns), so call this once per forward pass. */
-const double *nn__net_outputs(nn_net_t *net, size_t m)
+void nn__net_get_drop_state(const nn_net_t *net, uint64_t *seed, nn_rng *r)
 {
-    size_t last = net->n_layers - 1;
-    const nn_layer *L = &net->layers[last];
-    double *O = act_buf(net, last);
-    if (logits_out(net))
-        nn__act_apply(L->act, L->slope, m, L->n_out, O, O, L->n_out, 1);
-    return O;
+    *seed = net->drop_seed;
+    *r = net->drop_rng;
 }
 
-/* The net's output loss (for the label range the metrics accept). */
-nn_loss nn__net_loss_kind(const nn_net_t *net) { return net->loss; }
-
-/* ------------------------------------------------------------ model files
- * (model.c) The dropout generator's state and the net's allocator. */
-void nn__net_get_drop_rng(const nn_net_t *net, nn_rng *r) { *r = net->drop_rng; }
-void nn__net_set_drop_rng(nn_net_t *net, const nn_rng *r) { net->drop_rng = *r; }
-const nn_allocator *nn__net_allocator(const nn_net_t *net) { return &net->al; }
+void nn__net_set_drop_state(nn_net_t *net, uint64_t seed, const nn_rng *r)
+{
+    net->drop_seed = seed;
+    net->drop_rng = *r;
+}
 
 /* A fingerprint of the architecture's shapes (n_in, then each layer's n_out;
- * FNV-1a): optimizers keep it to recognise the network they belong to, since
- * two networks can have the same parameter count and different layouts. */
+ * FNV-1a): optimizers and contexts keep it to recognise the networks they
+ * fit, since two networks can have the same parameter count and different
+ * layouts. */
 uint64_t nn__net_shape_id(const nn_net_t *net)
 {
     uint64_t h = 0xcbf29ce484222325ull;

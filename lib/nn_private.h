@@ -192,6 +192,59 @@ const char *nn__errno_text(int e, char *buf, size_t n);
 /* True when every one of the n values is finite. */
 bool nn__all_finite(const double *p, size_t n);
 
+/* ------------------------------------------------------------ keys
+ * (params.c) Validate a value for a writable key of the object whose keys
+ * start at `family` (100 network, 200 layer, 300 optimizer, 400 trainer):
+ * NN_ERR_INVALID for an unknown, foreign, read-only or wrongly typed key or
+ * a value out of bounds. The bounds are those nn_param_info reports. */
+nn_status nn__param_check_int(int32_t family, int32_t key, int64_t value);
+nn_status nn__param_check_real(int32_t family, int32_t key, double value);
+/* NN_PARAM_INT / NN_PARAM_REAL for a key of that family, else 0. */
+int32_t nn__param_type(int32_t family, int32_t key);
+
+/* ------------------------------------------------------------ specs
+ * (netspec.c) What nn_net_create reads from a spec. */
+typedef struct nn__layer_desc {
+    size_t n_out;
+    int32_t kind, act;
+    double slope, dropout;
+} nn__layer_desc;
+typedef struct nn__net_desc {
+    size_t n_in, n_layers;
+    nn_loss loss;
+    int32_t reduction, check_finite;
+    uint64_t dropout_seed;
+    const nn__layer_desc *layers;
+} nn__net_desc;
+void nn__netspec_desc(const nn_netspec_t *spec, nn__net_desc *d);
+
+/* ------------------------------------------------------------ contexts
+ * (ctx.c) A context's buffers for m_cap rows, row-major: each layer's output
+ * A_l (m_cap x n_l); with `training`, also two gradient buffers
+ * (m_cap x max_l n_l) and, per dropout layer, its mask M_l and dropped
+ * output D_l (m_cap x n_l each). Networks keep a training context of their
+ * own (nn_net_reserve); inference contexts belong to the caller. */
+nn_status nn__ctx_make(nn_ctx_t **out, const nn_net_t *net, size_t m_max,
+                       bool training, const nn_allocator *al);
+bool nn__ctx_fits(const nn_ctx_t *ctx, const nn_net_t *net);
+size_t nn__ctx_cap(const nn_ctx_t *ctx);
+double *nn__ctx_act(const nn_ctx_t *ctx, size_t l);
+double *nn__ctx_grad(const nn_ctx_t *ctx, int which);
+double *nn__ctx_mask(const nn_ctx_t *ctx, size_t l);
+double *nn__ctx_dropped(const nn_ctx_t *ctx, size_t l);
+void nn__ctx_set_rows(nn_ctx_t *ctx, size_t rows);
+/* 4 x n_out doubles of scratch for nn_net_evaluate's per-output sums. */
+double *nn__ctx_acc(const nn_ctx_t *ctx);
+/* (net.c) Forward pass of m <= capacity rows through every layer into ctx
+ * (inference: no dropout, rng NULL; training: dropout masks drawn from
+ * rng); returns the output layer's buffer (logits under BCE / softmax CE). */
+double *nn__net_forward(const nn_net_t *net, nn_ctx_t *ctx, size_t m,
+                        nn_order order, const double *X, size_t ldx,
+                        nn_rng *rng);
+/* Apply the output activation in place to the output buffer O of a forward
+ * pass (m rows) when it holds logits: the numbers nn_net_predict returns. */
+void nn__net_finish_outputs(const nn_net_t *net, size_t m, double *O);
+
 /* ------------------------------------------------------------ data sets
  * (data.c) A read-only view of a data set's arrays: m rows of n features
  * (row-major, contiguous), and either labels (k = 0, Y = NULL) or dense
@@ -211,6 +264,10 @@ nn_status nn__scaler_make(nn_scaler_t **out, nn_scale_kind kind, size_t n,
                           const nn_allocator *al);
 nn_status nn__scaler_clone(nn_scaler_t **out, const nn_scaler_t *scaler,
                            const nn_allocator *al);
+/* (scaler.c, for model.c only) Borrowed views of a scaler's n offsets and n
+ * scales, so a model file can be encoded without scratch memory. */
+const double *nn__scaler_offsets(const nn_scaler_t *scaler);
+const double *nn__scaler_scales(const nn_scaler_t *scaler);
 
 /* ------------------------------------------------------------ metrics
  * (metrics.c) for nn_train's validation. */

@@ -1,5 +1,5 @@
 /* optim.c — optimizers over a network's flat parameter / gradient arrays
- * (layer by layer, W then b; see nn__net_params / nn__net_grads).
+ * (layer by layer, W then b; see nn_net_params / nn_net_grads).
  *
  * One allocation at create: the struct followed by its state (velocity for
  * MOMENTUM / NESTEROV; first then second moments for ADAM; none for SGD).
@@ -18,16 +18,29 @@
  *              exactly as PyTorch's AdamW; then, with the undecayed g,
  *              m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g^2;
  *              mhat = m/(1-b1^t);    vhat = v/(1-b2^t);
- *              w -= lr*mhat/(sqrt(vhat) + eps). */
+ *              w -= lr*mhat/(sqrt(vhat) + eps).
+ * NN_OPTIM_DECOUPLED only changes Adam; the other kinds keep it (keys of
+ * another kind are accepted and kept) and always decay coupled.
+ *
+ * Settings are keys (NN_OPTIM_*), each checked against the same inclusive
+ * bounds nn_param_info reports (lib/params.c). */
 #include "nn_private.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
+
+/* The settings of an optimizer (private: the public API is keyed). */
+typedef struct optim_cfg {
+    nn_optim_kind kind;
+    double lr, momentum, beta1, beta2, eps, weight_decay, clip_norm;
+    int32_t decoupled;
+} optim_cfg;
 
 struct nn_optim {
     nn_allocator al;
     size_t bytes;       /* size of this block, for nn__free          */
-    nn_optim_config cfg;
+    optim_cfg cfg;
     size_t n;           /* parameters of the net it was created for  */
     uint64_t shape_id;  /* nn__net_shape_id of that net               */
     size_t state_len;   /* doubles in state[]                         */
@@ -36,25 +49,43 @@ struct nn_optim {
 };
 
 /* ------------------------------------------------------------ settings */
-static bool kind_valid(nn_optim_kind k)
+static bool kind_valid(int64_t k)
 {
     return k == NN_OPTIM_SGD || k == NN_OPTIM_MOMENTUM ||
            k == NN_OPTIM_NESTEROV || k == NN_OPTIM_ADAM;
 }
 
-static bool lr_valid(double lr) { return isfinite(lr) && lr > 0; }
+/* Inclusive bounds of the real keys, as nn_param_info reports them; NaN
+ * fails every comparison and so every key. */
+static bool in(double x, double lo, double hi) { return x >= lo && x <= hi; }
 
-static bool unit_valid(double x) { return isfinite(x) && x >= 0 && x < 1; }
-
-/* Every field is checked, whatever the kind (the defaults are all valid).
- * decoupled is only meaningful for ADAM and is rejected for other kinds. */
-static bool config_valid(const nn_optim_config *c)
+/* The stored field of a real key, or NULL for any other key. */
+static double *real_field(optim_cfg *c, int32_t key)
 {
-    return kind_valid(c->kind) && lr_valid(c->lr) && unit_valid(c->momentum) &&
-           unit_valid(c->beta1) && unit_valid(c->beta2) && isfinite(c->eps) &&
-           c->eps > 0 && isfinite(c->weight_decay) && c->weight_decay >= 0 &&
-           (!c->decoupled || c->kind == NN_OPTIM_ADAM) &&
-           isfinite(c->clip_norm) && c->clip_norm >= 0;
+    switch (key) {
+    case NN_OPTIM_LR: return &c->lr;
+    case NN_OPTIM_MOMENTUM_COEF: return &c->momentum;
+    case NN_OPTIM_BETA1: return &c->beta1;
+    case NN_OPTIM_BETA2: return &c->beta2;
+    case NN_OPTIM_EPS: return &c->eps;
+    case NN_OPTIM_WEIGHT_DECAY: return &c->weight_decay;
+    case NN_OPTIM_CLIP_NORM: return &c->clip_norm;
+    default: return NULL;
+    }
+}
+
+/* lr in [DBL_TRUE_MIN, DBL_MAX]; momentum, betas in [0, 1) (up to the
+ * largest double below 1); eps in (0, DBL_MAX]; decay, clip in [0, DBL_MAX]. */
+static bool real_valid(int32_t key, double v)
+{
+    switch (key) {
+    case NN_OPTIM_LR:
+    case NN_OPTIM_EPS: return in(v, DBL_TRUE_MIN, DBL_MAX);
+    case NN_OPTIM_MOMENTUM_COEF:
+    case NN_OPTIM_BETA1:
+    case NN_OPTIM_BETA2: return in(v, 0.0, nextafter(1.0, 0.0));
+    default: return in(v, 0.0, DBL_MAX); /* decay, clip */
+    }
 }
 
 static size_t state_per_param(nn_optim_kind k)
@@ -67,31 +98,70 @@ static size_t state_per_param(nn_optim_kind k)
     }
 }
 
-nn_status nn_optim_config_default(nn_optim_config *cfg, nn_optim_kind kind)
+static optim_cfg cfg_default(nn_optim_kind kind)
 {
-    if (!cfg || !kind_valid(kind)) return NN_ERR_INVALID;
-    cfg->kind = kind;
-    cfg->lr = kind == NN_OPTIM_ADAM ? 1e-3 : 0.01;
-    cfg->momentum = 0.9;
-    cfg->beta1 = 0.9;
-    cfg->beta2 = 0.999;
-    cfg->eps = 1e-8;
-    cfg->weight_decay = 0;
-    cfg->decoupled = false;
-    cfg->clip_norm = 0;
+    return (optim_cfg){.kind = kind,
+                       .lr = kind == NN_OPTIM_ADAM ? 1e-3 : 0.01,
+                       .momentum = 0.9,
+                       .beta1 = 0.9,
+                       .beta2 = 0.999,
+                       .eps = 1e-8,
+                       .weight_decay = 0.0,
+                       .clip_norm = 0.0,
+                       .decoupled = 0};
+}
+
+nn_status nn_optim_set_real(nn_optim_t *opt, int32_t key, double value)
+{
+    double *f = opt ? real_field(&opt->cfg, key) : NULL;
+    if (!f || !real_valid(key, value)) return NN_ERR_INVALID;
+    *f = value;
     return NN_OK;
+}
+
+nn_status nn_optim_get_real(const nn_optim_t *opt, int32_t key, double *value)
+{
+    if (!opt || !value) return NN_ERR_INVALID;
+    optim_cfg c = opt->cfg; /* a copy: real_field wants a mutable struct */
+    const double *f = real_field(&c, key);
+    if (!f) return NN_ERR_INVALID;
+    *value = *f;
+    return NN_OK;
+}
+
+/* NN_OPTIM_DECOUPLED is the only writable int key (KIND and STEPS are
+ * read-only). */
+nn_status nn_optim_set_int(nn_optim_t *opt, int32_t key, int64_t value)
+{
+    if (!opt || key != NN_OPTIM_DECOUPLED) return NN_ERR_INVALID;
+    if (value != 0 && value != 1) return NN_ERR_INVALID;
+    opt->cfg.decoupled = (int32_t)value;
+    return NN_OK;
+}
+
+/* STEPS saturates at INT64_MAX in this signed view (the count itself goes on
+ * to UINT64_MAX). */
+nn_status nn_optim_get_int(const nn_optim_t *opt, int32_t key, int64_t *value)
+{
+    if (!opt || !value) return NN_ERR_INVALID;
+    switch (key) {
+    case NN_OPTIM_KIND: *value = opt->cfg.kind; return NN_OK;
+    case NN_OPTIM_DECOUPLED: *value = opt->cfg.decoupled; return NN_OK;
+    case NN_OPTIM_STEPS:
+        *value = opt->steps > INT64_MAX ? INT64_MAX : (int64_t)opt->steps;
+        return NN_OK;
+    default: return NN_ERR_INVALID;
+    }
 }
 
 /* ------------------------------------------------------------ lifetime */
 nn_status nn_optim_create(nn_optim_t **out, const nn_net_t *net,
-                          const nn_optim_config *cfg,
-                          const nn_allocator *alloc)
+                          nn_optim_kind kind, const nn_allocator *alloc)
 {
-    if (!out || !net || !cfg) return NN_ERR_INVALID;
+    if (!out || !net || !kind_valid(kind)) return NN_ERR_INVALID;
     if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
-    if (!config_valid(cfg)) return NN_ERR_INVALID;
-    size_t n = nn__net_n_params(net), len, sb, bytes;
-    if (!nn__mul(n, state_per_param(cfg->kind), &len) ||
+    size_t n = nn_net_n_params(net), len, sb, bytes;
+    if (!nn__mul(n, state_per_param(kind), &len) ||
         !nn__mul(len, sizeof(double), &sb) ||
         !nn__add(sizeof(nn_optim_t), sb, &bytes))
         return NN_ERR_TOO_LARGE;
@@ -102,7 +172,7 @@ nn_status nn_optim_create(nn_optim_t **out, const nn_net_t *net,
     memset(opt, 0, bytes);
     opt->al = al;
     opt->bytes = bytes;
-    opt->cfg = *cfg;
+    opt->cfg = cfg_default(kind);
     opt->n = n;
     opt->shape_id = nn__net_shape_id(net);
     opt->state_len = len;
@@ -166,10 +236,11 @@ static void momentum_block(double *restrict w, const double *restrict gr,
  * w -= lr * (m/bc1) / (sqrt(v/bc2) + eps),  bc_k = 1 - b_k^t. */
 static void adam_block(double *restrict w, const double *restrict gr,
                        double *restrict m, double *restrict v, size_t n,
-                       double s, double d, bool decoupled,
-                       const nn_optim_config *c, double bc1, double bc2)
+                       double s, double d, const optim_cfg *c, double bc1,
+                       double bc2)
 {
     const double lr = c->lr, b1 = c->beta1, b2 = c->beta2, eps = c->eps;
+    const bool decoupled = c->decoupled != 0;
     const double keep = 1.0 - lr * d; /* AdamW factor (1 when d == 0) */
     for (size_t i = 0; i < n; i++) {
         double g = s * gr[i];
@@ -187,7 +258,7 @@ static void update_block(nn_optim_t *opt, double *p, const double *g,
                          size_t off, size_t len, double s, double d,
                          double bc1, double bc2)
 {
-    const nn_optim_config *c = &opt->cfg;
+    const optim_cfg *c = &opt->cfg;
     switch (c->kind) {
     case NN_OPTIM_SGD: sgd_block(p + off, g + off, len, s, d, c->lr); break;
     case NN_OPTIM_MOMENTUM:
@@ -197,16 +268,30 @@ static void update_block(nn_optim_t *opt, double *p, const double *g,
         break;
     case NN_OPTIM_ADAM:
         adam_block(p + off, g + off, opt->state + off,
-                   opt->state + opt->n + off, len, s, d, c->decoupled, c, bc1,
-                   bc2);
+                   opt->state + opt->n + off, len, s, d, c, bc1, bc2);
         break;
     }
 }
 
 bool nn__optim_fits(const nn_optim_t *opt, const nn_net_t *net)
 {
-    return opt->n == nn__net_n_params(net) &&
+    return opt->n == nn_net_n_params(net) &&
            opt->shape_id == nn__net_shape_id(net);
+}
+
+bool nn__optim_plain_sgd(const nn_optim_t *opt, double *lr)
+{
+    const optim_cfg *c = &opt->cfg;
+    if (c->kind != NN_OPTIM_SGD || c->clip_norm != 0.0 ||
+        c->weight_decay != 0.0)
+        return false;
+    *lr = c->lr;
+    return true;
+}
+
+void nn__optim_count_step(nn_optim_t *opt)
+{
+    if (opt->steps < UINT64_MAX) opt->steps++;
 }
 
 nn_status nn_optim_step(nn_optim_t *opt, nn_net_t *net)
@@ -214,11 +299,11 @@ nn_status nn_optim_step(nn_optim_t *opt, nn_net_t *net)
     if (!opt || !net) return NN_ERR_INVALID;
     if (!nn__optim_fits(opt, net)) return NN_ERR_SHAPE;
     if (!nn__net_has_grad(net)) return NN_ERR_STATE;
-    const double *g = nn__net_grads(net);
+    const double *g = nn_net_grads(net);
     if (nn__net_check_finite(net) && !nn__all_finite(g, opt->n))
         return NN_ERR_NUMERIC;
 
-    double *p = nn__net_params(net);
+    double *p = nn_net_params(net);
     const double s = clip_factor(g, opt->n, opt->cfg.clip_norm);
     const double wd = opt->cfg.weight_decay;
     uint64_t t = opt->steps < UINT64_MAX ? opt->steps + 1 : UINT64_MAX;
@@ -236,28 +321,9 @@ nn_status nn_optim_step(nn_optim_t *opt, nn_net_t *net)
         update_block(opt, p, g, off + nw, L->n_out, s, 0.0, bc1, bc2); /* b */
     }
     opt->steps = t;
+    /* the gradient belonged to the parameters before this update */
+    nn__net_set_has_grad(net, false);
     return NN_OK;
-}
-
-/* ------------------------------------------------------------ settings */
-nn_status nn_optim_set_lr(nn_optim_t *opt, double lr)
-{
-    if (!opt || !lr_valid(lr)) return NN_ERR_INVALID;
-    opt->cfg.lr = lr;
-    return NN_OK;
-}
-
-nn_status nn_optim_get_config(const nn_optim_t *opt, nn_optim_config *cfg)
-{
-    if (!opt || !cfg) return NN_ERR_INVALID;
-    *cfg = opt->cfg;
-    return NN_OK;
-}
-
-/* NAN for a NULL optimizer (never a valid learning rate, which is > 0). */
-double nn_optim_get_lr(const nn_optim_t *opt)
-{
-    return opt ? opt->cfg.lr : NAN;
 }
 
 /* ------------------------------------------------------------ state */

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-unsigned nn_version_number(void) { return NN_VERSION_NUMBER; }
+uint32_t nn_version_number(void) { return NN_VERSION_NUMBER; }
 
 const char *nn_version_string(void) { return NN_VERSION_STRING; }
 

@@ -1,38 +1,51 @@
-/* train.c — mini-batch training loop: shuffling, validation split, learning
- * rate schedules, per-epoch validation and callback, early stopping with
- * restoration of the best weights.
+/* train.c — the trainer object and its mini-batch loop: shuffling, a
+ * validation split, learning-rate schedules and warm-up, per-epoch
+ * validation, batch and epoch reports, a gradient hook, early stopping with
+ * restoration of the best weights, and rollback of a run that fails.
  *
- * Randomness: one generator owned by the call, seeded with cfg->seed; it
+ * Targets are the data's class labels (int32) or its dense m x k targets:
+ * each batch gathers its rows of X and of the labels / Y into buffers of one
+ * batch, and the step is nn_net_train_step* (fused dgemm update for plain
+ * SGD) or, with a gradient hook, nn_net_gradient* + hook + nn_optim_step.
+ *
+ * Randomness: one generator owned by the call, seeded with NN_TRAIN_SEED; it
  * first draws the validation split (when val == NULL and val_fraction > 0),
  * then one Fisher–Yates shuffle of the training rows per epoch (if shuffle).
  * The split holds out n_val = round(val_fraction * m) rows chosen by
  * selection sampling (Knuth's algorithm S), so both parts keep the data's
  * order; each part must get at least one row (else NN_ERR_INVALID).
  *
- * Memory: one block from `alloc` holds the batch (batch x n features and
- * batch labels), the row order (m indices: training rows, then validation
- * rows), a copy of the parameters and optimizer state at the call (to undo a
- * run that fails part way), and, with validation and restore_best, a copy of
- * the best parameters. The net's workspace is reserved for one batch before
- * the first step. Nothing is allocated per step or per epoch.
+ * Memory: the net's training workspace is reserved for one batch, an
+ * execution context of one batch (validation) comes from the trainer's
+ * allocator, and one block from it holds the gathered batch (B x n features,
+ * B x k targets or B labels), the row order (m indices: training rows, then
+ * validation rows), a copy of the parameters and optimizer state at the call
+ * (to undo a run that fails part way), and, with validation and
+ * restore_best, a copy of the best parameters. Nothing is allocated per step
+ * or per epoch.
  *
- * Schedules, with e the 0-based epoch, t the 0-based global step and
+ * Rates, with e the 0-based epoch, t the 0-based global step and
  * T = epochs * ceil(m_train / batch) the steps planned:
  *   CONSTANT: lr0;  STEP: lr0 * gamma^floor(e / step_epochs);
- *   COSINE:   lr_min + (lr0 - lr_min) * (1 + cos(pi t / T)) / 2.
+ *   COSINE:   lr_min + (lr0 - lr_min) * (1 + cos(pi t / T)) / 2;
+ *   warm-up W > 0: that rate times min(1, (t+1)/W).
  * A rate that rounds to 0 (underflow) is replaced by lr_min if positive, else
  * by DBL_MIN, so the optimizer always receives a valid rate.
  *
- * train_loss of an epoch is the mean over its rows of the batch losses
- * (sum_b loss_b m_b / m_train). Early stopping: the validation loss must
- * strictly decrease to count as better (a NaN never does); after `patience`
- * epochs in a row without improvement training stops. stopped_early is set
- * when patience or the callback ends the run before the planned epochs.
+ * train_loss is the mean loss per row over the batches so far: a batch adds
+ * loss_b * m_b under NN_REDUCE_MEAN and loss_b (already a sum) under
+ * NN_REDUCE_SUM, and the total is divided by the rows. Early stopping: the
+ * validation loss must strictly decrease to count as better (a NaN never
+ * does); after `patience` epochs in a row without improvement training
+ * stops. stopped_early is set when patience or the callback ends the run
+ * before all planned batches ran.
  *
  * Errors: argument errors are found before anything changes. A failure part
- * way (NN_ERR_NUMERIC from check-finite, or a mismatched optimizer) restores
- * the parameters, the optimizer's state and its learning rate as they were at
- * the call (the net's gradients are those of the failed batch). */
+ * way (NN_ERR_NUMERIC from check-finite, a hook's status) restores the
+ * parameters, the optimizer's state, step count and learning rate, and the
+ * net's dropout generator as they were at the call; the gradient array holds
+ * what the failed batch left there and is not current. The trainer's results
+ * keep those of its previous run. */
 #include "nn_private.h"
 
 #include <float.h>
@@ -42,53 +55,221 @@
 
 static const double PI = 3.14159265358979323846;
 
-nn_status nn_train_config_default(nn_train_config *cfg)
+/* Settings keys are NN_TRAIN_EPOCHS .. NN_TRAIN_REPORT_EVERY; both value
+ * arrays are indexed by key - NN_TRAIN_EPOCHS (each key uses one of them). */
+#define KEY0 NN_TRAIN_EPOCHS
+#define NSET (NN_TRAIN_REPORT_EVERY - NN_TRAIN_EPOCHS + 1)
+#define IV(tr, key) ((tr)->iv[(key) - KEY0])
+#define RV(tr, key) ((tr)->rv[(key) - KEY0])
+/* Counts (epochs, rows, steps) are stored as size_t. */
+#define COUNT_MAX \
+    ((uint64_t)SIZE_MAX < (uint64_t)INT64_MAX ? (int64_t)SIZE_MAX : INT64_MAX)
+
+typedef struct results {
+    size_t epochs_run, best_epoch, steps_run;
+    int32_t stopped_early;
+    double best_val_loss, final_loss, seconds;
+} results;
+
+struct nn_trainer {
+    nn_allocator al;
+    int64_t iv[NSET];
+    double rv[NSET];
+    nn_report_fn report;
+    void *report_ctx;
+    nn_grad_hook_fn hook;
+    void *hook_ctx;
+    results res; /* of the last successful run */
+};
+
+/* ------------------------------------------------------------ settings */
+static bool is_real_key(int32_t key)
 {
-    if (!cfg) return NN_ERR_INVALID;
-    *cfg = (nn_train_config){.epochs = 10,
-                             .batch_size = 64,
-                             .shuffle = true,
-                             .seed = 0,
-                             .val_fraction = 0.0,
-                             .patience = 0,
-                             .restore_best = true,
-                             .schedule = NN_SCHED_CONSTANT,
-                             .gamma = 0.1,
-                             .step_epochs = 10,
-                             .lr_min = 0.0,
-                             .callback = NULL,
-                             .callback_ctx = NULL};
-    return NN_OK;
+    return key == NN_TRAIN_VAL_FRACTION || key == NN_TRAIN_GAMMA ||
+           key == NN_TRAIN_LR_MIN;
 }
 
-/* Schedule fields are only checked for the schedule in use. Patience needs
- * validation data. */
-static bool config_valid(const nn_train_config *c, const nn_data_t *val)
+static bool is_int_key(int32_t key)
 {
-    if (c->epochs == 0 || c->batch_size == 0) return false;
-    if (!(c->val_fraction >= 0.0 && c->val_fraction < 1.0)) return false;
-    if (c->patience > 0 && !val && c->val_fraction == 0.0) return false;
-    switch (c->schedule) {
-    case NN_SCHED_CONSTANT: return true;
-    case NN_SCHED_STEP:
-        return c->gamma > 0.0 && c->gamma <= 1.0 && c->step_epochs >= 1;
-    case NN_SCHED_COSINE: return isfinite(c->lr_min) && c->lr_min >= 0.0;
-    default: return false;
+    return key >= KEY0 && key <= NN_TRAIN_REPORT_EVERY && !is_real_key(key);
+}
+
+/* Inclusive bounds of the int keys (nn_param_info reports the same). */
+static bool int_valid(int32_t key, int64_t v)
+{
+    switch (key) {
+    case NN_TRAIN_EPOCHS:
+    case NN_TRAIN_BATCH_SIZE:
+    case NN_TRAIN_STEP_EPOCHS: return v >= 1 && v <= COUNT_MAX;
+    case NN_TRAIN_PATIENCE:
+    case NN_TRAIN_WARMUP_STEPS:
+    case NN_TRAIN_REPORT_EVERY: return v >= 0 && v <= COUNT_MAX;
+    case NN_TRAIN_SHUFFLE:
+    case NN_TRAIN_RESTORE_BEST: return v == 0 || v == 1;
+    case NN_TRAIN_SCHEDULE:
+        return v == NN_SCHED_CONSTANT || v == NN_SCHED_STEP ||
+               v == NN_SCHED_COSINE;
+    default: return true; /* NN_TRAIN_SEED: any 64-bit value */
     }
 }
 
-static double sched_lr(const nn_train_config *c, double lr0, size_t epoch,
-                       size_t t, size_t T)
+/* val_fraction in [0, 1); gamma in (0, 1]; lr_min in [0, DBL_MAX]. NaN
+ * fails every comparison. */
+static bool real_valid(int32_t key, double v)
 {
-    double lr = lr0;
-    if (c->schedule == NN_SCHED_STEP)
-        lr = lr0 * pow(c->gamma, (double)(epoch / c->step_epochs));
-    else if (c->schedule == NN_SCHED_COSINE)
-        lr = c->lr_min + (lr0 - c->lr_min) *
-                             (1.0 + cos(PI * (double)t / (double)T)) / 2.0;
-    if (!(lr > 0.0) || !isfinite(lr)) lr = c->lr_min > 0.0 ? c->lr_min : DBL_MIN;
-    return lr;
+    switch (key) {
+    case NN_TRAIN_VAL_FRACTION: return v >= 0.0 && v <= nextafter(1.0, 0.0);
+    case NN_TRAIN_GAMMA: return v >= DBL_TRUE_MIN && v <= 1.0;
+    default: return v >= 0.0 && v <= DBL_MAX; /* lr_min */
+    }
 }
+
+static void set_defaults(nn_trainer_t *tr)
+{
+    IV(tr, NN_TRAIN_EPOCHS) = 10;
+    IV(tr, NN_TRAIN_BATCH_SIZE) = 64;
+    IV(tr, NN_TRAIN_SHUFFLE) = 1;
+    IV(tr, NN_TRAIN_SEED) = 0;
+    RV(tr, NN_TRAIN_VAL_FRACTION) = 0.0;
+    IV(tr, NN_TRAIN_PATIENCE) = 0;
+    IV(tr, NN_TRAIN_RESTORE_BEST) = 1;
+    IV(tr, NN_TRAIN_SCHEDULE) = NN_SCHED_CONSTANT;
+    RV(tr, NN_TRAIN_GAMMA) = 0.1;
+    IV(tr, NN_TRAIN_STEP_EPOCHS) = 10;
+    RV(tr, NN_TRAIN_LR_MIN) = 0.0;
+    IV(tr, NN_TRAIN_WARMUP_STEPS) = 0;
+    IV(tr, NN_TRAIN_REPORT_EVERY) = 0;
+    tr->res = (results){.best_val_loss = NAN, .final_loss = NAN,
+                        .seconds = NAN};
+}
+
+nn_status nn_trainer_create(nn_trainer_t **out, const nn_allocator *alloc)
+{
+    if (!out) return NN_ERR_INVALID;
+    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    nn_allocator al;
+    nn__allocator_init(&al, alloc);
+    nn_trainer_t *tr = nn__alloc(&al, sizeof *tr);
+    if (!tr) return NN_ERR_NOMEM;
+    memset(tr, 0, sizeof *tr);
+    tr->al = al;
+    set_defaults(tr);
+    *out = tr;
+    return NN_OK;
+}
+
+void nn_trainer_destroy(nn_trainer_t *trainer)
+{
+    if (!trainer) return;
+    nn_allocator al = trainer->al;
+    nn__free(&al, trainer, sizeof *trainer);
+}
+
+nn_status nn_trainer_set_int(nn_trainer_t *trainer, int32_t key,
+                             int64_t value)
+{
+    if (!trainer || !is_int_key(key) || !int_valid(key, value))
+        return NN_ERR_INVALID;
+    IV(trainer, key) = value;
+    return NN_OK;
+}
+
+nn_status nn_trainer_get_int(const nn_trainer_t *trainer, int32_t key,
+                             int64_t *value)
+{
+    if (!trainer || !value) return NN_ERR_INVALID;
+    const results *r = &trainer->res;
+    switch (key) {
+    case NN_TRAIN_EPOCHS_RUN: *value = (int64_t)r->epochs_run; break;
+    case NN_TRAIN_BEST_EPOCH: *value = (int64_t)r->best_epoch; break;
+    case NN_TRAIN_STOPPED_EARLY: *value = r->stopped_early; break;
+    case NN_TRAIN_STEPS_RUN: *value = (int64_t)r->steps_run; break;
+    default:
+        if (!is_int_key(key)) return NN_ERR_INVALID;
+        *value = IV(trainer, key);
+    }
+    return NN_OK;
+}
+
+nn_status nn_trainer_set_real(nn_trainer_t *trainer, int32_t key,
+                              double value)
+{
+    if (!trainer || !is_real_key(key) || !real_valid(key, value))
+        return NN_ERR_INVALID;
+    RV(trainer, key) = value;
+    return NN_OK;
+}
+
+nn_status nn_trainer_get_real(const nn_trainer_t *trainer, int32_t key,
+                              double *value)
+{
+    if (!trainer || !value) return NN_ERR_INVALID;
+    const results *r = &trainer->res;
+    switch (key) {
+    case NN_TRAIN_BEST_VAL_LOSS: *value = r->best_val_loss; break;
+    case NN_TRAIN_FINAL_LOSS: *value = r->final_loss; break;
+    case NN_TRAIN_SECONDS: *value = r->seconds; break;
+    default:
+        if (!is_real_key(key)) return NN_ERR_INVALID;
+        *value = RV(trainer, key);
+    }
+    return NN_OK;
+}
+
+nn_status nn_trainer_set_report(nn_trainer_t *trainer, nn_report_fn fn,
+                                void *ctx)
+{
+    if (!trainer) return NN_ERR_INVALID;
+    trainer->report = fn;
+    trainer->report_ctx = ctx;
+    return NN_OK;
+}
+
+nn_status nn_trainer_set_grad_hook(nn_trainer_t *trainer, nn_grad_hook_fn fn,
+                                   void *ctx)
+{
+    if (!trainer) return NN_ERR_INVALID;
+    trainer->hook = fn;
+    trainer->hook_ctx = ctx;
+    return NN_OK;
+}
+
+/* ------------------------------------------------------------ a run */
+typedef struct run {
+    const nn_trainer_t *tr;
+    nn_net_t *net;
+    nn_optim_t *opt;
+    nn__dview tv, vv;     /* training data; validation set (vv.m 0: none)  */
+    size_t n, k;          /* features; target columns (0: labels)           */
+    size_t epochs, m_tr, n_val; /* training rows; rows split off            */
+    size_t B, batches, T; /* batch capacity; batches per epoch; steps planned */
+    size_t P, S;          /* parameters; optimizer state length             */
+    bool split, have_val, keep_best;
+    double lr0;
+    /* memory */
+    nn_ctx_t *ctx;
+    void *block;
+    size_t bytes;
+    double *gx, *gy, *best, *backup; /* backup: P params then S state */
+    int32_t *gl;
+    size_t *rows, *val_rows;         /* training order; split-off rows */
+    /* the state at the call, for a rollback */
+    uint64_t steps0, drop_seed0;
+    nn_rng drop0;
+    /* progress */
+    nn_rng rng;
+    size_t t;        /* steps taken */
+    double lr;       /* rate of the last step */
+    double best_val; /* best validation loss so far */
+    size_t bad;      /* epochs in a row without a better one */
+    results res;
+} run;
+
+/* Progress through one epoch. */
+typedef struct epoch_acc {
+    size_t e, b, rows; /* 0-based epoch, batches and rows done */
+    double sum, t0;    /* sum of per-row losses; start time */
+} epoch_acc;
 
 static double now_s(void)
 {
@@ -104,193 +285,354 @@ static size_t rng_index(nn_rng *r, size_t n)
     return j < n ? j : n - 1;
 }
 
-/* The one allocation of a run. */
-typedef struct work {
-    void *block;
-    size_t bytes;
-    double *gx, *best, *backup; /* backup: P params then S optimizer state */
-    size_t *gl, *idx;
-} work;
-
-static nn_status work_alloc(work *w, const nn_allocator *al, size_t B,
-                            size_t n, size_t P, size_t S, bool keep_best,
-                            size_t m)
+/* The data: both sets fit net and have the same kind of targets. */
+static nn_status check_data(run *r, const nn_data_t *train,
+                            const nn_data_t *val)
 {
-    size_t nx, nd, nz, bd, bz;
-    if (!nn__mul(B, n, &nx) || !nn__add(nx, keep_best ? P : 0, &nd) ||
-        !nn__add(nd, P, &nd) || !nn__add(nd, S, &nd) || !nn__add(B, m, &nz) ||
-        !nn__mul(nd, sizeof(double), &bd) ||
-        !nn__mul(nz, sizeof(size_t), &bz) || !nn__add(bd, bz, &w->bytes))
-        return NN_ERR_TOO_LARGE;
-    w->block = nn__alloc(al, w->bytes);
-    if (!w->block) return NN_ERR_NOMEM;
-    double *d = w->block;
-    w->gx = d;
-    w->best = keep_best ? d + nx : NULL;
-    w->backup = d + nx + (keep_best ? P : 0);
-    w->gl = (size_t *)(d + nd);
-    w->idx = w->gl + B;
+    nn__data_view(train, &r->tv);
+    nn_status st = nn__check_fit(r->net, &r->tv);
+    if (st) return st;
+    if (val) {
+        nn__data_view(val, &r->vv);
+        st = nn__check_fit(r->net, &r->vv);
+        if (st) return st;
+        if ((r->vv.labels != NULL) != (r->tv.labels != NULL))
+            return NN_ERR_INVALID;
+    }
+    r->n = r->tv.n;
+    r->k = r->tv.labels ? 0 : r->tv.k;
     return NN_OK;
 }
 
-nn_status nn_train(nn_net_t *net, nn_optim_t *opt, const nn_data_t *train,
-                   const nn_data_t *val, const nn_train_config *cfg,
-                   const nn_allocator *alloc, nn_train_result *result)
+/* Everything the run needs to know, checked before anything changes. */
+static nn_status run_setup(run *r, nn_trainer_t *tr, nn_net_t *net,
+                           nn_optim_t *opt, const nn_data_t *train,
+                           const nn_data_t *val)
 {
-    /* ---- arguments: nothing changes before all of these pass */
-    if (!net || !opt || !train || !cfg) return NN_ERR_INVALID;
-    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
-    if (!config_valid(cfg, val)) return NN_ERR_INVALID;
-    nn_status st = nn__check_labelled(net, train);
-    if (!st && val) st = nn__check_labelled(net, val);
+    memset(r, 0, sizeof *r);
+    if (!tr || !net || !opt || !train) return NN_ERR_INVALID;
+    r->tr = tr;
+    r->net = net;
+    r->opt = opt;
+    nn_status st = check_data(r, train, val);
     if (st) return st;
-    const size_t n = nn_net_n_in(net), m = nn_data_rows(train);
-    st = nn__check_matrix(nn__data_x(train), m, n, NN_ROW_MAJOR, n);
-    if (!st && val)
-        st = nn__check_matrix(nn__data_x(val), nn_data_rows(val), n,
-                              NN_ROW_MAJOR, n);
-    if (st) return st;
-
-    const bool split = !val && cfg->val_fraction > 0.0;
-    size_t n_val = 0;
-    if (split) {
-        double r = nearbyint(cfg->val_fraction * (double)m);
-        n_val = (size_t)r; /* r is in [0, m) */
-        if (n_val < 1 || n_val >= m) return NN_ERR_INVALID;
+    if (!nn__optim_fits(opt, net)) return NN_ERR_SHAPE;
+    const size_t m = r->tv.m;
+    const double frac = RV(tr, NN_TRAIN_VAL_FRACTION);
+    r->split = !val && frac > 0.0;
+    if (r->split) {
+        r->n_val = (size_t)nearbyint(frac * (double)m); /* in [0, m] */
+        if (r->n_val < 1 || r->n_val >= m) return NN_ERR_INVALID;
     }
-    const bool have_val = val || split;
-    const bool keep_best = have_val && cfg->restore_best;
-    const size_t m_tr = m - n_val;
-    const size_t B = cfg->batch_size < m_tr ? cfg->batch_size : m_tr;
-    const size_t steps_per_epoch = (m_tr - 1) / B + 1;
-    size_t T;
-    if (!nn__mul(steps_per_epoch, cfg->epochs, &T)) return NN_ERR_TOO_LARGE;
-    const double lr0 = nn_optim_get_lr(opt);
-    const size_t P = nn__net_n_params(net), S = nn_optim_state_len(opt);
+    r->have_val = val || r->split;
+    if (IV(tr, NN_TRAIN_PATIENCE) > 0 && !r->have_val) return NN_ERR_INVALID;
+    r->keep_best = r->have_val && IV(tr, NN_TRAIN_RESTORE_BEST);
+    r->epochs = (size_t)IV(tr, NN_TRAIN_EPOCHS);
+    r->m_tr = m - r->n_val;
+    size_t batch = (size_t)IV(tr, NN_TRAIN_BATCH_SIZE);
+    r->B = batch < r->m_tr ? batch : r->m_tr;
+    r->batches = (r->m_tr - 1) / r->B + 1;
+    if (!nn__mul(r->batches, r->epochs, &r->T)) return NN_ERR_TOO_LARGE;
+    st = nn_optim_get_real(opt, NN_OPTIM_LR, &r->lr0);
+    r->P = nn_net_n_params(net);
+    r->S = nn_optim_state_len(opt);
+    return st;
+}
 
-    /* ---- memory: the net's workspace for one batch, then our block */
-    st = nn_net_reserve(net, B);
+/* The block's size: doubles (gx, gy, best, backup), then the row order
+ * (size_t), then the gathered labels (int32), each part keeping the
+ * alignment of the next. */
+static bool block_bytes(const run *r, size_t *nd, size_t *bytes)
+{
+    size_t bx, by, nz, bd, bz, bl;
+    size_t nl = r->k ? 0 : r->B;
+    if (!nn__mul(r->B, r->n, &bx) || !nn__mul(r->B, r->k, &by) ||
+        !nn__add(bx, by, nd) || !nn__add(*nd, r->keep_best ? r->P : 0, nd) ||
+        !nn__add(*nd, r->P, nd) || !nn__add(*nd, r->S, nd))
+        return false;
+    nz = r->tv.m;
+    return nn__mul(*nd, sizeof(double), &bd) &&
+           nn__mul(nz, sizeof(size_t), &bz) &&
+           nn__mul(nl, sizeof(int32_t), &bl) && nn__add(bd, bz, bytes) &&
+           nn__add(*bytes, bl, bytes);
+}
+
+/* The net's workspace, the validation context and the one block. */
+static nn_status run_alloc(run *r)
+{
+    size_t nd;
+    if (!block_bytes(r, &nd, &r->bytes)) return NN_ERR_TOO_LARGE;
+    nn_status st = nn_net_reserve(r->net, r->B);
+    if (!st) st = nn_ctx_create(&r->ctx, r->net, r->B, &r->tr->al);
     if (st) return st;
-    nn_allocator al;
-    nn__allocator_init(&al, alloc);
-    work w;
-    st = work_alloc(&w, &al, B, n, P, S, keep_best, m);
-    if (st) return st;
+    r->block = nn__alloc(&r->tr->al, r->bytes);
+    if (!r->block) {
+        nn_ctx_destroy(r->ctx);
+        return NN_ERR_NOMEM;
+    }
+    double *d = r->block;
+    r->gx = d;
+    r->gy = d + r->B * r->n;
+    r->best = r->gy + r->B * r->k;
+    r->backup = r->best + (r->keep_best ? r->P : 0);
+    r->rows = (size_t *)(d + nd);
+    r->val_rows = r->rows + r->m_tr;
+    r->gl = (int32_t *)(r->rows + r->tv.m);
+    return NN_OK;
+}
 
-    double *params = nn__net_params(net);
-    uint64_t steps0 = 0;
-    memcpy(w.backup, params, P * sizeof(double));
-    st = nn_optim_get_state(opt, &steps0, w.backup + P, S);
-    if (st) goto done;
+static void run_free(run *r)
+{
+    nn__free(&r->tr->al, r->block, r->bytes);
+    nn_ctx_destroy(r->ctx);
+}
 
-    const double t_start = now_s();
-    const double *X = nn__data_x(train);
-    const size_t *labels = nn_data_labels(train);
-    size_t *tr = w.idx, *vr = w.idx + m_tr;
-
-    /* ---- row order: the split (keeping the data's order), then shuffles */
-    nn_rng rng;
-    nn__rng_seed(&rng, cfg->seed);
-    if (split) {
-        size_t need = n_val, nt = 0, nv = 0;
-        for (size_t i = 0; i < m; i++) {
-            size_t left = m - i;
-            if (need > 0 &&
-                (need == left || nn__rng_uniform(&rng) * (double)left <
-                                     (double)need)) {
-                vr[nv++] = i;
-                need--;
-            } else {
-                tr[nt++] = i;
-            }
+/* Save what a rollback restores, then draw the split (algorithm S: row i
+ * goes to validation with probability need/left) or take the rows in order. */
+static void run_begin(run *r)
+{
+    memcpy(r->backup, nn_net_params(r->net), r->P * sizeof(double));
+    if (r->S)
+        memcpy(r->backup + r->P, nn__optim_state(r->opt),
+               r->S * sizeof(double));
+    r->steps0 = nn__optim_steps(r->opt);
+    nn__net_get_drop_state(r->net, &r->drop_seed0, &r->drop0);
+    r->res = (results){.best_val_loss = NAN, .final_loss = NAN};
+    r->best_val = INFINITY;
+    nn__rng_seed(&r->rng, (uint64_t)IV(r->tr, NN_TRAIN_SEED));
+    const size_t m = r->tv.m;
+    size_t need = r->n_val, nt = 0, nv = 0;
+    for (size_t i = 0; i < m; i++) {
+        size_t left = m - i;
+        bool take = need > 0 && (need == left ||
+                                 nn__rng_uniform(&r->rng) * (double)left <
+                                     (double)need);
+        if (take) {
+            r->val_rows[nv++] = i;
+            need--;
+        } else {
+            r->rows[nt++] = i;
         }
-    } else {
-        for (size_t i = 0; i < m; i++) tr[i] = i;
     }
+}
 
-    nn_train_result res = {.best_val_loss = NAN};
-    double best = INFINITY;
-    size_t bad = 0, t = 0;
-    for (size_t e = 0; e < cfg->epochs; e++) {
-        const double t0 = now_s();
-        if (cfg->shuffle)
-            for (size_t i = m_tr - 1; i > 0; i--) {
-                size_t j = rng_index(&rng, i + 1), tmp = tr[i];
+/* Undo a failed run: parameters, optimizer state, steps and rate, dropout
+ * generator as at the call. The optimizer state is copied raw, not through
+ * nn_optim_set_state: the state at the call may hold Inf/NaN (an overflowed
+ * moment, a loaded diverged run), which set_state would refuse. */
+static void run_rollback(run *r)
+{
+    memcpy(nn_net_params(r->net), r->backup, r->P * sizeof(double));
+    if (r->S)
+        memcpy(nn__optim_state_mut(r->opt), r->backup + r->P,
+               r->S * sizeof(double));
+    nn__optim_set_steps(r->opt, r->steps0);
+    nn_optim_set_real(r->opt, NN_OPTIM_LR, r->lr0); /* lr0 was valid */
+    nn__net_set_drop_state(r->net, r->drop_seed0, &r->drop0);
+    nn__net_set_has_grad(r->net, false); /* not a gradient of these params */
+}
+
+static double step_lr(const run *r, size_t e)
+{
+    const nn_trainer_t *tr = r->tr;
+    const double lr0 = r->lr0, lr_min = RV(tr, NN_TRAIN_LR_MIN);
+    double lr = lr0;
+    if (IV(tr, NN_TRAIN_SCHEDULE) == NN_SCHED_STEP) {
+        size_t k = e / (size_t)IV(tr, NN_TRAIN_STEP_EPOCHS);
+        lr = lr0 * pow(RV(tr, NN_TRAIN_GAMMA), (double)k);
+    } else if (IV(tr, NN_TRAIN_SCHEDULE) == NN_SCHED_COSINE) {
+        double c = cos(PI * (double)r->t / (double)r->T);
+        lr = lr_min + (lr0 - lr_min) * (1.0 + c) / 2.0;
+    }
+    size_t W = (size_t)IV(tr, NN_TRAIN_WARMUP_STEPS);
+    if (r->t < W) lr *= (double)(r->t + 1) / (double)W;
+    if (!(lr > 0.0) || !isfinite(lr)) lr = lr_min > 0.0 ? lr_min : DBL_MIN;
+    return lr;
+}
+
+/* Gather rows[0..mb-1] of the set v into the batch buffers. */
+static void gather(run *r, const nn__dview *v, const size_t *rows, size_t mb)
+{
+    const size_t n = r->n, k = r->k;
+    for (size_t i = 0; i < mb; i++) {
+        size_t j = rows[i];
+        memcpy(r->gx + i * n, v->X + j * n, n * sizeof(double));
+        if (k) memcpy(r->gy + i * k, v->Y + j * k, k * sizeof(double));
+        else r->gl[i] = v->labels[j];
+    }
+}
+
+/* One step on the gathered batch: without a hook, the one-call training
+ * step (fused for plain SGD); with one, gradient, hook, update. */
+static nn_status run_step(run *r, size_t e, size_t mb, double *loss)
+{
+    nn_net_t *net = r->net;
+    nn_optim_t *opt = r->opt;
+    const nn_trainer_t *tr = r->tr;
+    const size_t n = r->n, k = r->k;
+    r->lr = step_lr(r, e);
+    nn_status st = nn_optim_set_real(opt, NN_OPTIM_LR, r->lr);
+    if (st) return st;
+    if (!tr->hook)
+        st = k ? nn_net_train_step(net, opt, mb, NN_ROW_MAJOR, r->gx, n,
+                                   r->gy, k, loss)
+               : nn_net_train_step_labels(net, opt, mb, NN_ROW_MAJOR, r->gx,
+                                          n, r->gl, loss);
+    else {
+        st = k ? nn_net_gradient(net, mb, NN_ROW_MAJOR, r->gx, n, r->gy, k,
+                                 loss)
+               : nn_net_gradient_labels(net, mb, NN_ROW_MAJOR, r->gx, n,
+                                        r->gl, loss);
+        if (!st) st = tr->hook(nn_net_grads(net), r->P, mb, loss, tr->hook_ctx);
+        if (!st) st = nn_optim_step(opt, net);
+    }
+    if (!st) r->t++;
+    return st;
+}
+
+static void report_fill(const run *r, const epoch_acc *a, int32_t kind,
+                        nn_report *rep)
+{
+    *rep = (nn_report){.size = sizeof(nn_report),
+                       .kind = kind,
+                       .epoch = a->e + 1,
+                       .epochs = r->epochs,
+                       .batch = a->b,
+                       .batches = r->batches,
+                       .rows = a->rows,
+                       .train_loss = a->sum / (double)a->rows,
+                       .val_loss = NAN,
+                       .val_accuracy = NAN,
+                       .lr = r->lr,
+                       .seconds = now_s() - a->t0};
+}
+
+/* Every NN_TRAIN_REPORT_EVERY batches: a batch report; a non-zero answer
+ * ends the run at once, as if the epoch had ended there (no validation). */
+static bool batch_report(run *r, const epoch_acc *a)
+{
+    const nn_trainer_t *tr = r->tr;
+    size_t every = (size_t)IV(tr, NN_TRAIN_REPORT_EVERY);
+    if (!tr->report || every == 0 || a->b % every != 0) return false;
+    nn_report rep;
+    report_fill(r, a, NN_REPORT_BATCH, &rep);
+    if (!tr->report(&rep, tr->report_ctx)) return false;
+    r->res.epochs_run = a->e + 1;
+    r->res.final_loss = rep.train_loss;
+    r->res.stopped_early = a->e + 1 < r->epochs || a->b < r->batches;
+    return true;
+}
+
+/* The batches of epoch a->e (after its shuffle). */
+static nn_status run_batches(run *r, epoch_acc *a, bool *stop)
+{
+    const bool sum_red = nn__net_reduction(r->net) == NN_REDUCE_SUM;
+    for (size_t start = 0; start < r->m_tr; start += r->B) {
+        size_t mb = r->m_tr - start < r->B ? r->m_tr - start : r->B;
+        double loss = 0.0;
+        gather(r, &r->tv, r->rows + start, mb);
+        nn_status st = run_step(r, a->e, mb, &loss);
+        if (st) return st;
+        /* per-row losses: a SUM batch loss already is their sum */
+        a->sum += sum_red ? loss : loss * (double)mb;
+        a->rows += mb;
+        a->b++;
+        if (batch_report(r, a)) {
+            *stop = true;
+            return NN_OK;
+        }
+    }
+    return NN_OK;
+}
+
+/* Validation loss and accuracy after an epoch (NaN without validation). */
+static nn_status run_validate(run *r, double *loss, double *acc)
+{
+    if (r->vv.m)
+        return nn__eval_rows(r->net, r->ctx, &r->vv, NULL, r->vv.m, NULL,
+                             NULL, loss, acc);
+    if (r->split) {
+        void *gt = r->k ? (void *)r->gy : (void *)r->gl;
+        return nn__eval_rows(r->net, r->ctx, &r->tv, r->val_rows, r->n_val,
+                             r->gx, gt, loss, acc);
+    }
+    *loss = *acc = NAN;
+    return NN_OK;
+}
+
+/* End of an epoch: best-weights bookkeeping, the epoch report, patience.
+ * Returns true to stop. */
+static bool epoch_end(run *r, const nn_report *rep)
+{
+    const nn_trainer_t *tr = r->tr;
+    r->res.epochs_run = rep->epoch;
+    r->res.final_loss = rep->train_loss;
+    if (r->have_val) {
+        if (rep->val_loss < r->best_val) {
+            r->best_val = rep->val_loss;
+            r->res.best_epoch = rep->epoch;
+            r->res.best_val_loss = rep->val_loss;
+            r->bad = 0;
+            if (r->keep_best)
+                memcpy(r->best, nn_net_params(r->net), r->P * sizeof(double));
+        } else {
+            r->bad++;
+        }
+    }
+    bool stop = tr->report && tr->report(rep, tr->report_ctx) != 0;
+    size_t patience = (size_t)IV(tr, NN_TRAIN_PATIENCE);
+    if (patience > 0 && r->bad >= patience) stop = true;
+    if (stop) r->res.stopped_early = rep->epoch < r->epochs;
+    return stop;
+}
+
+static nn_status run_epochs(run *r)
+{
+    const bool shuffle = IV(r->tr, NN_TRAIN_SHUFFLE) != 0;
+    size_t *tr = r->rows;
+    for (size_t e = 0; e < r->epochs; e++) {
+        epoch_acc a = {.e = e, .t0 = now_s()};
+        if (shuffle) /* Fisher–Yates */
+            for (size_t i = r->m_tr - 1; i > 0; i--) {
+                size_t j = rng_index(&r->rng, i + 1), tmp = tr[i];
                 tr[i] = tr[j];
                 tr[j] = tmp;
             }
-        double sum = 0.0, lr = lr0;
-        for (size_t start = 0; start < m_tr; start += B) {
-            size_t mb = m_tr - start < B ? m_tr - start : B;
-            for (size_t i = 0; i < mb; i++) {
-                size_t r = tr[start + i];
-                memcpy(w.gx + i * n, X + r * n, n * sizeof(double));
-                w.gl[i] = labels[r];
-            }
-            lr = sched_lr(cfg, lr0, e, t, T);
-            double lb = 0.0;
-            st = nn_optim_set_lr(opt, lr);
-            if (!st)
-                st = nn_net_gradient_labels(net, mb, NN_ROW_MAJOR, w.gx, n,
-                                            w.gl, &lb);
-            if (!st) st = nn_optim_step(opt, net);
-            if (st) goto fail;
-            sum += lb * (double)mb;
-            t++;
-        }
-        nn_epoch_report rep = {.epoch = e + 1,
-                               .epochs = cfg->epochs,
-                               .train_loss = sum / (double)m_tr,
-                               .val_loss = NAN,
-                               .val_accuracy = NAN,
-                               .lr = lr};
-        if (val)
-            st = nn__eval_rows(net, nn__data_x(val), nn_data_labels(val), NULL,
-                               nn_data_rows(val), B, NULL, NULL, &rep.val_loss,
-                               &rep.val_accuracy, NULL);
-        else if (split)
-            st = nn__eval_rows(net, X, labels, vr, n_val, B, w.gx, w.gl,
-                               &rep.val_loss, &rep.val_accuracy, NULL);
-        if (st) goto fail;
-        rep.seconds = now_s() - t0;
-        res.epochs_run = e + 1;
-        res.final_train_loss = rep.train_loss;
-        if (have_val) {
-            if (rep.val_loss < best) {
-                best = rep.val_loss;
-                res.best_epoch = e + 1;
-                res.best_val_loss = best;
-                bad = 0;
-                if (keep_best) memcpy(w.best, params, P * sizeof(double));
-            } else {
-                bad++;
-            }
-        }
-        bool stop = cfg->callback && cfg->callback(&rep, cfg->callback_ctx);
-        if (cfg->patience > 0 && bad >= cfg->patience) stop = true;
-        if (stop) {
-            res.stopped_early = e + 1 < cfg->epochs;
-            break;
-        }
+        bool stop = false;
+        nn_status st = run_batches(r, &a, &stop);
+        if (st || stop) return st;
+        nn_report rep;
+        double vl, va;
+        st = run_validate(r, &vl, &va);
+        if (st) return st;
+        report_fill(r, &a, NN_REPORT_EPOCH, &rep);
+        rep.val_loss = vl;
+        rep.val_accuracy = va;
+        if (epoch_end(r, &rep)) break;
     }
-    if (keep_best && res.best_epoch > 0)
-        memcpy(params, w.best, P * sizeof(double));
-    nn_optim_set_lr(opt, lr0); /* lr0 was valid: cannot fail */
-    res.seconds = now_s() - t_start;
-    if (result) *result = res;
-    st = NN_OK;
-    goto done;
+    return NN_OK;
+}
 
-fail:
-    /* undo the run: parameters, optimizer state and rate as at the call */
-    memcpy(params, w.backup, P * sizeof(double));
-    /* raw copy, not nn_optim_set_state: the state at the call may hold
-     * Inf/NaN (an overflowed moment, a loaded diverged run), which
-     * set_state would refuse */
-    if (S) memcpy(nn__optim_state_mut(opt), w.backup + P, S * sizeof(double));
-    nn__optim_set_steps(opt, steps0);
-    nn_optim_set_lr(opt, lr0);
-done:
-    nn__free(&al, w.block, w.bytes);
+nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net, nn_optim_t *opt,
+                   const nn_data_t *train, const nn_data_t *val)
+{
+    run r;
+    nn_status st = run_setup(&r, trainer, net, opt, train, val);
+    if (!st) st = run_alloc(&r);
+    if (st) return st;
+    const double t_start = now_s();
+    run_begin(&r);
+    st = run_epochs(&r);
+    if (st) {
+        run_rollback(&r);
+    } else {
+        if (r.keep_best && r.res.best_epoch > 0)
+            memcpy(nn_net_params(net), r.best, r.P * sizeof(double));
+        nn_optim_set_real(opt, NN_OPTIM_LR, r.lr0); /* lr0 was valid */
+        r.res.steps_run = r.t;
+        r.res.seconds = now_s() - t_start;
+        trainer->res = r.res;
+    }
+    run_free(&r);
     return st;
 }
