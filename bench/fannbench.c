@@ -9,6 +9,7 @@
 #include <nn.h>
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,9 @@ static double median_time(step_fn fn, void *ctx, long steps)
 typedef struct {
     struct fann *ann;
     nn_net_t *net;
+    nn_optim_t *opt; /* plain SGD, rate 0.01 */
     const double *X, *Y;
-    const size_t *lab;
+    const int32_t *lab;
     size_t n_in, n_out, rows, batch;
 } ctx_t;
 
@@ -62,23 +64,39 @@ static void nn_step(void *p, long i)
     ctx_t *c = p;
     size_t r = ((size_t)i * c->batch) % (c->rows - c->batch + 1);
     if (c->lab)
-        nn_net_train_sgd_labels(c->net, c->batch, NN_ROW_MAJOR,
-                                c->X + r * c->n_in, c->n_in, c->lab + r, 0.01,
-                                NULL);
+        nn_net_train_step_labels(c->net, c->opt, c->batch, NN_ROW_MAJOR,
+                                 c->X + r * c->n_in, c->n_in, c->lab + r,
+                                 NULL);
     else
-        nn_net_train_sgd(c->net, c->batch, NN_ROW_MAJOR, c->X + r * c->n_in,
-                         c->n_in, c->Y + r * c->n_out, c->n_out, 0.01, NULL);
+        nn_net_train_step(c->net, c->opt, c->batch, NN_ROW_MAJOR,
+                          c->X + r * c->n_in, c->n_in, c->Y + r * c->n_out,
+                          c->n_out, NULL);
 }
 
-static nn_net_t *make_net(size_t n_in, size_t n_layers,
-                          const nn_layer_spec *specs, nn_loss loss)
+/* The network n_in -> units[0] -> ... and its SGD optimizer (rate 0.01,
+ * the fused one-call step) in c. */
+static void make_net(ctx_t *c, size_t n_layers, const size_t *units,
+                     const nn_activation *acts, nn_loss loss)
 {
-    nn_net_t *net = NULL;
-    if (nn_net_create(&net, n_in, n_layers, specs, loss, NULL) != NN_OK) {
-        fprintf(stderr, "fannbench: nn_net_create failed\n");
+    nn_netspec_t *spec = NULL;
+    nn_status st = nn_netspec_create(&spec, c->n_in, loss, NULL);
+    for (size_t l = 0; !st && l < n_layers; l++)
+        st = nn_netspec_add_dense(spec, units[l], acts[l]);
+    if (!st) st = nn_net_create(&c->net, spec, NULL);
+    nn_netspec_destroy(spec);
+    if (!st) st = nn_optim_create(&c->opt, c->net, NN_OPTIM_SGD, NULL);
+    if (!st) st = nn_optim_set_real(c->opt, NN_OPTIM_LR, 0.01);
+    if (st != NN_OK) {
+        fprintf(stderr, "fannbench: creating the network: %s\n",
+                nn_strerror(st));
         exit(1);
     }
-    return net;
+}
+
+static void free_net(ctx_t *c)
+{
+    nn_optim_destroy(c->opt);
+    nn_net_destroy(c->net);
 }
 
 int main(void)
@@ -108,24 +126,25 @@ int main(void)
     }
     const nn_activation acts[2] = {NN_ACT_TANH, NN_ACT_RELU};
     for (int h = 0; h < 2; h++) {
-        const nn_layer_spec s241[] = {{4, acts[h], 0, 0}, {1, NN_ACT_SIGMOID, 0, 0}};
+        const size_t u241[2] = {4, 1};
+        const nn_activation a241[2] = {acts[h], NN_ACT_SIGMOID};
         ctx_t c = {.X = X4, .Y = Y4, .n_in = 2, .n_out = 1, .rows = 4, .batch = 1};
-        c.net = make_net(2, 2, s241, NN_LOSS_BCE);
+        make_net(&c, 2, u241, a241, NN_LOSS_BCE);
         double t = median_time(nn_step, &c, 2000000);
         printf("%-44s %12.4f %14.4f\n",
                h ? "libnn 2-4-1 relu, sigmoid+BCE" : "libnn 2-4-1 tanh, sigmoid+BCE",
                t * 1e6, t * 1e6);
-        nn_net_destroy(c.net);
+        free_net(&c);
     }
 
     /* 784-256-128-10 on random data */
     enum { ROWS = 1024, NIN = 784, K = 10 };
     double *X = malloc(sizeof(double) * ROWS * NIN), *Y = calloc(ROWS * K, sizeof(double));
-    size_t *lab = malloc(sizeof(size_t) * ROWS);
+    int32_t *lab = malloc(sizeof(int32_t) * ROWS);
     if (!X || !Y || !lab) return 1;
     for (size_t i = 0; i < (size_t)ROWS * NIN; i++) X[i] = (double)((i * 2654435761u) % 1000) / 1000.0;
     for (size_t i = 0; i < ROWS; i++) {
-        lab[i] = i % K;
+        lab[i] = (int32_t)(i % K);
         Y[i * K + lab[i]] = 1.0;
     }
     {
@@ -137,18 +156,18 @@ int main(void)
         printf("%-44s %12.2f %14.2f\n", "FANN 784-256-128-10 incremental", t * 1e6, t * 1e6);
         fann_destroy(c.ann);
     }
-    const nn_layer_spec mlp[] = {{256, NN_ACT_RELU, 0, 0}, {128, NN_ACT_RELU, 0, 0},
-                                 {K, NN_ACT_SOFTMAX, 0, 0}};
+    const size_t mlp_units[3] = {256, 128, K};
+    const nn_activation mlp_acts[3] = {NN_ACT_RELU, NN_ACT_RELU, NN_ACT_SOFTMAX};
     const size_t batches[2] = {1, 64};
     for (int b = 0; b < 2; b++) {
         ctx_t c = {.X = X, .lab = lab, .n_in = NIN, .n_out = K, .rows = ROWS,
                    .batch = batches[b]};
-        c.net = make_net(NIN, 3, mlp, NN_LOSS_SOFTMAX_CE);
+        make_net(&c, 3, mlp_units, mlp_acts, NN_LOSS_SOFTMAX_CE);
         double t = median_time(nn_step, &c, b ? 50 : 200);
         char name[96];
         snprintf(name, sizeof name, "libnn 784-256-128-10 batch %zu", batches[b]);
         printf("%-44s %12.2f %14.2f\n", name, t * 1e6, t * 1e6 / (double)batches[b]);
-        nn_net_destroy(c.net);
+        free_net(&c);
     }
     free(X);
     free(Y);

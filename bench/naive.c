@@ -150,7 +150,7 @@ void ref_net_free(ref_net *r)
 }
 
 static double loss_grad(const ref_net *r, const double *Z,
-                        const size_t *labels, const double *Y, double *G,
+                        const int32_t *labels, const double *Y, double *G,
                         double *db)
 {
     size_t m = r->m, k = r->n[r->L];
@@ -166,7 +166,7 @@ static double loss_grad(const ref_net *r, const double *Z,
             double lse = mx + log(s);
             sum += lse - z[labels[i]];
             for (size_t j = 0; j < k; j++) {
-                double y = labels[i] == j ? 1.0 : 0.0;
+                double y = (size_t)labels[i] == j ? 1.0 : 0.0;
                 double v = (exp(z[j] - lse) * 1.0 - y) / dm;
                 G[i * k + j] = v;
                 db[j] += v;
@@ -189,7 +189,7 @@ static double loss_grad(const ref_net *r, const double *Z,
 }
 
 double ref_net_gradient(ref_net *r, bench_gemm_fn gemm, const double *X,
-                        const size_t *labels, const double *Y)
+                        const int32_t *labels, const double *Y)
 {
     size_t m = r->m, L = r->L;
     const double *in = X;

@@ -8,6 +8,7 @@
 
 #include <nn.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* C = op(A).op(B), row-major, C is M x N, op(A) M x K, op(B) K x N;
  * op(X) = X^T when the flag is set. */
@@ -57,7 +58,7 @@ void ref_net_free(ref_net *r);
  * targets as class labels (softmax CE) or dense Y (m x n[L], BCE).
  * Returns the loss. */
 double ref_net_gradient(ref_net *r, bench_gemm_fn gemm, const double *X,
-                        const size_t *labels, const double *Y);
+                        const int32_t *labels, const double *Y);
 /* W -= alpha dW, b -= alpha db. */
 void ref_net_sgd(ref_net *r, double alpha);
 

@@ -462,9 +462,10 @@ static void run_dense(const workload *w, row *r)
 /* ------------------------------------------------------------ network */
 typedef struct net_ctx {
     nn_net_t *net;
+    nn_optim_t *opt; /* plain SGD, rate alpha */
     size_t m, n0;
     const double *X;
-    const size_t *labels;
+    const int32_t *labels;
     const double *Y;
     size_t ldy;
     double alpha;
@@ -476,17 +477,27 @@ typedef struct net_ctx {
     double *bG, *bG2;
 } net_ctx;
 
-/* The timed training step: libnn's one-call SGD step (forward, loss,
- * backward, update fused into the dW products). */
-static void net_nn_step(void *p)
+/* The timed training step: libnn's one-call step with a plain SGD
+ * optimizer (forward, loss, backward, update fused into the dW products). */
+static nn_status net_train_step(net_ctx *c, double *loss)
 {
-    net_ctx *c = p;
     if (c->labels)
-        nn_net_train_sgd_labels(c->net, c->m, NN_ROW_MAJOR, c->X, c->n0,
-                                c->labels, c->alpha, NULL);
-    else
-        nn_net_train_sgd(c->net, c->m, NN_ROW_MAJOR, c->X, c->n0, c->Y,
-                         c->ldy, c->alpha, NULL);
+        return nn_net_train_step_labels(c->net, c->opt, c->m, NN_ROW_MAJOR,
+                                        c->X, c->n0, c->labels, loss);
+    return nn_net_train_step(c->net, c->opt, c->m, NN_ROW_MAJOR, c->X, c->n0,
+                             c->Y, c->ldy, loss);
+}
+
+static void net_nn_step(void *p) { net_train_step(p, NULL); }
+
+/* The gradient alone (nn_net_gradient*), for the checks. */
+static nn_status net_gradient(net_ctx *c, double *loss)
+{
+    if (c->labels)
+        return nn_net_gradient_labels(c->net, c->m, NN_ROW_MAJOR, c->X, c->n0,
+                                      c->labels, loss);
+    return nn_net_gradient(c->net, c->m, NN_ROW_MAJOR, c->X, c->n0, c->Y,
+                           c->ldy, loss);
 }
 
 static void net_bare_step(void *p)
@@ -541,14 +552,33 @@ static void bare_free(net_ctx *c)
 static double net_compare(nn_net_t *net, const ref_net *ref, int grads)
 {
     double e = 0.0;
+    const double *flat = grads ? nn_net_grads(net) : nn_net_params(net);
     for (size_t l = 0; l < ref->L; l++) {
         size_t nw = ref->n[l] * ref->n[l + 1], no = ref->n[l + 1];
-        const double *W = grads ? nn_net_grad_weights(net, l) : nn_net_weights(net, l);
-        const double *b = grads ? nn_net_grad_bias(net, l) : nn_net_bias(net, l);
+        size_t wo = 0, bo = 0;
+        nn_net_layer_offset(net, l, &wo, &bo);
+        const double *W = flat + wo, *b = flat + bo;
         e = fmax(e, rel_err(W, grads ? ref->dW[l] : ref->W[l], nw));
         e = fmax(e, rel_err(b, grads ? ref->db[l] : ref->b[l], no));
     }
     return e;
+}
+
+/* The workload's network (weights from seed 1, workspace for the batch)
+ * and a plain SGD optimizer of rate c->alpha. Returns 0 or a status. */
+static nn_status make_net(const workload *w, net_ctx *c)
+{
+    nn_netspec_t *spec = NULL;
+    nn_status st = nn_netspec_create(&spec, w->n[0], w->loss, NULL);
+    for (size_t l = 0; !st && l < w->L; l++)
+        st = nn_netspec_add_dense(spec, w->n[l + 1], w->act[l]);
+    if (!st) st = nn_net_create(&c->net, spec, NULL);
+    nn_netspec_destroy(spec);
+    if (!st) st = nn_net_init(c->net, NN_INIT_DEFAULT, 1);
+    if (!st) st = nn_net_reserve(c->net, c->m);
+    if (!st) st = nn_optim_create(&c->opt, c->net, NN_OPTIM_SGD, NULL);
+    if (!st) st = nn_optim_set_real(c->opt, NN_OPTIM_LR, c->alpha);
+    return st;
 }
 
 static void run_net(const workload *w, row *r)
@@ -567,11 +597,12 @@ static void run_net(const workload *w, row *r)
 
     /* (2) libnn alone */
     double *X = drand_new(m * n0, 0, 1);
-    size_t *labels = NULL;
+    int32_t *labels = NULL;
     double *Y = NULL;
     if (w->loss == NN_LOSS_SOFTMAX_CE) {
         labels = malloc(m * sizeof *labels);
-        for (size_t i = 0; i < m; i++) labels[i] = (size_t)(urand() * (double)k) % k;
+        for (size_t i = 0; i < m; i++)
+            labels[i] = (int32_t)((size_t)(urand() * (double)k) % k);
     } else {
         Y = dalloc(m * k);
         for (size_t i = 0; i < m * k; i++) Y[i] = urand() < 0.5 ? 0.0 : 1.0;
@@ -580,17 +611,16 @@ static void run_net(const workload *w, row *r)
     c.labels = labels;
     c.Y = Y;
     c.ldy = k;
-    nn_layer_spec specs[REF_MAX_LAYERS];
-    for (size_t l = 0; l < w->L; l++)
-        specs[l] = (nn_layer_spec){w->n[l + 1], w->act[l], 0.0};
-    if (nn_net_create(&c.net, n0, w->L, specs, w->loss, NULL) ||
-        nn_net_init(c.net, NN_INIT_DEFAULT, 1) || nn_net_reserve(c.net, m)) {
-        snprintf(r->msg, sizeof r->msg, "nn_net_create/init/reserve failed");
+    if (make_net(w, &c)) {
+        snprintf(r->msg, sizeof r->msg,
+                 "nn_net_create/init/reserve or nn_optim_create failed");
         return;
     }
     /* non-zero biases, so the bias passes are checked too */
     for (size_t l = 0; l < w->L; l++) {
-        double *b = nn_net_bias(c.net, l);
+        size_t wo = 0, bo = 0;
+        nn_net_layer_offset(c.net, l, &wo, &bo);
+        double *b = nn_net_params(c.net) + bo;
         for (size_t j = 0; j < w->n[l + 1]; j++) b[j] = 0.1 * (urand() - 0.5);
     }
     net_nn_step(&c);
@@ -603,7 +633,7 @@ static void run_net(const workload *w, row *r)
     }
     r->need_kib = ((double)nn_net_n_params(c.net) * 2 + (double)m * (double)(sumw + 2 * maxw) +
                    (double)m * (double)n0 + (Y ? (double)(m * k) : 0.0)) * sizeof(double) / 1024.0 +
-                  (labels ? (double)(m * sizeof(size_t)) / 1024.0 : 0.0);
+                  (labels ? (double)(m * sizeof(int32_t)) / 1024.0 : 0.0);
 
     /* (3) check: one gradient and one SGD step, libnn vs reference */
     ref_net ref;
@@ -614,8 +644,7 @@ static void run_net(const workload *w, row *r)
     for (size_t l = 0; l < w->L; l++)
         nn_net_get_params(c.net, l, NN_ROW_MAJOR, ref.W[l], w->n[l + 1], ref.b[l]);
     double loss_nn = NAN;
-    nn_status st = labels ? nn_net_gradient_labels(c.net, m, NN_ROW_MAJOR, X, n0, labels, &loss_nn)
-                          : nn_net_gradient(c.net, m, NN_ROW_MAJOR, X, n0, Y, k, &loss_nn);
+    nn_status st = net_gradient(&c, &loss_nn);
     if (st) {
         snprintf(r->msg, sizeof r->msg, "FAIL: gradient: %s", nn_strerror(st));
         return;
@@ -623,15 +652,18 @@ static void run_net(const workload *w, row *r)
     double loss_ref = ref_net_gradient(&ref, cblas_gemm_fn, X, labels, Y);
     double e = fabs(loss_nn - loss_ref) / fmax(fabs(loss_ref), 1e-300);
     e = fmax(e, net_compare(c.net, &ref, 1));
-    nn_net_sgd_step(c.net, c.alpha);
+    st = nn_optim_step(c.opt, c.net);
+    if (st) {
+        snprintf(r->msg, sizeof r->msg, "FAIL: optim_step: %s", nn_strerror(st));
+        return;
+    }
     ref_net_sgd(&ref, c.alpha);
     e = fmax(e, net_compare(c.net, &ref, 0));
     /* the timed (fused) step from the same parameters as the reference's
      * gradient + SGD step */
-    st = labels ? nn_net_train_sgd_labels(c.net, m, NN_ROW_MAJOR, X, n0, labels, c.alpha, &loss_nn)
-                : nn_net_train_sgd(c.net, m, NN_ROW_MAJOR, X, n0, Y, k, c.alpha, &loss_nn);
+    st = net_train_step(&c, &loss_nn);
     if (st) {
-        snprintf(r->msg, sizeof r->msg, "FAIL: train_sgd: %s", nn_strerror(st));
+        snprintf(r->msg, sizeof r->msg, "FAIL: train_step: %s", nn_strerror(st));
         return;
     }
     loss_ref = ref_net_gradient(&ref, cblas_gemm_fn, X, labels, Y);
@@ -643,13 +675,17 @@ static void run_net(const workload *w, row *r)
     c.ref = &ref;
     if (do_naive) {
         /* naive gradient from the same parameters as libnn's next one */
-        st = labels ? nn_net_gradient_labels(c.net, m, NN_ROW_MAJOR, X, n0, labels, &loss_nn)
-                    : nn_net_gradient(c.net, m, NN_ROW_MAJOR, X, n0, Y, k, &loss_nn);
+        st = net_gradient(&c, &loss_nn);
         double t0 = now();
         loss_ref = ref_net_gradient(&ref, naive_gemm_ijk, X, labels, Y);
         ref_net_sgd(&ref, c.alpha);
         t_first = now() - t0;
-        nn_net_sgd_step(c.net, c.alpha);
+        if (!st) st = nn_optim_step(c.opt, c.net);
+        if (st) {
+            snprintf(r->msg, sizeof r->msg, "FAIL: gradient/step: %s",
+                     nn_strerror(st));
+            return;
+        }
         e = fmax(e, fabs(loss_nn - loss_ref) / fmax(fabs(loss_ref), 1e-300));
         e = fmax(e, net_compare(c.net, &ref, 1));
         e = fmax(e, net_compare(c.net, &ref, 0));
@@ -680,6 +716,7 @@ static void run_net(const workload *w, row *r)
     }
     r->ok = 1;
     ref_net_free(&ref);
+    nn_optim_destroy(c.opt);
     nn_net_destroy(c.net);
 }
 
@@ -832,7 +869,11 @@ static void machine_info(void)
         fclose(f);
     }
     printf("# machine: %s, %ld online CPUs\n", model, sysconf(_SC_NPROCESSORS_ONLN));
+#ifdef NNBENCH_OPENBLAS
     printf("# OpenBLAS: %s (core %s)\n", openblas_get_config(), openblas_get_corename());
+#else
+    printf("# BLAS: a generic CBLAS (not OpenBLAS)\n");
+#endif
     printf("# libnn %s\n", nn_version_string());
     print_loadavg("at start (other processes make the numbers noisy)");
 }

@@ -328,7 +328,8 @@ typedef struct nn_error_info {
  * no thread control (a generic CBLAS). */
 NN_API nn_status nn_set_num_threads(size_t n);
 /* Number of threads the BLAS library will use (>= 1) in *n.
- * @return NN_ERR_UNSUPPORTED (and *n untouched) without thread control. */
+ * @return NN_ERR_INVALID for n == NULL; NN_ERR_UNSUPPORTED (and *n
+ * untouched) without thread control. */
 NN_API nn_status nn_get_num_threads(size_t *n);
 
 /* ================================================================ dense layer */
@@ -535,9 +536,10 @@ NN_API nn_status nn_ctx_size(const nn_net_t *net, size_t m_max, size_t *bytes);
 /* A context allocated through alloc (NULL: malloc). */
 NN_API nn_status nn_ctx_create(nn_ctx_t **out, const nn_net_t *net,
                                size_t m_max, const nn_allocator *alloc);
-/* A context placed in caller memory: `bytes` (at least nn_ctx_size's answer)
- * at `mem`, aligned for double (else NN_ERR_INVALID). The caller owns the
- * memory; it must outlive the context, and nn_ctx_destroy releases nothing. */
+/* A context placed in caller memory: `bytes` (at least nn_ctx_size's answer,
+ * else NN_ERR_SHAPE) at `mem`, aligned for double (else NN_ERR_INVALID). The
+ * caller owns the memory; it must outlive the context, and nn_ctx_destroy
+ * releases nothing. */
 NN_API nn_status nn_ctx_create_in(nn_ctx_t **out, const nn_net_t *net,
                                   size_t m_max, void *mem, size_t bytes);
 /* Destroy a context (for one in caller memory: only forget it). NULL no-op. */

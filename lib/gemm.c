@@ -1,7 +1,11 @@
 /* gemm.c — the one place libnn calls BLAS, and the BLAS thread setting. */
 #include "nn_private.h"
 
+#ifdef NN_CBLAS_MKL_H
+#include <mkl_cblas.h> /* MKL ships no cblas.h (meson.build, BLAS) */
+#else
 #include <cblas.h>
+#endif
 #include <limits.h>
 
 /* Products with at most this many multiply-adds skip BLAS: at such sizes a

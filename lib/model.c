@@ -1,16 +1,26 @@
 /* model.c — model files: a network (and optionally its optimizer) saved to
  * and loaded from a file or a memory buffer. The format is described field by
- * field in docs/FORMAT.md; in short:
+ * field in docs/FORMAT.md; in short (version 2):
  *
  *   header (32 bytes): magic[8], version u32, reserved u32 (0),
  *                      payload_len u64, payload_crc u32, header_crc u32
  *   payload:           n_in u64, n_layers u64, loss u32, flags u32,
- *                      n_layers x {n_out u64, act u32, reserved u32 (0),
+ *                      n_layers x {n_out u64, act u32, kind u32 (dense: 0),
  *                                  act_param f64, dropout f64},
+ *                      reduction u32, check_finite u32, dropout_seed u64,
  *                      dropout rng u64[4], n_params u64, params f64[n_params],
+ *                      [input scaler], [target scaler]:
+ *                        {kind u32, reserved u32 (0), n u64,
+ *                         offsets f64[n], scales f64[n]},
  *                      [optimizer: kind u32, decoupled u32, lr, momentum,
  *                       beta1, beta2, eps, weight_decay, clip_norm (f64),
  *                       steps u64, state_len u64, state f64[state_len]]
+ *
+ * Version 1 (libnn 0.x) is the same without the settings before the rng
+ * (it loads as reduction mean, check-finite off, dropout seed 0 with the
+ * saved generator state), without scalers, and with the layer kind written
+ * as a reserved 0. Flags: bit 0 an optimizer follows, bit 1 an input scaler,
+ * bit 2 a target scaler (bits 1-2 only in version 2).
  *
  * Every value is little-endian and written byte by byte (never a raw struct);
  * doubles are their IEEE-754 bits, so a round trip is bitwise.
@@ -20,8 +30,10 @@
  * size, then the payload CRC; then every count is checked against the bytes
  * that remain, with overflow-checked arithmetic, before anything is allocated,
  * so an allocation is never larger than a small multiple of the input's size.
- * The architecture and the optimizer settings are validated by nn_net_create
- * and nn_optim_create themselves (a refusal there is NN_ERR_FORMAT).
+ * The network is rebuilt through the public spec API (nn_netspec_*,
+ * nn_net_create) and the optimizer through nn_optim_create and its keys, so
+ * their own validation applies (a refusal there is NN_ERR_FORMAT naming the
+ * field).
  *
  * Saving to a file is atomic: the bytes go to PATH.tmp.XXXXXX in the same
  * directory (created O_EXCL, mode 0666 minus the umask, like fopen), which is
@@ -34,6 +46,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,11 +56,15 @@
 #include <zlib.h>
 
 #define HEADER_BYTES 32
-#define PAYLOAD_FIXED 24  /* n_in, n_layers, loss, flags          */
-#define LAYER_BYTES 32    /* n_out, act, reserved, act_param, p   */
-#define RNG_BYTES 32      /* 4 x u64                              */
-#define OPT_FIXED 80      /* kind .. state_len                    */
-#define FLAG_OPTIM 1u     /* payload flags: an optimizer follows  */
+#define PAYLOAD_FIXED 24  /* n_in, n_layers, loss, flags              */
+#define LAYER_BYTES 32    /* n_out, act, kind, act_param, p           */
+#define RNG_BYTES 32      /* 4 x u64                                  */
+#define SETTINGS_BYTES 16 /* v2: reduction, check_finite, drop seed   */
+#define SCALER_FIXED 16   /* kind, reserved, n                        */
+#define OPT_FIXED 80      /* kind .. state_len                        */
+#define FLAG_OPTIM 1u     /* payload flags: an optimizer follows      */
+#define FLAG_SCALER_IN 2u /* v2: an input scaler follows the params   */
+#define FLAG_SCALER_OUT 4u /* v2: a target scaler follows             */
 /* Files larger than this are refused before anything is read (16 GiB: two
  * billion parameters with nothing else). The file's real length bounds every
  * allocation anyway; this only keeps a stray huge file from being read whole. */
@@ -124,13 +141,24 @@ static uint32_t crc_of(const unsigned char *p, size_t n)
 }
 
 /* ------------------------------------------------------------ saving */
+static const int32_t ROLES[2] = {NN_SCALER_INPUT, NN_SCALER_TARGET};
+static const uint32_t ROLE_FLAGS[2] = {FLAG_SCALER_IN, FLAG_SCALER_OUT};
+static const char *const ROLE_NAMES[2] = {"input scaler", "target scaler"};
+
 /* Total size of the model file of net (+ opt), or 0 if it overflows. */
 static size_t model_bytes(const nn_net_t *net, const nn_optim_t *opt)
 {
-    size_t n = HEADER_BYTES + PAYLOAD_FIXED + RNG_BYTES + 8, t;
+    size_t n = HEADER_BYTES + PAYLOAD_FIXED + SETTINGS_BYTES + RNG_BYTES + 8;
+    size_t t;
     if (!nn__mul(nn_net_n_layers(net), LAYER_BYTES, &t) || !nn__add(n, t, &n) ||
-        !nn__mul(nn__net_n_params(net), 8, &t) || !nn__add(n, t, &n))
+        !nn__mul(nn_net_n_params(net), 8, &t) || !nn__add(n, t, &n))
         return 0;
+    for (int i = 0; i < 2; i++) {
+        const nn_scaler_t *s = nn_net_get_scaler(net, ROLES[i]);
+        if (s && (!nn__mul(nn_scaler_n(s), 16, &t) || !nn__add(n, t, &n) ||
+                  !nn__add(n, SCALER_FIXED, &n)))
+            return 0;
+    }
     if (opt) {
         if (!nn__add(n, OPT_FIXED, &n) ||
             !nn__mul(nn_optim_state_len(opt), 8, &t) || !nn__add(n, t, &n))
@@ -139,61 +167,126 @@ static size_t model_bytes(const nn_net_t *net, const nn_optim_t *opt)
     return n;
 }
 
+/* The keyed getters cannot fail on a valid object and key; a default keeps
+ * the encoder total anyway. */
+static int64_t net_int(const nn_net_t *net, int32_t key)
+{
+    int64_t v = 0;
+    nn_net_get_int(net, key, &v);
+    return v;
+}
+
+static uint32_t payload_flags(const nn_net_t *net, const nn_optim_t *opt)
+{
+    uint32_t f = opt ? FLAG_OPTIM : 0;
+    for (int i = 0; i < 2; i++)
+        if (nn_net_get_scaler(net, ROLES[i])) f |= ROLE_FLAGS[i];
+    return f;
+}
+
+/* n_in .. the layer records. */
+static unsigned char *encode_arch(unsigned char *p, const nn_net_t *net,
+                                  uint32_t flags)
+{
+    size_t layers = nn_net_n_layers(net);
+    put_u64(p, nn_net_n_in(net));
+    put_u64(p + 8, layers);
+    put_u32(p + 16, (uint32_t)net_int(net, NN_NET_LOSS));
+    put_u32(p + 20, flags);
+    p += PAYLOAD_FIXED;
+    for (size_t l = 0; l < layers; l++) {
+        int64_t act = 0, kind = 0;
+        double slope = 0, drop = 0;
+        nn_net_get_layer_int(net, l, NN_LAYER_ACTIVATION, &act);
+        nn_net_get_layer_int(net, l, NN_LAYER_KIND, &kind);
+        nn_net_get_layer_real(net, l, NN_LAYER_ACT_PARAM, &slope);
+        nn_net_get_layer_real(net, l, NN_LAYER_DROPOUT, &drop);
+        put_u64(p, nn_net_layer_n_out(net, l));
+        put_u32(p + 8, (uint32_t)act);
+        put_u32(p + 12, (uint32_t)kind);
+        put_f64(p + 16, slope);
+        put_f64(p + 24, drop);
+        p += LAYER_BYTES;
+    }
+    return p;
+}
+
+/* Settings, dropout generator, the flat parameter array. */
+static unsigned char *encode_state(unsigned char *p, const nn_net_t *net)
+{
+    uint64_t seed = 0;
+    nn_rng r;
+    nn__net_get_drop_state(net, &seed, &r);
+    put_u32(p, (uint32_t)net_int(net, NN_NET_REDUCTION));
+    put_u32(p + 4, (uint32_t)net_int(net, NN_NET_CHECK_FINITE));
+    put_u64(p + 8, seed);
+    p += SETTINGS_BYTES;
+    for (int i = 0; i < 4; i++) put_u64(p + 8 * i, r.s[i]);
+    p += RNG_BYTES;
+    size_t np = nn_net_n_params(net);
+    put_u64(p, np);
+    p += 8;
+    /* nn_net_params is the mutable view; encoding only reads it */
+    const double *w = nn_net_params((nn_net_t *)net);
+    for (size_t i = 0; i < np; i++, p += 8) put_f64(p, w[i]);
+    return p;
+}
+
+static unsigned char *encode_scaler(unsigned char *p, const nn_scaler_t *s)
+{
+    nn_scale_kind kind = NN_SCALE_CUSTOM;
+    nn_scaler_get_kind(s, &kind);
+    size_t n = nn_scaler_n(s);
+    put_u32(p, (uint32_t)kind);
+    put_u32(p + 4, 0);
+    put_u64(p + 8, n);
+    p += SCALER_FIXED;
+    const double *off = nn__scaler_offsets(s), *sc = nn__scaler_scales(s);
+    for (size_t j = 0; j < n; j++, p += 8) put_f64(p, off[j]);
+    for (size_t j = 0; j < n; j++, p += 8) put_f64(p, sc[j]);
+    return p;
+}
+
+/* The optimizer's real keys, in file order after kind and decoupled. */
+static const int32_t OPT_REAL_KEYS[7] = {
+    NN_OPTIM_LR, NN_OPTIM_MOMENTUM_COEF, NN_OPTIM_BETA1, NN_OPTIM_BETA2,
+    NN_OPTIM_EPS, NN_OPTIM_WEIGHT_DECAY, NN_OPTIM_CLIP_NORM};
+static const char *const OPT_REAL_NAMES[7] = {
+    "lr", "momentum", "beta1", "beta2", "eps", "weight_decay", "clip_norm"};
+
+static void encode_optim(unsigned char *p, const nn_optim_t *opt)
+{
+    int64_t kind = 0, dec = 0;
+    nn_optim_get_int(opt, NN_OPTIM_KIND, &kind);
+    nn_optim_get_int(opt, NN_OPTIM_DECOUPLED, &dec);
+    put_u32(p, (uint32_t)kind);
+    put_u32(p + 4, dec ? 1u : 0u);
+    for (int i = 0; i < 7; i++) {
+        double v = 0;
+        nn_optim_get_real(opt, OPT_REAL_KEYS[i], &v);
+        put_f64(p + 8 + 8 * i, v);
+    }
+    /* the exact count (NN_OPTIM_STEPS saturates at INT64_MAX) */
+    put_u64(p + 64, nn__optim_steps(opt));
+    size_t len = nn_optim_state_len(opt);
+    put_u64(p + 72, len);
+    p += OPT_FIXED;
+    const double *st = nn__optim_state(opt);
+    for (size_t i = 0; i < len; i++, p += 8) put_f64(p, st[i]);
+}
+
 /* Write the whole model (total bytes, from model_bytes) to out. */
 static void encode(const nn_net_t *net, const nn_optim_t *opt,
                    unsigned char *out, size_t total)
 {
-    unsigned char *p = out + HEADER_BYTES;
-    size_t layers = nn_net_n_layers(net);
-    nn_loss loss = NN_LOSS_MSE;
-    nn_net_get_loss(net, &loss);
-    put_u64(p, nn_net_n_in(net));
-    put_u64(p + 8, layers);
-    put_u32(p + 16, (uint32_t)loss);
-    put_u32(p + 20, opt ? FLAG_OPTIM : 0);
-    p += PAYLOAD_FIXED;
-    for (size_t l = 0; l < layers; l++) {
-        nn_layer_spec s;
-        nn_net_get_layer_spec(net, l, &s);
-        put_u64(p, s.n_out);
-        put_u32(p + 8, (uint32_t)s.act);
-        put_u32(p + 12, 0);
-        put_f64(p + 16, s.act_param);
-        put_f64(p + 24, s.dropout);
-        p += LAYER_BYTES;
+    uint32_t flags = payload_flags(net, opt);
+    unsigned char *p = encode_arch(out + HEADER_BYTES, net, flags);
+    p = encode_state(p, net);
+    for (int i = 0; i < 2; i++) {
+        const nn_scaler_t *s = nn_net_get_scaler(net, ROLES[i]);
+        if (s) p = encode_scaler(p, s);
     }
-    nn_rng r;
-    nn__net_get_drop_rng(net, &r);
-    for (int i = 0; i < 4; i++) put_u64(p + 8 * i, r.s[i]);
-    p += RNG_BYTES;
-    put_u64(p, nn__net_n_params(net));
-    p += 8;
-    /* the flat parameter array, layer by layer: W then b */
-    for (size_t l = 0; l < layers; l++) {
-        const nn_layer *L = nn__net_layer(net, l, NULL);
-        size_t nw = L->n_in * L->n_out;
-        for (size_t i = 0; i < nw; i++, p += 8) put_f64(p, L->W[i]);
-        for (size_t i = 0; i < L->n_out; i++, p += 8) put_f64(p, L->b[i]);
-    }
-    if (opt) {
-        nn_optim_config c;
-        nn_optim_get_config(opt, &c);
-        put_u32(p, (uint32_t)c.kind);
-        put_u32(p + 4, c.decoupled ? 1u : 0u);
-        put_f64(p + 8, c.lr);
-        put_f64(p + 16, c.momentum);
-        put_f64(p + 24, c.beta1);
-        put_f64(p + 32, c.beta2);
-        put_f64(p + 40, c.eps);
-        put_f64(p + 48, c.weight_decay);
-        put_f64(p + 56, c.clip_norm);
-        put_u64(p + 64, nn__optim_steps(opt));
-        size_t len = nn_optim_state_len(opt);
-        put_u64(p + 72, len);
-        p += OPT_FIXED;
-        const double *st = nn__optim_state(opt);
-        for (size_t i = 0; i < len; i++, p += 8) put_f64(p, st[i]);
-    }
+    if (opt) encode_optim(p, opt);
     size_t payload = total - HEADER_BYTES;
     memcpy(out, MAGIC, sizeof MAGIC);
     put_u32(out + 8, NN_MODEL_FORMAT_VERSION);
@@ -203,7 +296,7 @@ static void encode(const nn_net_t *net, const nn_optim_t *opt,
     put_u32(out + 28, crc_of(out, 28));
 }
 
-/* Common argument checks of the savers: opt must belong to net. */
+/* Common argument checks of the savers: opt must fit net. */
 static nn_status check_save_args(const nn_net_t *net, const nn_optim_t *opt,
                                  size_t *total)
 {
@@ -360,6 +453,7 @@ typedef struct {
     size_t pos;
     const char *name;
     nn_error_info *err;
+    uint32_t version; /* of the input, once check_header has read it */
 } reader;
 
 static size_t left(const reader *r) { return r->size - r->pos; }
@@ -395,6 +489,7 @@ static nn_status check_header(reader *r)
                 (unsigned)version, NN_MODEL_FORMAT_VERSION);
         return NN_ERR_UNSUPPORTED;
     }
+    r->version = version;
     if (n < HEADER_BYTES) return bad(r, "truncated header (%zu bytes)", n);
     r->pos = 28;
     if (get_u32(p + 28) != crc_of(p, 28)) return bad(r, "header checksum mismatch");
@@ -434,72 +529,261 @@ static nn_status creation_status(reader *r, nn_status st, const char *what)
     return bad(r, "invalid %s (%s)", what, nn_strerror(st));
 }
 
-/* Decode the architecture into specs (n_layers entries, allocated from al),
- * checking every field and the parameter count against the bytes left. */
-static nn_status read_arch(reader *r, const nn_allocator *al, size_t *n_in,
-                           size_t *n_layers, nn_loss *loss, uint32_t *flags,
-                           nn_layer_spec **specs_out, size_t *specs_bytes)
+/* ------------------------------------------------------------ architecture */
+/* One layer record (r at its start), added to spec; *prev is the layer's
+ * input width and becomes its output width, *np accumulates the parameter
+ * count the architecture implies (overflow-checked). */
+static nn_status read_layer(reader *r, nn_netspec_t *spec, size_t l,
+                            size_t *prev, size_t *np)
+{
+    const size_t start = r->pos;
+    char what[48];
+    snprintf(what, sizeof what, "layer %zu n_out", l);
+    size_t n_out = 0, t;
+    nn_status st = read_count(r, what, 1, SIZE_MAX, &n_out);
+    if (st) return st;
+    uint32_t act = get_u32(r->p + r->pos);
+    if (act > (uint32_t)NN_ACT_SOFTMAX)
+        return bad(r, "layer %zu: bad activation %u", l, (unsigned)act);
+    r->pos += 4;
+    uint32_t kind = get_u32(r->p + r->pos);
+    if (kind != (uint32_t)NN_LAYER_DENSE)
+        return bad(r, r->version == 1 ? "layer %zu: reserved field %u not 0"
+                                      : "layer %zu: unknown layer kind %u",
+                   l, (unsigned)kind);
+    r->pos += 4;
+    double slope = get_f64(r->p + r->pos), drop = get_f64(r->p + r->pos + 8);
+    if (!nn__mul(*prev, n_out, &t) || !nn__add(*np, t, np) ||
+        !nn__add(*np, n_out, np)) {
+        r->pos = start;
+        return bad(r, "layer %zu: parameter count overflows", l);
+    }
+    *prev = n_out;
+    r->pos = start;
+    st = nn_netspec_add_dense(spec, n_out, (nn_activation)act);
+    if (st) {
+        snprintf(what, sizeof what, "layer %zu shape", l);
+        return creation_status(r, st, what);
+    }
+    r->pos = start + 16;
+    /* 0.x wrote any finite act_param for the activations that ignore it;
+     * only a version-2 file or a leaky relu must hold a valid slope */
+    st = nn_netspec_set_real(spec, l, NN_LAYER_ACT_PARAM, slope);
+    if (st && (r->version >= 2 || act == (uint32_t)NN_ACT_LEAKY_RELU))
+        return st == NN_ERR_NOMEM ? st
+                                  : bad(r, "layer %zu: bad act_param %g", l,
+                                        slope);
+    r->pos = start + 24;
+    st = nn_netspec_set_real(spec, l, NN_LAYER_DROPOUT, drop);
+    if (st) return bad(r, "layer %zu: bad dropout %g", l, drop);
+    r->pos = start + LAYER_BYTES;
+    return NN_OK;
+}
+
+/* n_in .. the layer records into a new spec (*spec_out); *np receives the
+ * parameter count they imply. */
+static nn_status read_arch(reader *r, const nn_allocator *al,
+                           nn_netspec_t **spec_out, uint32_t *flags,
+                           size_t *np)
 {
     if (left(r) < PAYLOAD_FIXED) return bad(r, "truncated payload");
-    nn_status st = read_count(r, "n_in", 1, SIZE_MAX, n_in);
+    size_t n_in = 0, n_layers = 0;
+    nn_status st = read_count(r, "n_in", 1, SIZE_MAX, &n_in);
     if (st) return st;
-    size_t max_layers = (left(r) - 8 - 8) / LAYER_BYTES; /* bytes bound */
-    st = read_count(r, "n_layers", 1, max_layers, n_layers);
+    size_t max_layers = (left(r) - 16) / LAYER_BYTES; /* bytes bound */
+    st = read_count(r, "n_layers", 1, max_layers, &n_layers);
     if (st) return st;
     uint32_t lk = get_u32(r->p + r->pos);
-    if (lk > (uint32_t)NN_LOSS_SOFTMAX_CE) return bad(r, "bad loss %u", (unsigned)lk);
-    *loss = (nn_loss)lk;
+    if (lk > (uint32_t)NN_LOSS_SOFTMAX_CE)
+        return bad(r, "bad loss %u", (unsigned)lk);
     r->pos += 4;
     *flags = get_u32(r->p + r->pos);
-    if (*flags & ~FLAG_OPTIM) return bad(r, "unknown flags 0x%x", (unsigned)*flags);
-    r->pos += 4;
-
-    size_t bytes;
-    if (!nn__mul(*n_layers, sizeof(nn_layer_spec), &bytes))
-        return bad(r, "n_layers too large");
-    nn_layer_spec *specs = nn__alloc(al, bytes);
-    if (!specs) return NN_ERR_NOMEM;
-    for (size_t l = 0; l < *n_layers; l++) {
-        nn_layer_spec *s = &specs[l];
-        st = read_count(r, "n_out", 1, SIZE_MAX, &s->n_out);
-        if (st) goto fail;
-        uint32_t act = get_u32(r->p + r->pos);
-        if (act > (uint32_t)NN_ACT_SOFTMAX) {
-            st = bad(r, "layer %zu: bad activation %u", l, (unsigned)act);
-            goto fail;
-        }
-        s->act = (nn_activation)act;
-        r->pos += 4;
-        if (get_u32(r->p + r->pos) != 0) {
-            st = bad(r, "layer %zu: reserved field not 0", l);
-            goto fail;
-        }
-        r->pos += 4;
-        s->act_param = get_f64(r->p + r->pos);
-        s->dropout = get_f64(r->p + r->pos + 8);
-        r->pos += 16;
+    uint32_t known = r->version == 1
+                         ? FLAG_OPTIM
+                         : FLAG_OPTIM | FLAG_SCALER_IN | FLAG_SCALER_OUT;
+    if (*flags & ~known)
+        return bad(r, "unknown flags 0x%x", (unsigned)*flags);
+    r->pos = HEADER_BYTES;
+    nn_netspec_t *spec = NULL;
+    st = nn_netspec_create(&spec, n_in, (nn_loss)lk, al);
+    if (st) return creation_status(r, st, "n_in");
+    r->pos = HEADER_BYTES + PAYLOAD_FIXED;
+    size_t prev = n_in;
+    *np = 0;
+    for (size_t l = 0; l < n_layers && !st; l++)
+        st = read_layer(r, spec, l, &prev, np);
+    if (st) {
+        nn_netspec_destroy(spec);
+        return st;
     }
-    *specs_out = specs;
-    *specs_bytes = bytes;
+    *spec_out = spec;
     return NN_OK;
-fail:
-    nn__free(al, specs, bytes);
+}
+
+/* Version 2's network settings (into spec), then the dropout generator;
+ * version 1 has only the generator (seed 0). */
+static nn_status read_settings(reader *r, nn_netspec_t *spec, uint64_t *seed,
+                               nn_rng *rng)
+{
+    size_t need = RNG_BYTES + 8 + (r->version >= 2 ? SETTINGS_BYTES : 0);
+    if (left(r) < need) return bad(r, "truncated payload");
+    *seed = 0;
+    if (r->version >= 2) {
+        uint32_t red = get_u32(r->p + r->pos);
+        if (nn_netspec_set_int(spec, NN_NET_WIDE, NN_NET_REDUCTION, red))
+            return bad(r, "bad reduction %u", (unsigned)red);
+        r->pos += 4;
+        uint32_t cf = get_u32(r->p + r->pos);
+        if (nn_netspec_set_int(spec, NN_NET_WIDE, NN_NET_CHECK_FINITE, cf))
+            return bad(r, "bad check_finite %u", (unsigned)cf);
+        r->pos += 4;
+        *seed = get_u64(r->p + r->pos);
+        r->pos += 8;
+    }
+    for (int i = 0; i < 4; i++) rng->s[i] = get_u64(r->p + r->pos + 8 * i);
+    if ((rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3]) == 0)
+        return bad(r, "dropout generator state is all zero");
+    r->pos += RNG_BYTES;
+    return NN_OK;
+}
+
+/* n_params (checked against the architecture's np and the bytes left),
+ * then the parameters into net. */
+static nn_status check_n_params(reader *r, size_t np)
+{
+    uint64_t claimed = get_u64(r->p + r->pos);
+    if (claimed != (uint64_t)np)
+        return bad(r, "n_params %llu does not match the architecture (%zu)",
+                   (unsigned long long)claimed, np);
+    r->pos += 8;
+    if (np > left(r) / 8)
+        return bad(r, "%zu parameters do not fit in the %zu bytes left", np,
+                   left(r));
+    return NN_OK;
+}
+
+static void read_params(reader *r, nn_net_t *net, size_t np)
+{
+    double *w = nn_net_params(net);
+    for (size_t i = 0; i < np; i++, r->pos += 8) w[i] = get_f64(r->p + r->pos);
+}
+
+/* ------------------------------------------------------------ scalers */
+/* Index of the first offset or scale a scaler cannot hold, or n. */
+static size_t first_bad_scaler_value(size_t n, const double *off,
+                                     const double *sc)
+{
+    for (size_t j = 0; j < n; j++)
+        if (!isfinite(off[j]) || !isfinite(sc[j]) || sc[j] == 0.0) return j;
+    return n;
+}
+
+/* Decode n offsets and n scales (r after the scaler's n) and attach the
+ * scaler to net under ROLES[i]. */
+static nn_status attach_scaler(reader *r, nn_net_t *net, int i,
+                               nn_scale_kind kind, size_t n,
+                               const nn_allocator *al)
+{
+    size_t bytes;
+    if (!nn__mul(n, 2 * sizeof(double), &bytes)) return NN_ERR_TOO_LARGE;
+    double *v = nn__alloc(al, bytes);
+    if (!v) return NN_ERR_NOMEM;
+    for (size_t j = 0; j < 2 * n; j++)
+        v[j] = get_f64(r->p + r->pos + 8 * j);
+    nn_status st = NN_OK;
+    size_t b = first_bad_scaler_value(n, v, v + n);
+    nn_scaler_t *s = NULL;
+    if (b < n) {
+        r->pos += 8 * b;
+        st = bad(r, "%s: column %zu has offset %g, scale %g (finite, scale "
+                 "non-zero expected)", ROLE_NAMES[i], b, v[b], v[n + b]);
+    }
+    if (!st) st = nn__scaler_make(&s, kind, n, v, v + n, al);
+    if (!st) st = nn_net_set_scaler(net, ROLES[i], s);
+    if (st && st != NN_ERR_NOMEM && st != NN_ERR_FORMAT)
+        st = bad(r, "%s refused (%s)", ROLE_NAMES[i], nn_strerror(st));
+    if (!st) r->pos += 16 * n;
+    nn_scaler_destroy(s);
+    nn__free(al, v, bytes);
     return st;
 }
 
-/* Parameters implied by the architecture, or false on overflow. */
-static bool count_params(size_t n_in, size_t n_layers,
-                         const nn_layer_spec *specs, size_t *np)
+/* A scaler section (r at its start) for role ROLES[i]. */
+static nn_status read_scaler(reader *r, nn_net_t *net, int i,
+                             const nn_allocator *al)
 {
-    size_t prev = n_in, total = 0, t;
-    for (size_t l = 0; l < n_layers; l++) {
-        if (!nn__mul(prev, specs[l].n_out, &t) || !nn__add(total, t, &total) ||
-            !nn__add(total, specs[l].n_out, &total))
-            return false;
-        prev = specs[l].n_out;
+    const char *name = ROLE_NAMES[i];
+    if (left(r) < SCALER_FIXED) return bad(r, "truncated %s", name);
+    uint32_t kind = get_u32(r->p + r->pos);
+    if (kind > (uint32_t)NN_SCALE_CUSTOM)
+        return bad(r, "%s: bad kind %u", name, (unsigned)kind);
+    r->pos += 4;
+    if (get_u32(r->p + r->pos) != 0)
+        return bad(r, "%s: reserved field not 0", name);
+    r->pos += 4;
+    char what[32];
+    snprintf(what, sizeof what, "%s n", name);
+    size_t n = 0;
+    nn_status st = read_count(r, what, 1, (left(r) - 8) / 16, &n);
+    if (st) return st;
+    size_t want = ROLES[i] == NN_SCALER_INPUT ? nn_net_n_in(net)
+                                              : nn_net_n_out(net);
+    if (n != want) {
+        r->pos -= 8;
+        return bad(r, "%s has %zu columns, the network %zu %s", name, n, want,
+                   ROLES[i] == NN_SCALER_INPUT ? "inputs" : "outputs");
     }
-    *np = total;
+    return attach_scaler(r, net, i, (nn_scale_kind)kind, n, al);
+}
+
+/* ------------------------------------------------------------ optimizer */
+/* Whether a real key (index into OPT_REAL_KEYS) drives updates of `kind`:
+ * a version-1 file may hold anything in the others (0.x ignored them). */
+static bool key_used(uint32_t kind, int i)
+{
+    int32_t key = OPT_REAL_KEYS[i];
+    if (key == NN_OPTIM_MOMENTUM_COEF)
+        return kind == NN_OPTIM_MOMENTUM || kind == NN_OPTIM_NESTEROV;
+    if (key == NN_OPTIM_BETA1 || key == NN_OPTIM_BETA2 || key == NN_OPTIM_EPS)
+        return kind == NN_OPTIM_ADAM;
     return true;
+}
+
+/* Set the settings (p: the section's start) on o through its keys. */
+static nn_status set_optim_keys(reader *r, nn_optim_t *o, uint32_t kind,
+                                const size_t start)
+{
+    const unsigned char *p = r->p + start;
+    for (int i = 0; i < 7; i++) {
+        double v = get_f64(p + 8 + 8 * i);
+        if (nn_optim_set_real(o, OPT_REAL_KEYS[i], v) == NN_OK) continue;
+        if (r->version == 1 && !key_used(kind, i)) continue;
+        r->pos = start + 8 + 8 * (size_t)i;
+        return bad(r, "optimizer %s %g out of range", OPT_REAL_NAMES[i], v);
+    }
+    if (nn_optim_set_int(o, NN_OPTIM_DECOUPLED, get_u32(p + 4))) {
+        r->pos = start + 4;
+        return bad(r, "bad optimizer decoupled flag %u",
+                   (unsigned)get_u32(p + 4));
+    }
+    return NN_OK;
+}
+
+/* The raw state (r at its start), bit for bit: NaN/Inf are kept so that a
+ * diverged run stays loadable. Adam's second moments (the second half) are
+ * sums of squares: a negative one can only come from corruption, and would
+ * turn the next step into NaN. */
+static nn_status read_optim_state(reader *r, nn_optim_t *o, uint32_t kind,
+                                  size_t len)
+{
+    double *s = nn__optim_state_mut(o);
+    for (size_t i = 0; i < len; i++, r->pos += 8) {
+        double v = get_f64(r->p + r->pos);
+        if (kind == NN_OPTIM_ADAM && i >= len / 2 && v < 0.0)
+            return bad(r, "negative Adam second moment at state[%zu]", i);
+        s[i] = v;
+    }
+    return NN_OK;
 }
 
 /* The optimizer section (r at its start): settings, steps, state. Creates
@@ -509,22 +793,10 @@ static nn_status read_optim(reader *r, nn_net_t *net, const nn_allocator *al,
 {
     if (left(r) < OPT_FIXED) return bad(r, "truncated optimizer section");
     const size_t start = r->pos;
-    const unsigned char *p = r->p + start;
-    uint32_t kind = get_u32(p), dec = get_u32(p + 4);
+    uint32_t kind = get_u32(r->p + start);
     if (kind > (uint32_t)NN_OPTIM_ADAM)
         return bad(r, "bad optimizer kind %u", (unsigned)kind);
-    r->pos = start + 4;
-    if (dec > 1) return bad(r, "bad decoupled flag %u", (unsigned)dec);
-    nn_optim_config c = {.kind = (nn_optim_kind)kind,
-                         .lr = get_f64(p + 8),
-                         .momentum = get_f64(p + 16),
-                         .beta1 = get_f64(p + 24),
-                         .beta2 = get_f64(p + 32),
-                         .eps = get_f64(p + 40),
-                         .weight_decay = get_f64(p + 48),
-                         .decoupled = dec != 0,
-                         .clip_norm = get_f64(p + 56)};
-    uint64_t steps = get_u64(p + 64);
+    uint64_t steps = get_u64(r->p + start + 64);
     r->pos = start + 72;
     size_t len = 0;
     nn_status st = read_count(r, "optimizer state_len", 0,
@@ -535,28 +807,69 @@ static nn_status read_optim(reader *r, nn_net_t *net, const nn_allocator *al,
     /* the state is now bounded by the input's length */
     r->pos = start;
     nn_optim_t *o = NULL;
-    st = nn_optim_create(&o, net, &c, al);
-    if (st) return creation_status(r, st, "optimizer settings");
+    st = nn_optim_create(&o, net, (nn_optim_kind)kind, al);
+    if (st) return creation_status(r, st, "optimizer kind");
+    st = set_optim_keys(r, o, kind, start);
     r->pos = start + 72;
-    size_t want = nn_optim_state_len(o);
-    if (want != len) {
-        nn_optim_destroy(o);
-        return bad(r, "optimizer state_len %zu, expected %zu", len, want);
-    }
+    if (!st && nn_optim_state_len(o) != len)
+        st = bad(r, "optimizer state_len %zu, expected %zu", len,
+                 nn_optim_state_len(o));
     r->pos = start + OPT_FIXED;
-    double *s = nn__optim_state_mut(o);
-    for (size_t i = 0; i < len; i++, r->pos += 8) {
-        s[i] = get_f64(r->p + r->pos);
-        /* Adam's second moments (the second half) are sums of squares: a
-         * negative one can only come from corruption, and would turn the next
-         * step into NaN. NaN/Inf are kept: a diverged run stays loadable. */
-        if (c.kind == NN_OPTIM_ADAM && i >= len / 2 && s[i] < 0.0) {
-            nn_optim_destroy(o);
-            return bad(r, "negative Adam second moment at state[%zu]", i);
-        }
+    if (!st) st = read_optim_state(r, o, kind, len);
+    if (st) {
+        nn_optim_destroy(o);
+        return st;
     }
     nn__optim_set_steps(o, steps);
     *opt = o;
+    return NN_OK;
+}
+
+/* ------------------------------------------------------------ whole model */
+/* Everything after the parameters: the scalers the flags announce, then the
+ * optimizer or the end of the input. */
+static nn_status read_tail(reader *r, nn_net_t *net, uint32_t flags,
+                           const nn_allocator *al, nn_optim_t **opt)
+{
+    for (int i = 0; i < 2; i++) {
+        if (!(flags & ROLE_FLAGS[i])) continue;
+        nn_status st = read_scaler(r, net, i, al);
+        if (st) return st;
+    }
+    if (flags & FLAG_OPTIM) return read_optim(r, net, al, opt);
+    if (left(r) != 0)
+        return bad(r, "%zu unexpected bytes after the %s", left(r),
+                   flags ? "scalers" : "parameters");
+    return NN_OK;
+}
+
+/* The network: architecture and settings into a spec, nn_net_create, the
+ * dropout generator and the parameters. */
+static nn_status read_net(reader *r, const nn_allocator *al, uint32_t *flags,
+                          nn_net_t **out)
+{
+    nn_netspec_t *spec = NULL;
+    size_t np = 0;
+    nn_status st = read_arch(r, al, &spec, flags, &np);
+    if (st) return st;
+    uint64_t seed = 0;
+    nn_rng rng;
+    st = read_settings(r, spec, &seed, &rng);
+    if (!st) st = check_n_params(r, np);
+    nn_net_t *net = NULL;
+    if (!st) {
+        /* every size is now bounded by the input's length */
+        size_t at = r->pos;
+        r->pos = HEADER_BYTES;
+        st = nn_net_create(&net, spec, al);
+        if (st) st = creation_status(r, st, "architecture");
+        else r->pos = at;
+    }
+    nn_netspec_destroy(spec);
+    if (st) return st;
+    nn__net_set_drop_state(net, seed, &rng);
+    read_params(r, net, np);
+    *out = net;
     return NN_OK;
 }
 
@@ -570,72 +883,22 @@ static nn_status load_bytes(const unsigned char *buf, size_t size,
     reader r = {.p = buf, .size = size, .pos = 0, .name = name, .err = err};
     nn_status st = check_header(&r);
     if (st) return st;
-
     nn_allocator al;
     nn__allocator_init(&al, user);
-    size_t n_in = 0, n_layers = 0, specs_bytes = 0, np = 0;
-    nn_loss loss = NN_LOSS_MSE;
     uint32_t flags = 0;
-    nn_layer_spec *specs = NULL;
-    st = read_arch(&r, &al, &n_in, &n_layers, &loss, &flags, &specs,
-                   &specs_bytes);
-    if (st) return st;
-
     nn_net_t *net = NULL;
     nn_optim_t *opt = NULL;
-    nn_rng rng;
-    if (left(&r) < RNG_BYTES + 8) {
-        st = bad(&r, "truncated payload");
-        goto fail;
-    }
-    for (int i = 0; i < 4; i++) rng.s[i] = get_u64(r.p + r.pos + 8 * i);
-    if ((rng.s[0] | rng.s[1] | rng.s[2] | rng.s[3]) == 0) {
-        st = bad(&r, "dropout generator state is all zero");
-        goto fail;
-    }
-    r.pos += RNG_BYTES;
-    if (!count_params(n_in, n_layers, specs, &np) ||
-        (uint64_t)np != get_u64(r.p + r.pos)) {
-        st = bad(&r, "n_params %llu does not match the architecture",
-                 (unsigned long long)get_u64(r.p + r.pos));
-        goto fail;
-    }
-    r.pos += 8;
-    if (np > left(&r) / 8) {
-        st = bad(&r, "%zu parameters do not fit in the %zu bytes left", np,
-                 left(&r));
-        goto fail;
-    }
-    /* Every size is now bounded by the input's length: build the net. */
-    st = nn_net_create(&net, n_in, n_layers, specs, loss, &al);
+    st = read_net(&r, &al, &flags, &net);
+    if (!st) st = read_tail(&r, net, flags, &al, &opt);
     if (st) {
-        r.pos = HEADER_BYTES;
-        st = creation_status(&r, st, "architecture");
-        net = NULL;
-        goto fail;
+        nn_optim_destroy(opt);
+        nn_net_destroy(net);
+        return st;
     }
-    nn__net_set_drop_rng(net, &rng);
-    double *params = nn__net_params(net);
-    for (size_t i = 0; i < np; i++, r.pos += 8)
-        params[i] = get_f64(r.p + r.pos);
-
-    if (flags & FLAG_OPTIM) {
-        st = read_optim(&r, net, &al, &opt);
-        if (st) goto fail;
-    } else if (left(&r) != 0) {
-        st = bad(&r, "%zu unexpected bytes after the parameters", left(&r));
-        goto fail;
-    }
-    nn__free(&al, specs, specs_bytes);
     *net_out = net;
     if (opt_out) *opt_out = opt;
     else nn_optim_destroy(opt);
     return NN_OK;
-fail:
-    nn_optim_destroy(opt);
-    nn_net_destroy(net);
-    nn__free(&al, specs, specs_bytes);
-    return st;
 }
 
 static bool alloc_ok(const nn_allocator *alloc)

@@ -22,11 +22,10 @@
  * NN_OPTIM_DECOUPLED only changes Adam; the other kinds keep it (keys of
  * another kind are accepted and kept) and always decay coupled.
  *
- * Settings are keys (NN_OPTIM_*), each checked against the same inclusive
- * bounds nn_param_info reports (lib/params.c). */
+ * Settings are keys (NN_OPTIM_*), each checked against params.c's table
+ * (the inclusive bounds nn_param_info reports). */
 #include "nn_private.h"
 
-#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -55,10 +54,6 @@ static bool kind_valid(int64_t k)
            k == NN_OPTIM_NESTEROV || k == NN_OPTIM_ADAM;
 }
 
-/* Inclusive bounds of the real keys, as nn_param_info reports them; NaN
- * fails every comparison and so every key. */
-static bool in(double x, double lo, double hi) { return x >= lo && x <= hi; }
-
 /* The stored field of a real key, or NULL for any other key. */
 static double *real_field(optim_cfg *c, int32_t key)
 {
@@ -71,20 +66,6 @@ static double *real_field(optim_cfg *c, int32_t key)
     case NN_OPTIM_WEIGHT_DECAY: return &c->weight_decay;
     case NN_OPTIM_CLIP_NORM: return &c->clip_norm;
     default: return NULL;
-    }
-}
-
-/* lr in [DBL_TRUE_MIN, DBL_MAX]; momentum, betas in [0, 1) (up to the
- * largest double below 1); eps in (0, DBL_MAX]; decay, clip in [0, DBL_MAX]. */
-static bool real_valid(int32_t key, double v)
-{
-    switch (key) {
-    case NN_OPTIM_LR:
-    case NN_OPTIM_EPS: return in(v, DBL_TRUE_MIN, DBL_MAX);
-    case NN_OPTIM_MOMENTUM_COEF:
-    case NN_OPTIM_BETA1:
-    case NN_OPTIM_BETA2: return in(v, 0.0, nextafter(1.0, 0.0));
-    default: return in(v, 0.0, DBL_MAX); /* decay, clip */
     }
 }
 
@@ -113,8 +94,10 @@ static optim_cfg cfg_default(nn_optim_kind kind)
 
 nn_status nn_optim_set_real(nn_optim_t *opt, int32_t key, double value)
 {
+    /* params.c's table: the bounds nn_param_info reports */
     double *f = opt ? real_field(&opt->cfg, key) : NULL;
-    if (!f || !real_valid(key, value)) return NN_ERR_INVALID;
+    if (!f || nn__param_check_real(NN_OPTIM_KIND, key, value))
+        return NN_ERR_INVALID;
     *f = value;
     return NN_OK;
 }
@@ -133,8 +116,9 @@ nn_status nn_optim_get_real(const nn_optim_t *opt, int32_t key, double *value)
  * read-only). */
 nn_status nn_optim_set_int(nn_optim_t *opt, int32_t key, int64_t value)
 {
-    if (!opt || key != NN_OPTIM_DECOUPLED) return NN_ERR_INVALID;
-    if (value != 0 && value != 1) return NN_ERR_INVALID;
+    if (!opt || key != NN_OPTIM_DECOUPLED ||
+        nn__param_check_int(NN_OPTIM_KIND, key, value))
+        return NN_ERR_INVALID;
     opt->cfg.decoupled = (int32_t)value;
     return NN_OK;
 }

@@ -15,14 +15,14 @@
  * selection sampling (Knuth's algorithm S), so both parts keep the data's
  * order; each part must get at least one row (else NN_ERR_INVALID).
  *
- * Memory: the net's training workspace is reserved for one batch, an
- * execution context of one batch (validation) comes from the trainer's
- * allocator, and one block from it holds the gathered batch (B x n features,
- * B x k targets or B labels), the row order (m indices: training rows, then
- * validation rows), a copy of the parameters and optimizer state at the call
- * (to undo a run that fails part way), and, with validation and
- * restore_best, a copy of the best parameters. Nothing is allocated per step
- * or per epoch.
+ * Memory: the net's training workspace is reserved for one batch, and one
+ * block from the trainer's allocator holds an execution context of one batch
+ * (for validation, placed with nn_ctx_create_in), the gathered batch
+ * (B x n features, B x k targets or B labels), the row order (m indices:
+ * training rows, then validation rows), a copy of the parameters and
+ * optimizer state at the call (to undo a run that fails part way), and, with
+ * validation and restore_best, a copy of the best parameters. Nothing is
+ * allocated per step or per epoch.
  *
  * Rates, with e the 0-based epoch, t the 0-based global step and
  * T = epochs * ceil(m_train / batch) the steps planned:
@@ -94,34 +94,12 @@ static bool is_int_key(int32_t key)
     return key >= KEY0 && key <= NN_TRAIN_REPORT_EVERY && !is_real_key(key);
 }
 
-/* Inclusive bounds of the int keys (nn_param_info reports the same). */
+/* The bounds are params.c's (those nn_param_info reports); counts must
+ * also fit the size_t they are used as (only narrower on 32-bit hosts). */
 static bool int_valid(int32_t key, int64_t v)
 {
-    switch (key) {
-    case NN_TRAIN_EPOCHS:
-    case NN_TRAIN_BATCH_SIZE:
-    case NN_TRAIN_STEP_EPOCHS: return v >= 1 && v <= COUNT_MAX;
-    case NN_TRAIN_PATIENCE:
-    case NN_TRAIN_WARMUP_STEPS:
-    case NN_TRAIN_REPORT_EVERY: return v >= 0 && v <= COUNT_MAX;
-    case NN_TRAIN_SHUFFLE:
-    case NN_TRAIN_RESTORE_BEST: return v == 0 || v == 1;
-    case NN_TRAIN_SCHEDULE:
-        return v == NN_SCHED_CONSTANT || v == NN_SCHED_STEP ||
-               v == NN_SCHED_COSINE;
-    default: return true; /* NN_TRAIN_SEED: any 64-bit value */
-    }
-}
-
-/* val_fraction in [0, 1); gamma in (0, 1]; lr_min in [0, DBL_MAX]. NaN
- * fails every comparison. */
-static bool real_valid(int32_t key, double v)
-{
-    switch (key) {
-    case NN_TRAIN_VAL_FRACTION: return v >= 0.0 && v <= nextafter(1.0, 0.0);
-    case NN_TRAIN_GAMMA: return v >= DBL_TRUE_MIN && v <= 1.0;
-    default: return v >= 0.0 && v <= DBL_MAX; /* lr_min */
-    }
+    if (nn__param_check_int(NN_TRAIN_EPOCHS, key, v)) return false;
+    return key == NN_TRAIN_SEED || (uint64_t)v <= (uint64_t)COUNT_MAX;
 }
 
 static void set_defaults(nn_trainer_t *tr)
@@ -194,7 +172,8 @@ nn_status nn_trainer_get_int(const nn_trainer_t *trainer, int32_t key,
 nn_status nn_trainer_set_real(nn_trainer_t *trainer, int32_t key,
                               double value)
 {
-    if (!trainer || !is_real_key(key) || !real_valid(key, value))
+    if (!trainer || !is_real_key(key) ||
+        nn__param_check_real(NN_TRAIN_EPOCHS, key, value))
         return NN_ERR_INVALID;
     RV(trainer, key) = value;
     return NN_OK;
@@ -339,38 +318,44 @@ static nn_status run_setup(run *r, nn_trainer_t *tr, nn_net_t *net,
     return st;
 }
 
-/* The block's size: doubles (gx, gy, best, backup), then the row order
- * (size_t), then the gathered labels (int32), each part keeping the
- * alignment of the next. */
-static bool block_bytes(const run *r, size_t *nd, size_t *bytes)
+/* The block's size: the context (cb bytes, a multiple of sizeof(double)),
+ * the doubles (gx, gy, best, backup: *nd of them), the row order (size_t),
+ * then the gathered labels (int32), each part keeping the alignment of the
+ * next. */
+static bool block_bytes(const run *r, size_t cb, size_t *nd, size_t *bytes)
 {
-    size_t bx, by, nz, bd, bz, bl;
+    size_t bx, by, bd, bz, bl;
     size_t nl = r->k ? 0 : r->B;
     if (!nn__mul(r->B, r->n, &bx) || !nn__mul(r->B, r->k, &by) ||
         !nn__add(bx, by, nd) || !nn__add(*nd, r->keep_best ? r->P : 0, nd) ||
         !nn__add(*nd, r->P, nd) || !nn__add(*nd, r->S, nd))
         return false;
-    nz = r->tv.m;
     return nn__mul(*nd, sizeof(double), &bd) &&
-           nn__mul(nz, sizeof(size_t), &bz) &&
-           nn__mul(nl, sizeof(int32_t), &bl) && nn__add(bd, bz, bytes) &&
-           nn__add(*bytes, bl, bytes);
+           nn__mul(r->tv.m, sizeof(size_t), &bz) &&
+           nn__mul(nl, sizeof(int32_t), &bl) && nn__add(cb, bd, bytes) &&
+           nn__add(*bytes, bz, bytes) && nn__add(*bytes, bl, bytes);
 }
 
-/* The net's workspace, the validation context and the one block. */
+/* The net's workspace, then the one block (context first). */
 static nn_status run_alloc(run *r)
 {
-    size_t nd;
-    if (!block_bytes(r, &nd, &r->bytes)) return NN_ERR_TOO_LARGE;
-    nn_status st = nn_net_reserve(r->net, r->B);
-    if (!st) st = nn_ctx_create(&r->ctx, r->net, r->B, &r->tr->al);
+    size_t cb, nd;
+    nn_status st = nn_ctx_size(r->net, r->B, &cb);
+    if (st) return st;
+    if (!nn__add(cb, sizeof(double) - 1, &cb)) return NN_ERR_TOO_LARGE;
+    cb -= cb % sizeof(double);
+    if (!block_bytes(r, cb, &nd, &r->bytes)) return NN_ERR_TOO_LARGE;
+    st = nn_net_reserve(r->net, r->B);
     if (st) return st;
     r->block = nn__alloc(&r->tr->al, r->bytes);
-    if (!r->block) {
-        nn_ctx_destroy(r->ctx);
-        return NN_ERR_NOMEM;
+    if (!r->block) return NN_ERR_NOMEM;
+    /* the allocator's memory is aligned for double, as the context needs */
+    st = nn_ctx_create_in(&r->ctx, r->net, r->B, r->block, cb);
+    if (st) {
+        nn__free(&r->tr->al, r->block, r->bytes);
+        return st;
     }
-    double *d = r->block;
+    double *d = (double *)((char *)r->block + cb);
     r->gx = d;
     r->gy = d + r->B * r->n;
     r->best = r->gy + r->B * r->k;
@@ -383,8 +368,8 @@ static nn_status run_alloc(run *r)
 
 static void run_free(run *r)
 {
+    nn_ctx_destroy(r->ctx); /* in our block: only forgotten */
     nn__free(&r->tr->al, r->block, r->bytes);
-    nn_ctx_destroy(r->ctx);
 }
 
 /* Save what a rollback restores, then draw the split (algorithm S: row i

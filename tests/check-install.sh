@@ -18,10 +18,10 @@ pcdir=$(dirname "$(find "$stage" -name nn.pc | head -n 1)")
 export PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$stage"
 flags=$(pkg-config --cflags --libs nn)
 echo "pkg-config --cflags --libs nn: $flags"
-so=$(find "$stage" -name 'libnn.so.0' | head -n 1)
-[ -n "$so" ] || { echo "libnn.so.0 (soname link) missing"; exit 1; }
+so=$(find "$stage" -name 'libnn.so.1' | head -n 1)
+[ -n "$so" ] || { echo "libnn.so.1 (soname link) missing"; exit 1; }
 soname=$(readelf -d "$so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
-[ "$soname" = libnn.so.0 ] || { echo "soname is '$soname'"; exit 1; }
+[ "$soname" = libnn.so.1 ] || { echo "soname is '$soname'"; exit 1; }
 # shellcheck disable=SC2086
 ${CC:-cc} $extra "$src/docs/examples/minimal.c" $flags -o "$stage/minimal"
-LD_LIBRARY_PATH=$(dirname "$so") "$stage/minimal"
+LD_LIBRARY_PATH=$(dirname "$so") "$stage/minimal" "$stage/xor.nnm"

@@ -18,4 +18,4 @@ MESON
 meson setup "$tmp/build" "$tmp" -Dlibnn:tests=false >"$tmp/setup.log" 2>&1 ||
     { cat "$tmp/setup.log"; exit 1; }
 ninja -C "$tmp/build" >"$tmp/build.log" 2>&1 || { tail -20 "$tmp/build.log"; exit 1; }
-"$tmp/build/minimal"
+"$tmp/build/minimal" "$tmp/xor.nnm"

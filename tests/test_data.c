@@ -1,11 +1,16 @@
 /* test_data.c — data sets: the IDX loader (plain and gzip, every element
- * type, malformed and hostile files), the CSV loader and the feature
- * scalers. Every file is written by the test into a mkdtemp directory. */
+ * type, malformed and hostile files), the CSV loader (also under a
+ * comma-decimal process locale), labels and dense targets, and the scalers
+ * (on data sets and on plain arrays in either order). Every file is written
+ * by the test into a mkdtemp directory. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------ helpers */
@@ -141,7 +146,7 @@ static void check_images(nn_data_t *d)
     for (size_t i = 0; i < 12; i++) ck_assert(X[i] == (double)IMG[i]);
 }
 
-static nn_status load_bytes(const void *p, size_t n, bool gz,
+static nn_status load_bytes(const void *p, size_t n, int gz,
                             const nn_allocator *al, nn_error_info *err)
 {
     const char *path = P(gz ? "a.gz" : "a");
@@ -172,9 +177,9 @@ START_TEST(idx_ubyte_plain_and_gz)
         ck_assert_uint_eq(nn_data_n_classes(d), 0);
         nn_error_info e;
         NN_OK_OR_FAIL(nn_data_load_idx_labels(d, pl, &e));
-        const size_t *L = nn_data_labels(d);
+        const int32_t *L = nn_data_labels(d);
         ck_assert_ptr_nonnull(L);
-        for (size_t i = 0; i < 3; i++) ck_assert_uint_eq(L[i], LAB[i]);
+        for (size_t i = 0; i < 3; i++) ck_assert_int_eq(L[i], LAB[i]);
         ck_assert_uint_eq(nn_data_n_classes(d), 6);
         /* replacing labels works and does not leak */
         NN_OK_OR_FAIL(nn_data_load_idx_labels(d, pl, NULL));
@@ -270,7 +275,7 @@ START_TEST(idx_truncated)
         }
     /* the message of a payload cut */
     nn_error_info e;
-    ck_assert_int_eq(load_bytes(img, 20, false, NULL, &e), NN_ERR_FORMAT);
+    ck_assert_int_eq(load_bytes(img, 20, 0, NULL, &e), NN_ERR_FORMAT);
     ck_assert_str_eq(e.message,
                      "expected 12 bytes of ubyte data, file ends after 4");
     ck_assert_uint_eq(e.offset, 20);
@@ -431,8 +436,8 @@ START_TEST(idx_fashion_mnist)
     }
     ck_assert_uint_eq(bad, 0);
     ck_assert(mx > 200);
-    const size_t *L = nn_data_labels(d);
-    for (size_t i = 0; i < 10000; i++) if (L[i] > 9) bad++;
+    const int32_t *L = nn_data_labels(d);
+    for (size_t i = 0; i < 10000; i++) if (L[i] < 0 || L[i] > 9) bad++;
     ck_assert_uint_eq(bad, 0);
     nn_data_destroy(d);
     TU_ASSERT_BALANCED(&c);
@@ -440,7 +445,7 @@ START_TEST(idx_fashion_mnist)
 END_TEST
 
 /* ------------------------------------------------------------ CSV */
-static nn_data_t *csv_ok(const char *text, bool header, size_t lc,
+static nn_data_t *csv_ok(const char *text, int32_t header, size_t lc,
                          size_t m, size_t n)
 {
     write_text(P("x.csv"), text);
@@ -454,7 +459,7 @@ static nn_data_t *csv_ok(const char *text, bool header, size_t lc,
     return d;
 }
 
-static void csv_bad(const char *text, bool header, size_t lc, size_t line,
+static void csv_bad(const char *text, int32_t header, size_t lc, size_t line,
                     size_t col)
 {
     write_text(P("y.csv"), text);
@@ -476,35 +481,35 @@ static void csv_bad(const char *text, bool header, size_t lc, size_t line,
 
 START_TEST(csv_valid)
 {
-    const size_t NONE = (size_t)-1;
-    nn_data_t *d = csv_ok("1,2,3\n4,5,6\n", false, NONE, 2, 3);
+    const size_t NONE = NN_NO_COLUMN;
+    nn_data_t *d = csv_ok("1,2,3\n4,5,6\n", 0, NONE, 2, 3);
     for (int i = 0; i < 6; i++) ck_assert(nn_data_x(d)[i] == i + 1);
     ck_assert_ptr_null(nn_data_labels(d));
     ck_assert_uint_eq(nn_data_n_classes(d), 0);
     nn_data_destroy(d);
 
     /* header, label first, \r\n, spaces, scientific notation */
-    d = csv_ok("y,a,b\r\n 3 , 1.5e2 ,-2E-1\r\n0,1e0,  7\r\n", true, 0, 2, 2);
+    d = csv_ok("y,a,b\r\n 3 , 1.5e2 ,-2E-1\r\n0,1e0,  7\r\n", 1, 0, 2, 2);
     const double *X = nn_data_x(d);
     ck_assert(X[0] == 150.0 && X[1] == -0.2 && X[2] == 1.0 && X[3] == 7.0);
-    ck_assert_uint_eq(nn_data_labels(d)[0], 3);
-    ck_assert_uint_eq(nn_data_labels(d)[1], 0);
+    ck_assert_int_eq(nn_data_labels(d)[0], 3);
+    ck_assert_int_eq(nn_data_labels(d)[1], 0);
     ck_assert_uint_eq(nn_data_n_classes(d), 4);
     nn_data_destroy(d);
 
     /* label last, no final newline */
-    d = csv_ok("1,2,1\n3,4,2", false, 2, 2, 2);
+    d = csv_ok("1,2,1\n3,4,2", 0, 2, 2, 2);
     X = nn_data_x(d);
     ck_assert(X[0] == 1 && X[1] == 2 && X[2] == 3 && X[3] == 4);
-    ck_assert_uint_eq(nn_data_labels(d)[1], 2);
+    ck_assert_int_eq(nn_data_labels(d)[1], 2);
     nn_data_destroy(d);
 
     /* label in the middle, trailing empty lines */
-    d = csv_ok("h1,h2,h3\n1,5,2\n3,6,4\n\n\r\n\n", true, 1, 2, 2);
+    d = csv_ok("h1,h2,h3\n1,5,2\n3,6,4\n\n\r\n\n", 1, 1, 2, 2);
     X = nn_data_x(d);
     ck_assert(X[0] == 1 && X[1] == 2 && X[2] == 3 && X[3] == 4);
-    ck_assert_uint_eq(nn_data_labels(d)[0], 5);
-    ck_assert_uint_eq(nn_data_labels(d)[1], 6);
+    ck_assert_int_eq(nn_data_labels(d)[0], 5);
+    ck_assert_int_eq(nn_data_labels(d)[1], 6);
     ck_assert_uint_eq(nn_data_n_classes(d), 7);
     nn_data_destroy(d);
 
@@ -522,7 +527,7 @@ START_TEST(csv_valid)
     write_text(P("x.csv"), t);
     tu_counter c = counter64();
     nn_allocator al = tu_allocator(&c);
-    NN_OK_OR_FAIL(nn_data_load_csv(&d, P("x.csv"), false, 0, &al, NULL));
+    NN_OK_OR_FAIL(nn_data_load_csv(&d, P("x.csv"), 0, 0, &al, NULL));
     ck_assert_uint_eq(nn_data_rows(d), 3);
     ck_assert_uint_eq(nn_data_cols(d), 784);
     ck_assert(nn_data_x(d)[784 + 300] == 300 % 256);
@@ -534,30 +539,30 @@ END_TEST
 
 START_TEST(csv_invalid)
 {
-    const size_t NONE = (size_t)-1;
-    csv_bad("1,2,3\n4,abc,6\n", false, NONE, 2, 2);
-    csv_bad("a,b\n1,2\n3,4x\n", true, NONE, 3, 2);
-    csv_bad("1,2,3\n4,5\n", false, NONE, 2, 0);        /* short row */
-    csv_bad("1,2\n4,5,6\n", false, NONE, 2, 3);        /* long row */
-    csv_bad("1,,3\n", false, NONE, 1, 2);              /* empty cell */
-    csv_bad("1,2,3\n4,5, \n", false, NONE, 2, 3);      /* blank cell */
-    csv_bad("1,2\n-1,2\n", false, 0, 2, 1);            /* negative label */
-    csv_bad("1,2\n1.5,2\n", false, 0, 2, 1);           /* non-integer */
-    csv_bad("1,2\n3e10,2\n", false, 0, 2, 1);          /* too big */
-    csv_bad("1,2\n1,nan\n", false, NONE, 2, 2);        /* not finite */
-    csv_bad("", false, NONE, 0, 0);                    /* empty file */
-    csv_bad("a,b,c\n", true, NONE, 1, 0);              /* header only */
-    csv_bad("1,2\n\n3,4\n", false, NONE, 2, 0);        /* empty line */
-    csv_bad("1,2\n3,4\n", false, 5, 1, 0);             /* label col > n */
-    csv_bad("1\n2\n", false, 0, 1, 0);                 /* no features */
+    const size_t NONE = NN_NO_COLUMN;
+    csv_bad("1,2,3\n4,abc,6\n", 0, NONE, 2, 2);
+    csv_bad("a,b\n1,2\n3,4x\n", 1, NONE, 3, 2);
+    csv_bad("1,2,3\n4,5\n", 0, NONE, 2, 0);        /* short row */
+    csv_bad("1,2\n4,5,6\n", 0, NONE, 2, 3);        /* long row */
+    csv_bad("1,,3\n", 0, NONE, 1, 2);              /* empty cell */
+    csv_bad("1,2,3\n4,5, \n", 0, NONE, 2, 3);      /* blank cell */
+    csv_bad("1,2\n-1,2\n", 0, 0, 2, 1);            /* negative label */
+    csv_bad("1,2\n1.5,2\n", 0, 0, 2, 1);           /* non-integer */
+    csv_bad("1,2\n3e10,2\n", 0, 0, 2, 1);          /* too big */
+    csv_bad("1,2\n1,nan\n", 0, NONE, 2, 2);        /* not finite */
+    csv_bad("", 0, NONE, 0, 0);                    /* empty file */
+    csv_bad("a,b,c\n", 1, NONE, 1, 0);              /* header only */
+    csv_bad("1,2\n\n3,4\n", 0, NONE, 2, 0);        /* empty line */
+    csv_bad("1,2\n3,4\n", 0, 5, 1, 0);             /* label col > n */
+    csv_bad("1\n2\n", 0, 0, 1, 0);                 /* no features */
     nn_data_t *d;
     nn_error_info e;
-    ck_assert_int_eq(nn_data_load_csv(&d, P("c"), false, 0, NULL, &e),
+    ck_assert_int_eq(nn_data_load_csv(&d, P("c"), 0, 0, NULL, &e),
                      NN_ERR_IO);
     ck_assert_str_eq(e.file, P("c"));
-    ck_assert_int_eq(nn_data_load_csv(NULL, P("c"), false, 0, NULL, &e),
+    ck_assert_int_eq(nn_data_load_csv(NULL, P("c"), 0, 0, NULL, &e),
                      NN_ERR_INVALID);
-    ck_assert_int_eq(nn_data_load_csv(&d, NULL, false, 0, NULL, &e),
+    ck_assert_int_eq(nn_data_load_csv(&d, NULL, 0, 0, NULL, &e),
                      NN_ERR_INVALID);
 }
 END_TEST
@@ -568,13 +573,13 @@ START_TEST(scaler_standard_and_minmax)
     tu_counter c = counter64();
     nn_allocator al = tu_allocator(&c);
     /* columns: varying, constant, varying */
-    nn_data_t *d = csv_ok("1,5,10\n2,5,20\n3,5,60\n6,5,30\n", false,
-                          (size_t)-1, 4, 3);
-    nn_data_t *t = csv_ok("4,7,0\n", false, (size_t)-1, 1, 3);
+    nn_data_t *d = csv_ok("1,5,10\n2,5,20\n3,5,60\n6,5,30\n", 0,
+                          NN_NO_COLUMN, 4, 3);
+    nn_data_t *t = csv_ok("4,7,0\n", 0, NN_NO_COLUMN, 1, 3);
     nn_scaler_t *s = NULL;
-    NN_OK_OR_FAIL(nn_scaler_fit(&s, NN_SCALE_STANDARD, d, &al));
-    NN_OK_OR_FAIL(nn_scaler_apply(s, t));
-    NN_OK_OR_FAIL(nn_scaler_apply(s, d));
+    NN_OK_OR_FAIL(nn_scaler_fit_data(&s, NN_SCALE_STANDARD, d, &al));
+    NN_OK_OR_FAIL(nn_scaler_apply_data(s, t));
+    NN_OK_OR_FAIL(nn_scaler_apply_data(s, d));
     const double *X = nn_data_x(d);
     for (size_t j = 0; j < 3; j++) {
         double mean = 0, var = 0;
@@ -595,19 +600,19 @@ START_TEST(scaler_standard_and_minmax)
     nn_data_destroy(t);
 
     /* shape mismatch */
-    nn_data_t *w = csv_ok("1,2\n", false, (size_t)-1, 1, 2);
-    NN_OK_OR_FAIL(nn_scaler_fit(&s, NN_SCALE_MINMAX, w, &al));
-    ck_assert_int_eq(nn_scaler_apply(s, d), NN_ERR_SHAPE);
+    nn_data_t *w = csv_ok("1,2\n", 0, NN_NO_COLUMN, 1, 2);
+    NN_OK_OR_FAIL(nn_scaler_fit_data(&s, NN_SCALE_MINMAX, w, &al));
+    ck_assert_int_eq(nn_scaler_apply_data(s, d), NN_ERR_SHAPE);
     nn_scaler_destroy(s);
     nn_data_destroy(w);
     nn_data_destroy(d);
 
     /* minmax */
-    d = csv_ok("1,5,10\n2,5,20\n3,5,60\n6,5,30\n", false, (size_t)-1, 4, 3);
-    t = csv_ok("11,7,35\n", false, (size_t)-1, 1, 3);
-    NN_OK_OR_FAIL(nn_scaler_fit(&s, NN_SCALE_MINMAX, d, &al));
-    NN_OK_OR_FAIL(nn_scaler_apply(s, d));
-    NN_OK_OR_FAIL(nn_scaler_apply(s, t));
+    d = csv_ok("1,5,10\n2,5,20\n3,5,60\n6,5,30\n", 0, NN_NO_COLUMN, 4, 3);
+    t = csv_ok("11,7,35\n", 0, NN_NO_COLUMN, 1, 3);
+    NN_OK_OR_FAIL(nn_scaler_fit_data(&s, NN_SCALE_MINMAX, d, &al));
+    NN_OK_OR_FAIL(nn_scaler_apply_data(s, d));
+    NN_OK_OR_FAIL(nn_scaler_apply_data(s, t));
     X = nn_data_x(d);
     for (size_t j = 0; j < 3; j++) {
         double lo = 1e9, hi = -1e9;
@@ -622,15 +627,17 @@ START_TEST(scaler_standard_and_minmax)
     ck_assert(T[0] == 2.0 && T[1] == 2.0 && T[2] == 0.5);
     /* args */
     nn_scaler_t *s2 = (nn_scaler_t *)0x1;
-    ck_assert_int_eq(nn_scaler_fit(&s2, (nn_scale_kind)7, d, NULL),
+    ck_assert_int_eq(nn_scaler_fit_data(&s2, (nn_scale_kind)7, d, NULL),
                      NN_ERR_INVALID);
-    ck_assert_int_eq(nn_scaler_fit(&s2, NN_SCALE_STANDARD, NULL, NULL),
+    ck_assert_int_eq(nn_scaler_fit_data(&s2, NN_SCALE_CUSTOM, d, NULL),
                      NN_ERR_INVALID);
-    ck_assert_int_eq(nn_scaler_fit(NULL, NN_SCALE_STANDARD, d, NULL),
+    ck_assert_int_eq(nn_scaler_fit_data(&s2, NN_SCALE_STANDARD, NULL, NULL),
+                     NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_fit_data(NULL, NN_SCALE_STANDARD, d, NULL),
                      NN_ERR_INVALID);
     ck_assert_ptr_eq(s2, (nn_scaler_t *)0x1);
-    ck_assert_int_eq(nn_scaler_apply(NULL, d), NN_ERR_INVALID);
-    ck_assert_int_eq(nn_scaler_apply(s, NULL), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_apply_data(NULL, d), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_apply_data(s, NULL), NN_ERR_INVALID);
     nn_scaler_destroy(s);
     nn_scaler_destroy(NULL);
     nn_data_destroy(t);
@@ -644,9 +651,11 @@ START_TEST(data_from_arrays)
 {
     /* 3 x 2 features, column-major with ld 4 (padding NaN), labels 2 0 5 */
     const double Xc[2 * 4] = {1, 2, 3, NAN, 4, 5, 6, NAN};
-    const size_t lab[3] = {2, 0, 5};
+    const int32_t lab[3] = {2, 0, 5};
     nn_data_t *d = NULL;
-    NN_OK_OR_FAIL(nn_data_create(&d, 3, 2, NN_COL_MAJOR, Xc, 4, lab, NULL));
+    NN_OK_OR_FAIL(nn_data_create(&d, 3, 2, NN_COL_MAJOR, Xc, 4, NULL));
+    ck_assert_ptr_null(nn_data_labels(d));
+    NN_OK_OR_FAIL(nn_data_set_labels(d, lab));
     ck_assert_uint_eq(nn_data_rows(d), 3);
     ck_assert_uint_eq(nn_data_cols(d), 2);
     const double want[6] = {1, 4, 2, 5, 3, 6}; /* row-major */
@@ -656,18 +665,26 @@ START_TEST(data_from_arrays)
     nn_data_destroy(d);
 
     /* no labels; errors leave *out alone */
-    NN_OK_OR_FAIL(nn_data_create(&d, 2, 3, NN_ROW_MAJOR, want, 3, NULL, NULL));
+    NN_OK_OR_FAIL(nn_data_create(&d, 2, 3, NN_ROW_MAJOR, want, 3, NULL));
     ck_assert_ptr_null(nn_data_labels(d));
     ck_assert_uint_eq(nn_data_n_classes(d), 0);
+    /* labels are non-negative; a refusal keeps the old labels */
+    const int32_t two[2] = {1, 4}, neg[2] = {1, -1};
+    NN_OK_OR_FAIL(nn_data_set_labels(d, two));
+    ck_assert_int_eq(nn_data_set_labels(d, neg), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_set_labels(d, NULL), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_set_labels(NULL, two), NN_ERR_INVALID);
+    ck_assert_mem_eq(nn_data_labels(d), two, sizeof two);
+    ck_assert_uint_eq(nn_data_n_classes(d), 5);
     nn_data_destroy(d);
     nn_data_t *keep = (nn_data_t *)&keep;
-    ck_assert_int_eq(nn_data_create(&keep, 2, 3, NN_ROW_MAJOR, want, 2, NULL, NULL), NN_ERR_SHAPE);
-    ck_assert_int_eq(nn_data_create(&keep, 2, 3, NN_ROW_MAJOR, NULL, 3, NULL, NULL), NN_ERR_INVALID);
-    ck_assert_int_eq(nn_data_create(&keep, 0, 3, NN_ROW_MAJOR, want, 3, NULL, NULL), NN_ERR_INVALID);
-    ck_assert_int_eq(nn_data_create(NULL, 2, 3, NN_ROW_MAJOR, want, 3, NULL, NULL), NN_ERR_INVALID);
-    /* labels must stay below 2^31 (1 + max label must not wrap) */
-    const size_t huge[2] = {1, (size_t)1 << 31};
-    ck_assert_int_eq(nn_data_create(&keep, 2, 3, NN_ROW_MAJOR, want, 3, huge, NULL), NN_ERR_INVALID);
+    nn_allocator bad = {NULL, NULL, NULL};
+    ck_assert_int_eq(nn_data_create(&keep, 2, 3, NN_ROW_MAJOR, want, 2, NULL), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_data_create(&keep, 2, 3, NN_ROW_MAJOR, NULL, 3, NULL), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_create(&keep, 0, 3, NN_ROW_MAJOR, want, 3, NULL), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_create(&keep, 2, 3, 7, want, 3, NULL), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_create(&keep, 2, 3, NN_ROW_MAJOR, want, 3, &bad), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_create(NULL, 2, 3, NN_ROW_MAJOR, want, 3, NULL), NN_ERR_INVALID);
     ck_assert_ptr_eq(keep, (nn_data_t *)&keep);
 }
 END_TEST
@@ -686,7 +703,7 @@ START_TEST(one_hot_both_ways)
     ck_assert_uint_eq(nn_data_cols(d), 2);
     const double want[8] = {0.5, 9, 1.5, 8, 2.5, 7, 3.5, 6};
     ck_assert_mem_eq(nn_data_x(d), want, sizeof want);
-    const size_t lab[4] = {1, 0, 2, 1};
+    const int32_t lab[4] = {1, 0, 2, 1};
     ck_assert_mem_eq(nn_data_labels(d), lab, sizeof lab);
     ck_assert_uint_eq(nn_data_n_classes(d), 3);
 
@@ -729,6 +746,397 @@ START_TEST(one_hot_both_ways)
 }
 END_TEST
 
+/* ------------------------------------------------------------ targets */
+/* Dense targets: attached from an array in either order, or taken from
+ * feature columns; labels and targets replace each other. */
+START_TEST(targets_set_and_take)
+{
+    tu_counter c = counter64();
+    nn_allocator al = tu_allocator(&c);
+    const double X[3 * 4] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    const int32_t lab[3] = {0, 2, 1};
+    nn_data_t *d = tu_data(X, 3, 4, lab, &al);
+    ck_assert_uint_eq(nn_data_n_targets(d), 0);
+    ck_assert_ptr_null(nn_data_targets(d));
+
+    /* targets = columns 3 then 1; features keep 0, 2 in order */
+    const size_t cols[2] = {3, 1};
+    NN_OK_OR_FAIL(nn_data_take_targets(d, cols, 2));
+    const double wantY[6] = {4, 2, 8, 6, 12, 10};
+    const double wantX[6] = {1, 3, 5, 7, 9, 11};
+    ck_assert_uint_eq(nn_data_cols(d), 2);
+    ck_assert_uint_eq(nn_data_n_targets(d), 2);
+    ck_assert_mem_eq(nn_data_targets(d), wantY, sizeof wantY);
+    ck_assert_mem_eq(nn_data_x(d), wantX, sizeof wantX);
+    ck_assert_ptr_null(nn_data_labels(d)); /* labels dropped */
+    ck_assert_uint_eq(nn_data_n_classes(d), 0);
+    double Y1[9];
+    ck_assert_int_eq(nn_data_one_hot(d, 3, NN_ROW_MAJOR, Y1, 3),
+                     NN_ERR_INVALID); /* targets are not labels */
+
+    /* refusals change nothing */
+    const size_t dup[2] = {0, 0}, out[1] = {2}, one[1] = {0};
+    ck_assert_int_eq(nn_data_take_targets(d, dup, 2), NN_ERR_SHAPE); /* k >= n */
+    ck_assert_int_eq(nn_data_take_targets(d, out, 1), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_data_take_targets(d, one, 0), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_take_targets(d, NULL, 1), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_take_targets(NULL, one, 1), NN_ERR_INVALID);
+    ck_assert_uint_eq(nn_data_cols(d), 2);
+    ck_assert_mem_eq(nn_data_targets(d), wantY, sizeof wantY);
+    ck_assert_mem_eq(nn_data_x(d), wantX, sizeof wantX);
+    /* a column named twice (with features left over) */
+    nn_data_t *d4 = tu_data(X, 3, 4, lab, &al);
+    const size_t twice[2] = {1, 1};
+    ck_assert_int_eq(nn_data_take_targets(d4, twice, 2), NN_ERR_INVALID);
+    ck_assert_uint_eq(nn_data_cols(d4), 4);
+    ck_assert_mem_eq(nn_data_x(d4), X, sizeof X);
+    ck_assert_mem_eq(nn_data_labels(d4), lab, sizeof lab);
+    ck_assert_ptr_null(nn_data_targets(d4));
+    nn_data_destroy(d4);
+
+    /* set from a column-major 3 x 2 array with ld 4 (NaN padding unread) */
+    const double Yc[8] = {0.5, 1.5, 2.5, NAN, -1, -2, -3, NAN};
+    NN_OK_OR_FAIL(nn_data_set_targets(d, 2, NN_COL_MAJOR, Yc, 4));
+    const double wantY2[6] = {0.5, -1, 1.5, -2, 2.5, -3};
+    ck_assert_mem_eq(nn_data_targets(d), wantY2, sizeof wantY2);
+    /* a single target column, row-major with ld 2 */
+    const double Yr[6] = {7, NAN, 8, NAN, 9, NAN};
+    NN_OK_OR_FAIL(nn_data_set_targets(d, 1, NN_ROW_MAJOR, Yr, 2));
+    ck_assert_uint_eq(nn_data_n_targets(d), 1);
+    const double wantY3[3] = {7, 8, 9};
+    ck_assert_mem_eq(nn_data_targets(d), wantY3, sizeof wantY3);
+
+    /* non-finite, misshaped or missing targets: refused, old ones kept */
+    const double Yn[3] = {1, INFINITY, 2};
+    ck_assert_int_eq(nn_data_set_targets(d, 1, NN_ROW_MAJOR, Yn, 1), NN_ERR_NUMERIC);
+    ck_assert_int_eq(nn_data_set_targets(d, 2, NN_ROW_MAJOR, Yc, 1), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_data_set_targets(d, 2, NN_COL_MAJOR, Yc, 2), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_data_set_targets(d, 0, NN_ROW_MAJOR, Yc, 1), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_set_targets(d, 1, NN_ROW_MAJOR, NULL, 1), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_set_targets(d, 1, 9, Yr, 2), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_data_set_targets(NULL, 1, NN_ROW_MAJOR, Yr, 2), NN_ERR_INVALID);
+    ck_assert_uint_eq(nn_data_n_targets(d), 1);
+    ck_assert_mem_eq(nn_data_targets(d), wantY3, sizeof wantY3);
+
+    /* labels replace targets, and targets labels */
+    NN_OK_OR_FAIL(nn_data_set_labels(d, lab));
+    ck_assert_uint_eq(nn_data_n_targets(d), 0);
+    ck_assert_ptr_null(nn_data_targets(d));
+    ck_assert_uint_eq(nn_data_n_classes(d), 3);
+    NN_OK_OR_FAIL(nn_data_set_targets(d, 1, NN_ROW_MAJOR, Yr, 2));
+    ck_assert_ptr_null(nn_data_labels(d));
+    ck_assert_uint_eq(nn_data_n_classes(d), 0);
+    nn_data_destroy(d);
+
+    /* labels from one-hot columns drop targets too */
+    const double H[2 * 3] = {5, 1, 0, 6, 0, 1};
+    d = tu_data(H, 2, 3, NULL, &al);
+    NN_OK_OR_FAIL(nn_data_set_targets(d, 1, NN_ROW_MAJOR, H, 3));
+    NN_OK_OR_FAIL(nn_data_labels_from_one_hot(d, 1, 2, NULL));
+    ck_assert_uint_eq(nn_data_n_targets(d), 0);
+    ck_assert_ptr_null(nn_data_targets(d));
+    ck_assert_int_eq(nn_data_labels(d)[1], 1);
+    nn_data_destroy(d);
+    ck_assert_uint_eq(nn_data_n_targets(NULL), 0);
+    ck_assert_ptr_null(nn_data_targets(NULL));
+    TU_ASSERT_BALANCED(&c);
+}
+END_TEST
+
+/* ------------------------------------------------------------ locale */
+static const char *const COMMA_LOCALES[] = {
+    "de_DE.UTF-8", "de_DE.utf8", "de_DE", "fr_FR.UTF-8", "fr_FR.utf8",
+    "nl_NL.UTF-8", "it_IT.UTF-8", "es_ES.UTF-8", "ru_RU.UTF-8"};
+
+static bool decimal_comma(void)
+{
+    return strcmp(localeconv()->decimal_point, ",") == 0;
+}
+
+/* Make the process locale a comma-decimal one: an installed locale, else
+ * de_DE compiled by localedef into locdir (found through LOCPATH; glibc reads
+ * it at every setlocale). false if neither is possible on this machine. */
+static bool set_comma_locale(const char *locdir, bool *used_locpath)
+{
+    *used_locpath = false;
+    for (size_t i = 0; i < sizeof COMMA_LOCALES / sizeof *COMMA_LOCALES; i++)
+        if (setlocale(LC_ALL, COMMA_LOCALES[i]) && decimal_comma()) return true;
+    char cmd[600], probe[600];
+    snprintf(cmd, sizeof cmd,
+             "localedef -i de_DE -f UTF-8 '%s/de_DE.UTF-8' >/dev/null 2>&1",
+             locdir);
+    (void)system(cmd); /* exit 1 means warnings: look for the output */
+    snprintf(probe, sizeof probe, "%s/de_DE.UTF-8/LC_NUMERIC", locdir);
+    if (access(probe, R_OK) != 0) return false;
+    setenv("LOCPATH", locdir, 1);
+    *used_locpath = true;
+    return setlocale(LC_ALL, "de_DE.UTF-8") && decimal_comma();
+}
+
+/* A host program that set a comma-decimal locale still reads "1.5" as 1.5:
+ * the loader parses in a "C" locale object of its own, and leaves the
+ * process's locale as it found it. */
+START_TEST(csv_locale_independent)
+{
+    char locdir[64];
+    snprintf(locdir, sizeof locdir, "/tmp/nn_test_locale_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(locdir));
+    char *old = strdup(setlocale(LC_ALL, NULL));
+    ck_assert_ptr_nonnull(old);
+    bool locpath = false;
+    bool comma = set_comma_locale(locdir, &locpath);
+    if (comma) {
+        /* the locale is really in force: the C library's strtod reads a
+         * comma and stops at a dot */
+        ck_assert(strtod("1,5", NULL) == 1.5);
+        ck_assert(strtod("1.5", NULL) == 1.0);
+    } else {
+        fprintf(stderr, "csv_locale_independent: no comma-decimal locale "
+                        "installed and localedef failed; parsed in the "
+                        "current locale only\n");
+    }
+    const char *lname = setlocale(LC_ALL, NULL);
+    char *before = strdup(lname ? lname : "");
+    write_text(P("x.csv"), "a,b,y\n1.5,-2.25e-1,3\n0.125,4,0\n");
+    nn_data_t *d = NULL;
+    nn_error_info e = {0};
+    nn_status st = nn_data_load_csv(&d, P("x.csv"), 1, 2, NULL, &e);
+    /* the comma stays the field separator, never a decimal comma; and a
+     * cell the locale would read ("1,5" in a ';' file) is refused */
+    write_text(P("y.csv"), "2,5\n");
+    nn_data_t *two = NULL;
+    nn_status st_two = nn_data_load_csv(&two, P("y.csv"), 0, NN_NO_COLUMN,
+                                        NULL, NULL);
+    write_text(P("y.csv"), "1;5\n");
+    nn_data_t *bad = (nn_data_t *)0x1;
+    nn_status st_bad = nn_data_load_csv(&bad, P("y.csv"), 0, NN_NO_COLUMN,
+                                        NULL, NULL);
+    int still_comma = decimal_comma();
+    const char *after = setlocale(LC_ALL, NULL);
+    int same = after && strcmp(after, before) == 0;
+    setlocale(LC_ALL, old); /* restore before any assertion can fail */
+    if (locpath) unsetenv("LOCPATH");
+    char rm[128];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", locdir);
+    (void)system(rm);
+    free(old);
+    free(before);
+    ck_assert_msg(st == NN_OK, "load -> %d: %s", (int)st, e.message);
+    ck_assert(same);
+    ck_assert_int_eq(still_comma, comma);
+    const double want[4] = {1.5, -0.225, 0.125, 4};
+    ck_assert_mem_eq(nn_data_x(d), want, sizeof want);
+    ck_assert_int_eq(nn_data_labels(d)[0], 3);
+    ck_assert_int_eq(st_two, NN_OK);
+    ck_assert_uint_eq(nn_data_cols(two), 2);
+    ck_assert(nn_data_x(two)[0] == 2 && nn_data_x(two)[1] == 5);
+    nn_data_destroy(two);
+    ck_assert_int_eq(st_bad, NN_ERR_FORMAT);
+    ck_assert_ptr_eq(bad, (nn_data_t *)0x1);
+    nn_data_destroy(d);
+}
+END_TEST
+
+/* ------------------------------------------------------------ scalers on arrays */
+/* The 4 x 2 matrix of these tests, by column: {1, 2, 3, 6}, {10, 20, 60, 30}.
+ * Column 0: mean 3, population variance (4+1+0+9)/4 = 3.5, min 1, range 5.
+ * Column 1: mean 30, variance (400+100+900+0)/4 = 350, min 10, range 50. */
+static const double C0[4] = {1, 2, 3, 6}, C1[4] = {10, 20, 60, 30};
+
+/* The matrix row-major with ld 3 and column-major with ld 5 (NaN padding). */
+static void fill_both(double R[12], double C[10])
+{
+    for (size_t i = 0; i < 12; i++) R[i] = NAN;
+    for (size_t i = 0; i < 10; i++) C[i] = NAN;
+    for (size_t i = 0; i < 4; i++) {
+        R[i * 3] = C0[i];
+        R[i * 3 + 1] = C1[i];
+        C[i] = C0[i];
+        C[5 + i] = C1[i];
+    }
+}
+
+START_TEST(scaler_fit_arrays)
+{
+    tu_counter c = counter64();
+    nn_allocator al = tu_allocator(&c);
+    double R[12], C[10];
+    fill_both(R, C);
+    const double want_off[2][2] = {{3, 30}, {1, 10}};
+    const double want_sc[2][2] = {{sqrt(3.5), sqrt(350)}, {5, 50}};
+    const nn_scale_kind kinds[2] = {NN_SCALE_STANDARD, NN_SCALE_MINMAX};
+    for (int k = 0; k < 2; k++) {
+        nn_scaler_t *sr = NULL, *sc = NULL;
+        NN_OK_OR_FAIL(nn_scaler_fit(&sr, kinds[k], 4, 2, NN_ROW_MAJOR, R, 3, &al));
+        NN_OK_OR_FAIL(nn_scaler_fit(&sc, kinds[k], 4, 2, NN_COL_MAJOR, C, 5, &al));
+        ck_assert_uint_eq(nn_scaler_n(sr), 2);
+        nn_scale_kind got = -1;
+        NN_OK_OR_FAIL(nn_scaler_get_kind(sc, &got));
+        ck_assert_int_eq(got, kinds[k]);
+        double o1[2], s1[2], o2[2], s2[2];
+        NN_OK_OR_FAIL(nn_scaler_get_params(sr, o1, s1));
+        NN_OK_OR_FAIL(nn_scaler_get_params(sc, o2, NULL));
+        NN_OK_OR_FAIL(nn_scaler_get_params(sc, NULL, s2));
+        for (int j = 0; j < 2; j++) {
+            ck_assert(o1[j] == want_off[k][j] && o2[j] == want_off[k][j]);
+            ck_assert(s1[j] == want_sc[k][j] && s2[j] == want_sc[k][j]);
+        }
+        nn_scaler_destroy(sr);
+        nn_scaler_destroy(sc);
+    }
+    /* a constant column gets scale 1 under both kinds */
+    const double K[3] = {4, 4, 4};
+    for (int k = 0; k < 2; k++) {
+        nn_scaler_t *s = NULL;
+        NN_OK_OR_FAIL(nn_scaler_fit(&s, kinds[k], 3, 1, NN_ROW_MAJOR, K, 1, &al));
+        double o, sc;
+        NN_OK_OR_FAIL(nn_scaler_get_params(s, &o, &sc));
+        ck_assert(o == 4 && sc == 1);
+        nn_scaler_destroy(s);
+    }
+    TU_ASSERT_BALANCED(&c);
+}
+END_TEST
+
+START_TEST(scaler_apply_invert_arrays)
+{
+    double R[12], C[10];
+    fill_both(R, C);
+    nn_scaler_t *st = NULL, *mm = NULL;
+    NN_OK_OR_FAIL(nn_scaler_fit(&st, NN_SCALE_STANDARD, 4, 2, NN_ROW_MAJOR, R, 3, NULL));
+    NN_OK_OR_FAIL(nn_scaler_fit(&mm, NN_SCALE_MINMAX, 4, 2, NN_ROW_MAJOR, R, 3, NULL));
+    /* standard, column-major in place: z = (x - mean) / sd */
+    NN_OK_OR_FAIL(nn_scaler_apply(st, 4, NN_COL_MAJOR, C, 5));
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert(fabs(C[i] - (C0[i] - 3) / sqrt(3.5)) < 1e-15);
+        ck_assert(fabs(C[5 + i] - (C1[i] - 30) / sqrt(350)) < 1e-15);
+    }
+    ck_assert(isnan(C[4]) && isnan(C[9])); /* padding untouched */
+    NN_OK_OR_FAIL(nn_scaler_invert(st, 4, NN_COL_MAJOR, C, 5));
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert(fabs(C[i] - C0[i]) <= 1e-15 * fabs(C0[i]));
+        ck_assert(fabs(C[5 + i] - C1[i]) <= 1e-15 * fabs(C1[i]));
+    }
+    /* min-max, row-major: exact values (x - min) / range */
+    NN_OK_OR_FAIL(nn_scaler_apply(mm, 4, NN_ROW_MAJOR, R, 3));
+    const double want[8] = {0, 0, 0.2, 0.2, 0.4, 1, 1, 0.4};
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert(R[i * 3] == want[2 * i] && R[i * 3 + 1] == want[2 * i + 1]);
+        ck_assert(isnan(R[i * 3 + 2]));
+    }
+    NN_OK_OR_FAIL(nn_scaler_invert(mm, 4, NN_ROW_MAJOR, R, 3));
+    for (size_t i = 0; i < 4; i++)
+        ck_assert(R[i * 3] == C0[i] && R[i * 3 + 1] == C1[i]);
+    /* refusals change nothing */
+    double keep[12];
+    memcpy(keep, R, sizeof keep);
+    ck_assert_int_eq(nn_scaler_apply(mm, 4, NN_ROW_MAJOR, R, 1), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_scaler_invert(mm, 4, NN_COL_MAJOR, R, 3), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_scaler_apply(mm, 0, NN_ROW_MAJOR, R, 3), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_apply(mm, 4, 5, R, 3), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_apply(mm, 4, NN_ROW_MAJOR, NULL, 3), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_apply(NULL, 4, NN_ROW_MAJOR, R, 3), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_invert(NULL, 4, NN_ROW_MAJOR, R, 3), NN_ERR_INVALID);
+    ck_assert_mem_eq(keep, R, sizeof keep);
+    nn_scaler_destroy(st);
+    nn_scaler_destroy(mm);
+}
+END_TEST
+
+START_TEST(scaler_fit_refusals)
+{
+    tu_counter c = counter64();
+    nn_allocator al = tu_allocator(&c);
+    double R[12], C[10];
+    fill_both(R, C);
+    nn_scaler_t *s = (nn_scaler_t *)0x1;
+    nn_allocator bad = {NULL, NULL, NULL};
+    R[4] = NAN; /* row 1, column 1 */
+    ck_assert_int_eq(nn_scaler_fit(&s, NN_SCALE_STANDARD, 4, 2, NN_ROW_MAJOR, R, 3, &al), NN_ERR_NUMERIC);
+    R[4] = -INFINITY;
+    ck_assert_int_eq(nn_scaler_fit(&s, NN_SCALE_MINMAX, 4, 2, NN_ROW_MAJOR, R, 3, &al), NN_ERR_NUMERIC);
+    R[4] = 20;
+    /* finite values whose range or sums overflow */
+    const double big[2] = {-1.5e308, 1.5e308};
+    ck_assert_int_eq(nn_scaler_fit(&s, NN_SCALE_MINMAX, 2, 1, NN_ROW_MAJOR, big, 1, &al), NN_ERR_NUMERIC);
+    ck_assert_int_eq(nn_scaler_fit(&s, NN_SCALE_STANDARD, 2, 1, NN_ROW_MAJOR, big, 1, &al), NN_ERR_NUMERIC);
+    ck_assert_int_eq(nn_scaler_fit(&s, NN_SCALE_STANDARD, 4, 2, NN_ROW_MAJOR, R, 1, &al), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_scaler_fit(&s, NN_SCALE_STANDARD, 4, 2, NN_COL_MAJOR, C, 3, &al), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_scaler_fit(&s, NN_SCALE_STANDARD, 0, 2, NN_ROW_MAJOR, R, 3, &al), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_fit(&s, NN_SCALE_STANDARD, 4, 0, NN_ROW_MAJOR, R, 3, &al), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_fit(&s, NN_SCALE_STANDARD, 4, 2, 3, R, 3, &al), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_fit(&s, NN_SCALE_CUSTOM, 4, 2, NN_ROW_MAJOR, R, 3, &al), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_fit(&s, 9, 4, 2, NN_ROW_MAJOR, R, 3, &al), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_fit(&s, NN_SCALE_STANDARD, 4, 2, NN_ROW_MAJOR, NULL, 3, &al), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_fit(&s, NN_SCALE_STANDARD, 4, 2, NN_ROW_MAJOR, R, 3, &bad), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_fit(NULL, NN_SCALE_STANDARD, 4, 2, NN_ROW_MAJOR, R, 3, &al), NN_ERR_INVALID);
+    ck_assert_ptr_eq(s, (nn_scaler_t *)0x1);
+    ck_assert_int_eq(c.allocs - c.frees, 0);
+    /* queries */
+    nn_scale_kind k;
+    double o;
+    ck_assert_uint_eq(nn_scaler_n(NULL), 0);
+    ck_assert_int_eq(nn_scaler_get_kind(NULL, &k), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_get_params(NULL, &o, NULL), NN_ERR_INVALID);
+    NN_OK_OR_FAIL(nn_scaler_fit(&s, NN_SCALE_MINMAX, 4, 2, NN_ROW_MAJOR, R, 3, &al));
+    ck_assert_int_eq(nn_scaler_get_kind(s, NULL), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_get_params(s, NULL, NULL), NN_ERR_INVALID);
+    nn_scaler_destroy(s);
+    TU_ASSERT_BALANCED(&c);
+}
+END_TEST
+
+/* A CUSTOM scaler from given parameters: copied, validated, applied. */
+START_TEST(scaler_custom)
+{
+    tu_counter c = counter64();
+    nn_allocator al = tu_allocator(&c);
+    double off[2] = {1, -2}, sc[2] = {2, 0.5};
+    nn_scaler_t *s = NULL;
+    NN_OK_OR_FAIL(nn_scaler_create(&s, 2, off, sc, &al));
+    off[0] = 99; /* copied at creation */
+    nn_scale_kind k = -1;
+    NN_OK_OR_FAIL(nn_scaler_get_kind(s, &k));
+    ck_assert_int_eq(k, NN_SCALE_CUSTOM);
+    double o[2], g[2];
+    NN_OK_OR_FAIL(nn_scaler_get_params(s, o, g));
+    ck_assert(o[0] == 1 && o[1] == -2 && g[0] == 2 && g[1] == 0.5);
+    /* (3 - 1)/2 = 1, (-1 + 2)/0.5 = 2; and back */
+    double x[2] = {3, -1};
+    NN_OK_OR_FAIL(nn_scaler_apply(s, 1, NN_ROW_MAJOR, x, 2));
+    ck_assert(x[0] == 1 && x[1] == 2);
+    NN_OK_OR_FAIL(nn_scaler_invert(s, 1, NN_COL_MAJOR, x, 1));
+    ck_assert(x[0] == 3 && x[1] == -1);
+    /* on a data set (features only, targets untouched) */
+    const double X[4] = {1, -2, 5, 0}, Y[2] = {7, 8};
+    nn_data_t *d = tu_data_targets(X, 2, 2, Y, 1, &al);
+    NN_OK_OR_FAIL(nn_scaler_apply_data(s, d));
+    const double want[4] = {0, 0, 2, 4};
+    ck_assert_mem_eq(nn_data_x(d), want, sizeof want);
+    ck_assert_mem_eq(nn_data_targets(d), Y, sizeof Y);
+    nn_data_destroy(d);
+    nn_scaler_destroy(s);
+
+    /* validation: scales finite and non-zero, offsets finite */
+    off[0] = 1;
+    nn_scaler_t *keep = (nn_scaler_t *)0x1;
+    nn_allocator bad = {NULL, NULL, NULL};
+    const double zero[2] = {1, 0}, nan2[2] = {NAN, 1}, inf2[2] = {1, INFINITY};
+    ck_assert_int_eq(nn_scaler_create(&keep, 2, off, zero, &al), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_create(&keep, 2, off, nan2, &al), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_create(&keep, 2, off, inf2, &al), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_create(&keep, 2, inf2, sc, &al), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_create(&keep, 2, nan2, sc, &al), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_create(&keep, 0, off, sc, &al), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_create(&keep, 2, NULL, sc, &al), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_create(&keep, 2, off, NULL, &al), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_create(&keep, 2, off, sc, &bad), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_scaler_create(NULL, 2, off, sc, &al), NN_ERR_INVALID);
+    ck_assert_ptr_eq(keep, (nn_scaler_t *)0x1);
+    TU_ASSERT_BALANCED(&c);
+}
+END_TEST
+
 static Suite *data_suite(void)
 {
     Suite *s = suite_create("data");
@@ -750,6 +1158,19 @@ static Suite *data_suite(void)
     tcase_add_test(tc, scaler_standard_and_minmax);
     tcase_add_test(tc, data_from_arrays);
     tcase_add_test(tc, one_hot_both_ways);
+    tcase_add_test(tc, targets_set_and_take);
+    suite_add_tcase(s, tc);
+    /* its own case: compiling a locale with localedef takes seconds */
+    tc = tcase_create("locale");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, csv_locale_independent);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("scaler");
+    tcase_add_test(tc, scaler_fit_arrays);
+    tcase_add_test(tc, scaler_apply_invert_arrays);
+    tcase_add_test(tc, scaler_fit_refusals);
+    tcase_add_test(tc, scaler_custom);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -35,6 +35,13 @@ static const act_case ACTS[] = {
 };
 #define N_ACTS (sizeof ACTS / sizeof ACTS[0])
 
+/* Softmax needs at least 2 units (nn.h): a width-1 softmax layer is refused
+ * (test_softmax_needs_two_units), so the sweeps leave that pair out. */
+static bool act_fits(const act_case *ac, size_t nout)
+{
+    return ac->act != NN_ACT_SOFTMAX || nout >= 2;
+}
+
 typedef struct {
     size_t m, nin, nout;
 } shape_t;
@@ -366,6 +373,7 @@ START_TEST(test_products_match_naive_reference)
 {
     const shape_t *s = &SWEEP[_i];
     for (size_t a = 0; a < N_ACTS; a++) {
+        if (!act_fits(&ACTS[a], s->nout)) continue;
         problem p = make_problem(100 + 17 * (uint64_t)_i + a, s->m, s->nin,
                                  s->nout);
         nn_dense_t *d = make_layer(&ACTS[a], &p);
@@ -393,6 +401,7 @@ START_TEST(test_leading_dimensions_with_nan_padding)
         for (size_t a = 0; a < N_ACTS; a++)
             for (int o = 0; o < 2; o++) {
                 const shape_t *s = &shapes[si];
+                if (!act_fits(&ACTS[a], s->nout)) continue;
                 problem p = make_problem(900 + 31 * si + a, s->m, s->nin, s->nout);
                 nn_dense_t *d = make_layer(&ACTS[a], &p);
                 result res = alloc_result(&p);
@@ -459,6 +468,7 @@ START_TEST(test_col_major_bitwise_equals_row_major)
         for (size_t a = 0; a < N_ACTS; a++)
             for (size_t pi = 0; pi < 2; pi++) {
                 const shape_t *s = &shapes[si];
+                if (!act_fits(&ACTS[a], s->nout)) continue;
                 problem p = make_problem(77 + 13 * si + a, s->m, s->nin, s->nout);
                 nn_dense_t *d = make_layer(&ACTS[a], &p);
                 result rr = alloc_result(&p), rc = alloc_result(&p);
@@ -798,6 +808,28 @@ START_TEST(test_default_init_bounds)
 }
 END_TEST
 
+/* A softmax over one unit is the constant 1 (its gradient is always 0):
+ * refused with NN_ERR_INVALID, *out untouched; two units are fine. */
+START_TEST(test_softmax_needs_two_units)
+{
+    nn_dense_t *d = (nn_dense_t *)&d; /* sentinel: must stay */
+    nn_dense_t *const sent = d;
+    ck_assert_int_eq(nn_dense_create(&d, 3, 1, NN_ACT_SOFTMAX, 0.0, NULL),
+                     NN_ERR_INVALID);
+    ck_assert_int_eq(nn_dense_create(&d, 1, 1, NN_ACT_SOFTMAX, 0.0, NULL),
+                     NN_ERR_INVALID);
+    ck_assert_ptr_eq(d, sent);
+    d = NULL;
+    NN_OK_OR_FAIL(nn_dense_create(&d, 3, 2, NN_ACT_SOFTMAX, 0.0, NULL));
+    /* two units: rows of A sum to 1 */
+    const double X[3] = {0.5, -1.0, 2.0};
+    double A[2];
+    NN_OK_OR_FAIL(nn_dense_forward(d, 1, NN_ROW_MAJOR, X, 3, A, 2));
+    ck_assert(fabs(A[0] + A[1] - 1.0) < 1e-15 && A[0] > 0 && A[1] > 0);
+    nn_dense_destroy(d);
+}
+END_TEST
+
 static Suite *dense_suite(void)
 {
     Suite *s = suite_create("dense");
@@ -816,6 +848,7 @@ static Suite *dense_suite(void)
     tcase_add_test(tp, test_backward_state_and_shape_errors);
     tcase_add_test(tp, test_backward_after_growing_reserve);
     tcase_add_test(tp, test_default_init_bounds);
+    tcase_add_test(tp, test_softmax_needs_two_units);
     suite_add_tcase(s, tp);
     return s;
 }

@@ -1,5 +1,7 @@
 /* test_dropout.c — inverted dropout: only in training passes, masks drawn with
- * probability p, kept units scaled by 1/(1-p), gradients through the mask. */
+ * probability p, kept units scaled by 1/(1-p), gradients through the mask;
+ * masks come from the network's own generator, seeded by NN_NET_DROPOUT_SEED
+ * and independent of the weight seed of nn_net_init. */
 #include "testutil.h"
 
 #include <string.h>
@@ -9,10 +11,9 @@ enum { NIN = 3, H = 4, NOUT = 2 };
 /* 3 -> 4 (tanh, dropout p) -> 2 (sigmoid, BCE), fixed weights. */
 static nn_net_t *make_net(double p)
 {
-    const nn_layer_spec specs[] = {{H, NN_ACT_TANH, 0, p},
-                                   {NOUT, NN_ACT_SIGMOID, 0, 0}};
-    nn_net_t *net = NULL;
-    NN_OK_OR_FAIL(nn_net_create(&net, NIN, 2, specs, NN_LOSS_BCE, NULL));
+    const tu_layer specs[] = {{H, NN_ACT_TANH, 0, p},
+                              {NOUT, NN_ACT_SIGMOID, 0, 0}};
+    nn_net_t *net = tu_net_layers(NIN, 2, specs, NN_LOSS_BCE, NULL);
     tu_rng r = {7};
     double W1[NIN * H], b1[H], W2[H * NOUT], b2[NOUT];
     tu_fill(&r, W1, NIN * H, -1, 1);
@@ -35,8 +36,8 @@ static const double Y1[NOUT] = {1.0, 0.0};
  *   dW1 = x^T dz1, db1 = dz1 */
 static void reference(nn_net_t *net, double p, unsigned kept, double *g)
 {
-    const double *W1 = nn_net_weights(net, 0), *b1 = nn_net_bias(net, 0);
-    const double *W2 = nn_net_weights(net, 1), *b2 = nn_net_bias(net, 1);
+    const double *W1 = tu_net_W(net, 0), *b1 = tu_net_b(net, 0);
+    const double *W2 = tu_net_W(net, 1), *b2 = tu_net_b(net, 1);
     double a1[H], s[H], d[H], dz2[NOUT], dz1[H];
     for (int j = 0; j < H; j++) {
         double z = b1[j];
@@ -67,14 +68,7 @@ static void reference(nn_net_t *net, double p, unsigned kept, double *g)
 
 static void library_grads(nn_net_t *net, double *g)
 {
-    size_t o = 0;
-    for (size_t l = 0; l < 2; l++) {
-        size_t nw = nn_net_layer_n_in(net, l) * nn_net_layer_n_out(net, l);
-        memcpy(g + o, nn_net_grad_weights(net, l), nw * sizeof(double));
-        o += nw;
-        memcpy(g + o, nn_net_grad_bias(net, l), nn_net_layer_n_out(net, l) * sizeof(double));
-        o += nn_net_layer_n_out(net, l);
-    }
+    memcpy(g, nn_net_grads(net), nn_net_n_params(net) * sizeof(double));
 }
 
 /* Every gradient equals the reference for exactly one keep pattern, and the
@@ -118,11 +112,11 @@ START_TEST(inference_untouched)
 {
     nn_net_t *a = make_net(0.5), *b = make_net(0.0);
     double Pa[NOUT], Pb[NOUT], la, lb;
-    NN_OK_OR_FAIL(nn_net_predict(a, 1, NN_ROW_MAJOR, X1, NIN, Pa, NOUT));
-    NN_OK_OR_FAIL(nn_net_predict(b, 1, NN_ROW_MAJOR, X1, NIN, Pb, NOUT));
+    NN_OK_OR_FAIL(nn_net_predict(a, NULL, 1, NN_ROW_MAJOR, X1, NIN, Pa, NOUT));
+    NN_OK_OR_FAIL(nn_net_predict(b, NULL, 1, NN_ROW_MAJOR, X1, NIN, Pb, NOUT));
     ck_assert_mem_eq(Pa, Pb, sizeof Pa);
-    NN_OK_OR_FAIL(nn_net_loss(a, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, &la));
-    NN_OK_OR_FAIL(nn_net_loss(b, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, &lb));
+    NN_OK_OR_FAIL(nn_net_loss(a, NULL, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, &la));
+    NN_OK_OR_FAIL(nn_net_loss(b, NULL, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, &lb));
     ck_assert(la == lb);
     /* p = 0: gradient is the all-kept reference */
     double got[64], ref[64];
@@ -136,10 +130,15 @@ START_TEST(inference_untouched)
 }
 END_TEST
 
-/* Masks come from the network's own generator, reseeded by nn_net_init. */
+/* Masks come from the network's own generator: two nets with the same
+ * dropout seed draw the same masks, step after step, whatever nn_net_init
+ * does to the weights in between (it does not touch the generator). */
 START_TEST(masks_reproducible)
 {
     nn_net_t *a = make_net(0.5), *b = make_net(0.5);
+    int64_t seed = -1;
+    NN_OK_OR_FAIL(nn_net_get_int(a, NN_NET_DROPOUT_SEED, &seed));
+    ck_assert_int_eq(seed, 0); /* the default */
     double ga[64], gb[64];
     size_t np = nn_net_n_params(a);
     int differ = 0;
@@ -159,24 +158,119 @@ START_TEST(masks_reproducible)
 }
 END_TEST
 
+/* The keep pattern of one gradient of make_net's net (p = 0.5), found by
+ * matching the reference (the weights are those of make_net). */
+static unsigned mask_of(nn_net_t *net)
+{
+    double got[64], ref[64];
+    size_t np = nn_net_n_params(net);
+    library_grads(net, got);
+    for (unsigned kept = 0; kept < (1u << H); kept++) {
+        reference(net, 0.5, kept, ref);
+        int ok = 1;
+        for (size_t i = 0; i < np && ok; i++)
+            ok = tu_relerr(got[i], ref[i], 1e-12) <= 1e-12;
+        if (ok) return kept;
+    }
+    ck_abort_msg("gradient matches no dropout mask");
+    return 0;
+}
+
+/* NN_NET_DROPOUT_SEED reseeds the generator when set (the sequence starts
+ * over), reads back as the seed last set, and nn_net_init leaves it alone;
+ * a different seed gives a different sequence. */
+START_TEST(dropout_seed_is_separate)
+{
+    enum { T = 24 };
+    nn_net_t *a = make_net(0.5);
+    NN_OK_OR_FAIL(nn_net_set_int(a, NN_NET_DROPOUT_SEED, 1234567));
+    unsigned first[T], again[T], other[T];
+    for (int t = 0; t < T; t++) {
+        NN_OK_OR_FAIL(nn_net_gradient(a, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, NULL));
+        first[t] = mask_of(a);
+    }
+    int64_t seed = 0;
+    NN_OK_OR_FAIL(nn_net_get_int(a, NN_NET_DROPOUT_SEED, &seed));
+    ck_assert_int_eq(seed, 1234567); /* the seed last set, not the state */
+    /* re-init the weights with another seed (then restore make_net's, so
+     * that mask_of can match): the generator is untouched, so the stream
+     * goes on rather than restarting */
+    size_t np = nn_net_n_params(a);
+    double *w = tu_dalloc(np);
+    memcpy(w, nn_net_params(a), np * sizeof(double));
+    NN_OK_OR_FAIL(nn_net_init(a, NN_INIT_HE_UNIFORM, 1234567));
+    memcpy(nn_net_params(a), w, np * sizeof(double));
+    nn_net_t *ref = make_net(0.5); /* same seed, drawn T masks ahead */
+    NN_OK_OR_FAIL(nn_net_set_int(ref, NN_NET_DROPOUT_SEED, 1234567));
+    for (int t = 0; t < T; t++)
+        NN_OK_OR_FAIL(nn_net_gradient(ref, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, NULL));
+    for (int t = 0; t < 8; t++) {
+        NN_OK_OR_FAIL(nn_net_gradient(a, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, NULL));
+        NN_OK_OR_FAIL(nn_net_gradient(ref, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, NULL));
+        ck_assert_uint_eq(mask_of(a), mask_of(ref));
+    }
+    /* setting the seed again starts the sequence over */
+    NN_OK_OR_FAIL(nn_net_set_int(a, NN_NET_DROPOUT_SEED, 1234567));
+    for (int t = 0; t < T; t++) {
+        NN_OK_OR_FAIL(nn_net_gradient(a, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, NULL));
+        again[t] = mask_of(a);
+    }
+    ck_assert(memcmp(first, again, sizeof first) == 0);
+    /* another seed: another sequence (24 masks of 4 fair bits agree by
+     * chance with probability 2^-96) */
+    NN_OK_OR_FAIL(nn_net_set_int(a, NN_NET_DROPOUT_SEED, -1));
+    NN_OK_OR_FAIL(nn_net_get_int(a, NN_NET_DROPOUT_SEED, &seed));
+    ck_assert_int_eq(seed, -1);
+    for (int t = 0; t < T; t++) {
+        NN_OK_OR_FAIL(nn_net_gradient(a, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, NULL));
+        other[t] = mask_of(a);
+    }
+    ck_assert(memcmp(first, other, sizeof first) != 0);
+    /* the seed from the spec is the same as the seed set later */
+    nn_netspec_t *s = NULL;
+    NN_OK_OR_FAIL(nn_netspec_from_net(&s, a, NULL));
+    NN_OK_OR_FAIL(nn_netspec_set_int(s, NN_NET_WIDE, NN_NET_DROPOUT_SEED, 1234567));
+    nn_net_t *c = NULL;
+    NN_OK_OR_FAIL(nn_net_create(&c, s, NULL));
+    nn_netspec_destroy(s);
+    memcpy(nn_net_params(c), w, np * sizeof(double));
+    for (int t = 0; t < T; t++) {
+        NN_OK_OR_FAIL(nn_net_gradient(c, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT, NULL));
+        ck_assert_uint_eq(mask_of(c), first[t]);
+    }
+    free(w);
+    nn_net_destroy(c);
+    nn_net_destroy(ref);
+    nn_net_destroy(a);
+}
+END_TEST
+
 START_TEST(bad_rates_refused)
 {
     const double bad[] = {-0.1, 1.0, 1.5, NAN, INFINITY};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        const nn_layer_spec specs[] = {{H, NN_ACT_RELU, 0, bad[i]},
-                                       {1, NN_ACT_SIGMOID, 0, 0}};
+        const tu_layer specs[] = {{H, NN_ACT_RELU, 0, bad[i]},
+                                  {1, NN_ACT_SIGMOID, 0, 0}};
         nn_net_t *net = (nn_net_t *)&specs; /* sentinel: must stay */
-        ck_assert_int_eq(nn_net_create(&net, NIN, 2, specs, NN_LOSS_BCE, NULL),
+        ck_assert_int_eq(tu_net_try(&net, NIN, 2, specs, NN_LOSS_BCE, NULL),
                          NN_ERR_INVALID);
         ck_assert_ptr_eq(net, (nn_net_t *)&specs);
     }
     /* dropout on the output layer is refused */
-    const nn_layer_spec out_drop[] = {{H, NN_ACT_RELU, 0, 0.2},
-                                      {1, NN_ACT_SIGMOID, 0, 0.2}};
+    const tu_layer out_drop[] = {{H, NN_ACT_RELU, 0, 0.2},
+                                 {1, NN_ACT_SIGMOID, 0, 0.2}};
     nn_net_t *net = NULL;
-    ck_assert_int_eq(nn_net_create(&net, NIN, 2, out_drop, NN_LOSS_BCE, NULL),
+    ck_assert_int_eq(tu_net_try(&net, NIN, 2, out_drop, NN_LOSS_BCE, NULL),
                      NN_ERR_INVALID);
     ck_assert_ptr_null(net);
+    /* the largest rate below 1 is accepted */
+    const tu_layer top[] = {{H, NN_ACT_RELU, 0, nextafter(1.0, 0.0)},
+                            {1, NN_ACT_SIGMOID, 0, 0}};
+    NN_OK_OR_FAIL(tu_net_try(&net, NIN, 2, top, NN_LOSS_BCE, NULL));
+    double p = 0;
+    NN_OK_OR_FAIL(nn_net_get_layer_real(net, 0, NN_LAYER_DROPOUT, &p));
+    ck_assert(p == nextafter(1.0, 0.0));
+    nn_net_destroy(net);
 }
 END_TEST
 
@@ -185,27 +279,36 @@ END_TEST
 START_TEST(dropout_net_trains)
 {
     enum { M = 64, N = 8 };
-    const nn_layer_spec specs[] = {{32, NN_ACT_RELU, 0, 0.2},
-                                   {16, NN_ACT_TANH, 0, 0.1},
-                                   {3, NN_ACT_SOFTMAX, 0, 0}};
-    nn_net_t *net = NULL;
-    NN_OK_OR_FAIL(nn_net_create(&net, N, 3, specs, NN_LOSS_SOFTMAX_CE, NULL));
+    const tu_layer specs[] = {{32, NN_ACT_RELU, 0, 0.2},
+                              {16, NN_ACT_TANH, 0, 0.1},
+                              {3, NN_ACT_SOFTMAX, 0, 0}};
+    nn_net_t *net = tu_net_layers(N, 3, specs, NN_LOSS_SOFTMAX_CE, NULL);
     NN_OK_OR_FAIL(nn_net_init(net, NN_INIT_DEFAULT, 3));
     double X[M * N];
-    size_t lab[M];
+    int32_t lab[M];
     tu_rng r = {11};
     for (size_t i = 0; i < M; i++) {
         lab[i] = i % 3;
         for (size_t j = 0; j < N; j++)
-            X[i * N + j] = tu_uniform(&r, -0.5, 0.5) + (j % 3 == lab[i] ? 1.5 : 0.0);
+            X[i * N + j] = tu_uniform(&r, -0.5, 0.5) +
+                           ((int32_t)(j % 3) == lab[i] ? 1.5 : 0.0);
     }
     double before, after;
-    NN_OK_OR_FAIL(nn_net_loss_labels(net, M, NN_ROW_MAJOR, X, N, lab, &before));
+    NN_OK_OR_FAIL(nn_net_reserve(net, M));
+    NN_OK_OR_FAIL(nn_net_loss_labels(net, NULL, M, NN_ROW_MAJOR, X, N, lab, &before));
+    nn_optim_t *opt = tu_sgd(net, 0.1);
     for (int s = 0; s < 300; s++) {
-        NN_OK_OR_FAIL(nn_net_gradient_labels(net, M, NN_ROW_MAJOR, X, N, lab, NULL));
-        NN_OK_OR_FAIL(nn_net_sgd_step(net, 0.1));
+        if (s % 2)
+            NN_OK_OR_FAIL(nn_net_train_step_labels(net, opt, M, NN_ROW_MAJOR, X,
+                                                   N, lab, NULL));
+        else {
+            NN_OK_OR_FAIL(nn_net_gradient_labels(net, M, NN_ROW_MAJOR, X, N, lab,
+                                                 NULL));
+            NN_OK_OR_FAIL(nn_optim_step(opt, net));
+        }
     }
-    NN_OK_OR_FAIL(nn_net_loss_labels(net, M, NN_ROW_MAJOR, X, N, lab, &after));
+    nn_optim_destroy(opt);
+    NN_OK_OR_FAIL(nn_net_loss_labels(net, NULL, M, NN_ROW_MAJOR, X, N, lab, &after));
     ck_assert_msg(after < 0.2 * before, "loss %g -> %g", before, after);
     nn_net_destroy(net);
 }
@@ -218,6 +321,7 @@ int main(void)
     tcase_add_test(tc, gradients_follow_a_mask);
     tcase_add_test(tc, inference_untouched);
     tcase_add_test(tc, masks_reproducible);
+    tcase_add_test(tc, dropout_seed_is_separate);
     tcase_add_test(tc, bad_rates_refused);
     tcase_add_test(tc, dropout_net_trains);
     suite_add_tcase(s, tc);

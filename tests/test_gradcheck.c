@@ -9,7 +9,9 @@
  * nn_net_loss w.r.t. each parameter is estimated with the 4-point central
  * stencil  f' ~ [8(f(w+h) - f(w-h)) - (f(w+2h) - f(w-2h))] / 12h,
  * h = 1e-3 max(1, |w|)  (truncation O(h^4) ~ 1e-13, rounding ~ eps f / h),
- * parameters being set through the borrowed nn_net_weights / nn_net_bias.
+ * parameters being set through the flat view nn_net_params. Every case runs
+ * under both reductions: NN_REDUCE_MEAN and NN_REDUCE_SUM (no 1/m; its
+ * gradients are also checked to be m times the mean ones).
  * The loss itself is first checked against a plain-loop reference forward
  * pass written in this file, which also verifies that no relu / leaky relu
  * pre-activation changes sign between the stencil points (no kink crossed).
@@ -137,7 +139,8 @@ typedef struct {
     size_t k, ldx, ldy;
     double X[MAXW * (MAXM + 3) + 8];
     double Y[MAXW * (MAXM + 3) + 8];
-    size_t labels[MAXM];
+    int32_t labels[MAXM];
+    int sum; /* NN_REDUCE_SUM */
     nn_net_t *net;
 } problem;
 
@@ -157,7 +160,7 @@ static long double target(problem *p, size_t i, size_t j)
 {
     if (p->c->tk == T_LABELS)
         return p->k == 1 ? (long double)p->labels[i]
-                         : (p->labels[i] == j ? 1.0L : 0.0L);
+                         : (p->labels[i] == (int32_t)j ? 1.0L : 0.0L);
     return *yat(p, i, j);
 }
 
@@ -174,8 +177,8 @@ static long double ref_loss(problem *p, signed char *signs, size_t *nsigns,
     for (size_t i = 0; i < c->m; i++)
         for (size_t j = 0; j < c->n_in; j++) in[i][j] = *xat(p, i, j);
     for (size_t l = 0; l < c->nl; l++) {
-        const double *W = nn_net_weights(p->net, l);
-        const double *b = nn_net_bias(p->net, l);
+        const double *W = tu_net_W(p->net, l);
+        const double *b = tu_net_b(p->net, l);
         size_t n = c->w[l];
         for (size_t i = 0; i < c->m; i++) {
             for (size_t j = 0; j < n; j++) {
@@ -206,17 +209,17 @@ static long double ref_loss(problem *p, signed char *signs, size_t *nsigns,
         }
     *nsigns = ns;
     *min_abs = mn;
-    return L / (long double)c->m;
+    return p->sum ? L : L / (long double)c->m;
 }
 
 static double lib_loss(problem *p)
 {
     double L = NAN;
     if (p->c->tk == T_LABELS)
-        NN_OK_OR_FAIL(nn_net_loss_labels(p->net, p->c->m, p->order, p->X,
+        NN_OK_OR_FAIL(nn_net_loss_labels(p->net, NULL, p->c->m, p->order, p->X,
                                          p->ldx, p->labels, &L));
     else
-        NN_OK_OR_FAIL(nn_net_loss(p->net, p->c->m, p->order, p->X, p->ldx,
+        NN_OK_OR_FAIL(nn_net_loss(p->net, NULL, p->c->m, p->order, p->X, p->ldx,
                                   p->Y, p->ldy, &L));
     return L;
 }
@@ -228,14 +231,14 @@ static void fill_problem(problem *p, uint64_t seed)
     tu_rng r = {seed * 7919 + 17};
     NN_OK_OR_FAIL(nn_net_init(p->net, NN_INIT_DEFAULT, seed));
     for (size_t l = 0; l < c->nl; l++)
-        tu_fill(&r, nn_net_bias(p->net, l), c->w[l], -0.5, 0.5);
+        tu_fill(&r, tu_net_b(p->net, l), c->w[l], -0.5, 0.5);
     for (size_t q = 0; q < sizeof p->X / sizeof p->X[0]; q++) p->X[q] = NAN;
     for (size_t q = 0; q < sizeof p->Y / sizeof p->Y[0]; q++) p->Y[q] = NAN;
     for (size_t i = 0; i < c->m; i++)
         for (size_t j = 0; j < c->n_in; j++) *xat(p, i, j) = tu_uniform(&r, -1, 1);
     for (size_t i = 0; i < c->m; i++) {
         size_t cls = (size_t)tu_uniform(&r, 0, (double)(p->k == 1 ? 2 : p->k));
-        p->labels[i] = cls;
+        p->labels[i] = (int32_t)cls;
         double sum = 0;
         for (size_t j = 0; j < p->k; j++) {
             double v;
@@ -263,18 +266,21 @@ START_TEST(test_net_gradcheck)
 {
     problem *p = calloc(1, sizeof *p);
     ck_assert_ptr_nonnull(p);
-    const gc_case *c = &CASES[_i / 2];
+    const gc_case *c = &CASES[_i / 4];
     p->c = c;
     p->order = _i % 2 ? NN_COL_MAJOR : NN_ROW_MAJOR;
+    p->sum = (_i / 2) % 2;
     p->k = c->w[c->nl - 1];
     /* leading dimensions beyond the width; the padding holds NaN */
     p->ldx = p->order == NN_ROW_MAJOR ? c->n_in + 2 : c->m + 2;
     p->ldy = p->order == NN_ROW_MAJOR ? p->k + 3 : c->m + 3;
 
-    nn_layer_spec specs[MAXL];
+    tu_layer specs[MAXL];
     for (size_t l = 0; l < c->nl; l++)
-        specs[l] = (nn_layer_spec){c->w[l], c->act[l], SLOPE};
-    NN_OK_OR_FAIL(nn_net_create(&p->net, c->n_in, c->nl, specs, c->loss, NULL));
+        specs[l] = (tu_layer){c->w[l], c->act[l], SLOPE, 0.0};
+    p->net = tu_net_layers(c->n_in, c->nl, specs, c->loss, NULL);
+    if (p->sum)
+        NN_OK_OR_FAIL(nn_net_set_int(p->net, NN_NET_REDUCTION, NN_REDUCE_SUM));
 
     /* first seed whose relu / leaky pre-activations keep away from the kink */
     signed char base[MAXL * MAXM * MAXW], now[MAXL * MAXM * MAXW];
@@ -307,22 +313,45 @@ START_TEST(test_net_gradcheck)
     double *an = malloc(np * sizeof *an);
     ck_assert_ptr_nonnull(an);
     size_t off = 0, n_prev = c->n_in;
+    memcpy(an, nn_net_grads(p->net), np * sizeof(double));
     for (size_t l = 0; l < c->nl; l++) {
-        size_t nw = n_prev * c->w[l];
-        memcpy(an + off, nn_net_grad_weights(p->net, l), nw * sizeof(double));
-        memcpy(an + off + nw, nn_net_grad_bias(p->net, l),
-               c->w[l] * sizeof(double));
+        /* the flat layout: layer by layer, W row-major then b */
+        size_t nw = n_prev * c->w[l], wo = 0, bo = 0;
+        NN_OK_OR_FAIL(nn_net_layer_offset(p->net, l, &wo, &bo));
+        ck_assert_uint_eq(wo, off);
+        ck_assert_uint_eq(bo, off + nw);
         off += nw + c->w[l];
         n_prev = c->w[l];
     }
     ck_assert_uint_eq(off, np);
+    if (p->sum) {
+        /* the sum gradients are m times the mean ones */
+        double *mean = malloc(np * sizeof *mean);
+        ck_assert_ptr_nonnull(mean);
+        NN_OK_OR_FAIL(nn_net_set_int(p->net, NN_NET_REDUCTION, NN_REDUCE_MEAN));
+        double Lm = NAN;
+        if (c->tk == T_LABELS)
+            NN_OK_OR_FAIL(nn_net_gradient_labels(p->net, c->m, p->order, p->X,
+                                                 p->ldx, p->labels, &Lm));
+        else
+            NN_OK_OR_FAIL(nn_net_gradient(p->net, c->m, p->order, p->X, p->ldx,
+                                          p->Y, p->ldy, &Lm));
+        memcpy(mean, nn_net_grads(p->net), np * sizeof(double));
+        NN_OK_OR_FAIL(nn_net_set_int(p->net, NN_NET_REDUCTION, NN_REDUCE_SUM));
+        ck_assert(tu_relerr(Lg, (double)c->m * Lm, 1e-3) <= 1e-13);
+        for (size_t q = 0; q < np; q++)
+            ck_assert_msg(tu_relerr(an[q], (double)c->m * mean[q], 1e-9) <= 1e-13,
+                          "%s: sum grad[%zu] %.17g, m * mean %.17g", c->name, q,
+                          an[q], (double)c->m * mean[q]);
+        free(mean);
+    }
 
     double worst = 0, nonzero = 0;
     off = 0;
     n_prev = c->n_in;
     for (size_t l = 0; l < c->nl; l++) {
         size_t nw = n_prev * c->w[l], n = nw + c->w[l];
-        double *W = nn_net_weights(p->net, l), *b = nn_net_bias(p->net, l);
+        double *W = tu_net_W(p->net, l), *b = tu_net_b(p->net, l);
         for (size_t q = 0; q < n; q++) {
             double *w = q < nw ? &W[q] : &b[q - nw];
             double w0 = *w, h = FD_REL * fmax(1.0, fabs(w0)), f[4];
@@ -340,9 +369,10 @@ START_TEST(test_net_gradcheck)
             double fd = (8.0 * (f[0] - f[1]) - (f[2] - f[3])) / (12.0 * h);
             double e = tu_relerr(an[off + q], fd, FD_FLOOR);
             ck_assert_msg(e <= FD_TOL,
-                          "%s (%s): layer %zu %s[%zu]: analytic %.12g, "
+                          "%s (%s, %s): layer %zu %s[%zu]: analytic %.12g, "
                           "finite difference %.12g (relerr %.3g)",
-                          c->name, p->order ? "col" : "row", l,
+                          c->name, p->order ? "col" : "row",
+                          p->sum ? "sum" : "mean", l,
                           q < nw ? "dW" : "db", q < nw ? q : q - nw,
                           an[off + q], fd, e);
             worst = fmax(worst, e);
@@ -354,8 +384,9 @@ START_TEST(test_net_gradcheck)
     /* the check compared something: the gradient is not identically zero */
     ck_assert_msg(nonzero > 1e-3, "%s: all gradients ~0", c->name);
     if (getenv("GRADCHECK_VERBOSE"))
-        printf("%-30s %s seed %2u min|z| %.3f worst relerr %.2e\n", c->name,
-               p->order ? "col" : "row", (unsigned)seed, min_abs, worst);
+        printf("%-30s %s %s seed %2u min|z| %.3f worst relerr %.2e\n",
+               c->name, p->order ? "col" : "row", p->sum ? "sum " : "mean",
+               (unsigned)seed, min_abs, worst);
     free(an);
     nn_net_destroy(p->net);
     free(p);
@@ -553,7 +584,7 @@ static Suite *gradcheck_suite(void)
 {
     Suite *s = suite_create("gradcheck");
     TCase *tn = tcase_create("network");
-    tcase_add_loop_test(tn, test_net_gradcheck, 0, 2 * NCASES);
+    tcase_add_loop_test(tn, test_net_gradcheck, 0, 4 * NCASES);
     suite_add_tcase(s, tn);
     TCase *td = tcase_create("dense");
     tcase_add_loop_test(td, test_dense_gradcheck, 0, 12 * NDSHAPES);

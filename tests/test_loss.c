@@ -50,9 +50,7 @@ static long double sigmoid_l(long double z) { return 1.0L / (1.0L + expl(-z)); }
 static nn_net_t *make_net(size_t nin, size_t k, nn_activation act, nn_loss loss,
                           const double *W, const double *b)
 {
-    nn_layer_spec spec = {k, act, 0.0};
-    nn_net_t *net = NULL;
-    NN_OK_OR_FAIL(nn_net_create(&net, nin, 1, &spec, loss, NULL));
+    nn_net_t *net = tu_net(nin, 1, &k, &act, loss, NULL);
     if (W || b) NN_OK_OR_FAIL(nn_net_set_params(net, 0, NN_ROW_MAJOR, W, k, b));
     return net;
 }
@@ -207,7 +205,7 @@ static void check_net(const char *ctx, nn_net_t *net, const problem *p,
 {
     double loss = NAN, loss2 = NAN;
     double *dW = tu_dalloc(p->nin * p->k), *db = tu_dalloc(p->k);
-    NN_OK_OR_FAIL(nn_net_loss(net, p->m, NN_ROW_MAJOR, p->X, p->nin, Y, p->k,
+    NN_OK_OR_FAIL(nn_net_loss(net, NULL, p->m, NN_ROW_MAJOR, p->X, p->nin, Y, p->k,
                               &loss));
     expect_close1(ctx, "loss (nn_net_loss)", loss, r->loss, r->lossmag);
     NN_OK_OR_FAIL(nn_net_gradient(net, p->m, NN_ROW_MAJOR, p->X, p->nin, Y,
@@ -217,9 +215,9 @@ static void check_net(const char *ctx, nn_net_t *net, const problem *p,
     expect_close(ctx, "dW", p->nin * p->k, dW, r->dW, r->dWmag);
     expect_close(ctx, "db", p->k, db, r->db, r->dbmag);
     /* the borrowed gradient storage holds the same numbers */
-    ck_assert(memcmp(dW, nn_net_grad_weights(net, 0),
+    ck_assert(memcmp(dW, tu_net_dW(net, 0),
                      p->nin * p->k * sizeof(double)) == 0);
-    ck_assert(memcmp(db, nn_net_grad_bias(net, 0), p->k * sizeof(double)) == 0);
+    ck_assert(memcmp(db, tu_net_db(net, 0), p->k * sizeof(double)) == 0);
     free(dW); free(db);
 }
 
@@ -280,7 +278,7 @@ START_TEST(test_mse_reference)
         double *P = tu_dalloc(s->m * s->k);
         long double *Pm = tu_lalloc(s->m * s->k);
         for (size_t i = 0; i < s->m * s->k; i++) Pm[i] = 4 * s->nin;
-        NN_OK_OR_FAIL(nn_net_predict(net, s->m, NN_ROW_MAJOR, o.X, s->nin, P, s->k));
+        NN_OK_OR_FAIL(nn_net_predict(net, NULL, s->m, NN_ROW_MAJOR, o.X, s->nin, P, s->k));
         expect_close(ctx, "predict", s->m * s->k, P, ref.A, Pm);
         free(P); free(Pm);
         ref_free(&ref);
@@ -322,20 +320,20 @@ START_TEST(test_bce_labels_equal_dense_targets)
     for (size_t t = 0; t < 2; t++) {
         size_t m = 9, nin = 4, k = ks[t];
         owned o = make_problem(400 + t, m, nin, k, 3.0);
-        size_t labels[9];
+        int32_t labels[9];
         tu_rng r = {401 + t};
         for (size_t i = 0; i < m; i++) {
-            labels[i] = (size_t)(tu_next(&r) % (k == 1 ? 2 : k));
+            labels[i] = (int32_t)(tu_next(&r) % (k == 1 ? 2 : k));
             for (size_t j = 0; j < k; j++)
-                o.Y[i * k + j] = k == 1 ? (double)labels[i] : (labels[i] == j);
+                o.Y[i * k + j] = k == 1 ? (double)labels[i] : (labels[i] == (int32_t)j);
         }
         nn_net_t *net = make_net(nin, k, NN_ACT_SIGMOID, NN_LOSS_BCE, o.W, o.b);
         ref_t ref;
         ref_bce(&o.p, o.Y, &ref);
         check_net(k == 1 ? "BCE k=1 labels" : "BCE k=3 labels", net, &o.p, o.Y, &ref);
         double ld, ll, gd, gl, dWd[12], dWl[12], dbd[3], dbl[3];
-        NN_OK_OR_FAIL(nn_net_loss(net, m, NN_ROW_MAJOR, o.X, nin, o.Y, k, &ld));
-        NN_OK_OR_FAIL(nn_net_loss_labels(net, m, NN_ROW_MAJOR, o.X, nin, labels, &ll));
+        NN_OK_OR_FAIL(nn_net_loss(net, NULL, m, NN_ROW_MAJOR, o.X, nin, o.Y, k, &ld));
+        NN_OK_OR_FAIL(nn_net_loss_labels(net, NULL, m, NN_ROW_MAJOR, o.X, nin, labels, &ll));
         ck_assert(memcmp(&ld, &ll, sizeof ld) == 0);
         NN_OK_OR_FAIL(nn_net_gradient(net, m, NN_ROW_MAJOR, o.X, nin, o.Y, k, &gd));
         NN_OK_OR_FAIL(nn_net_get_grads(net, 0, NN_ROW_MAJOR, dWd, k, dbd));
@@ -363,7 +361,7 @@ START_TEST(test_bce_large_logits_closed_form)
         {2, 0.25, 750}, {-2, 0.25, 250},
     };
     for (size_t c = 0; c < sizeof one / sizeof one[0]; c++) {
-        NN_OK_OR_FAIL(nn_net_loss(net, 1, NN_ROW_MAJOR, &one[c].x, 1, &one[c].y,
+        NN_OK_OR_FAIL(nn_net_loss(net, NULL, 1, NN_ROW_MAJOR, &one[c].x, 1, &one[c].y,
                                   1, &loss));
         ck_assert_msg(loss == one[c].l, "z=%g y=%g: loss %.17g, expected %g",
                       500 * one[c].x, one[c].y, loss, one[c].l);
@@ -401,13 +399,13 @@ START_TEST(test_bce_infinite_logits)
     /* dZ = [(1-0)/2, (0-1)/2]; dW = 10/2 + (-10)(-1/2) = 10; db = 0 */
     expect_exact("dW", dW, 10.0);
     ck_assert_msg(db == 0.0, "db = %g", db);
-    NN_OK_OR_FAIL(nn_net_predict(net, 2, NN_ROW_MAJOR, X, 1, P, 1));
+    NN_OK_OR_FAIL(nn_net_predict(net, NULL, 2, NN_ROW_MAJOR, X, 1, P, 1));
     ck_assert_msg(P[0] == 1.0 && P[1] == 0.0, "sigmoid(+-inf) = %g, %g", P[0], P[1]);
     /* labels follow the same rules */
-    size_t lab_match[2] = {1, 0}, lab_miss[2] = {0, 1};
-    NN_OK_OR_FAIL(nn_net_loss_labels(net, 2, NN_ROW_MAJOR, X, 1, lab_match, &loss));
+    int32_t lab_match[2] = {1, 0}, lab_miss[2] = {0, 1};
+    NN_OK_OR_FAIL(nn_net_loss_labels(net, NULL, 2, NN_ROW_MAJOR, X, 1, lab_match, &loss));
     ck_assert(loss == 0.0);
-    NN_OK_OR_FAIL(nn_net_loss_labels(net, 2, NN_ROW_MAJOR, X, 1, lab_miss, &loss));
+    NN_OK_OR_FAIL(nn_net_loss_labels(net, NULL, 2, NN_ROW_MAJOR, X, 1, lab_miss, &loss));
     ck_assert(isinf(loss) && loss > 0);
     nn_net_destroy(net);
 
@@ -415,7 +413,7 @@ START_TEST(test_bce_infinite_logits)
      * column 0 at +inf, column 1 at -inf */
     double W2[2] = {0.5, -0.25};
     net = make_net(1, 2, NN_ACT_SIGMOID, NN_LOSS_BCE, W2, NULL);
-    double *bp = nn_net_bias(net, 0);
+    double *bp = tu_net_b(net, 0);
     ck_assert_ptr_nonnull(bp);
     bp[0] = INFINITY;
     bp[1] = -INFINITY;
@@ -445,11 +443,11 @@ START_TEST(test_softmax_labels_equal_one_hot)
     size_t m = s->m, nin = s->nin, k = s->k + 1; /* k >= 2 */
     owned o = make_problem(500 + (uint64_t)_i, m, nin, k, 3.0);
     tu_rng r = {501 + (uint64_t)_i};
-    size_t *labels = malloc(m * sizeof(size_t));
+    int32_t *labels = malloc(m * sizeof(int32_t));
     ck_assert_ptr_nonnull(labels);
     for (size_t i = 0; i < m; i++) {
-        labels[i] = (size_t)(tu_next(&r) % k);
-        for (size_t j = 0; j < k; j++) o.Y[i * k + j] = labels[i] == j;
+        labels[i] = (int32_t)(tu_next(&r) % k);
+        for (size_t j = 0; j < k; j++) o.Y[i * k + j] = labels[i] == (int32_t)j;
     }
     nn_net_t *net = make_net(nin, k, NN_ACT_SOFTMAX, NN_LOSS_SOFTMAX_CE, o.W, o.b);
     ref_t ref;
@@ -461,8 +459,8 @@ START_TEST(test_softmax_labels_equal_one_hot)
     double ld, ll, gd, gl;
     double *dWd = tu_dalloc(nin * k), *dWl = tu_dalloc(nin * k);
     double *dbd = tu_dalloc(k), *dbl = tu_dalloc(k);
-    NN_OK_OR_FAIL(nn_net_loss(net, m, NN_ROW_MAJOR, o.X, nin, o.Y, k, &ld));
-    NN_OK_OR_FAIL(nn_net_loss_labels(net, m, NN_ROW_MAJOR, o.X, nin, labels, &ll));
+    NN_OK_OR_FAIL(nn_net_loss(net, NULL, m, NN_ROW_MAJOR, o.X, nin, o.Y, k, &ld));
+    NN_OK_OR_FAIL(nn_net_loss_labels(net, NULL, m, NN_ROW_MAJOR, o.X, nin, labels, &ll));
     ck_assert_msg(memcmp(&ld, &ll, sizeof ld) == 0, "%.17g vs %.17g", ld, ll);
     NN_OK_OR_FAIL(nn_net_gradient(net, m, NN_ROW_MAJOR, o.X, nin, o.Y, k, &gd));
     NN_OK_OR_FAIL(nn_net_get_grads(net, 0, NN_ROW_MAJOR, dWd, k, dbd));
@@ -512,12 +510,12 @@ START_TEST(test_softmax_stable_large_logits)
     double W[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, b[3] = {0, 0, 0};
     nn_net_t *net = make_net(3, 3, NN_ACT_SOFTMAX, NN_LOSS_SOFTMAX_CE, W, b);
     double X[3] = {1000, -1000, 0}, loss, dW[9], db[3];
-    size_t lab;
+    int32_t lab;
     lab = 0;
-    NN_OK_OR_FAIL(nn_net_loss_labels(net, 1, NN_ROW_MAJOR, X, 3, &lab, &loss));
+    NN_OK_OR_FAIL(nn_net_loss_labels(net, NULL, 1, NN_ROW_MAJOR, X, 3, &lab, &loss));
     ck_assert_msg(fabs(loss) < 1e-12, "label 0: loss %g, expected ~0", loss);
     lab = 2;
-    NN_OK_OR_FAIL(nn_net_loss_labels(net, 1, NN_ROW_MAJOR, X, 3, &lab, &loss));
+    NN_OK_OR_FAIL(nn_net_loss_labels(net, NULL, 1, NN_ROW_MAJOR, X, 3, &lab, &loss));
     expect_exact("label 2 loss", loss, 1000.0);
     lab = 1;
     NN_OK_OR_FAIL(nn_net_gradient_labels(net, 1, NN_ROW_MAJOR, X, 3, &lab, &loss));
@@ -531,7 +529,7 @@ START_TEST(test_softmax_stable_large_logits)
     /* dense one-hot target, two rows: mean of 0 and 2000 */
     double X2[6] = {1000, -1000, 0, 1000, -1000, 0};
     double Y2[6] = {1, 0, 0, 0, 1, 0};
-    NN_OK_OR_FAIL(nn_net_loss(net, 2, NN_ROW_MAJOR, X2, 3, Y2, 3, &loss));
+    NN_OK_OR_FAIL(nn_net_loss(net, NULL, 2, NN_ROW_MAJOR, X2, 3, Y2, 3, &loss));
     expect_exact("batch loss", loss, 1000.0);
     nn_net_destroy(net);
 }
@@ -545,7 +543,7 @@ START_TEST(test_softmax_infinite_and_nan_logits)
     size_t m = 4, nin = 2, k = 3;
     owned o = make_problem(700, m, nin, k, 2.0);
     nn_net_t *net = make_net(nin, k, NN_ACT_SOFTMAX, NN_LOSS_SOFTMAX_CE, o.W, o.b);
-    nn_net_bias(net, 0)[0] = -INFINITY;
+    tu_net_b(net, 0)[0] = -INFINITY;
     o.b[0] = -INFINITY; /* the reference sees the same logits */
     for (size_t i = 0; i < m; i++) {
         o.Y[i * k + 0] = 0.0;
@@ -560,30 +558,30 @@ START_TEST(test_softmax_infinite_and_nan_logits)
     ref.dbmag[0] = 0;
     check_net("softmax with a -inf logit", net, &o.p, o.Y, &ref);
     double loss, P[12];
-    size_t labels[4] = {1, 2, 2, 1};
+    int32_t labels[4] = {1, 2, 2, 1};
     NN_OK_OR_FAIL(nn_net_gradient_labels(net, m, NN_ROW_MAJOR, o.X, nin, labels, &loss));
     ck_assert(isfinite(loss));
-    for (size_t i = 0; i < nin * k; i++) ck_assert(isfinite(nn_net_grad_weights(net, 0)[i]));
-    NN_OK_OR_FAIL(nn_net_predict(net, m, NN_ROW_MAJOR, o.X, nin, P, k));
+    for (size_t i = 0; i < nin * k; i++) ck_assert(isfinite(tu_net_dW(net, 0)[i]));
+    NN_OK_OR_FAIL(nn_net_predict(net, NULL, m, NN_ROW_MAJOR, o.X, nin, P, k));
     for (size_t i = 0; i < m; i++) {
         ck_assert(P[i * k] == 0.0);
         ck_assert(fabs(P[i * k + 1] + P[i * k + 2] - 1.0) < 1e-15);
     }
 
     /* every logit -inf: NaN */
-    for (size_t j = 0; j < k; j++) nn_net_bias(net, 0)[j] = -INFINITY;
-    NN_OK_OR_FAIL(nn_net_loss(net, m, NN_ROW_MAJOR, o.X, nin, o.Y, k, &loss));
+    for (size_t j = 0; j < k; j++) tu_net_b(net, 0)[j] = -INFINITY;
+    NN_OK_OR_FAIL(nn_net_loss(net, NULL, m, NN_ROW_MAJOR, o.X, nin, o.Y, k, &loss));
     ck_assert_msg(isnan(loss), "all -inf row: loss %g, expected NaN", loss);
-    NN_OK_OR_FAIL(nn_net_loss_labels(net, m, NN_ROW_MAJOR, o.X, nin, labels, &loss));
+    NN_OK_OR_FAIL(nn_net_loss_labels(net, NULL, m, NN_ROW_MAJOR, o.X, nin, labels, &loss));
     ck_assert_msg(isnan(loss), "all -inf row (labels): loss %g", loss);
 
     /* a NaN logit */
     NN_OK_OR_FAIL(nn_net_set_params(net, 0, NN_ROW_MAJOR, o.W, k, NULL));
-    for (size_t j = 0; j < k; j++) nn_net_bias(net, 0)[j] = 0.0;
-    NN_OK_OR_FAIL(nn_net_loss(net, m, NN_ROW_MAJOR, o.X, nin, o.Y, k, &loss));
+    for (size_t j = 0; j < k; j++) tu_net_b(net, 0)[j] = 0.0;
+    NN_OK_OR_FAIL(nn_net_loss(net, NULL, m, NN_ROW_MAJOR, o.X, nin, o.Y, k, &loss));
     ck_assert(isfinite(loss));
-    nn_net_bias(net, 0)[1] = NAN;
-    NN_OK_OR_FAIL(nn_net_loss(net, m, NN_ROW_MAJOR, o.X, nin, o.Y, k, &loss));
+    tu_net_b(net, 0)[1] = NAN;
+    NN_OK_OR_FAIL(nn_net_loss(net, NULL, m, NN_ROW_MAJOR, o.X, nin, o.Y, k, &loss));
     ck_assert_msg(isnan(loss), "NaN logit: loss %g, expected NaN", loss);
     ref_free(&ref);
     nn_net_destroy(net);
@@ -604,7 +602,7 @@ START_TEST(test_predict_probabilities)
     nn_net_t *net = make_net(nin, k, NN_ACT_SIGMOID, NN_LOSS_BCE, o.W, o.b);
     ref_bce(&o.p, o.Y, &ref);
     tu_fill_value(P, 40, NAN);
-    NN_OK_OR_FAIL(nn_net_predict(net, m, NN_ROW_MAJOR, o.X, nin, P, k));
+    NN_OK_OR_FAIL(nn_net_predict(net, NULL, m, NN_ROW_MAJOR, o.X, nin, P, k));
     expect_close("BCE predict = sigmoid(z)", "P", m * k, P, ref.A, mag);
     ref_free(&ref);
     nn_net_destroy(net);
@@ -612,7 +610,7 @@ START_TEST(test_predict_probabilities)
     net = make_net(nin, k, NN_ACT_SOFTMAX, NN_LOSS_SOFTMAX_CE, o.W, o.b);
     ref_softmax_ce(&o.p, o.Y, &ref);
     tu_fill_value(P, 40, NAN);
-    NN_OK_OR_FAIL(nn_net_predict(net, m, NN_ROW_MAJOR, o.X, nin, P, k));
+    NN_OK_OR_FAIL(nn_net_predict(net, NULL, m, NN_ROW_MAJOR, o.X, nin, P, k));
     expect_close("softmax predict", "P", m * k, P, ref.A, mag);
     for (size_t i = 0; i < m; i++) {
         double s = 0;
@@ -624,7 +622,7 @@ START_TEST(test_predict_probabilities)
     for (size_t i = 0; i < m; i++)
         for (size_t q = 0; q < nin; q++) Xc[q * 13 + i] = o.X[i * nin + q];
     tu_fill_value(Pc, 60, NAN);
-    NN_OK_OR_FAIL(nn_net_predict(net, m, NN_COL_MAJOR, Xc, 13, Pc, 15));
+    NN_OK_OR_FAIL(nn_net_predict(net, NULL, m, NN_COL_MAJOR, Xc, 13, Pc, 15));
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < k; j++) Pt[i * k + j] = Pc[j * 15 + i];
     ck_assert(memcmp(Pt, P, sizeof Pt) == 0);
@@ -647,7 +645,7 @@ START_TEST(test_check_finite)
     nn_net_t *net = make_net(nin, k, NN_ACT_SIGMOID, NN_LOSS_BCE, o.W, o.b);
     size_t np = nn_net_n_params(net);
     ck_assert_uint_eq(np, nin * k + k);
-    NN_OK_OR_FAIL(nn_net_set_check_finite(net, true));
+    NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_CHECK_FINITE, 1));
 
     /* a clean batch passes, and a step moves the parameters */
     double loss, before[8], after[8];
@@ -656,7 +654,7 @@ START_TEST(test_check_finite)
     NN_OK_OR_FAIL(nn_net_get_params(net, 0, NN_ROW_MAJOR, before, k, before + 6));
     double g[8];
     NN_OK_OR_FAIL(nn_net_get_grads(net, 0, NN_ROW_MAJOR, g, k, g + 6));
-    NN_OK_OR_FAIL(nn_net_sgd_step(net, 0.5));
+    NN_OK_OR_FAIL(tu_sgd_step(net, 0.5));
     NN_OK_OR_FAIL(nn_net_get_params(net, 0, NN_ROW_MAJOR, after, k, after + 6));
     for (size_t i = 0; i < np; i++)
         ck_assert_msg(fabs(after[i] - (before[i] - 0.5 * g[i])) <=
@@ -674,28 +672,48 @@ START_TEST(test_check_finite)
     ck_assert_int_eq(nn_net_gradient(net, m, NN_ROW_MAJOR, Xn, nin, o.Y, k, &loss),
                      NN_ERR_NUMERIC);
     ck_assert(loss == 12345.0); /* a failed call writes no loss */
+    /* the gradient array holds the non-finite values, and is not current */
+    ck_assert_int_eq(nn_net_has_grads(net), 0);
+    {
+        int nonfinite = 0;
+        for (size_t i = 0; i < np; i++) nonfinite |= !isfinite(nn_net_grads(net)[i]);
+        ck_assert(nonfinite);
+    }
     /* the non-finite gradients are marked unusable: no step applies them,
      * even with check-finite turned off in between */
-    ck_assert_int_eq(nn_net_sgd_step(net, 0.5), NN_ERR_STATE);
-    NN_OK_OR_FAIL(nn_net_set_check_finite(net, false));
-    ck_assert_int_eq(nn_net_sgd_step(net, 0.5), NN_ERR_STATE);
-    NN_OK_OR_FAIL(nn_net_set_check_finite(net, true));
+    ck_assert_int_eq(tu_sgd_step(net, 0.5), NN_ERR_STATE);
+    NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_CHECK_FINITE, 0));
+    ck_assert_int_eq(tu_sgd_step(net, 0.5), NN_ERR_STATE);
+    NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_CHECK_FINITE, 1));
     NN_OK_OR_FAIL(nn_net_get_params(net, 0, NN_ROW_MAJOR, after, k, after + 6));
     ck_assert(memcmp(before, after, np * sizeof(double)) == 0);
+
+    /* a NaN gradient declared current by hand: the step refuses it
+     * (NN_ERR_NUMERIC) and changes nothing */
+    {
+        double gnan[8];
+        for (size_t i = 0; i < np; i++) gnan[i] = 0.25;
+        gnan[3] = NAN;
+        NN_OK_OR_FAIL(nn_net_set_grads(net, gnan, np));
+        ck_assert_int_eq(nn_net_has_grads(net), 1);
+        ck_assert_int_eq(tu_sgd_step(net, 0.5), NN_ERR_NUMERIC);
+        NN_OK_OR_FAIL(nn_net_get_params(net, 0, NN_ROW_MAJOR, after, k, after + 6));
+        ck_assert(memcmp(before, after, np * sizeof(double)) == 0);
+    }
     nn_net_destroy(net);
 
     /* the same on a fresh net that never had a finite gradient */
     net = make_net(nin, k, NN_ACT_SIGMOID, NN_LOSS_BCE, o.W, o.b);
-    NN_OK_OR_FAIL(nn_net_set_check_finite(net, true));
+    NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_CHECK_FINITE, 1));
     ck_assert_int_eq(nn_net_gradient(net, m, NN_ROW_MAJOR, Xn, nin, o.Y, k, &loss),
                      NN_ERR_NUMERIC);
-    ck_assert_int_eq(nn_net_sgd_step(net, 0.5), NN_ERR_STATE);
+    ck_assert_int_eq(tu_sgd_step(net, 0.5), NN_ERR_STATE);
     NN_OK_OR_FAIL(nn_net_get_params(net, 0, NN_ROW_MAJOR, after, k, after + 6));
     ck_assert(memcmp(o.W, after, nin * k * sizeof(double)) == 0);
     ck_assert(memcmp(o.b, after + 6, k * sizeof(double)) == 0);
 
     /* off (the default behaviour): NN_OK and a NaN loss */
-    NN_OK_OR_FAIL(nn_net_set_check_finite(net, false));
+    NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_CHECK_FINITE, 0));
     loss = 0.0;
     NN_OK_OR_FAIL(nn_net_gradient(net, m, NN_ROW_MAJOR, Xn, nin, o.Y, k, &loss));
     ck_assert_msg(isnan(loss), "loss %g, expected NaN", loss);
@@ -713,38 +731,47 @@ END_TEST
 START_TEST(test_labels_out_of_range)
 {
     double X[8] = {0.1, 0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8}, loss;
-    static const struct { size_t k; nn_activation act; nn_loss loss; size_t bad; }
+    static const struct { size_t k; nn_activation act; nn_loss loss; int32_t bad; }
     cases[] = {
         {3, NN_ACT_SOFTMAX, NN_LOSS_SOFTMAX_CE, 3},
         {3, NN_ACT_SOFTMAX, NN_LOSS_SOFTMAX_CE, 1000},
         {1, NN_ACT_SIGMOID, NN_LOSS_BCE, 2},  /* single output: 0 or 1 */
         {3, NN_ACT_SIGMOID, NN_LOSS_BCE, 3},  /* multi-label: < k */
         {1, NN_ACT_IDENTITY, NN_LOSS_MSE, 2},
-        {2, NN_ACT_SOFTMAX, NN_LOSS_SOFTMAX_CE, (size_t)-1},
+        {2, NN_ACT_SOFTMAX, NN_LOSS_SOFTMAX_CE, -1},
+        {3, NN_ACT_SOFTMAX, NN_LOSS_SOFTMAX_CE, INT32_MIN},
+        {1, NN_ACT_SIGMOID, NN_LOSS_BCE, -1},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         nn_net_t *net = make_net(2, cases[c].k, cases[c].act, cases[c].loss, NULL, NULL);
-        size_t good[4] = {0, 1, 0, 1}, bad[4] = {0, 1, 0, 1};
+        int32_t good[4] = {0, 1, 0, 1}, bad[4] = {0, 1, 0, 1};
         bad[2] = cases[c].bad;
-        NN_OK_OR_FAIL(nn_net_loss_labels(net, 4, NN_ROW_MAJOR, X, 2, good, &loss));
+        NN_OK_OR_FAIL(nn_net_loss_labels(net, NULL, 4, NN_ROW_MAJOR, X, 2, good, &loss));
         ck_assert(isfinite(loss));
         loss = -7.0;
-        ck_assert_int_eq(nn_net_loss_labels(net, 4, NN_ROW_MAJOR, X, 2, bad, &loss),
+        ck_assert_int_eq(nn_net_loss_labels(net, NULL, 4, NN_ROW_MAJOR, X, 2, bad, &loss),
                          NN_ERR_INVALID);
         ck_assert(loss == -7.0); /* nothing written on failure */
         ck_assert_int_eq(nn_net_gradient_labels(net, 4, NN_ROW_MAJOR, X, 2, bad, &loss),
                          NN_ERR_INVALID);
         ck_assert(loss == -7.0);
-        /* no gradient was computed: a step is out of order */
-        ck_assert_int_eq(nn_net_sgd_step(net, 0.1), NN_ERR_STATE);
+        /* no gradient was computed: a step is out of order, and there is
+         * no gradient to read */
+        ck_assert_int_eq(nn_net_has_grads(net), 0);
+        ck_assert_int_eq(tu_sgd_step(net, 0.1), NN_ERR_STATE);
+        double gw[6] = {5, 5, 5, 5, 5, 5}, gb[3] = {5, 5, 5};
+        ck_assert_int_eq(nn_net_get_grads(net, 0, NN_ROW_MAJOR, gw, cases[c].k, gb),
+                         NN_ERR_STATE);
+        for (int q = 0; q < 6; q++) ck_assert(gw[q] == 5);
+        for (int q = 0; q < 3; q++) ck_assert(gb[q] == 5);
         nn_net_destroy(net);
     }
     /* the single-output label is the target value: label 1 == y = 1 */
     double W[2] = {0.3, -0.2}, b = 0.1, Y1[4] = {1, 0, 1, 1}, ld, ll;
-    size_t l1[4] = {1, 0, 1, 1};
+    int32_t l1[4] = {1, 0, 1, 1};
     nn_net_t *net = make_net(2, 1, NN_ACT_SIGMOID, NN_LOSS_BCE, W, &b);
-    NN_OK_OR_FAIL(nn_net_loss(net, 4, NN_ROW_MAJOR, X, 2, Y1, 1, &ld));
-    NN_OK_OR_FAIL(nn_net_loss_labels(net, 4, NN_ROW_MAJOR, X, 2, l1, &ll));
+    NN_OK_OR_FAIL(nn_net_loss(net, NULL, 4, NN_ROW_MAJOR, X, 2, Y1, 1, &ld));
+    NN_OK_OR_FAIL(nn_net_loss_labels(net, NULL, 4, NN_ROW_MAJOR, X, 2, l1, &ll));
     ck_assert(memcmp(&ld, &ll, sizeof ld) == 0);
     nn_net_destroy(net);
 }
@@ -753,24 +780,47 @@ END_TEST
 /* BCE needs a sigmoid output, softmax CE a softmax output. */
 START_TEST(test_loss_requires_matching_output)
 {
-    nn_layer_spec spec = {3, NN_ACT_IDENTITY, 0.0};
+    tu_layer spec = {3, NN_ACT_IDENTITY, 0, 0};
     nn_net_t *net = NULL;
-    ck_assert_int_eq(nn_net_create(&net, 2, 1, &spec, NN_LOSS_BCE, NULL), NN_ERR_INVALID);
+    ck_assert_int_eq(tu_net_try(&net, 2, 1, &spec, NN_LOSS_BCE, NULL), NN_ERR_INVALID);
     spec.act = NN_ACT_SOFTMAX;
-    ck_assert_int_eq(nn_net_create(&net, 2, 1, &spec, NN_LOSS_BCE, NULL), NN_ERR_INVALID);
+    ck_assert_int_eq(tu_net_try(&net, 2, 1, &spec, NN_LOSS_BCE, NULL), NN_ERR_INVALID);
     spec.act = NN_ACT_SIGMOID;
-    ck_assert_int_eq(nn_net_create(&net, 2, 1, &spec, NN_LOSS_SOFTMAX_CE, NULL),
+    ck_assert_int_eq(tu_net_try(&net, 2, 1, &spec, NN_LOSS_SOFTMAX_CE, NULL),
                      NN_ERR_INVALID);
     ck_assert_ptr_null(net);
-    NN_OK_OR_FAIL(nn_net_create(&net, 2, 1, &spec, NN_LOSS_BCE, NULL));
+    NN_OK_OR_FAIL(tu_net_try(&net, 2, 1, &spec, NN_LOSS_BCE, NULL));
+    int64_t loss = -1;
+    NN_OK_OR_FAIL(nn_net_get_int(net, NN_NET_LOSS, &loss));
+    ck_assert_int_eq(loss, NN_LOSS_BCE);
     nn_net_destroy(net);
     net = NULL;
     spec.act = NN_ACT_SOFTMAX;
-    NN_OK_OR_FAIL(nn_net_create(&net, 2, 1, &spec, NN_LOSS_SOFTMAX_CE, NULL));
+    NN_OK_OR_FAIL(tu_net_try(&net, 2, 1, &spec, NN_LOSS_SOFTMAX_CE, NULL));
+    NN_OK_OR_FAIL(nn_net_get_int(net, NN_NET_LOSS, &loss));
+    ck_assert_int_eq(loss, NN_LOSS_SOFTMAX_CE);
     nn_net_destroy(net);
     net = NULL;
-    NN_OK_OR_FAIL(nn_net_create(&net, 2, 1, &spec, NN_LOSS_MSE, NULL));
+    NN_OK_OR_FAIL(tu_net_try(&net, 2, 1, &spec, NN_LOSS_MSE, NULL));
+    NN_OK_OR_FAIL(nn_net_get_int(net, NN_NET_LOSS, &loss));
+    ck_assert_int_eq(loss, NN_LOSS_MSE);
     nn_net_destroy(net);
+}
+END_TEST
+
+/* Issue 9, item 9: a single softmax output (loss 0 whatever the weights)
+ * is refused at creation, with labels or dense targets in mind alike. */
+START_TEST(test_single_softmax_output_refused)
+{
+    const nn_loss losses[] = {NN_LOSS_SOFTMAX_CE, NN_LOSS_MSE};
+    for (size_t i = 0; i < 2; i++) {
+        const tu_layer l[2] = {{4, NN_ACT_TANH, 0, 0}, {1, NN_ACT_SOFTMAX, 0, 0}};
+        nn_net_t *net = (nn_net_t *)&l; /* sentinel: must stay */
+        ck_assert_int_eq(tu_net_try(&net, 3, 2, l, losses[i], NULL), NN_ERR_INVALID);
+        ck_assert_int_eq(tu_net_try(&net, 3, 1, l + 1, losses[i], NULL),
+                         NN_ERR_INVALID);
+        ck_assert_ptr_eq(net, (nn_net_t *)&l);
+    }
 }
 END_TEST
 
@@ -833,6 +883,7 @@ static Suite *loss_suite(void)
     tcase_add_test(te, test_check_finite);
     tcase_add_test(te, test_labels_out_of_range);
     tcase_add_test(te, test_loss_requires_matching_output);
+    tcase_add_test(te, test_single_softmax_output_refused);
     suite_add_tcase(s, te);
     return s;
 }

@@ -187,13 +187,16 @@ START_TEST(gradient_descent_matches_lstsq)
     double w[n], b;
     NN_OK_OR_FAIL(nn_lstsq(m, n, NN_ROW_MAJOR, X, n, y, w, &b));
 
-    nn_layer_spec spec = {1, NN_ACT_IDENTITY, 0};
-    nn_net_t *net = NULL;
-    NN_OK_OR_FAIL(nn_net_create(&net, n, 1, &spec, NN_LOSS_MSE, NULL));
+    const size_t units = 1;
+    const nn_activation act = NN_ACT_IDENTITY;
+    nn_net_t *net = tu_net(n, 1, &units, &act, NN_LOSS_MSE, NULL);
     NN_OK_OR_FAIL(nn_net_init(net, NN_INIT_ZERO, 0));
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, NN_OPTIM_SGD, NULL));
+    NN_OK_OR_FAIL(nn_optim_set_real(opt, NN_OPTIM_LR, 0.25));
     for (int it = 0; it < 1000; it++) {
         NN_OK_OR_FAIL(nn_net_gradient(net, m, NN_ROW_MAJOR, X, n, y, 1, NULL));
-        NN_OK_OR_FAIL(nn_net_sgd_step(net, 0.25));
+        NN_OK_OR_FAIL(nn_optim_step(opt, net));
     }
     double gw[n], gb;
     NN_OK_OR_FAIL(nn_net_get_params(net, 0, NN_ROW_MAJOR, gw, 1, &gb));
@@ -201,6 +204,19 @@ START_TEST(gradient_descent_matches_lstsq)
         ck_assert_msg(fabs(gw[j] - w[j]) < 1e-6, "w[%d]: gd %.12g lstsq %.12g",
                       j, gw[j], w[j]);
     ck_assert_msg(fabs(gb - b) < 1e-6, "b: gd %.12g lstsq %.12g", gb, b);
+
+    /* the one-call step (the fused dgemm path for plain SGD) converges to
+     * the same solution */
+    NN_OK_OR_FAIL(nn_net_init(net, NN_INIT_ZERO, 0));
+    for (int it = 0; it < 1000; it++)
+        NN_OK_OR_FAIL(nn_net_train_step(net, opt, m, NN_ROW_MAJOR, X, n, y, 1,
+                                        NULL));
+    NN_OK_OR_FAIL(nn_net_get_params(net, 0, NN_ROW_MAJOR, gw, 1, &gb));
+    for (int j = 0; j < n; j++)
+        ck_assert_msg(fabs(gw[j] - w[j]) < 1e-6, "w[%d]: fused %.12g lstsq %.12g",
+                      j, gw[j], w[j]);
+    ck_assert_msg(fabs(gb - b) < 1e-6, "b: fused %.12g lstsq %.12g", gb, b);
+    nn_optim_destroy(opt);
     nn_net_destroy(net);
 }
 END_TEST

@@ -7,19 +7,28 @@
  * an allocator that refuses anything over 64 MiB); atomic saves (missing
  * directory, a directory in the way, a write that fails part way through
  * RLIMIT_FSIZE, a read-only directory) that leave the old file and no
- * temporary behind; every byte allocated is returned.
+ * temporary behind; every byte allocated is returned. Format version 2 adds
+ * the network settings (reduction, check-finite, dropout seed) and the
+ * attached scalers: both round trip bitwise, and their hostile values are
+ * refused. Version-1 files written by libnn 0.x (tests/data/v1_*.nnm, made
+ * by tests/data/gen_v1_models.c) load with the parameters, optimizer state,
+ * predictions and dropout stream that 0.x recorded.
  *
- * Offsets used below (docs/FORMAT.md): header 32 bytes (magic 0..7, version
- * 8, reserved 12, payload_len 16, payload_crc 24, header_crc 28); payload at
- * 32: n_in 32, n_layers 40, loss 48, flags 52, layer l at 56 + 32 l (n_out,
- * act +8, reserved +12, act_param +16, dropout +24); with L layers the rng is
- * at 56 + 32 L, n_params at 88 + 32 L, params at 96 + 32 L, then the
- * optimizer (kind, decoupled, lr.., steps +64, state_len +72, state +80). */
+ * Offsets used below (docs/FORMAT.md, version 2): header 32 bytes (magic
+ * 0..7, version 8, reserved 12, payload_len 16, payload_crc 24, header_crc
+ * 28); payload at 32: n_in 32, n_layers 40, loss 48, flags 52, layer l at
+ * 56 + 32 l (n_out, act +8, kind +12, act_param +16, dropout +24); with L
+ * layers the settings are at 56 + 32 L (reduction, check_finite +4, dropout
+ * seed +8), the rng at 72 + 32 L, n_params at 104 + 32 L, params at
+ * 112 + 32 L, then the scalers (kind, reserved +4, n +8, offsets +16, then
+ * scales), then the optimizer (kind, decoupled, lr.., steps +64, state_len
+ * +72, state +80). Version 1 has no settings (rng at 56 + 32 L). */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,8 +88,14 @@ static void fix_crcs(unsigned char *b, size_t n)
  * softmax in a hidden layer. */
 #define N_ARCH 5
 typedef struct {
+    size_t n_out;
+    nn_activation act;
+    double act_param; /* leaky relu only (the others keep the default) */
+    double dropout;
+} lspec;
+typedef struct {
     size_t n_in, n_layers;
-    nn_layer_spec specs[3];
+    lspec specs[3];
     nn_loss loss;
 } arch;
 static const arch ARCHS[N_ARCH] = {
@@ -112,11 +127,23 @@ static void make_batches(const arch *a, batches *bt, uint64_t seed)
     }
 }
 
+/* The network of an architecture (dropout seed 42, weights seed 42). */
 static nn_net_t *make_net(const arch *a, const nn_allocator *al)
 {
+    nn_netspec_t *sp = NULL;
+    NN_OK_OR_FAIL(nn_netspec_create(&sp, a->n_in, a->loss, NULL));
+    for (size_t l = 0; l < a->n_layers; l++) {
+        const lspec *L = &a->specs[l];
+        NN_OK_OR_FAIL(nn_netspec_add_dense(sp, L->n_out, L->act));
+        if (L->act == NN_ACT_LEAKY_RELU)
+            NN_OK_OR_FAIL(nn_netspec_set_real(sp, l, NN_LAYER_ACT_PARAM,
+                                              L->act_param));
+        NN_OK_OR_FAIL(nn_netspec_set_real(sp, l, NN_LAYER_DROPOUT, L->dropout));
+    }
+    NN_OK_OR_FAIL(nn_netspec_set_int(sp, NN_NET_WIDE, NN_NET_DROPOUT_SEED, 42));
     nn_net_t *net = NULL;
-    NN_OK_OR_FAIL(nn_net_create(&net, a->n_in, a->n_layers, a->specs, a->loss,
-                                al));
+    NN_OK_OR_FAIL(nn_net_create(&net, sp, al));
+    nn_netspec_destroy(sp);
     NN_OK_OR_FAIL(nn_net_init(net, NN_INIT_GLOROT_NORMAL, 42));
     return net;
 }
@@ -125,15 +152,26 @@ static nn_net_t *make_net(const arch *a, const nn_allocator *al)
 static nn_optim_t *make_opt(nn_net_t *net, int kind, const nn_allocator *al)
 {
     if (kind < 0) return NULL;
-    nn_optim_config c;
-    NN_OK_OR_FAIL(nn_optim_config_default(&c, (nn_optim_kind)kind));
-    c.lr = 0.05;
-    if (kind == NN_OPTIM_ADAM) { c.weight_decay = 0.01; c.decoupled = true; }
-    if (kind == NN_OPTIM_MOMENTUM) c.clip_norm = 0.5;
-    if (kind == NN_OPTIM_NESTEROV) c.weight_decay = 1e-3;
     nn_optim_t *opt = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, al));
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, (nn_optim_kind)kind, al));
+    NN_OK_OR_FAIL(nn_optim_set_real(opt, NN_OPTIM_LR, 0.05));
+    if (kind == NN_OPTIM_ADAM) {
+        NN_OK_OR_FAIL(nn_optim_set_real(opt, NN_OPTIM_WEIGHT_DECAY, 0.01));
+        NN_OK_OR_FAIL(nn_optim_set_int(opt, NN_OPTIM_DECOUPLED, 1));
+    }
+    if (kind == NN_OPTIM_MOMENTUM)
+        NN_OK_OR_FAIL(nn_optim_set_real(opt, NN_OPTIM_CLIP_NORM, 0.5));
+    if (kind == NN_OPTIM_NESTEROV)
+        NN_OK_OR_FAIL(nn_optim_set_real(opt, NN_OPTIM_WEIGHT_DECAY, 1e-3));
     return opt;
+}
+
+/* w -= 0.05 g through the flat arrays (plain SGD without an optimizer). */
+static void sgd_by_hand(nn_net_t *net)
+{
+    double *w = nn_net_params(net);
+    const double *g = nn_net_grads(net);
+    for (size_t i = 0; i < nn_net_n_params(net); i++) w[i] -= 0.05 * g[i];
 }
 
 /* Steps [from, to) on the cycled batches (SGD step of the net itself when
@@ -147,7 +185,7 @@ static void train(nn_net_t *net, nn_optim_t *opt, const arch *a,
         NN_OK_OR_FAIL(nn_net_gradient(net, MB, NN_ROW_MAJOR, bt->X[i], a->n_in,
                                       bt->Y[i], k, NULL));
         if (opt) NN_OK_OR_FAIL(nn_optim_step(opt, net));
-        else NN_OK_OR_FAIL(nn_net_sgd_step(net, 0.05));
+        else sgd_by_hand(net);
     }
 }
 
@@ -167,27 +205,32 @@ static void expect_same_params(nn_net_t *a, nn_net_t *b)
 {
     ck_assert_uint_eq(nn_net_n_layers(a), nn_net_n_layers(b));
     for (size_t l = 0; l < nn_net_n_layers(a); l++) {
-        size_t nw = nn_net_layer_n_in(a, l) * nn_net_layer_n_out(a, l);
-        ck_assert_uint_eq(nw, nn_net_layer_n_in(b, l) * nn_net_layer_n_out(b, l));
-        ck_assert_msg(memcmp(nn_net_weights(a, l), nn_net_weights(b, l),
-                             nw * sizeof(double)) == 0, "W of layer %zu", l);
-        ck_assert_msg(memcmp(nn_net_bias(a, l), nn_net_bias(b, l),
-                             nn_net_layer_n_out(a, l) * sizeof(double)) == 0,
-                      "b of layer %zu", l);
+        ck_assert_uint_eq(nn_net_layer_n_in(a, l), nn_net_layer_n_in(b, l));
+        ck_assert_uint_eq(nn_net_layer_n_out(a, l), nn_net_layer_n_out(b, l));
     }
+    ck_assert_uint_eq(nn_net_n_params(a), nn_net_n_params(b));
+    ck_assert(memcmp(nn_net_params(a), nn_net_params(b),
+                     nn_net_n_params(a) * sizeof(double)) == 0);
 }
+
+static const int32_t OPT_REALS[7] = {
+    NN_OPTIM_LR, NN_OPTIM_MOMENTUM_COEF, NN_OPTIM_BETA1, NN_OPTIM_BETA2,
+    NN_OPTIM_EPS, NN_OPTIM_WEIGHT_DECAY, NN_OPTIM_CLIP_NORM};
 
 static void expect_same_opt(const nn_optim_t *a, const nn_optim_t *b)
 {
-    nn_optim_config ca, cb;
-    NN_OK_OR_FAIL(nn_optim_get_config(a, &ca));
-    NN_OK_OR_FAIL(nn_optim_get_config(b, &cb));
-    ck_assert_int_eq(ca.kind, cb.kind);
-    ck_assert(ca.decoupled == cb.decoupled);
-    const double fa[] = {ca.lr, ca.momentum, ca.beta1, ca.beta2, ca.eps,
-                         ca.weight_decay, ca.clip_norm};
-    const double fb[] = {cb.lr, cb.momentum, cb.beta1, cb.beta2, cb.eps,
-                         cb.weight_decay, cb.clip_norm};
+    int64_t ka = -1, kb = -2, da = -1, db = -2;
+    NN_OK_OR_FAIL(nn_optim_get_int(a, NN_OPTIM_KIND, &ka));
+    NN_OK_OR_FAIL(nn_optim_get_int(b, NN_OPTIM_KIND, &kb));
+    NN_OK_OR_FAIL(nn_optim_get_int(a, NN_OPTIM_DECOUPLED, &da));
+    NN_OK_OR_FAIL(nn_optim_get_int(b, NN_OPTIM_DECOUPLED, &db));
+    ck_assert_int_eq(ka, kb);
+    ck_assert_int_eq(da, db);
+    double fa[7], fb[7];
+    for (int i = 0; i < 7; i++) {
+        NN_OK_OR_FAIL(nn_optim_get_real(a, OPT_REALS[i], &fa[i]));
+        NN_OK_OR_FAIL(nn_optim_get_real(b, OPT_REALS[i], &fb[i]));
+    }
     ck_assert(memcmp(fa, fb, sizeof fa) == 0);
     size_t len = nn_optim_state_len(a);
     ck_assert_uint_eq(len, nn_optim_state_len(b));
@@ -247,7 +290,7 @@ static void write_whole(const char *path, const void *b, size_t n)
 
 /* Load b[0..n) through the counting allocator; returns the status and checks
  * that nothing leaked and nothing huge was asked for. */
-static nn_status load_counted(const unsigned char *b, size_t n, bool want_opt)
+static nn_status load_counted(const unsigned char *b, size_t n, int want_opt)
 {
     tu_counter c = {.max_request = MAX_REQUEST};
     nn_allocator al = tu_allocator(&c);
@@ -315,16 +358,27 @@ START_TEST(test_round_trip)
     /* architecture */
     ck_assert_uint_eq(nn_net_n_in(net2), a->n_in);
     ck_assert_uint_eq(nn_net_n_layers(net2), a->n_layers);
-    nn_loss loss;
-    NN_OK_OR_FAIL(nn_net_get_loss(net2, &loss));
+    int64_t loss = -1, seed = 0;
+    NN_OK_OR_FAIL(nn_net_get_int(net2, NN_NET_LOSS, &loss));
     ck_assert_int_eq(loss, a->loss);
+    NN_OK_OR_FAIL(nn_net_get_int(net2, NN_NET_DROPOUT_SEED, &seed));
+    ck_assert_int_eq(seed, 42);
     for (size_t l = 0; l < a->n_layers; l++) {
-        nn_layer_spec s;
-        NN_OK_OR_FAIL(nn_net_get_layer_spec(net2, l, &s));
-        ck_assert_uint_eq(s.n_out, a->specs[l].n_out);
-        ck_assert_int_eq(s.act, a->specs[l].act);
-        ck_assert(memcmp(&s.act_param, &a->specs[l].act_param, 8) == 0);
-        ck_assert(memcmp(&s.dropout, &a->specs[l].dropout, 8) == 0);
+        int64_t units = 0, act = -1, lkind = -1;
+        double slope = -1, drop = -1, slope0 = -2;
+        NN_OK_OR_FAIL(nn_net_get_layer_int(net2, l, NN_LAYER_UNITS, &units));
+        NN_OK_OR_FAIL(nn_net_get_layer_int(net2, l, NN_LAYER_ACTIVATION, &act));
+        NN_OK_OR_FAIL(nn_net_get_layer_int(net2, l, NN_LAYER_KIND, &lkind));
+        NN_OK_OR_FAIL(nn_net_get_layer_real(net2, l, NN_LAYER_ACT_PARAM, &slope));
+        NN_OK_OR_FAIL(nn_net_get_layer_real(net2, l, NN_LAYER_DROPOUT, &drop));
+        NN_OK_OR_FAIL(nn_net_get_layer_real(net, l, NN_LAYER_ACT_PARAM, &slope0));
+        ck_assert_uint_eq((size_t)units, a->specs[l].n_out);
+        ck_assert_int_eq(act, a->specs[l].act);
+        ck_assert_int_eq(lkind, NN_LAYER_DENSE);
+        ck_assert(memcmp(&slope, &slope0, 8) == 0);
+        if (a->specs[l].act == NN_ACT_LEAKY_RELU)
+            ck_assert(slope == a->specs[l].act_param);
+        ck_assert(memcmp(&drop, &a->specs[l].dropout, 8) == 0);
     }
     expect_same_params(net, net2);
     if (opt) expect_same_opt(opt, opt2);
@@ -332,8 +386,8 @@ START_TEST(test_round_trip)
     /* predictions to the last bit */
     size_t k = nn_net_n_out(net);
     double P1[MB * 8], P2[MB * 8];
-    NN_OK_OR_FAIL(nn_net_predict(net, MB, NN_ROW_MAJOR, bt.X[0], a->n_in, P1, k));
-    NN_OK_OR_FAIL(nn_net_predict(net2, MB, NN_ROW_MAJOR, bt.X[0], a->n_in, P2, k));
+    NN_OK_OR_FAIL(nn_net_predict(net, NULL, MB, NN_ROW_MAJOR, bt.X[0], a->n_in, P1, k));
+    NN_OK_OR_FAIL(nn_net_predict(net2, NULL, MB, NN_ROW_MAJOR, bt.X[0], a->n_in, P2, k));
     ck_assert(memcmp(P1, P2, MB * k * sizeof(double)) == 0);
 
     /* saving the loaded model gives the same bytes (dropout state included) */
@@ -430,7 +484,7 @@ START_TEST(test_save_mem_contract)
     NN_OK_OR_FAIL(nn_model_save_mem(net, opt, NULL, 0, &n));
     NN_OK_OR_FAIL(nn_model_save_mem(net, NULL, NULL, 0, &n_net));
     size_t np = nn_net_n_params(net);
-    ck_assert_uint_eq(n_net, 96 + 32 * a->n_layers + 8 * np);
+    ck_assert_uint_eq(n_net, 112 + 32 * a->n_layers + 8 * np);
     ck_assert_uint_eq(n, n_net + 80 + 8 * 2 * np);
 
     unsigned char *b = malloc(n + 16);
@@ -456,11 +510,16 @@ START_TEST(test_save_mem_contract)
     ck_assert_uint_eq(rd64(b + 40), a->n_layers);
     ck_assert_uint_eq(rd32(b + 48), a->loss);
     ck_assert_uint_eq(rd32(b + 52), 1);
-    ck_assert_uint_eq(rd64(b + 88 + 32 * a->n_layers), np);
+    ck_assert_uint_eq(rd32(b + 56 + 8), a->specs[0].act);
+    ck_assert_uint_eq(rd32(b + 56 + 12), NN_LAYER_DENSE);
+    ck_assert_uint_eq(rd32(b + 56 + 32 * a->n_layers), NN_REDUCE_MEAN);
+    ck_assert_uint_eq(rd32(b + 60 + 32 * a->n_layers), 0);
+    ck_assert_uint_eq(rd64(b + 64 + 32 * a->n_layers), 42);
+    ck_assert_uint_eq(rd64(b + 104 + 32 * a->n_layers), np);
     double w0;
-    memcpy(&w0, &(uint64_t){rd64(b + 96 + 32 * a->n_layers)}, 8);
-    ck_assert(memcmp(&w0, nn_net_weights(net, 0), 8) == 0);
-    ck_assert_uint_eq(rd32(b + 96 + 32 * a->n_layers + 8 * np), NN_OPTIM_ADAM);
+    memcpy(&w0, &(uint64_t){rd64(b + 112 + 32 * a->n_layers)}, 8);
+    ck_assert(memcmp(&w0, nn_net_params(net), 8) == 0);
+    ck_assert_uint_eq(rd32(b + 112 + 32 * a->n_layers + 8 * np), NN_OPTIM_ADAM);
 
     /* argument errors */
     ck_assert_int_eq(nn_model_save_mem(NULL, NULL, NULL, 0, &got), NN_ERR_INVALID);
@@ -551,7 +610,7 @@ START_TEST(test_resume_needs_rng_state)
     size_t n;
     unsigned char *b = to_mem(net, NULL, &n);
     /* restart the generator (as nn_net_init(seed 42) would) in the copy */
-    size_t rng_off = 56 + 32 * a->n_layers;
+    size_t rng_off = 72 + 32 * a->n_layers;
     nn_net_t *fresh = make_net(a, NULL);
     size_t nf;
     unsigned char *bf = to_mem(fresh, NULL, &nf);
@@ -561,7 +620,7 @@ START_TEST(test_resume_needs_rng_state)
     NN_OK_OR_FAIL(nn_model_load_mem(b, n, &net2, NULL, NULL, NULL));
     train(net2, NULL, a, &bt, 2, 4);
     size_t nw = nn_net_layer_n_in(ref, 0) * nn_net_layer_n_out(ref, 0);
-    ck_assert(memcmp(nn_net_weights(ref, 0), nn_net_weights(net2, 0),
+    ck_assert(memcmp(nn_net_params(ref), nn_net_params(net2),
                      nw * sizeof(double)) != 0);
     nn_net_destroy(net2);
     nn_net_destroy(fresh);
@@ -577,12 +636,12 @@ START_TEST(test_truncate_every_byte)
 {
     size_t n;
     unsigned char *b = small_model(&n);
-    ck_assert_int_eq(load_counted(b, n, true), NN_OK);
+    ck_assert_int_eq(load_counted(b, n, 1), NN_OK);
     for (size_t len = 0; len < n; len++) {
         /* a fresh copy of exactly len bytes, so that ASan sees over-reads */
         unsigned char *t = malloc(len ? len : 1);
         memcpy(t, b, len);
-        nn_status st = len ? load_counted(t, len, true)
+        nn_status st = len ? load_counted(t, len, 1)
                            : nn_model_load_mem(t, 0, &(nn_net_t *){NULL}, NULL,
                                                NULL, NULL);
         ck_assert_msg(st == NN_ERR_FORMAT, "truncated at %zu: status %d", len,
@@ -619,9 +678,9 @@ START_TEST(test_flip_every_byte)
             unsigned char *t = malloc(n);
             memcpy(t, b, n);
             t[i] ^= masks[m];
-            nn_status st = load_counted(t, n, true);
+            nn_status st = load_counted(t, n, 1);
             /* a flip in the version field may read as a newer version */
-            bool ok = st == NN_ERR_FORMAT ||
+            int ok = st == NN_ERR_FORMAT ||
                       (st == NN_ERR_UNSUPPORTED && i >= 8 && i < 12);
             ck_assert_msg(ok, "flip 0x%02x at %zu: status %d", masks[m], i, st);
             free(t);
@@ -639,9 +698,9 @@ START_TEST(test_magic_and_version)
     unsigned char *t = malloc(n);
     memcpy(t, b, n);
     memcpy(t, "LIBNN\0MD", 8);
-    ck_assert_int_eq(load_counted(t, n, true), NN_ERR_FORMAT);
+    ck_assert_int_eq(load_counted(t, n, 1), NN_ERR_FORMAT);
     memset(t, 0, n);
-    ck_assert_int_eq(load_counted(t, n, true), NN_ERR_FORMAT);
+    ck_assert_int_eq(load_counted(t, n, 1), NN_ERR_FORMAT);
     /* future versions: UNSUPPORTED whatever follows, even a bare prefix */
     const uint32_t future[] = {NN_MODEL_FORMAT_VERSION + 1, 77, 0xFFFFFFFFu};
     for (size_t i = 0; i < 3; i++) {
@@ -652,20 +711,20 @@ START_TEST(test_magic_and_version)
         ck_assert_int_eq(nn_model_load_mem(t, n, &net, NULL, NULL, &err),
                          NN_ERR_UNSUPPORTED);
         ck_assert_ptr_nonnull(strstr(err.message, "newer"));
-        ck_assert_int_eq(load_counted(t, 12, true), NN_ERR_UNSUPPORTED);
+        ck_assert_int_eq(load_counted(t, 12, 1), NN_ERR_UNSUPPORTED);
         fix_crcs(t, n); /* a consistent newer header too */
-        ck_assert_int_eq(load_counted(t, n, true), NN_ERR_UNSUPPORTED);
+        ck_assert_int_eq(load_counted(t, n, 1), NN_ERR_UNSUPPORTED);
     }
     /* version 0 is not a version */
     memcpy(t, b, n);
     wr32(t + 8, 0);
     fix_crcs(t, n);
-    ck_assert_int_eq(load_counted(t, n, true), NN_ERR_FORMAT);
+    ck_assert_int_eq(load_counted(t, n, 1), NN_ERR_FORMAT);
     /* trailing bytes */
     unsigned char *longer = malloc(n + 8);
     memcpy(longer, b, n);
     memset(longer + n, 0, 8);
-    ck_assert_int_eq(load_counted(longer, n + 8, true), NN_ERR_FORMAT);
+    ck_assert_int_eq(load_counted(longer, n + 8, 1), NN_ERR_FORMAT);
     free(longer);
     free(t);
     free(b);
@@ -686,8 +745,8 @@ START_TEST(test_hostile_fields)
     size_t n;
     unsigned char *b = small_model(&n); /* arch 2: 3 layers, n_in 2 */
     const size_t L = 3, np = 2 * 4 + 4 + 4 * 3 + 3 + 3 * 2 + 2;
-    const size_t rng = 56 + 32 * L, npo = 88 + 32 * L;
-    const size_t opt = 96 + 32 * L + 8 * np;
+    const size_t set = 56 + 32 * L, rng = 72 + 32 * L, npo = 104 + 32 * L;
+    const size_t opt = 112 + 32 * L + 8 * np;
     const edit edits[] = {
         {"n_layers 2^40", 40, 8, (uint64_t)1 << 40, 0},
         {"n_layers 2^64-1", 40, 8, UINT64_MAX, 0},
@@ -703,11 +762,17 @@ START_TEST(test_hostile_fields)
         {"loss 3", 48, 4, 3, 0},
         {"loss 2^31", 48, 4, 0x80000000u, 0},
         {"softmax CE loss on a sigmoid output", 48, 4, NN_LOSS_SOFTMAX_CE, 0},
-        {"flags 2", 52, 4, 2, 0},
+        {"flags 2 (an input scaler where the optimizer is)", 52, 4, 2, 0},
+        {"flags 8", 52, 4, 8, 0},
+        {"flags 0x80000001", 52, 4, 0x80000001u, 0},
         {"flags 0 (optimizer bytes left over)", 52, 4, 0, 0},
         {"activation 6", 64, 4, 6, 0},
         {"activation 2^32-1", 64, 4, 0xFFFFFFFFu, 0},
-        {"layer reserved", 68, 4, 1, 0},
+        {"layer kind 1", 68, 4, 1, 0},
+        {"layer kind 2^32-1", 68 + 32, 4, 0xFFFFFFFFu, 0},
+        {"reduction 2", set, 4, 2, 0},
+        {"reduction 2^31", set, 4, 0x80000000u, 0},
+        {"check_finite 2", set + 4, 4, 2, 0},
         {"slope NaN", 72, 0, 0, NAN},
         {"slope -1", 72, 0, 0, -1.0},
         {"slope inf", 72, 0, 0, INFINITY},
@@ -745,30 +810,30 @@ START_TEST(test_hostile_fields)
         else wrf(t + d->off, d->dvalue);
         if (d->off == rng) memset(t + rng, 0, 32);
         fix_crcs(t, n);
-        nn_status st = load_counted(t, n, true);
+        nn_status st = load_counted(t, n, 1);
         ck_assert_msg(st == NN_ERR_FORMAT, "%s: status %d", d->what, st);
-        ck_assert_int_eq(load_counted(t, n, false), NN_ERR_FORMAT);
+        ck_assert_int_eq(load_counted(t, n, 0), NN_ERR_FORMAT);
     }
     /* a NaN moment (a diverged run) and a negative FIRST moment still load */
     memcpy(t, b, n);
     wrf(t + opt + 80 + 8 * np, NAN);
     wrf(t + opt + 80, -1.0);
     fix_crcs(t, n);
-    ck_assert_int_eq(load_counted(t, n, true), NN_OK);
+    ck_assert_int_eq(load_counted(t, n, 1), NN_OK);
     /* decoupled on a non-Adam optimizer: rewrite kind to SGD (Adam file has
      * decoupled = 1); the state length then no longer matches either way */
     memcpy(t, b, n);
     ck_assert_uint_eq(rd32(t + opt + 4), 1);
     wr32(t + opt, NN_OPTIM_SGD);
     fix_crcs(t, n);
-    ck_assert_int_eq(load_counted(t, n, true), NN_ERR_FORMAT);
+    ck_assert_int_eq(load_counted(t, n, 1), NN_ERR_FORMAT);
     /* payload_len that disagrees with the size (consistent header CRC) */
     const uint64_t lens[] = {0, n - 33, n - 31, (uint64_t)1 << 40, UINT64_MAX};
     for (size_t i = 0; i < 5; i++) {
         memcpy(t, b, n);
         wr64(t + 16, lens[i]);
         wr32(t + 28, ref_crc(t, 28));
-        ck_assert_int_eq(load_counted(t, n, true), NN_ERR_FORMAT);
+        ck_assert_int_eq(load_counted(t, n, 1), NN_ERR_FORMAT);
     }
     free(t);
     free(b);
@@ -782,50 +847,92 @@ START_TEST(test_hostile_tiny_files)
     unsigned char f[256];
     static const unsigned char magic[8] = {0x89, 'N', 'N', 'M', '\r', '\n',
                                            0x1A, '\n'};
-    /* header + n_in, n_layers, loss, flags only */
+    /* header + n_in, n_layers, loss, flags only (either version) */
     const uint64_t layers[] = {(uint64_t)1 << 40, (uint64_t)1 << 20, 1, 2};
-    for (size_t i = 0; i < 4; i++) {
-        memset(f, 0, sizeof f);
-        memcpy(f, magic, 8);
-        wr32(f + 8, 1);
-        wr64(f + 32, 784);
-        wr64(f + 40, layers[i]);
-        size_t n = 56;
-        fix_crcs(f, n);
-        ck_assert_int_eq(load_counted(f, n, true), NN_ERR_FORMAT);
-    }
+    for (uint32_t v = 1; v <= 2; v++)
+        for (size_t i = 0; i < 4; i++) {
+            memset(f, 0, sizeof f);
+            memcpy(f, magic, 8);
+            wr32(f + 8, v);
+            wr64(f + 32, 784);
+            wr64(f + 40, layers[i]);
+            size_t n = 56;
+            fix_crcs(f, n);
+            ck_assert_int_eq(load_counted(f, n, 1), NN_ERR_FORMAT);
+        }
     /* one layer of 2^20 x 2^20 weights, n_params claimed correctly, no data */
     memset(f, 0, sizeof f);
     memcpy(f, magic, 8);
-    wr32(f + 8, 1);
+    wr32(f + 8, 2);
     wr64(f + 32, (uint64_t)1 << 20);
     wr64(f + 40, 1);
     wr64(f + 56, (uint64_t)1 << 20);
-    wr64(f + 88, 0x12345);                                 /* rng */
-    wr64(f + 120, ((uint64_t)1 << 40) + ((uint64_t)1 << 20)); /* n_params */
-    fix_crcs(f, 128);
-    ck_assert_int_eq(load_counted(f, 128, true), NN_ERR_FORMAT);
+    wr64(f + 104, 0x12345);                                /* rng */
+    wr64(f + 136, ((uint64_t)1 << 40) + ((uint64_t)1 << 20)); /* n_params */
+    fix_crcs(f, 144);
+    ck_assert_int_eq(load_counted(f, 144, 1), NN_ERR_FORMAT);
     /* the same with 8 parameter bytes present */
-    fix_crcs(f, 136);
-    ck_assert_int_eq(load_counted(f, 136, true), NN_ERR_FORMAT);
-    /* a valid minimal model built by hand: 1 -> 1 identity, MSE */
+    fix_crcs(f, 152);
+    ck_assert_int_eq(load_counted(f, 152, 1), NN_ERR_FORMAT);
+    /* a scaler claiming 2^60 columns after a valid 1 -> 1 net */
     memset(f, 0, sizeof f);
     memcpy(f, magic, 8);
-    wr32(f + 8, 1);
+    wr32(f + 8, 2);
     wr64(f + 32, 1);
     wr64(f + 40, 1);
+    wr32(f + 52, 2); /* an input scaler follows */
     wr64(f + 56, 1);
-    wr64(f + 88, 1);
-    wr64(f + 120, 2);
-    wrf(f + 128, 0.5);
-    wrf(f + 136, -0.25);
-    fix_crcs(f, 144);
-    nn_net_t *net = NULL;
-    NN_OK_OR_FAIL(nn_model_load_mem(f, 144, &net, NULL, NULL, NULL));
-    double x = 2.0, y = 0;
-    NN_OK_OR_FAIL(nn_net_predict(net, 1, NN_ROW_MAJOR, &x, 1, &y, 1));
-    ck_assert(y == 0.75);
-    nn_net_destroy(net);
+    wr64(f + 104, 1);
+    wr64(f + 136, 2);
+    wr64(f + 168, (uint64_t)1 << 60);
+    fix_crcs(f, 192);
+    ck_assert_int_eq(load_counted(f, 192, 1), NN_ERR_FORMAT);
+
+    /* a valid minimal model built by hand: 1 -> 1 identity, MSE, in
+     * version 2 (settings: sum reduction, check-finite on, dropout seed 7)
+     * and in version 1 (no settings) */
+    for (uint32_t v = 2; v >= 1; v--) {
+        size_t at; /* where the rng starts */
+        memset(f, 0, sizeof f);
+        memcpy(f, magic, 8);
+        wr32(f + 8, v);
+        wr64(f + 32, 1);
+        wr64(f + 40, 1);
+        wr64(f + 56, 1);
+        if (v == 2) {
+            wr32(f + 88, NN_REDUCE_SUM);
+            wr32(f + 92, 1);
+            wr64(f + 96, 7);
+            at = 104;
+        } else {
+            at = 88;
+        }
+        wr64(f + at, 1);        /* rng */
+        wr64(f + at + 32, 2);   /* n_params */
+        wrf(f + at + 40, 0.5);  /* w */
+        wrf(f + at + 48, -0.25); /* b */
+        size_t n = at + 56;
+        fix_crcs(f, n);
+        nn_net_t *net = NULL;
+        NN_OK_OR_FAIL(nn_model_load_mem(f, n, &net, NULL, NULL, NULL));
+        double x = 2.0, y = 0;
+        NN_OK_OR_FAIL(nn_net_predict(net, NULL, 1, NN_ROW_MAJOR, &x, 1, &y, 1));
+        ck_assert(y == 0.75);
+        int64_t red = -1, cf = -1, seed = -1;
+        NN_OK_OR_FAIL(nn_net_get_int(net, NN_NET_REDUCTION, &red));
+        NN_OK_OR_FAIL(nn_net_get_int(net, NN_NET_CHECK_FINITE, &cf));
+        NN_OK_OR_FAIL(nn_net_get_int(net, NN_NET_DROPOUT_SEED, &seed));
+        ck_assert_int_eq(red, v == 2 ? NN_REDUCE_SUM : NN_REDUCE_MEAN);
+        ck_assert_int_eq(cf, v == 2 ? 1 : 0);
+        ck_assert_int_eq(seed, v == 2 ? 7 : 0);
+        nn_net_destroy(net);
+        /* version 1 knows no scaler flags */
+        if (v == 1) {
+            wr32(f + 52, 2);
+            fix_crcs(f, n);
+            ck_assert_int_eq(load_counted(f, n, 1), NN_ERR_FORMAT);
+        }
+    }
 }
 END_TEST
 
@@ -969,6 +1076,388 @@ START_TEST(test_allocator_balance)
 }
 END_TEST
 
+/* ------------------------------------------------------------ version 2 */
+/* The network settings travel in the file: reduction, check-finite and the
+ * dropout seed (any 64-bit value, the generator state with it). */
+START_TEST(test_v2_settings_round_trip)
+{
+    const int64_t seeds[3] = {0, 0x123456789ABCDEF0, -5};
+    for (int i = 0; i < 3; i++) {
+        nn_net_t *net = make_net(&ARCHS[2], NULL);
+        NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_REDUCTION, NN_REDUCE_SUM));
+        NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_CHECK_FINITE, i != 1));
+        NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_DROPOUT_SEED, seeds[i]));
+        size_t n;
+        unsigned char *b = to_mem(net, NULL, &n);
+        const size_t set = 56 + 32 * 3;
+        ck_assert_uint_eq(rd32(b + set), NN_REDUCE_SUM);
+        ck_assert_uint_eq(rd32(b + set + 4), i != 1);
+        ck_assert_uint_eq(rd64(b + set + 8), (uint64_t)seeds[i]);
+        nn_net_t *net2 = NULL;
+        NN_OK_OR_FAIL(nn_model_load_mem(b, n, &net2, NULL, NULL, NULL));
+        int64_t red = -1, cf = -1, seed = 1;
+        NN_OK_OR_FAIL(nn_net_get_int(net2, NN_NET_REDUCTION, &red));
+        NN_OK_OR_FAIL(nn_net_get_int(net2, NN_NET_CHECK_FINITE, &cf));
+        NN_OK_OR_FAIL(nn_net_get_int(net2, NN_NET_DROPOUT_SEED, &seed));
+        ck_assert_int_eq(red, NN_REDUCE_SUM);
+        ck_assert_int_eq(cf, i != 1);
+        ck_assert_int_eq(seed, seeds[i]);
+        /* a sum-reduced gradient under the same dropout masks: same bits */
+        batches bt;
+        make_batches(&ARCHS[2], &bt, 3);
+        double l1, l2;
+        NN_OK_OR_FAIL(nn_net_gradient(net, MB, NN_ROW_MAJOR, bt.X[0], 2,
+                                      bt.Y[0], 2, &l1));
+        NN_OK_OR_FAIL(nn_net_gradient(net2, MB, NN_ROW_MAJOR, bt.X[0], 2,
+                                      bt.Y[0], 2, &l2));
+        ck_assert(memcmp(&l1, &l2, sizeof l1) == 0);
+        ck_assert(memcmp(nn_net_grads(net), nn_net_grads(net2),
+                         nn_net_n_params(net) * sizeof(double)) == 0);
+        nn_net_destroy(net2);
+        nn_net_destroy(net);
+        free(b);
+    }
+}
+END_TEST
+
+/* Scalers attached to a network: saved and restored exactly (kind, columns,
+ * offsets and scales bit for bit), through memory and a file. */
+START_TEST(test_scaler_round_trip)
+{
+    const arch *a = &ARCHS[1]; /* 4 inputs, 3 outputs */
+    nn_net_t *net = make_net(a, NULL);
+    nn_optim_t *opt = make_opt(net, NN_OPTIM_MOMENTUM, NULL);
+    double X[10 * 4];
+    tu_rng r = {9};
+    tu_fill(&r, X, 40, -3, 7);
+    nn_scaler_t *in = NULL, *tg = NULL;
+    NN_OK_OR_FAIL(nn_scaler_fit(&in, NN_SCALE_STANDARD, 10, 4, NN_ROW_MAJOR,
+                                X, 4, NULL));
+    const double off[3] = {0.1, -2.5, 1e300}, sc[3] = {3.0, 1e-300, -0.5};
+    NN_OK_OR_FAIL(nn_scaler_create(&tg, 3, off, sc, NULL));
+    ck_assert_int_eq(nn_net_set_scaler(net, NN_SCALER_INPUT, tg), NN_ERR_SHAPE);
+    ck_assert_ptr_null(nn_net_get_scaler(net, NN_SCALER_INPUT));
+    size_t n_plain;
+    NN_OK_OR_FAIL(nn_model_save_mem(net, opt, NULL, 0, &n_plain));
+    NN_OK_OR_FAIL(nn_net_set_scaler(net, NN_SCALER_INPUT, in));
+    NN_OK_OR_FAIL(nn_net_set_scaler(net, NN_SCALER_TARGET, tg));
+    double in_off[4], in_sc[4];
+    NN_OK_OR_FAIL(nn_scaler_get_params(in, in_off, in_sc));
+
+    size_t n;
+    unsigned char *b = to_mem(net, opt, &n);
+    /* two sections of 16 + 16 n bytes between the parameters and the
+     * optimizer, announced by flags 1 | 2 | 4 */
+    ck_assert_uint_eq(n, n_plain + (16 + 16 * 4) + (16 + 16 * 3));
+    ck_assert_uint_eq(rd32(b + 52), 7);
+    const size_t s0 = 112 + 32 * a->n_layers + 8 * nn_net_n_params(net);
+    ck_assert_uint_eq(rd32(b + s0), NN_SCALE_STANDARD);
+    ck_assert_uint_eq(rd64(b + s0 + 8), 4);
+    ck_assert_uint_eq(rd64(b + s0 + 16), rd64((const unsigned char *)in_off));
+    const size_t s1 = s0 + 16 + 16 * 4;
+    ck_assert_uint_eq(rd32(b + s1), NN_SCALE_CUSTOM);
+    ck_assert_uint_eq(rd64(b + s1 + 8), 3);
+
+    char dir[512], path[600];
+    make_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/scaled.nnm", dir);
+    NN_OK_OR_FAIL(nn_model_save(path, net, opt, NULL));
+    for (int via_file = 0; via_file < 2; via_file++) {
+        tu_counter c = {.max_request = MAX_REQUEST};
+        nn_allocator al = tu_allocator(&c);
+        nn_net_t *net2 = NULL;
+        nn_optim_t *opt2 = NULL;
+        if (via_file)
+            NN_OK_OR_FAIL(nn_model_load(path, &net2, &opt2, &al, NULL));
+        else
+            NN_OK_OR_FAIL(nn_model_load_mem(b, n, &net2, &opt2, &al, NULL));
+        const nn_scaler_t *i2 = nn_net_get_scaler(net2, NN_SCALER_INPUT);
+        const nn_scaler_t *t2 = nn_net_get_scaler(net2, NN_SCALER_TARGET);
+        ck_assert_ptr_nonnull(i2);
+        ck_assert_ptr_nonnull(t2);
+        nn_scale_kind ki = -1, kt = -1;
+        NN_OK_OR_FAIL(nn_scaler_get_kind(i2, &ki));
+        NN_OK_OR_FAIL(nn_scaler_get_kind(t2, &kt));
+        ck_assert_int_eq(ki, NN_SCALE_STANDARD);
+        ck_assert_int_eq(kt, NN_SCALE_CUSTOM);
+        ck_assert_uint_eq(nn_scaler_n(i2), 4);
+        ck_assert_uint_eq(nn_scaler_n(t2), 3);
+        double o4[4], s4[4], o3[3], s3[3];
+        NN_OK_OR_FAIL(nn_scaler_get_params(i2, o4, s4));
+        NN_OK_OR_FAIL(nn_scaler_get_params(t2, o3, s3));
+        ck_assert(memcmp(o4, in_off, sizeof o4) == 0);
+        ck_assert(memcmp(s4, in_sc, sizeof s4) == 0);
+        ck_assert(memcmp(o3, off, sizeof o3) == 0);
+        ck_assert(memcmp(s3, sc, sizeof s3) == 0);
+        expect_same_params(net, net2);
+        expect_same_opt(opt, opt2);
+        /* and the loaded model saves to the same bytes */
+        size_t n2;
+        unsigned char *b2 = to_mem(net2, opt2, &n2);
+        ck_assert_uint_eq(n2, n);
+        ck_assert(memcmp(b, b2, n) == 0);
+        free(b2);
+        nn_optim_destroy(opt2);
+        nn_net_destroy(net2);
+        TU_ASSERT_BALANCED(&c);
+    }
+    /* removing a scaler removes its section */
+    NN_OK_OR_FAIL(nn_net_set_scaler(net, NN_SCALER_INPUT, NULL));
+    size_t n3;
+    unsigned char *b3 = to_mem(net, NULL, &n3);
+    ck_assert_uint_eq(rd32(b3 + 52), 4);
+    nn_net_t *net3 = NULL;
+    NN_OK_OR_FAIL(nn_model_load_mem(b3, n3, &net3, NULL, NULL, NULL));
+    ck_assert_ptr_null(nn_net_get_scaler(net3, NN_SCALER_INPUT));
+    ck_assert_ptr_nonnull(nn_net_get_scaler(net3, NN_SCALER_TARGET));
+    nn_net_destroy(net3);
+    free(b3);
+
+    /* hostile scaler fields (CRCs recomputed): refused, named, no leak */
+    const edit edits[] = {
+        {"input scaler: bad kind", s0, 4, 3, 0},
+        {"input scaler: reserved", s0 + 4, 4, 1, 0},
+        {"input scaler has 3 columns", s0 + 8, 8, 3, 0},
+        {"input scaler n", s0 + 8, 8, 0, 0},
+        {"input scaler n", s0 + 8, 8, (uint64_t)1 << 60, 0},
+        {"input scaler: column 1", s0 + 24, 0, 0, NAN},
+        {"input scaler: column 2", s0 + 16 + 32 + 16, 0, 0, 0.0},
+        {"target scaler: column 0", s1 + 16 + 24, 0, 0, INFINITY},
+        {"target scaler: bad kind", s1, 4, 0xFFFFFFFFu, 0},
+    };
+    unsigned char *t = malloc(n);
+    for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
+        memcpy(t, b, n);
+        const edit *d = &edits[e];
+        if (d->width == 4) wr32(t + d->off, (uint32_t)d->value);
+        else if (d->width == 8) wr64(t + d->off, d->value);
+        else wrf(t + d->off, d->dvalue);
+        fix_crcs(t, n);
+        ck_assert_int_eq(load_counted(t, n, 1), NN_ERR_FORMAT);
+        nn_error_info err;
+        nn_net_t *bad = NULL;
+        ck_assert_int_eq(nn_model_load_mem(t, n, &bad, NULL, NULL, &err),
+                         NN_ERR_FORMAT);
+        ck_assert_msg(strstr(err.message, d->what) != NULL, "%s: '%s'",
+                      d->what, err.message);
+        ck_assert_ptr_null(bad);
+    }
+    free(t);
+    unlink(path);
+    rmdir(dir);
+    free(b);
+    nn_scaler_destroy(in);
+    nn_scaler_destroy(tg);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+}
+END_TEST
+
+/* ------------------------------------------------------------ version 1 */
+/* Written by libnn 0.x (tests/data/gen_v1_models.c, which prints these with
+ * %a): a 2-3-1 tanh/sigmoid BCE net after 3 Adam steps (lr 0.05, weight
+ * decay 0.01 decoupled) on XOR, and a 2-4-1 tanh (dropout 0.5) / identity
+ * MSE net after 2 SGD steps, saved without an optimizer; v1d_next_* are the
+ * loss and gradients of the step after saving (they depend on the saved
+ * dropout generator state). */
+static const double v1a_W0[6] = {0x1.2948d8a3ccf1dp-2, -0x1.3e069e5aeaf23p-1, 0x1.31b2ddb185d99p-1, 0x1.ce19a4be1e466p-1, 0x1.d9d70600f1205p-1, 0x1.55d7ad55bcb3cp-1};
+static const double v1a_b0[3] = {-0x1.2e2a374261ab8p-3, -0x1.5261c3f2d2f98p-4, -0x1.2b89bf517a7c3p-3};
+static const double v1a_W1[3] = {-0x1.da4e1408ec79bp-1, -0x1.a30892d70faf5p-1, -0x1.67cebd49f9b3bp-4};
+static const double v1a_b1[1] = {0x1.2bfd3e24d4cd6p-3};
+static const double v1a_state[26] = {0x1.a57d89bd6dfc8p-6, 0x1.6b8d76e33ca12p-7, 0x1.c4d6d5397004ep-9, 0x1.685a413c0d557p-6, 0x1.76edb24382f1p-7, 0x1.74b72536269b2p-8, 0x1.d39b827f70f2dp-7, -0x1.c02069a80f92p-14, 0x1.9885448dd99f4p-9, -0x1.52636a6796192p-5, -0x1.59bcbc4fc1a42p-6, -0x1.5620dddabb37ap-5, -0x1.2fec58e9a1c5fp-5, 0x1.da323554da155p-16, 0x1.058fcfe7f1ea4p-17, 0x1.29077425d13f7p-21, 0x1.4b98bde97410bp-16, 0x1.79eea100d0b1dp-18, 0x1.7b159e20e83ebp-20, 0x1.2d0654110940ap-17, 0x1.00c6972d9b499p-19, 0x1.defb658caef78p-22, 0x1.361cd4227bef4p-14, 0x1.3851f327938c4p-16, 0x1.3fc30c67884e7p-14, 0x1.0702e596eed12p-14};
+static const double v1a_pred[4] = {0x1.2de28d9074acbp-1, 0x1.0998a82bce92dp-2, 0x1.3ba117c85113ep-1, 0x1.37e80b825d394p-2};
+static const double v1d_W0[8] = {-0x1.11ba17b06cadap-1, -0x1.a0013de40497ap-1, -0x1.de70820c89cc3p-2, -0x1.f96a0af435d84p-4, -0x1.9edd1c3775939p-1, -0x1.99cde62cd5f18p-2, -0x1.82cca8d8ab0fcp-5, 0x1.fba8c438ece1cp-1};
+static const double v1d_b0[4] = {0x1.51ae327c4f241p-5, -0x1.9e7e5d37378p-12, -0x1.338e69157ce9cp-4, -0x1.668d066ff80a2p-7};
+static const double v1d_W1[4] = {0x1.7c5d793ac1f1fp-3, -0x1.1a2980c9a6c07p-1, -0x1.da79c2b59684fp-1, -0x1.6d37951eb0604p-2};
+static const double v1d_b1[1] = {0x1.434c4f5b1dfbdp-4};
+static const double v1d_pred[4] = {0x1.47ff7ba239899p-3, 0x1.9e995325d7a68p-7, 0x1.bd790967c2b1ap-1, 0x1.3f1b1c554c9d2p-1};
+static const double v1d_next_loss = 0x1.c99259d034db4p-3;
+static const double v1d_next_dW0[8] = {0x0p+0, 0x1.c1bc79e2c60d5p-5, 0x0p+0, 0x0p+0, 0x0p+0, 0x0p+0, 0x0p+0, 0x0p+0};
+static const double v1d_next_dW1[4] = {0x0p+0, 0x1.f264ec3d5861ep-4, 0x0p+0, 0x0p+0};
+
+static const double XOR_X[8] = {0, 0, 0, 1, 1, 0, 1, 1};
+static const double XOR_Y[4] = {0, 1, 1, 0};
+
+/* $NN_TEST_DATA/name (set by tests/meson.build), else tests/data/name from
+ * the source root or from a build directory beside it. */
+static void fixture_path(char *buf, size_t cap, const char *name)
+{
+    const char *d = getenv("NN_TEST_DATA");
+    if (d && *d) {
+        snprintf(buf, cap, "%s/%s", d, name);
+        return;
+    }
+    snprintf(buf, cap, "tests/data/%s", name);
+    if (access(buf, R_OK) != 0) snprintf(buf, cap, "../tests/data/%s", name);
+}
+
+/* |a - b| within a few ulps: the 1.0 kernels may round differently from
+ * 0.x's, the stored numbers themselves are compared bitwise. */
+static void expect_close(const double *a, const double *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(fabs(a[i] - b[i]) <= 4e-16 * fmax(1.0, fabs(b[i])),
+                      "[%zu]: %a vs %a", i, a[i], b[i]);
+}
+
+START_TEST(test_v1_adam_fixture)
+{
+    char path[1024];
+    fixture_path(path, sizeof path, "v1_adam.nnm");
+    tu_counter c = {.max_request = MAX_REQUEST};
+    nn_allocator al = tu_allocator(&c);
+    nn_net_t *net = NULL;
+    nn_optim_t *opt = NULL;
+    nn_error_info err = {0};
+    nn_status st = nn_model_load(path, &net, &opt, &al, &err);
+    ck_assert_msg(st == NN_OK, "%s: %d %s", path, (int)st, err.message);
+    ck_assert_uint_eq(nn_net_n_in(net), 2);
+    ck_assert_uint_eq(nn_net_n_layers(net), 2);
+    ck_assert_uint_eq(nn_net_layer_n_out(net, 0), 3);
+    ck_assert_uint_eq(nn_net_layer_n_out(net, 1), 1);
+    int64_t v = -1;
+    NN_OK_OR_FAIL(nn_net_get_int(net, NN_NET_LOSS, &v));
+    ck_assert_int_eq(v, NN_LOSS_BCE);
+    NN_OK_OR_FAIL(nn_net_get_layer_int(net, 0, NN_LAYER_ACTIVATION, &v));
+    ck_assert_int_eq(v, NN_ACT_TANH);
+    NN_OK_OR_FAIL(nn_net_get_layer_int(net, 1, NN_LAYER_ACTIVATION, &v));
+    ck_assert_int_eq(v, NN_ACT_SIGMOID);
+    /* what version 1 did not store: the defaults */
+    NN_OK_OR_FAIL(nn_net_get_int(net, NN_NET_REDUCTION, &v));
+    ck_assert_int_eq(v, NN_REDUCE_MEAN);
+    NN_OK_OR_FAIL(nn_net_get_int(net, NN_NET_CHECK_FINITE, &v));
+    ck_assert_int_eq(v, 0);
+    NN_OK_OR_FAIL(nn_net_get_int(net, NN_NET_DROPOUT_SEED, &v));
+    ck_assert_int_eq(v, 0);
+    ck_assert_ptr_null(nn_net_get_scaler(net, NN_SCALER_INPUT));
+    ck_assert_ptr_null(nn_net_get_scaler(net, NN_SCALER_TARGET));
+    /* parameters bit for bit: W0, b0, W1, b1 in the flat layout */
+    const double *w = nn_net_params(net);
+    ck_assert_uint_eq(nn_net_n_params(net), 13);
+    ck_assert(memcmp(w, v1a_W0, sizeof v1a_W0) == 0);
+    ck_assert(memcmp(w + 6, v1a_b0, sizeof v1a_b0) == 0);
+    ck_assert(memcmp(w + 9, v1a_W1, sizeof v1a_W1) == 0);
+    ck_assert(memcmp(w + 12, v1a_b1, sizeof v1a_b1) == 0);
+    /* the optimizer: settings as 0.x set them, state bit for bit */
+    ck_assert_ptr_nonnull(opt);
+    NN_OK_OR_FAIL(nn_optim_get_int(opt, NN_OPTIM_KIND, &v));
+    ck_assert_int_eq(v, NN_OPTIM_ADAM);
+    NN_OK_OR_FAIL(nn_optim_get_int(opt, NN_OPTIM_DECOUPLED, &v));
+    ck_assert_int_eq(v, 1);
+    NN_OK_OR_FAIL(nn_optim_get_int(opt, NN_OPTIM_STEPS, &v));
+    ck_assert_int_eq(v, 3);
+    const double want_r[7] = {0.05, 0.9, 0.9, 0.999, 1e-8, 0.01, 0};
+    for (int i = 0; i < 7; i++) {
+        double x = -1;
+        NN_OK_OR_FAIL(nn_optim_get_real(opt, OPT_REALS[i], &x));
+        ck_assert_msg(x == want_r[i], "key %d: %g", OPT_REALS[i], x);
+    }
+    double state[26];
+    uint64_t steps = 0;
+    ck_assert_uint_eq(nn_optim_state_len(opt), 26);
+    NN_OK_OR_FAIL(nn_optim_get_state(opt, &steps, state, 26));
+    ck_assert_uint_eq(steps, 3);
+    ck_assert(memcmp(state, v1a_state, sizeof state) == 0);
+    /* predictions as 0.x made them */
+    double P[4];
+    NN_OK_OR_FAIL(nn_net_predict(net, NULL, 4, NN_ROW_MAJOR, XOR_X, 2, P, 1));
+    expect_close(P, v1a_pred, 4);
+    /* re-saved, it is a version-2 file holding the same model */
+    size_t n;
+    unsigned char *b = to_mem(net, opt, &n);
+    ck_assert_uint_eq(rd32(b + 8), 2);
+    nn_net_t *net2 = NULL;
+    nn_optim_t *opt2 = NULL;
+    NN_OK_OR_FAIL(nn_model_load_mem(b, n, &net2, &opt2, &al, NULL));
+    expect_same_params(net, net2);
+    expect_same_opt(opt, opt2);
+    nn_optim_destroy(opt2);
+    nn_net_destroy(net2);
+    free(b);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+    TU_ASSERT_BALANCED(&c);
+
+    /* every truncation of the fixture is refused, through memory */
+    b = read_whole(path, &n);
+    ck_assert_uint_eq(rd32(b + 8), 1);
+    ck_assert_int_eq(load_counted(b, n, 1), NN_OK);
+    for (size_t len = 1; len < n; len++)
+        ck_assert_int_eq(load_counted(b, len, 1), NN_ERR_FORMAT);
+    /* 0.x ignored the settings a kind does not use, and act_param for the
+     * activations that ignore it: out-of-bounds values there still load
+     * (the defaults stay); the ones in use must be valid. Version-1 offsets:
+     * layers at 56, parameters at 96 + 64, optimizer at q = 160 + 8 * 13. */
+    const size_t q = 160 + 8 * 13;
+    unsigned char *t = malloc(n);
+    const edit lenient[] = {{"momentum 1", q + 16, 0, 0, 1.0},
+                            {"tanh act_param -1", 56 + 16, 0, 0, -1.0}};
+    for (size_t e = 0; e < 2; e++) {
+        memcpy(t, b, n);
+        wrf(t + lenient[e].off, lenient[e].dvalue);
+        fix_crcs(t, n);
+        ck_assert_int_eq(load_counted(t, n, 1), NN_OK);
+    }
+    const edit strict[] = {{"optimizer beta1", q + 24, 0, 0, 1.0},
+                           {"optimizer lr", q + 8, 0, 0, 0.0},
+                           {"layer 1: reserved field 1", 56 + 32 + 12, 4, 1, 0},
+                           {"unknown flags 0x2", 52, 4, 2, 0}};
+    for (size_t e = 0; e < 4; e++) {
+        memcpy(t, b, n);
+        if (strict[e].width == 4) wr32(t + strict[e].off, (uint32_t)strict[e].value);
+        else wrf(t + strict[e].off, strict[e].dvalue);
+        fix_crcs(t, n);
+        ck_assert_int_eq(load_counted(t, n, 1), NN_ERR_FORMAT);
+        nn_error_info e2;
+        nn_net_t *bad = NULL;
+        ck_assert_int_eq(nn_model_load_mem(t, n, &bad, NULL, NULL, &e2),
+                         NN_ERR_FORMAT);
+        ck_assert_msg(strstr(e2.message, strict[e].what) != NULL, "%s: '%s'",
+                      strict[e].what, e2.message);
+    }
+    free(t);
+    free(b);
+}
+END_TEST
+
+START_TEST(test_v1_dropout_fixture)
+{
+    char path[1024];
+    fixture_path(path, sizeof path, "v1_dropout.nnm");
+    size_t n;
+    unsigned char *b = read_whole(path, &n);
+    ck_assert_uint_eq(rd32(b + 8), 1);
+    nn_net_t *net = NULL;
+    nn_optim_t *opt = (nn_optim_t *)&net;
+    NN_OK_OR_FAIL(nn_model_load_mem(b, n, &net, &opt, NULL, NULL));
+    ck_assert_ptr_null(opt); /* saved without one */
+    ck_assert_uint_eq(nn_net_n_params(net), 17);
+    double p = -1;
+    NN_OK_OR_FAIL(nn_net_get_layer_real(net, 0, NN_LAYER_DROPOUT, &p));
+    ck_assert(p == 0.5);
+    NN_OK_OR_FAIL(nn_net_get_layer_real(net, 1, NN_LAYER_DROPOUT, &p));
+    ck_assert(p == 0.0);
+    const double *w = nn_net_params(net);
+    ck_assert(memcmp(w, v1d_W0, sizeof v1d_W0) == 0);
+    ck_assert(memcmp(w + 8, v1d_b0, sizeof v1d_b0) == 0);
+    ck_assert(memcmp(w + 12, v1d_W1, sizeof v1d_W1) == 0);
+    ck_assert(memcmp(w + 16, v1d_b1, sizeof v1d_b1) == 0);
+    double P[4];
+    NN_OK_OR_FAIL(nn_net_predict(net, NULL, 4, NN_ROW_MAJOR, XOR_X, 2, P, 1));
+    expect_close(P, v1d_pred, 4);
+    /* the next training pass draws the masks 0.x would have drawn */
+    double loss = 0;
+    NN_OK_OR_FAIL(nn_net_gradient(net, 4, NN_ROW_MAJOR, XOR_X, 2, XOR_Y, 1,
+                                  &loss));
+    expect_close(&loss, &v1d_next_loss, 1);
+    const double *g = nn_net_grads(net);
+    expect_close(g, v1d_next_dW0, 8);
+    expect_close(g + 12, v1d_next_dW1, 4);
+    nn_net_destroy(net);
+    free(b);
+}
+END_TEST
+
 /* ------------------------------------------------------------ timing */
 static double now_s(void)
 {
@@ -981,11 +1470,11 @@ static double now_s(void)
  * through a file, timed (printed; the bound is only a sanity check). */
 START_TEST(test_fashion_model_timing)
 {
-    const nn_layer_spec specs[3] = {{256, NN_ACT_RELU, 0, 0.2},
-                                    {128, NN_ACT_RELU, 0, 0},
-                                    {10, NN_ACT_SOFTMAX, 0, 0}};
-    nn_net_t *net = NULL;
-    NN_OK_OR_FAIL(nn_net_create(&net, 784, 3, specs, NN_LOSS_SOFTMAX_CE, NULL));
+    const arch fa = {784, 3, {{256, NN_ACT_RELU, 0, 0.2},
+                              {128, NN_ACT_RELU, 0, 0},
+                              {10, NN_ACT_SOFTMAX, 0, 0}},
+                     NN_LOSS_SOFTMAX_CE};
+    nn_net_t *net = make_net(&fa, NULL);
     nn_optim_t *opt = make_opt(net, NN_OPTIM_ADAM, NULL);
     double *st = malloc(nn_optim_state_len(opt) * sizeof(double));
     tu_rng r = {3};
@@ -1037,6 +1526,10 @@ static Suite *model_suite(void)
     tcase_add_test(tr, test_save_mem_contract);
     tcase_add_loop_test(tr, test_resume_equivalence, 0, 4);
     tcase_add_test(tr, test_resume_needs_rng_state);
+    tcase_add_test(tr, test_v2_settings_round_trip);
+    tcase_add_test(tr, test_scaler_round_trip);
+    tcase_add_test(tr, test_v1_adam_fixture);
+    tcase_add_test(tr, test_v1_dropout_fixture);
     suite_add_tcase(s, tr);
     TCase *tc = tcase_create("corruption");
     tcase_add_test(tc, test_truncate_every_byte);

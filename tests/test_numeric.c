@@ -116,17 +116,24 @@ START_TEST(subnormal_inputs)
     nn_dense_destroy(d);
 
     /* a whole network trained on subnormal data stays finite */
-    const nn_layer_spec specs[] = {{6, NN_ACT_TANH, 0, 0}, {2, NN_ACT_SOFTMAX, 0, 0}};
-    nn_net_t *net = NULL;
-    NN_OK_OR_FAIL(nn_net_create(&net, NIN, 2, specs, NN_LOSS_SOFTMAX_CE, NULL));
-    NN_OK_OR_FAIL(nn_net_set_check_finite(net, true));
-    size_t lab[M] = {0, 1, 0, 1, 1};
+    const tu_layer specs[] = {{6, NN_ACT_TANH, 0, 0}, {2, NN_ACT_SOFTMAX, 0, 0}};
+    nn_net_t *net = tu_net_layers(NIN, 2, specs, NN_LOSS_SOFTMAX_CE, NULL);
+    NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_CHECK_FINITE, 1));
+    nn_optim_t *opt = tu_sgd(net, 0.1);
+    int32_t lab[M] = {0, 1, 0, 1, 1};
     double loss;
     for (int s = 0; s < 5; s++) {
         NN_OK_OR_FAIL(nn_net_gradient_labels(net, M, NN_ROW_MAJOR, X, NIN, lab, &loss));
-        NN_OK_OR_FAIL(nn_net_sgd_step(net, 0.1));
+        NN_OK_OR_FAIL(nn_optim_step(opt, net));
     }
     ck_assert(isfinite(loss));
+    /* the one-call step takes the same values (check-finite: non-fused) */
+    NN_OK_OR_FAIL(nn_net_train_step_labels(net, opt, M, NN_ROW_MAJOR, X, NIN,
+                                           lab, &loss));
+    ck_assert(isfinite(loss));
+    for (size_t q = 0; q < nn_net_n_params(net); q++)
+        ck_assert(isfinite(nn_net_params(net)[q]));
+    nn_optim_destroy(opt);
     nn_net_destroy(net);
 }
 END_TEST

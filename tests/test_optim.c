@@ -12,6 +12,7 @@
  *   r_i = x_i.W + b - y_i,  dW = (2/m) X^T r,  db = (2/m) sum_i r_i. */
 #include "testutil.h"
 
+#include <float.h>
 #include <string.h>
 
 #define M 3
@@ -40,9 +41,9 @@ static void ref_grad(const double p[NP], double g[NP])
 
 static nn_net_t *make_net(const double p[NP], const nn_allocator *al)
 {
-    nn_layer_spec spec = {1, NN_ACT_IDENTITY, 0.0};
-    nn_net_t *net = NULL;
-    NN_OK_OR_FAIL(nn_net_create(&net, 2, 1, &spec, NN_LOSS_MSE, al));
+    const size_t units[1] = {1};
+    const nn_activation acts[1] = {NN_ACT_IDENTITY};
+    nn_net_t *net = tu_net(2, 1, units, acts, NN_LOSS_MSE, al);
     NN_OK_OR_FAIL(nn_net_set_params(net, 0, NN_ROW_MAJOR, p, 1, &p[2]));
     return net;
 }
@@ -74,12 +75,50 @@ static void expect_params(nn_net_t *net, const double want[NP], const char *what
                       want[j]);
 }
 
-static nn_optim_config cfg_of(nn_optim_kind k, double lr)
+/* The settings of one optimizer, as the test's own record (the library's
+ * are keys): the defaults written out from nn.h. */
+typedef struct ocfg {
+    nn_optim_kind kind;
+    double lr, momentum, beta1, beta2, eps, weight_decay, clip_norm;
+    bool decoupled;
+} ocfg;
+
+static ocfg cfg_of(nn_optim_kind k, double lr)
 {
-    nn_optim_config c;
-    NN_OK_OR_FAIL(nn_optim_config_default(&c, k));
-    c.lr = lr;
+    ocfg c = {k, lr, 0.9, 0.9, 0.999, 1e-8, 0.0, 0.0, false};
     return c;
+}
+
+/* An optimizer for net with every setting of c, through the keys. */
+static nn_optim_t *make_opt(const nn_net_t *net, const ocfg *c,
+                            const nn_allocator *al)
+{
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, c->kind, al));
+    NN_OK_OR_FAIL(nn_optim_set_real(opt, NN_OPTIM_LR, c->lr));
+    NN_OK_OR_FAIL(nn_optim_set_real(opt, NN_OPTIM_MOMENTUM_COEF, c->momentum));
+    NN_OK_OR_FAIL(nn_optim_set_real(opt, NN_OPTIM_BETA1, c->beta1));
+    NN_OK_OR_FAIL(nn_optim_set_real(opt, NN_OPTIM_BETA2, c->beta2));
+    NN_OK_OR_FAIL(nn_optim_set_real(opt, NN_OPTIM_EPS, c->eps));
+    NN_OK_OR_FAIL(nn_optim_set_real(opt, NN_OPTIM_WEIGHT_DECAY,
+                                    c->weight_decay));
+    NN_OK_OR_FAIL(nn_optim_set_real(opt, NN_OPTIM_CLIP_NORM, c->clip_norm));
+    NN_OK_OR_FAIL(nn_optim_set_int(opt, NN_OPTIM_DECOUPLED, c->decoupled));
+    return opt;
+}
+
+static double get_real(const nn_optim_t *opt, int32_t key)
+{
+    double v = NAN;
+    NN_OK_OR_FAIL(nn_optim_get_real(opt, key, &v));
+    return v;
+}
+
+static int64_t get_int(const nn_optim_t *opt, int32_t key)
+{
+    int64_t v = -1;
+    NN_OK_OR_FAIL(nn_optim_get_int(opt, key, &v));
+    return v;
 }
 
 /* Reference optimizer over the NP parameters: one step, from the closed-form
@@ -89,7 +128,7 @@ typedef struct {
     int t;
 } ref_state;
 
-static void ref_step(const nn_optim_config *c, double p[NP], ref_state *st)
+static void ref_step(const ocfg *c, double p[NP], ref_state *st)
 {
     double g[NP];
     ref_grad(p, g);
@@ -126,12 +165,12 @@ static void ref_step(const nn_optim_config *c, double p[NP], ref_state *st)
 }
 
 /* Run `steps` library steps and reference steps side by side. */
-static void run_against_ref(const nn_optim_config *c, int steps,
+static void run_against_ref(const ocfg *c, int steps,
                             const char *what)
 {
     nn_net_t *net = make_net(P0, NULL);
     nn_optim_t *opt = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, c, NULL));
+    opt = make_opt(net, c, NULL);
     double p[NP];
     memcpy(p, P0, sizeof p);
     ref_state st;
@@ -160,15 +199,31 @@ START_TEST(test_gradient_is_closed_form)
 }
 END_TEST
 
+/* Defaults of every key, per kind (nn.h): lr 0.01 (Adam 0.001), momentum
+ * 0.9, beta1 0.9, beta2 0.999, eps 1e-8, no decay, coupled, no clipping, no
+ * steps. */
 START_TEST(test_defaults)
 {
-    nn_optim_config c;
-    NN_OK_OR_FAIL(nn_optim_config_default(&c, NN_OPTIM_SGD));
-    ck_assert(c.kind == NN_OPTIM_SGD && c.lr == 0.01 && c.momentum == 0.9 &&
-              c.beta1 == 0.9 && c.beta2 == 0.999 && c.eps == 1e-8 &&
-              c.weight_decay == 0 && !c.decoupled && c.clip_norm == 0);
-    NN_OK_OR_FAIL(nn_optim_config_default(&c, NN_OPTIM_ADAM));
-    ck_assert(c.kind == NN_OPTIM_ADAM && c.lr == 1e-3);
+    nn_net_t *net = make_net(P0, NULL);
+    static const nn_optim_kind K[4] = {NN_OPTIM_SGD, NN_OPTIM_MOMENTUM,
+                                       NN_OPTIM_NESTEROV, NN_OPTIM_ADAM};
+    for (int k = 0; k < 4; k++) {
+        nn_optim_t *opt = NULL;
+        NN_OK_OR_FAIL(nn_optim_create(&opt, net, K[k], NULL));
+        ck_assert_int_eq(get_int(opt, NN_OPTIM_KIND), K[k]);
+        ck_assert(get_real(opt, NN_OPTIM_LR) ==
+                  (K[k] == NN_OPTIM_ADAM ? 0.001 : 0.01));
+        ck_assert(get_real(opt, NN_OPTIM_MOMENTUM_COEF) == 0.9);
+        ck_assert(get_real(opt, NN_OPTIM_BETA1) == 0.9);
+        ck_assert(get_real(opt, NN_OPTIM_BETA2) == 0.999);
+        ck_assert(get_real(opt, NN_OPTIM_EPS) == 1e-8);
+        ck_assert(get_real(opt, NN_OPTIM_WEIGHT_DECAY) == 0.0);
+        ck_assert(get_real(opt, NN_OPTIM_CLIP_NORM) == 0.0);
+        ck_assert_int_eq(get_int(opt, NN_OPTIM_DECOUPLED), 0);
+        ck_assert_int_eq(get_int(opt, NN_OPTIM_STEPS), 0);
+        nn_optim_destroy(opt);
+    }
+    nn_net_destroy(net);
 }
 END_TEST
 
@@ -176,10 +231,10 @@ END_TEST
 START_TEST(test_sgd_one_step)
 {
     const double lr = 0.05;
-    nn_optim_config c = cfg_of(NN_OPTIM_SGD, lr);
+    ocfg c = cfg_of(NN_OPTIM_SGD, lr);
     nn_net_t *net = make_net(P0, NULL);
     nn_optim_t *opt = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    opt = make_opt(net, &c, NULL);
     ck_assert_uint_eq(nn_optim_state_len(opt), 0);
     gradient(net);
     NN_OK_OR_FAIL(nn_optim_step(opt, net));
@@ -187,17 +242,36 @@ START_TEST(test_sgd_one_step)
     ref_grad(P0, g);
     for (int j = 0; j < NP; j++) want[j] = P0[j] - lr * g[j];
     expect_params(net, want, "sgd", 1);
-    /* same as the net's own plain step */
+    ck_assert_int_eq(get_int(opt, NN_OPTIM_STEPS), 1);
+    /* the gradient was used up: a second step needs a new one */
+    ck_assert_int_eq(nn_net_has_grads(net), 0);
+    ck_assert_int_eq(nn_optim_step(opt, net), NN_ERR_STATE);
+    ck_assert_int_eq(get_int(opt, NN_OPTIM_STEPS), 1);
+    expect_params(net, want, "sgd (refused step)", 1);
+
+    /* bitwise the loop w[i] -= lr*g[i] over the flat arrays */
     nn_net_t *net2 = make_net(P0, NULL);
     gradient(net2);
-    NN_OK_OR_FAIL(nn_net_sgd_step(net2, lr));
-    double a[NP], b[NP];
-    get_p(net, a);
-    get_p(net2, b);
-    ck_assert(memcmp(a, b, sizeof a) == 0);
+    double flat[NP];
+    const double *gr = nn_net_grads(net2), *pr = nn_net_params(net2);
+    for (int j = 0; j < NP; j++) flat[j] = pr[j] - lr * gr[j];
+    NN_OK_OR_FAIL(nn_optim_step(opt, net2));
+    ck_assert(memcmp(flat, nn_net_params(net2), sizeof flat) == 0);
+
+    /* the one-call step (fused for plain SGD) gives the same update up to
+     * rounding, counts one step and leaves no gradient current */
+    nn_net_t *net3 = make_net(P0, NULL);
+    nn_optim_t *opt3 = make_opt(net3, &c, NULL);
+    NN_OK_OR_FAIL(nn_net_train_step(net3, opt3, M, NN_ROW_MAJOR, &X[0][0], 2,
+                                    Y, 1, NULL));
+    expect_params(net3, want, "fused sgd", 1);
+    ck_assert_int_eq(get_int(opt3, NN_OPTIM_STEPS), 1);
+    ck_assert_int_eq(nn_net_has_grads(net3), 0);
+    nn_optim_destroy(opt3);
     nn_optim_destroy(opt);
     nn_net_destroy(net);
     nn_net_destroy(net2);
+    nn_net_destroy(net3);
 }
 END_TEST
 
@@ -206,11 +280,11 @@ END_TEST
 START_TEST(test_momentum_two_steps)
 {
     const double lr = 0.05, mu = 0.8;
-    nn_optim_config c = cfg_of(NN_OPTIM_MOMENTUM, lr);
+    ocfg c = cfg_of(NN_OPTIM_MOMENTUM, lr);
     c.momentum = mu;
     nn_net_t *net = make_net(P0, NULL);
     nn_optim_t *opt = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    opt = make_opt(net, &c, NULL);
     ck_assert_uint_eq(nn_optim_state_len(opt), NP);
     double g0[NP], g1[NP], v[NP], w1[NP], w2[NP];
     ref_grad(P0, g0);
@@ -242,11 +316,11 @@ END_TEST
 START_TEST(test_nesterov_two_steps)
 {
     const double lr = 0.05, mu = 0.8;
-    nn_optim_config c = cfg_of(NN_OPTIM_NESTEROV, lr);
+    ocfg c = cfg_of(NN_OPTIM_NESTEROV, lr);
     c.momentum = mu;
     nn_net_t *net = make_net(P0, NULL);
     nn_optim_t *opt = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    opt = make_opt(net, &c, NULL);
     double g0[NP], g1[NP], v[NP], w1[NP], w2[NP];
     ref_grad(P0, g0);
     for (int j = 0; j < NP; j++) {
@@ -276,10 +350,10 @@ END_TEST
 START_TEST(test_adam_two_steps)
 {
     const double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    nn_optim_config c = cfg_of(NN_OPTIM_ADAM, lr);
+    ocfg c = cfg_of(NN_OPTIM_ADAM, lr);
     nn_net_t *net = make_net(P0, NULL);
     nn_optim_t *opt = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    opt = make_opt(net, &c, NULL);
     ck_assert_uint_eq(nn_optim_state_len(opt), 2 * NP);
     double g0[NP], g1[NP], m[NP], v[NP], w1[NP], w2[NP];
     ref_grad(P0, g0);
@@ -321,12 +395,12 @@ END_TEST
 START_TEST(test_adamw_decoupled)
 {
     const double lr = 0.01, wd = 0.5, eps = 1e-8;
-    nn_optim_config c = cfg_of(NN_OPTIM_ADAM, lr);
+    ocfg c = cfg_of(NN_OPTIM_ADAM, lr);
     c.weight_decay = wd;
     c.decoupled = true;
     nn_net_t *net = make_net(P0, NULL);
     nn_optim_t *opt = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    opt = make_opt(net, &c, NULL);
     double g0[NP], w1[NP];
     ref_grad(P0, g0);
     for (int j = 0; j < NP; j++) {
@@ -337,10 +411,10 @@ START_TEST(test_adamw_decoupled)
     NN_OK_OR_FAIL(nn_optim_step(opt, net));
     expect_params(net, w1, "adamw", 1);
     /* bias: bitwise what plain Adam gives */
-    nn_optim_config c0 = cfg_of(NN_OPTIM_ADAM, lr);
+    ocfg c0 = cfg_of(NN_OPTIM_ADAM, lr);
     nn_net_t *net0 = make_net(P0, NULL);
     nn_optim_t *opt0 = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt0, net0, &c0, NULL));
+    opt0 = make_opt(net0, &c0, NULL);
     gradient(net0);
     NN_OK_OR_FAIL(nn_optim_step(opt0, net0));
     double a[NP], b[NP];
@@ -361,11 +435,11 @@ END_TEST
 START_TEST(test_coupled_decay_weights_only)
 {
     const double lr = 0.05, wd = 0.3;
-    nn_optim_config c = cfg_of(NN_OPTIM_SGD, lr);
+    ocfg c = cfg_of(NN_OPTIM_SGD, lr);
     c.weight_decay = wd;
     nn_net_t *net = make_net(P0, NULL);
     nn_optim_t *opt = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    opt = make_opt(net, &c, NULL);
     double g0[NP], w1[NP];
     ref_grad(P0, g0);
     w1[0] = P0[0] - lr * (g0[0] + wd * P0[0]);
@@ -380,7 +454,7 @@ START_TEST(test_coupled_decay_weights_only)
     static const nn_optim_kind K[4] = {NN_OPTIM_SGD, NN_OPTIM_MOMENTUM,
                                        NN_OPTIM_NESTEROV, NN_OPTIM_ADAM};
     for (int k = 0; k < 4; k++) {
-        nn_optim_config ck = cfg_of(K[k], 0.02);
+        ocfg ck = cfg_of(K[k], 0.02);
         ck.weight_decay = wd;
         run_against_ref(&ck, 3, "coupled decay");
     }
@@ -398,16 +472,17 @@ START_TEST(test_clipping)
     double norm = sqrt(g0[0] * g0[0] + g0[1] * g0[1] + g0[2] * g0[2]);
     ck_assert(norm > 1.0);
     const double clip = norm / 4;
-    nn_optim_config c = cfg_of(NN_OPTIM_SGD, lr);
+    ocfg c = cfg_of(NN_OPTIM_SGD, lr);
     c.clip_norm = clip;
     nn_net_t *net = make_net(P0, NULL);
     nn_optim_t *opt = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    opt = make_opt(net, &c, NULL);
     gradient(net);
     double before[NP], after[NP], p[NP], w1[NP];
     get_g(net, before);
     NN_OK_OR_FAIL(nn_optim_step(opt, net));
-    get_g(net, after);
+    /* no longer current, but the array itself was not written */
+    memcpy(after, nn_net_grads(net), sizeof after);
     ck_assert(memcmp(before, after, sizeof before) == 0);
     for (int j = 0; j < NP; j++) w1[j] = P0[j] - lr * g0[j] * (clip / norm);
     expect_params(net, w1, "clip", 1);
@@ -420,11 +495,11 @@ START_TEST(test_clipping)
 
     /* clip above the norm: bitwise the unclipped step */
     c.clip_norm = norm * 2;
-    nn_optim_config c0 = cfg_of(NN_OPTIM_SGD, lr);
+    ocfg c0 = cfg_of(NN_OPTIM_SGD, lr);
     nn_net_t *n1 = make_net(P0, NULL), *n2 = make_net(P0, NULL);
     nn_optim_t *o1 = NULL, *o2 = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&o1, n1, &c, NULL));
-    NN_OK_OR_FAIL(nn_optim_create(&o2, n2, &c0, NULL));
+    o1 = make_opt(n1, &c, NULL);
+    o2 = make_opt(n2, &c0, NULL);
     gradient(n1);
     gradient(n2);
     NN_OK_OR_FAIL(nn_optim_step(o1, n1));
@@ -442,7 +517,7 @@ START_TEST(test_clipping)
     static const nn_optim_kind K[4] = {NN_OPTIM_SGD, NN_OPTIM_MOMENTUM,
                                        NN_OPTIM_NESTEROV, NN_OPTIM_ADAM};
     for (int k = 0; k < 4; k++) {
-        nn_optim_config ck = cfg_of(K[k], 0.02);
+        ocfg ck = cfg_of(K[k], 0.02);
         ck.clip_norm = 0.5;
         ck.weight_decay = 0.1;
         run_against_ref(&ck, 3, "clip+decay");
@@ -456,12 +531,12 @@ START_TEST(test_state_round_trip)
 {
     static const nn_optim_kind K[4] = {NN_OPTIM_SGD, NN_OPTIM_MOMENTUM,
                                        NN_OPTIM_NESTEROV, NN_OPTIM_ADAM};
-    nn_optim_config c = cfg_of(K[_i], 0.03);
+    ocfg c = cfg_of(K[_i], 0.03);
     c.weight_decay = 0.05;
     c.clip_norm = 1.0;
     nn_net_t *net = make_net(P0, NULL);
     nn_optim_t *opt = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    opt = make_opt(net, &c, NULL);
     gradient(net);
     NN_OK_OR_FAIL(nn_optim_step(opt, net));
     size_t len = nn_optim_state_len(opt);
@@ -477,7 +552,7 @@ START_TEST(test_state_round_trip)
 
     nn_net_t *net2 = make_net(p1, NULL);
     nn_optim_t *opt2 = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt2, net2, &c, NULL));
+    opt2 = make_opt(net2, &c, NULL);
     NN_OK_OR_FAIL(nn_optim_set_state(opt2, t, len ? saved : NULL, len));
     gradient(net2);
     NN_OK_OR_FAIL(nn_optim_step(opt2, net2));
@@ -510,13 +585,13 @@ START_TEST(test_step_allocates_nothing)
     NN_OK_OR_FAIL(nn_net_reserve(net, M));
     gradient(net);
     for (int k = 0; k < 4; k++) {
-        nn_optim_config c = cfg_of(K[k], 0.01);
+        ocfg c = cfg_of(K[k], 0.01);
         c.clip_norm = 0.5;
         c.weight_decay = 0.1;
         c.decoupled = K[k] == NN_OPTIM_ADAM;
         long a0 = cnt.attempts;
         nn_optim_t *opt = NULL;
-        NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, &al));
+        opt = make_opt(net, &c, &al);
         ck_assert_int_eq(cnt.attempts, a0 + 1);
         for (int it = 0; it < 5; it++) {
             gradient(net);
@@ -538,108 +613,296 @@ END_TEST
 START_TEST(test_errors_create)
 {
     nn_net_t *net = make_net(P0, NULL);
-    nn_optim_config good = cfg_of(NN_OPTIM_ADAM, 0.01);
-    nn_optim_t *sentinel = (nn_optim_t *)&good, *opt = sentinel;
-    nn_optim_config cfg;
+    int dummy;
+    nn_optim_t *sentinel = (nn_optim_t *)&dummy, *opt = sentinel;
 
-    ck_assert_int_eq(nn_optim_config_default(NULL, NN_OPTIM_SGD), NN_ERR_INVALID);
-    ck_assert_int_eq(nn_optim_config_default(&cfg, (nn_optim_kind)7),
+    ck_assert_int_eq(nn_optim_create(NULL, net, NN_OPTIM_SGD, NULL),
                      NN_ERR_INVALID);
-    ck_assert_int_eq(nn_optim_config_default(&cfg, (nn_optim_kind)-1),
+    ck_assert_int_eq(nn_optim_create(&opt, NULL, NN_OPTIM_SGD, NULL),
                      NN_ERR_INVALID);
-
-    ck_assert_int_eq(nn_optim_create(NULL, net, &good, NULL), NN_ERR_INVALID);
-    ck_assert_int_eq(nn_optim_create(&opt, NULL, &good, NULL), NN_ERR_INVALID);
-    ck_assert_int_eq(nn_optim_create(&opt, net, NULL, NULL), NN_ERR_INVALID);
+    static const nn_optim_kind bad_kinds[] = {4, 7, -1, INT32_MAX, INT32_MIN};
+    for (size_t i = 0; i < sizeof bad_kinds / sizeof *bad_kinds; i++)
+        ck_assert_int_eq(nn_optim_create(&opt, net, bad_kinds[i], NULL),
+                         NN_ERR_INVALID);
     tu_counter hc = {0};
     nn_allocator half = tu_allocator(&hc);
     half.free = NULL;
-    ck_assert_int_eq(nn_optim_create(&opt, net, &good, &half), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_create(&opt, net, NN_OPTIM_ADAM, &half),
+                     NN_ERR_INVALID);
     half = tu_allocator(&hc);
     half.alloc = NULL;
-    ck_assert_int_eq(nn_optim_create(&opt, net, &good, &half), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_create(&opt, net, NN_OPTIM_ADAM, &half),
+                     NN_ERR_INVALID);
     ck_assert_int_eq(hc.attempts, 0);
-
-#define BAD(field, value)                                                     \
-    do {                                                                      \
-        cfg = good;                                                           \
-        cfg.field = value;                                                    \
-        ck_assert_msg(nn_optim_create(&opt, net, &cfg, NULL) == NN_ERR_INVALID,\
-                      "%s = %s accepted", #field, #value);                    \
-    } while (0)
-    BAD(kind, (nn_optim_kind)4);
-    BAD(kind, (nn_optim_kind)-1);
-    BAD(lr, 0.0);
-    BAD(lr, -0.1);
-    BAD(lr, NAN);
-    BAD(lr, INFINITY);
-    BAD(momentum, -0.1);
-    BAD(momentum, 1.0);
-    BAD(momentum, NAN);
-    BAD(beta1, 1.0);
-    BAD(beta1, -1e-9);
-    BAD(beta1, NAN);
-    BAD(beta2, 1.0);
-    BAD(beta2, -0.5);
-    BAD(beta2, INFINITY);
-    BAD(eps, 0.0);
-    BAD(eps, -1e-8);
-    BAD(eps, NAN);
-    BAD(eps, INFINITY);
-    BAD(weight_decay, -0.1);
-    BAD(weight_decay, NAN);
-    BAD(weight_decay, INFINITY);
-    BAD(clip_norm, -1.0);
-    BAD(clip_norm, NAN);
-    BAD(clip_norm, INFINITY);
-#undef BAD
-    /* decoupled decay is Adam's only */
-    cfg = cfg_of(NN_OPTIM_MOMENTUM, 0.01);
-    cfg.decoupled = true;
-    ck_assert_int_eq(nn_optim_create(&opt, net, &cfg, NULL), NN_ERR_INVALID);
     ck_assert(opt == sentinel); /* *out untouched on every failure */
 
     /* allocation failure */
     tu_counter cnt = {.fail_at = 1, .fail_rest = true}; /* refuses all */
     nn_allocator al = tu_allocator(&cnt);
-    ck_assert_int_eq(nn_optim_create(&opt, net, &good, &al), NN_ERR_NOMEM);
+    ck_assert_int_eq(nn_optim_create(&opt, net, NN_OPTIM_ADAM, &al),
+                     NN_ERR_NOMEM);
     ck_assert(opt == sentinel);
     ck_assert_int_ge(cnt.refused, 1);
     TU_ASSERT_BALANCED(&cnt);
 
     /* edge values accepted */
-    cfg = good;
+    ocfg cfg = cfg_of(NN_OPTIM_ADAM, 0.01);
     cfg.beta1 = 0;
     cfg.beta2 = 0;
     cfg.momentum = 0;
     cfg.weight_decay = 0;
     cfg.clip_norm = 0;
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &cfg, NULL));
+    opt = make_opt(net, &cfg, NULL);
     nn_optim_destroy(opt);
     nn_optim_destroy(NULL); /* no-op */
     nn_net_destroy(net);
 }
 END_TEST
 
-START_TEST(test_errors_step)
+/* ------------------------------------------------------------ keys */
+/* The real keys and their inclusive bounds, from nn.h: lr > 0 finite,
+ * momentum / betas in [0, 1), eps > 0 finite, decay and clip >= 0 finite. */
+typedef struct rkey {
+    int32_t key;
+    double lo, hi;
+} rkey;
+#define NRK 7
+static rkey real_keys(int i)
 {
-    nn_optim_config c = cfg_of(NN_OPTIM_ADAM, 0.01);
+    const double below1 = nextafter(1.0, 0.0);
+    const rkey k[NRK] = {{NN_OPTIM_LR, DBL_TRUE_MIN, DBL_MAX},
+                         {NN_OPTIM_MOMENTUM_COEF, 0.0, below1},
+                         {NN_OPTIM_BETA1, 0.0, below1},
+                         {NN_OPTIM_BETA2, 0.0, below1},
+                         {NN_OPTIM_EPS, DBL_TRUE_MIN, DBL_MAX},
+                         {NN_OPTIM_WEIGHT_DECAY, 0.0, DBL_MAX},
+                         {NN_OPTIM_CLIP_NORM, 0.0, DBL_MAX}};
+    return k[i];
+}
+
+/* Every setting, to check that a refused call changed none of them. */
+typedef struct snap {
+    double r[NRK];
+    int64_t kind, decoupled, steps;
+} snap;
+static snap snapshot(const nn_optim_t *opt)
+{
+    snap s;
+    for (int i = 0; i < NRK; i++) s.r[i] = get_real(opt, real_keys(i).key);
+    s.kind = get_int(opt, NN_OPTIM_KIND);
+    s.decoupled = get_int(opt, NN_OPTIM_DECOUPLED);
+    s.steps = get_int(opt, NN_OPTIM_STEPS);
+    return s;
+}
+#define SAME(a, b) ck_assert(memcmp(&(a), &(b), sizeof(snap)) == 0)
+
+#define REFUSED(opt, call)                                                    \
+    do {                                                                      \
+        snap before_ = snapshot(opt);                                         \
+        ck_assert_msg((call) == NN_ERR_INVALID, "%s accepted", #call);        \
+        snap after_ = snapshot(opt);                                          \
+        SAME(before_, after_);                                                \
+    } while (0)
+
+/* Each real key: both bounds accepted and read back, the next double outside
+ * each bound refused, and NaN / +-Inf refused, on every kind (keys of
+ * another kind are kept). */
+START_TEST(test_real_key_bounds)
+{
     nn_net_t *net = make_net(P0, NULL);
     nn_optim_t *opt = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, (nn_optim_kind)_i, NULL));
+    for (int i = 0; i < NRK; i++) {
+        rkey k = real_keys(i);
+        NN_OK_OR_FAIL(nn_optim_set_real(opt, k.key, k.lo));
+        ck_assert(get_real(opt, k.key) == k.lo);
+        NN_OK_OR_FAIL(nn_optim_set_real(opt, k.key, k.hi));
+        ck_assert(get_real(opt, k.key) == k.hi);
+        NN_OK_OR_FAIL(nn_optim_set_real(opt, k.key, 0.5));
+        ck_assert(get_real(opt, k.key) == 0.5);
+        const double bad[] = {nextafter(k.lo, -INFINITY),
+                              nextafter(k.hi, INFINITY), NAN, -NAN, INFINITY,
+                              -INFINITY, -1.0};
+        for (size_t j = 0; j < sizeof bad / sizeof *bad; j++) {
+            REFUSED(opt, nn_optim_set_real(opt, k.key, bad[j]));
+            ck_assert(get_real(opt, k.key) == 0.5);
+        }
+        if (k.hi < 1.0) REFUSED(opt, nn_optim_set_real(opt, k.key, 1.0));
+        if (k.lo > 0.0) REFUSED(opt, nn_optim_set_real(opt, k.key, 0.0));
+        /* the wrong type, both ways */
+        int64_t iv = 77;
+        REFUSED(opt, nn_optim_set_int(opt, k.key, 0));
+        REFUSED(opt, nn_optim_set_int(opt, k.key, 1));
+        ck_assert_int_eq(nn_optim_get_int(opt, k.key, &iv), NN_ERR_INVALID);
+        ck_assert_int_eq(iv, 77);
+        ck_assert_int_eq(nn_optim_get_real(opt, k.key, NULL), NN_ERR_INVALID);
+        ck_assert_int_eq(nn_optim_set_real(NULL, k.key, 0.5), NN_ERR_INVALID);
+        ck_assert_int_eq(nn_optim_get_real(NULL, k.key, &(double){0}),
+                         NN_ERR_INVALID);
+    }
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+}
+END_TEST
+
+START_TEST(test_int_keys)
+{
+    nn_net_t *net = make_net(P0, NULL);
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, NN_OPTIM_MOMENTUM, NULL));
+    /* DECOUPLED: 0 / 1, kept on any kind */
+    NN_OK_OR_FAIL(nn_optim_set_int(opt, NN_OPTIM_DECOUPLED, 1));
+    ck_assert_int_eq(get_int(opt, NN_OPTIM_DECOUPLED), 1);
+    const int64_t bad[] = {-1, 2, INT64_MAX, INT64_MIN};
+    for (size_t j = 0; j < 4; j++)
+        REFUSED(opt, nn_optim_set_int(opt, NN_OPTIM_DECOUPLED, bad[j]));
+    REFUSED(opt, nn_optim_set_real(opt, NN_OPTIM_DECOUPLED, 0.0));
+    NN_OK_OR_FAIL(nn_optim_set_int(opt, NN_OPTIM_DECOUPLED, 0));
+    ck_assert_int_eq(get_int(opt, NN_OPTIM_DECOUPLED), 0);
+    /* KIND and STEPS are read-only, and ints */
+    const int32_t ro[2] = {NN_OPTIM_KIND, NN_OPTIM_STEPS};
+    for (int i = 0; i < 2; i++) {
+        REFUSED(opt, nn_optim_set_int(opt, ro[i], 0));
+        REFUSED(opt, nn_optim_set_int(opt, ro[i], 1));
+        REFUSED(opt, nn_optim_set_real(opt, ro[i], 0.0));
+        double rv = 77;
+        ck_assert_int_eq(nn_optim_get_real(opt, ro[i], &rv), NN_ERR_INVALID);
+        ck_assert(rv == 77);
+    }
+    ck_assert_int_eq(get_int(opt, NN_OPTIM_KIND), NN_OPTIM_MOMENTUM);
+    ck_assert_int_eq(nn_optim_get_int(opt, NN_OPTIM_KIND, NULL),
+                     NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_get_int(NULL, NN_OPTIM_KIND, &(int64_t){0}),
+                     NN_ERR_INVALID);
+    ck_assert_int_eq(nn_optim_set_int(NULL, NN_OPTIM_DECOUPLED, 0),
+                     NN_ERR_INVALID);
+    /* unknown keys: other objects' keys, gaps, the experimental range */
+    const int32_t unknown[] = {0,   -1,  299, 310, NN_NET_LOSS, NN_TRAIN_EPOCHS,
+                               NN_LAYER_UNITS, NN_METRIC_LOSS,
+                               NN_KEY_EXPERIMENTAL, INT32_MAX};
+    for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
+        int64_t iv = 5;
+        double rv = 5;
+        REFUSED(opt, nn_optim_set_int(opt, unknown[i], 0));
+        REFUSED(opt, nn_optim_set_real(opt, unknown[i], 0.5));
+        ck_assert_int_eq(nn_optim_get_int(opt, unknown[i], &iv),
+                         NN_ERR_INVALID);
+        ck_assert_int_eq(nn_optim_get_real(opt, unknown[i], &rv),
+                         NN_ERR_INVALID);
+        ck_assert(iv == 5 && rv == 5);
+    }
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+}
+END_TEST
+
+/* nn_param_info reports the bounds the setters enforce. */
+START_TEST(test_param_info_agrees)
+{
+    for (int i = 0; i < NRK; i++) {
+        rkey k = real_keys(i);
+        int32_t type = 0, w = -1;
+        double lo = NAN, hi = NAN;
+        NN_OK_OR_FAIL(nn_param_info(k.key, &type, &lo, &hi, &w));
+        ck_assert_int_eq(type, NN_PARAM_REAL);
+        ck_assert_msg(lo == k.lo && hi == k.hi, "key %d: [%.17g, %.17g]",
+                      (int)k.key, lo, hi);
+        ck_assert_int_eq(w, 1);
+    }
+    int32_t type = 0, w = -1;
+    double lo = NAN, hi = NAN;
+    NN_OK_OR_FAIL(nn_param_info(NN_OPTIM_DECOUPLED, &type, &lo, &hi, &w));
+    ck_assert(type == NN_PARAM_INT && lo == 0 && hi == 1 && w == 1);
+    NN_OK_OR_FAIL(nn_param_info(NN_OPTIM_KIND, &type, NULL, NULL, &w));
+    ck_assert(type == NN_PARAM_INT && w == 0);
+    NN_OK_OR_FAIL(nn_param_info(NN_OPTIM_STEPS, &type, NULL, NULL, &w));
+    ck_assert(type == NN_PARAM_INT && w == 0);
+}
+END_TEST
+
+/* NN_OPTIM_DECOUPLED changes Adam only: SGD with decay and DECOUPLED 1 takes
+ * the coupled step w -= lr (g + wd w), bitwise as with DECOUPLED 0. */
+START_TEST(test_decoupled_is_adam_only)
+{
+    const double lr = 0.05, wd = 0.3;
+    ocfg c = cfg_of(NN_OPTIM_MOMENTUM, lr);
+    c.weight_decay = wd;
+    nn_net_t *n0 = make_net(P0, NULL), *n1 = make_net(P0, NULL);
+    nn_optim_t *o0 = make_opt(n0, &c, NULL);
+    c.decoupled = true;
+    nn_optim_t *o1 = make_opt(n1, &c, NULL);
+    for (int k = 0; k < 3; k++) {
+        gradient(n0);
+        gradient(n1);
+        NN_OK_OR_FAIL(nn_optim_step(o0, n0));
+        NN_OK_OR_FAIL(nn_optim_step(o1, n1));
+    }
+    ck_assert(memcmp(nn_net_params(n0), nn_net_params(n1),
+                     NP * sizeof(double)) == 0);
+    c.decoupled = false;
+    run_against_ref(&c, 3, "momentum+wd");
+    nn_optim_destroy(o0);
+    nn_optim_destroy(o1);
+    nn_net_destroy(n0);
+    nn_net_destroy(n1);
+}
+END_TEST
+
+/* The step count saturates at UINT64_MAX (and reads as INT64_MAX through the
+ * signed key); Adam's bias corrections are then 1 - beta^t = 1. */
+START_TEST(test_steps_saturate)
+{
+    nn_net_t *net = make_net(P0, NULL);
+    ocfg c = cfg_of(NN_OPTIM_ADAM, 0.01);
+    nn_optim_t *opt = make_opt(net, &c, NULL);
+    double zero[2 * NP] = {0};
+    NN_OK_OR_FAIL(nn_optim_set_state(opt, UINT64_MAX - 1, zero, 2 * NP));
+    ck_assert_int_eq(get_int(opt, NN_OPTIM_STEPS), INT64_MAX);
+    uint64_t t;
+    for (int k = 0; k < 2; k++) {
+        gradient(net);
+        NN_OK_OR_FAIL(nn_optim_step(opt, net));
+        NN_OK_OR_FAIL(nn_optim_get_state(opt, &t, zero, 2 * NP));
+        ck_assert(t == UINT64_MAX);
+    }
+    ck_assert_int_eq(get_int(opt, NN_OPTIM_STEPS), INT64_MAX);
+    nn_optim_destroy(opt);
+    /* the fused SGD path counts its steps the same way */
+    c = cfg_of(NN_OPTIM_SGD, 0.01);
+    opt = make_opt(net, &c, NULL);
+    NN_OK_OR_FAIL(nn_optim_set_state(opt, UINT64_MAX - 1, NULL, 0));
+    for (int k = 0; k < 2; k++) {
+        NN_OK_OR_FAIL(nn_net_train_step(net, opt, M, NN_ROW_MAJOR, &X[0][0],
+                                        2, Y, 1, NULL));
+        NN_OK_OR_FAIL(nn_optim_get_state(opt, &t, NULL, 0));
+        ck_assert(t == UINT64_MAX);
+    }
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+}
+END_TEST
+
+START_TEST(test_errors_step)
+{
+    ocfg c = cfg_of(NN_OPTIM_ADAM, 0.01);
+    nn_net_t *net = make_net(P0, NULL);
+    nn_optim_t *opt = NULL;
+    opt = make_opt(net, &c, NULL);
 
     ck_assert_int_eq(nn_optim_step(NULL, net), NN_ERR_INVALID);
     ck_assert_int_eq(nn_optim_step(opt, NULL), NN_ERR_INVALID);
     /* no gradient yet */
     ck_assert_int_eq(nn_optim_step(opt, net), NN_ERR_STATE);
     /* a net of another size */
-    nn_layer_spec spec = {2, NN_ACT_IDENTITY, 0.0};
-    nn_net_t *other = NULL;
-    NN_OK_OR_FAIL(nn_net_create(&other, 2, 1, &spec, NN_LOSS_MSE, NULL));
+    const size_t two[1] = {2};
+    const nn_activation id[1] = {NN_ACT_IDENTITY};
+    nn_net_t *other = tu_net(2, 1, two, id, NN_LOSS_MSE, NULL);
     double Y2[M][2] = {{0}};
     NN_OK_OR_FAIL(nn_net_gradient(other, M, NN_ROW_MAJOR, &X[0][0], 2,
                                   &Y2[0][0], 2, NULL));
     ck_assert_int_eq(nn_optim_step(opt, other), NN_ERR_SHAPE);
+    ck_assert_int_eq(nn_net_has_grads(other), 1); /* nothing changed */
+    ck_assert_int_eq(get_int(opt, NN_OPTIM_STEPS), 0);
 
     /* one good step, then a NaN gradient with check-finite on */
     gradient(net);
@@ -649,7 +912,7 @@ START_TEST(test_errors_step)
     Xn[1][0] = NAN;
     NN_OK_OR_FAIL(nn_net_gradient(net, M, NN_ROW_MAJOR, &Xn[0][0], 2, Y, 1,
                                   NULL));
-    NN_OK_OR_FAIL(nn_net_set_check_finite(net, true));
+    NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_CHECK_FINITE, 1));
     double p_before[NP], p_after[NP], s_before[2 * NP], s_after[2 * NP];
     uint64_t t_before, t_after;
     get_p(net, p_before);
@@ -661,6 +924,7 @@ START_TEST(test_errors_step)
     ck_assert(memcmp(s_before, s_after, sizeof s_before) == 0);
     ck_assert_uint_eq(t_before, 1);
     ck_assert_uint_eq(t_after, 1);
+    ck_assert_int_eq(nn_net_has_grads(net), 1); /* still current */
     /* failed steps left the state alone: the next good step is step 2 */
     gradient(net);
     NN_OK_OR_FAIL(nn_optim_step(opt, net));
@@ -675,22 +939,21 @@ END_TEST
 
 START_TEST(test_errors_lr_and_state)
 {
-    nn_optim_config c = cfg_of(NN_OPTIM_ADAM, 0.01);
+    ocfg c = cfg_of(NN_OPTIM_ADAM, 0.01);
     nn_net_t *net = make_net(P0, NULL);
     nn_optim_t *opt = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    opt = make_opt(net, &c, NULL);
 
     /* learning rate */
-    ck_assert(nn_optim_get_lr(opt) == 0.01);
-    NN_OK_OR_FAIL(nn_optim_set_lr(opt, 0.5));
-    ck_assert(nn_optim_get_lr(opt) == 0.5);
-    ck_assert_int_eq(nn_optim_set_lr(NULL, 0.1), NN_ERR_INVALID);
-    ck_assert_int_eq(nn_optim_set_lr(opt, 0.0), NN_ERR_INVALID);
-    ck_assert_int_eq(nn_optim_set_lr(opt, -0.1), NN_ERR_INVALID);
-    ck_assert_int_eq(nn_optim_set_lr(opt, NAN), NN_ERR_INVALID);
-    ck_assert_int_eq(nn_optim_set_lr(opt, INFINITY), NN_ERR_INVALID);
-    ck_assert(nn_optim_get_lr(opt) == 0.5);
-    ck_assert(isnan(nn_optim_get_lr(NULL)));
+    ck_assert(get_real(opt, NN_OPTIM_LR) == 0.01);
+    NN_OK_OR_FAIL(nn_optim_set_real(opt, NN_OPTIM_LR, 0.5));
+    ck_assert(get_real(opt, NN_OPTIM_LR) == 0.5);
+    ck_assert_int_eq(nn_optim_set_real(NULL, NN_OPTIM_LR, 0.1),
+                     NN_ERR_INVALID);
+    const double bad_lr[] = {0.0, -0.1, NAN, INFINITY};
+    for (int i = 0; i < 4; i++)
+        REFUSED(opt, nn_optim_set_real(opt, NN_OPTIM_LR, bad_lr[i]));
+    ck_assert(get_real(opt, NN_OPTIM_LR) == 0.5);
 
     /* state */
     ck_assert_uint_eq(nn_optim_state_len(NULL), 0);
@@ -732,8 +995,8 @@ START_TEST(test_errors_lr_and_state)
     nn_optim_destroy(opt);
 
     /* SGD: no state; NULL with len 0 is fine, anything else is a shape error */
-    nn_optim_config cs = cfg_of(NN_OPTIM_SGD, 0.01);
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &cs, NULL));
+    ocfg cs = cfg_of(NN_OPTIM_SGD, 0.01);
+    opt = make_opt(net, &cs, NULL);
     ck_assert_uint_eq(nn_optim_state_len(opt), 0);
     NN_OK_OR_FAIL(nn_optim_get_state(opt, &t, NULL, 0));
     ck_assert_uint_eq(t, 0);
@@ -755,13 +1018,13 @@ static const double XY[4] = {0, 1, 1, 0};
  * if never), from the notes' 2-4-1 tanh/sigmoid/BCE net, seed 7. */
 static int xor_steps(nn_optim_kind k, double lr, double target, int max_steps)
 {
-    nn_layer_spec specs[2] = {{4, NN_ACT_TANH, 0.0}, {1, NN_ACT_SIGMOID, 0.0}};
-    nn_net_t *net = NULL;
-    NN_OK_OR_FAIL(nn_net_create(&net, 2, 2, specs, NN_LOSS_BCE, NULL));
+    const size_t units[2] = {4, 1};
+    const nn_activation acts[2] = {NN_ACT_TANH, NN_ACT_SIGMOID};
+    nn_net_t *net = tu_net(2, 2, units, acts, NN_LOSS_BCE, NULL);
     NN_OK_OR_FAIL(nn_net_init(net, NN_INIT_DEFAULT, 7));
-    nn_optim_config c = cfg_of(k, lr);
+    ocfg c = cfg_of(k, lr);
     nn_optim_t *opt = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&opt, net, &c, NULL));
+    opt = make_opt(net, &c, NULL);
     int it;
     for (it = 0; it < max_steps; it++) {
         double loss;
@@ -790,22 +1053,19 @@ END_TEST
  * its parameter count: 1->2 and 3->1 both have 4 parameters. */
 START_TEST(test_shape_not_just_count)
 {
-    const nn_layer_spec a_spec[] = {{2, NN_ACT_IDENTITY, 0, 0}};
-    const nn_layer_spec b_spec[] = {{1, NN_ACT_IDENTITY, 0, 0}};
-    nn_net_t *a = NULL, *b = NULL;
-    NN_OK_OR_FAIL(nn_net_create(&a, 1, 1, a_spec, NN_LOSS_MSE, NULL));
-    NN_OK_OR_FAIL(nn_net_create(&b, 3, 1, b_spec, NN_LOSS_MSE, NULL));
+    const size_t two[1] = {2}, one[1] = {1};
+    const nn_activation id[1] = {NN_ACT_IDENTITY};
+    nn_net_t *a = tu_net(1, 1, two, id, NN_LOSS_MSE, NULL);
+    nn_net_t *b = tu_net(3, 1, one, id, NN_LOSS_MSE, NULL);
     ck_assert_uint_eq(nn_net_n_params(a), nn_net_n_params(b));
-    nn_optim_config cfg;
-    NN_OK_OR_FAIL(nn_optim_config_default(&cfg, NN_OPTIM_ADAM));
     nn_optim_t *oa = NULL;
-    NN_OK_OR_FAIL(nn_optim_create(&oa, a, &cfg, NULL));
+    NN_OK_OR_FAIL(nn_optim_create(&oa, a, NN_OPTIM_ADAM, NULL));
     const double xb[3] = {1, 2, 3}, yb[1] = {1};
     NN_OK_OR_FAIL(nn_net_gradient(b, 1, NN_ROW_MAJOR, xb, 3, yb, 1, NULL));
     double before[4], after[4];
-    memcpy(before, nn_net_weights(b, 0), sizeof before);
+    memcpy(before, nn_net_params(b), sizeof before);
     ck_assert_int_eq(nn_optim_step(oa, b), NN_ERR_SHAPE);
-    memcpy(after, nn_net_weights(b, 0), sizeof after);
+    memcpy(after, nn_net_params(b), sizeof after);
     ck_assert_mem_eq(before, after, sizeof before);
     size_t size = 0;
     ck_assert_int_eq(nn_model_save_mem(b, oa, NULL, 0, &size), NN_ERR_INVALID);
@@ -838,6 +1098,13 @@ static Suite *optim_suite(void)
     tcase_add_test(te, test_errors_lr_and_state);
     tcase_add_test(te, test_shape_not_just_count);
     suite_add_tcase(s, te);
+    TCase *tk = tcase_create("keys");
+    tcase_add_loop_test(tk, test_real_key_bounds, 0, 4);
+    tcase_add_test(tk, test_int_keys);
+    tcase_add_test(tk, test_param_info_agrees);
+    tcase_add_test(tk, test_decoupled_is_adam_only);
+    tcase_add_test(tk, test_steps_saturate);
+    suite_add_tcase(s, tk);
     TCase *tl = tcase_create("learning");
     tcase_add_test(tl, test_xor_adam_beats_sgd);
     suite_add_tcase(s, tl);

@@ -214,4 +214,91 @@ static inline int tu_run(Suite *s)
     return failed == 0 ? 0 : 1;
 }
 
+/* ------------------------------------------------ networks layer by layer
+ * (added for the core suites) One layer's description, as the 0.x
+ * nn_layer_spec was: units, activation, leaky-relu slope (set as given, so 0
+ * means relu-like, not the 0.01 default), dropout. */
+typedef struct tu_layer {
+    size_t n_out;
+    nn_activation act;
+    double slope;
+    double dropout;
+} tu_layer;
+
+/* Build a network from n_layers tu_layer descriptions: the first status that
+ * is not NN_OK among the spec calls and nn_net_create (then *out is not
+ * written). */
+static inline nn_status tu_net_try(nn_net_t **out, size_t n_in,
+                                   size_t n_layers, const tu_layer *layers,
+                                   nn_loss loss, const nn_allocator *al)
+{
+    nn_netspec_t *s = NULL;
+    nn_status st = nn_netspec_create(&s, n_in, loss, NULL);
+    for (size_t l = 0; st == NN_OK && l < n_layers; l++) {
+        st = nn_netspec_add_dense(s, layers[l].n_out, layers[l].act);
+        if (st == NN_OK)
+            st = nn_netspec_set_real(s, l, NN_LAYER_ACT_PARAM, layers[l].slope);
+        if (st == NN_OK)
+            st = nn_netspec_set_real(s, l, NN_LAYER_DROPOUT, layers[l].dropout);
+    }
+    if (st == NN_OK) st = nn_net_create(out, s, al);
+    nn_netspec_destroy(s);
+    return st;
+}
+
+static inline nn_net_t *tu_net_layers(size_t n_in, size_t n_layers,
+                                      const tu_layer *layers, nn_loss loss,
+                                      const nn_allocator *al)
+{
+    nn_net_t *net = NULL;
+    NN_OK_OR_FAIL(tu_net_try(&net, n_in, n_layers, layers, loss, al));
+    return net;
+}
+
+/* Borrowed pointers to layer l's W (row-major n_in x n_out) and b inside the
+ * flat parameter array, and to its dW and db inside the gradient array. */
+static inline double *tu_net_W(nn_net_t *net, size_t l)
+{
+    size_t w = 0, b = 0;
+    NN_OK_OR_FAIL(nn_net_layer_offset(net, l, &w, &b));
+    return nn_net_params(net) + w;
+}
+static inline double *tu_net_b(nn_net_t *net, size_t l)
+{
+    size_t w = 0, b = 0;
+    NN_OK_OR_FAIL(nn_net_layer_offset(net, l, &w, &b));
+    return nn_net_params(net) + b;
+}
+static inline const double *tu_net_dW(nn_net_t *net, size_t l)
+{
+    size_t w = 0, b = 0;
+    NN_OK_OR_FAIL(nn_net_layer_offset(net, l, &w, &b));
+    return nn_net_grads(net) + w;
+}
+static inline const double *tu_net_db(nn_net_t *net, size_t l)
+{
+    size_t w = 0, b = 0;
+    NN_OK_OR_FAIL(nn_net_layer_offset(net, l, &w, &b));
+    return nn_net_grads(net) + b;
+}
+
+/* A plain-SGD optimizer (w -= lr*g) for net. */
+static inline nn_optim_t *tu_sgd(const nn_net_t *net, double lr)
+{
+    nn_optim_t *o = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&o, net, NN_OPTIM_SGD, NULL));
+    NN_OK_OR_FAIL(nn_optim_set_real(o, NN_OPTIM_LR, lr));
+    return o;
+}
+
+/* One plain gradient-descent update from net's current gradients (what the
+ * 0.x nn_net_sgd_step did): the status of nn_optim_step. */
+static inline nn_status tu_sgd_step(nn_net_t *net, double lr)
+{
+    nn_optim_t *o = tu_sgd(net, lr);
+    nn_status st = nn_optim_step(o, net);
+    nn_optim_destroy(o);
+    return st;
+}
+
 #endif

@@ -255,13 +255,6 @@ const char *cli_data_name(const cli_data_opts *d)
     return d->csv ? d->csv : d->images;
 }
 
-static void scale_data(nn_data_t *data, double div)
-{
-    double *x = nn_data_x(data);
-    size_t n = nn_data_rows(data) * nn_data_cols(data);
-    for (size_t i = 0; i < n; i++) x[i] /= div;
-}
-
 static int width_error(const char *file, size_t have, size_t n_in,
                        bool labelled)
 {
@@ -304,8 +297,8 @@ int cli_load_data(const char *cmd, const cli_data_opts *d, bool need_labels,
     } else {
         /* First all columns as features: gives the width (and any format
          * error not tied to the label). */
-        st = nn_data_load_csv(&data, d->csv, d->header, (size_t)-1, NULL,
-                              &err);
+        st = nn_data_load_csv(&data, d->csv, d->header ? 1 : 0, NN_NO_COLUMN,
+                              NULL, &err);
         if (st) return cli_lib_error(NULL, d->csv, st, &err);
         size_t width = nn_data_cols(data);
         int mode = d->label_mode;
@@ -313,30 +306,31 @@ int cli_load_data(const char *cmd, const cli_data_opts *d, bool need_labels,
             if (need_labels || !n_in) mode = LABEL_LAST;
             else mode = width == n_in ? LABEL_NONE : LABEL_LAST;
         }
-        size_t col = (size_t)-1;
+        size_t col = NN_NO_COLUMN;
         if (mode == LABEL_LAST) col = width - 1;
         if (mode == LABEL_INDEX) col = d->label_col;
-        if (col != (size_t)-1 && col >= width) {
+        if (col != NN_NO_COLUMN && col >= width) {
             nn_data_destroy(data);
             return cli_error("%s: --label-col %zu but the rows have %zu "
                              "column%s (0 to %zu)", d->csv, col, width,
                              width == 1 ? "" : "s", width - 1);
         }
-        if (col != (size_t)-1 && width < 2) {
+        if (col != NN_NO_COLUMN && width < 2) {
             nn_data_destroy(data);
             return cli_error("%s: only one column: no feature columns "
                              "besides the label", d->csv);
         }
-        size_t feat = width - (col != (size_t)-1);
+        size_t feat = width - (col != NN_NO_COLUMN);
         if (n_in && feat != n_in) {
             nn_data_destroy(data);
-            return width_error(d->csv, feat, n_in, col != (size_t)-1);
+            return width_error(d->csv, feat, n_in, col != NN_NO_COLUMN);
         }
-        if (col != (size_t)-1) {
+        if (col != NN_NO_COLUMN) {
             nn_data_destroy(data);
             data = NULL;
             memset(&err, 0, sizeof err);
-            st = nn_data_load_csv(&data, d->csv, d->header, col, NULL, &err);
+            st = nn_data_load_csv(&data, d->csv, d->header ? 1 : 0, col,
+                                  NULL, &err);
             if (st) return cli_lib_error(NULL, d->csv, st, &err);
         }
     }
@@ -344,21 +338,140 @@ int cli_load_data(const char *cmd, const cli_data_opts *d, bool need_labels,
         nn_data_destroy(data);
         return cli_usage_error(cmd, "%s has no labels", cli_data_name(d));
     }
-    int scale = d->scale;
-    if (scale == SCALE_DEFAULT) scale = d->images ? SCALE_255 : SCALE_NONE;
-    if (scale == SCALE_255) scale_data(data, 255.0);
     *out = data;
     return 0;
+}
+
+/* ------------------------------------------------------------ scaling */
+/* The divisor a --scale value stands for (1: no scaling). */
+static double scale_divisor(const cli_data_opts *d)
+{
+    int scale = d->scale;
+    if (scale == SCALE_DEFAULT) scale = d->images ? SCALE_255 : SCALE_NONE;
+    return scale == SCALE_255 ? 255.0 : 1.0;
+}
+
+/* Offsets and scales of s (malloc'ed, 2n values: offsets then scales). */
+static double *scaler_params(const nn_scaler_t *s)
+{
+    size_t n = nn_scaler_n(s);
+    double *p = n && n <= SIZE_MAX / 2 / sizeof *p
+                    ? malloc(2 * n * sizeof *p) : NULL;
+    if (p && nn_scaler_get_params(s, p, p + n) != NN_OK) {
+        free(p);
+        p = NULL;
+    }
+    return p;
+}
+
+/* 1 if s is x' = x / div for every column, 0 if not, -1 out of memory. */
+static int scaler_is_divisor(const nn_scaler_t *s, double div)
+{
+    size_t n = nn_scaler_n(s);
+    double *p = scaler_params(s);
+    if (!p) return -1;
+    int same = 1;
+    for (size_t j = 0; j < n && same; j++)
+        same = p[j] == 0.0 && p[n + j] == div;
+    free(p);
+    return same;
+}
+
+void cli_scaler_text(const nn_scaler_t *s, char *buf, size_t size)
+{
+    size_t n = nn_scaler_n(s);
+    double *p = scaler_params(s);
+    nn_scale_kind kind = NN_SCALE_CUSTOM;
+    nn_scaler_get_kind(s, &kind);
+    int uniform = p != NULL;
+    for (size_t j = 0; j < n && uniform; j++)
+        uniform = p[j] == 0.0 && p[n + j] == p[n];
+    if (uniform)
+        snprintf(buf, size, "every feature divided by %g", p[n]);
+    else
+        snprintf(buf, size, "%s, per column (%zu columns)",
+                 kind == NN_SCALE_STANDARD ? "standardised"
+                 : kind == NN_SCALE_MINMAX ? "min-max scaled"
+                                           : "custom offsets and scales",
+                 n);
+    free(p);
+}
+
+static int apply_scaler(const char *cmd, const nn_scaler_t *s,
+                        nn_data_t *data)
+{
+    nn_status st = nn_scaler_apply_data(s, data);
+    if (st) return cli_error("%s: scaling the data: %s", cmd, nn_strerror(st));
+    return 0;
+}
+
+/* Training: apply --scale (or its default) through a CUSTOM scaler that the
+ * network will carry, so that eval and predict find it in the model. */
+static int scale_for_training(const char *cmd, const cli_data_opts *d,
+                              nn_data_t *data, nn_scaler_t **made)
+{
+    double div = scale_divisor(d);
+    size_t n = nn_data_cols(data);
+    *made = NULL;
+    if (div == 1.0) return 0;
+    double *p = n <= SIZE_MAX / 2 / sizeof *p ? malloc(2 * n * sizeof *p)
+                                              : NULL;
+    if (!p) return cli_error("out of memory");
+    for (size_t j = 0; j < n; j++) {
+        p[j] = 0.0;
+        p[n + j] = div;
+    }
+    nn_scaler_t *s = NULL;
+    nn_status st = nn_scaler_create(&s, n, p, p + n, NULL);
+    free(p);
+    if (st) return cli_error("%s: creating the scaler: %s", cmd,
+                             nn_strerror(st));
+    int rc = apply_scaler(cmd, s, data);
+    if (rc) {
+        nn_scaler_destroy(s);
+        return rc;
+    }
+    *made = s;
+    return 0;
+}
+
+int cli_scale_data(const char *cmd, const cli_data_opts *d, const char *model,
+                   const nn_scaler_t *saved, nn_data_t *data,
+                   nn_scaler_t **made)
+{
+    if (made) return scale_for_training(cmd, d, data, made);
+    if (!saved) {
+        double div = scale_divisor(d);
+        nn_scaler_t *s = NULL;
+        int rc = div == 1.0 ? 0 : scale_for_training(cmd, d, data, &s);
+        nn_scaler_destroy(s);
+        return rc;
+    }
+    if (d->scale != SCALE_DEFAULT) {
+        int same = scaler_is_divisor(saved, scale_divisor(d));
+        if (same < 0) return cli_error("out of memory");
+        if (!same) {
+            char text[160];
+            cli_scaler_text(saved, text, sizeof text);
+            return cli_usage_error(cmd, "--scale %s conflicts with the input "
+                                   "scaling saved in %s (%s); drop --scale "
+                                   "to use the saved one",
+                                   d->scale == SCALE_255 ? "255" : "none",
+                                   model, text);
+        }
+    }
+    return apply_scaler(cmd, saved, data);
 }
 
 int cli_check_labels(const cli_data_opts *d, const nn_data_t *data,
                      size_t n_classes, size_t n_out)
 {
-    const size_t *lab = nn_data_labels(data);
+    const int32_t *lab = nn_data_labels(data);
     size_t m = nn_data_rows(data);
     if (!lab) return 0;
     for (size_t i = 0; i < m; i++) {
-        if (lab[i] < n_classes) continue;
+        /* the library keeps labels in [0, 2^31) */
+        if ((size_t)lab[i] < n_classes) continue;
         char what[160];
         if (n_out == 1)
             snprintf(what, sizeof what, "the model has a single output, "
@@ -368,9 +481,10 @@ int cli_check_labels(const cli_data_opts *d, const nn_data_t *data,
                      "labels must be in 0..%zu", n_out, n_out - 1);
         if (d->csv)
             return cli_error("%s:%zu: label %zu out of range: %s", d->csv,
-                             i + 1 + (d->header ? 1 : 0), lab[i], what);
+                             i + 1 + (d->header ? 1 : 0), (size_t)lab[i],
+                             what);
         return cli_error("%s: label %zu of item %zu out of range: %s",
-                         d->labels, lab[i], i, what);
+                         d->labels, (size_t)lab[i], i, what);
     }
     return 0;
 }
@@ -526,13 +640,16 @@ const char *cli_loss_name(nn_loss l)
     return "?";
 }
 
-const char *cli_optim_name(const nn_optim_config *c)
+const char *cli_optim_name(const nn_optim_t *opt)
 {
-    switch (c->kind) {
+    int64_t kind = -1, decoupled = 0;
+    nn_optim_get_int(opt, NN_OPTIM_KIND, &kind);
+    nn_optim_get_int(opt, NN_OPTIM_DECOUPLED, &decoupled);
+    switch (kind) {
     case NN_OPTIM_SGD: return "sgd";
     case NN_OPTIM_MOMENTUM: return "momentum";
     case NN_OPTIM_NESTEROV: return "nesterov";
-    case NN_OPTIM_ADAM: return c->decoupled ? "adamw" : "adam";
+    case NN_OPTIM_ADAM: return decoupled ? "adamw" : "adam";
     }
     return "?";
 }

@@ -86,10 +86,23 @@ int cli_data_check(const char *cmd, const cli_data_opts *d, bool need_labels);
 /* Load the data described by *d. need_labels: the rows must be labelled.
  * n_in: the model's input width (0 = not known yet): the data must have
  * that many feature columns (in predict, the default label column is then
- * chosen from the width). Applies the scaling. Prints the error and returns
- * an exit status on failure. */
+ * chosen from the width). Does not scale (see cli_scale_data). Prints the
+ * error and returns an exit status on failure. */
 int cli_load_data(const char *cmd, const cli_data_opts *d, bool need_labels,
                   size_t n_in, nn_data_t **out);
+/* Scale the features in place.
+ * Training (saved == NULL, made != NULL): --scale or its default (255 for
+ * --images); when a scaling is applied, *made receives it as a CUSTOM
+ * scaler (offset 0, scale 255) to attach to the network, else NULL.
+ * Using a model (made == NULL): `saved` is the model's input scaler (may be
+ * NULL). With one, it is applied, and an explicit --scale that describes
+ * another scaling is refused (a usage error naming `model`); without one,
+ * --scale or its default is applied as in training. */
+int cli_scale_data(const char *cmd, const cli_data_opts *d, const char *model,
+                   const nn_scaler_t *saved, nn_data_t *data,
+                   nn_scaler_t **made);
+/* Describe a scaler in a few words ("every feature divided by 255"). */
+void cli_scaler_text(const nn_scaler_t *s, char *buf, size_t size);
 /* The source's name, for messages. */
 const char *cli_data_name(const cli_data_opts *d);
 /* Checks every label < n_classes; message names the row (and CSV line). */
@@ -124,7 +137,7 @@ char *cli_temp_beside(const char *path);
 /* ------------------------------------------------------------ names */
 const char *cli_act_name(nn_activation a);
 const char *cli_loss_name(nn_loss l);
-const char *cli_optim_name(const nn_optim_config *c);
+const char *cli_optim_name(const nn_optim_t *opt);
 
 /* ------------------------------------------------------------ subcommands */
 int cmd_train(int argc, char **argv);

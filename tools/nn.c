@@ -33,7 +33,8 @@ static const char *const eval_help =
 "  --header            the CSV's first line is a header\n"
 "  --label-col N|last  0-based label column (default: last)\n"
 "  --images FILE       IDX features;  --labels FILE  IDX labels\n"
-"  --scale none|255    the scaling used at training (default: 255 for\n"
+"  --scale none|255    the scaling used at training, for models that do not\n"
+"                      carry theirs (default: the model's, else 255 for\n"
 "                      --images, none for --csv)\n"
 "  --batch N           rows per evaluation batch (default: 1000)\n"
 "  -h, --help          this help\n";
@@ -51,7 +52,8 @@ static const char *const predict_help =
 "  --header            the CSV's first line is a header\n"
 "  --label-col N|last|none  0-based column to ignore as label, or none\n"
 "  --images FILE       IDX features (--labels FILE accepted, ignored)\n"
-"  --scale none|255    the scaling used at training (default: 255 for\n"
+"  --scale none|255    the scaling used at training, for models that do not\n"
+"                      carry theirs (default: the model's, else 255 for\n"
 "                      --images, none for --csv)\n"
 "  -o, --output FILE   write there (atomically) instead of stdout\n"
 "  --batch N           rows per prediction batch (default: 1000)\n"
@@ -61,7 +63,8 @@ static const char *const info_help =
 "usage: nn info MODEL\n"
 "\n"
 "Load MODEL (validating its checksum) and print its architecture, loss,\n"
-"parameter count, format version, checksum status and optimizer.\n"
+"parameter count, format version, checksum status, input scaling and\n"
+"optimizer.\n"
 "\n"
 "  -h, --help          this help\n";
 
@@ -109,6 +112,43 @@ static int load_model(const char *path, nn_net_t **net, nn_optim_t **opt)
     return cli_lib_error(what, path, st, &err);
 }
 
+/* Load the data for a model and scale it as the model says (its saved
+ * input scaler, else --scale or its default). */
+static int load_for_model(const use_args *a, const nn_net_t *net,
+                          bool need_labels, nn_data_t **out)
+{
+    nn_data_t *data = NULL;
+    int rc = cli_load_data(a->cmd, &a->data, need_labels, nn_net_n_in(net),
+                           &data);
+    if (rc) return rc;
+    rc = cli_scale_data(a->cmd, &a->data, a->model,
+                        nn_net_get_scaler(net, NN_SCALER_INPUT), data, NULL);
+    if (rc) {
+        nn_data_destroy(data);
+        return rc;
+    }
+    *out = data;
+    return 0;
+}
+
+/* An inference context for batches of min(batch, m) rows. */
+static int make_ctx(const use_args *a, const nn_net_t *net, size_t m,
+                    nn_ctx_t **ctx)
+{
+    size_t cap = a->batch < m ? a->batch : m;
+    nn_status st = nn_ctx_create(ctx, net, cap ? cap : 1, NULL);
+    if (st) return cli_lib_error("creating the inference context", NULL, st,
+                                 NULL);
+    return 0;
+}
+
+static const char *loss_name_of(const nn_net_t *net)
+{
+    int64_t loss = NN_LOSS_MSE;
+    nn_net_get_int(net, NN_NET_LOSS, &loss);
+    return cli_loss_name((nn_loss)loss);
+}
+
 /* ------------------------------------------------------------ eval */
 static const cli_opt eval_opts[] = {
     CLI_DATA_OPTIONS, {"batch", 0, true, U_BATCH},
@@ -127,29 +167,30 @@ int cmd_eval(int argc, char **argv)
     if ((rc = cli_data_check(a.cmd, &a.data, true))) return rc;
     nn_net_t *net = NULL;
     nn_data_t *data = NULL;
+    nn_ctx_t *ctx = NULL;
     size_t *counts = NULL;
     if ((rc = load_model(a.model, &net, NULL))) return rc;
     size_t n_out = nn_net_n_out(net), k = cli_net_classes(net);
-    if ((rc = cli_load_data(a.cmd, &a.data, true, nn_net_n_in(net), &data)))
-        goto out;
+    if ((rc = load_for_model(&a, net, true, &data))) goto out;
     if ((rc = cli_check_labels(&a.data, data, k, n_out))) goto out;
+    size_t m = nn_data_rows(data);
+    if ((rc = make_ctx(&a, net, m, &ctx))) goto out;
     counts = calloc(k * k, sizeof *counts);
     if (!counts) {
         rc = cli_error("out of memory");
         goto out;
     }
-    double loss = NAN, acc = NAN;
-    nn_status st = nn_net_evaluate(net, data, a.batch, &loss, &acc);
-    if (!st) st = nn_net_confusion(net, data, a.batch, counts);
+    static const int32_t metrics[2] = {NN_METRIC_LOSS, NN_METRIC_ACCURACY};
+    double values[2] = {NAN, NAN};
+    nn_status st = nn_net_evaluate(net, ctx, data, 2, metrics, values);
+    if (!st) st = nn_net_confusion(net, ctx, data, counts);
     if (st) {
         rc = cli_lib_error("evaluating", a.model, st, NULL);
         goto out;
     }
-    nn_loss lf = NN_LOSS_MSE;
-    nn_net_get_loss(net, &lf);
-    size_t m = nn_data_rows(data);
+    double loss = values[0], acc = values[1];
     printf("rows: %zu\n", m);
-    printf("loss (%s): %.6f\n", cli_loss_name(lf), loss);
+    printf("loss (%s): %.6f\n", loss_name_of(net), loss);
     printf("accuracy: %.4f (%zu of %zu)\n", acc,
            (size_t)nearbyint(acc * (double)m), m);
     printf("confusion matrix (rows: true class, columns: predicted class):\n");
@@ -169,6 +210,7 @@ int cmd_eval(int argc, char **argv)
     if (fflush(stdout) != 0) rc = cli_error("writing the output failed");
 out:
     free(counts);
+    nn_ctx_destroy(ctx);
     nn_data_destroy(data);
     nn_net_destroy(net);
     return rc;
@@ -196,14 +238,17 @@ int cmd_predict(int argc, char **argv)
         return rc;
     nn_net_t *net = NULL;
     nn_data_t *data = NULL;
+    nn_ctx_t *ctx = NULL;
     double *Y = NULL;
     cli_out out = {0};
     if ((rc = load_model(a.model, &net, NULL))) return rc;
     size_t n_in = nn_net_n_in(net), n_out = nn_net_n_out(net);
-    if ((rc = cli_load_data(a.cmd, &a.data, false, n_in, &data))) goto out;
+    if ((rc = load_for_model(&a, net, false, &data))) goto out;
     size_t m = nn_data_rows(data);
     size_t b = a.batch < m ? a.batch : m;
-    Y = malloc(b * n_out * sizeof *Y);
+    if ((rc = make_ctx(&a, net, m, &ctx))) goto out;
+    Y = b <= SIZE_MAX / sizeof *Y / n_out ? malloc(b * n_out * sizeof *Y)
+                                          : NULL;
     if (!Y) {
         rc = cli_error("out of memory");
         goto out;
@@ -217,8 +262,8 @@ int cmd_predict(int argc, char **argv)
     const double *X = nn_data_x(data);
     for (size_t r0 = 0; r0 < m; r0 += b) {
         size_t mb = m - r0 < b ? m - r0 : b;
-        nn_status st = nn_net_predict(net, mb, NN_ROW_MAJOR, X + r0 * n_in,
-                                      n_in, Y, n_out);
+        nn_status st = nn_net_predict(net, ctx, mb, NN_ROW_MAJOR,
+                                      X + r0 * n_in, n_in, Y, n_out);
         if (st) {
             rc = cli_lib_error("predicting", a.model, st, NULL);
             goto out;
@@ -235,6 +280,7 @@ int cmd_predict(int argc, char **argv)
 out:
     if (out.f || out.tmp) cli_out_abort(&out);
     free(Y);
+    nn_ctx_destroy(ctx);
     nn_data_destroy(data);
     nn_net_destroy(net);
     return rc;
@@ -243,6 +289,66 @@ out:
 /* ------------------------------------------------------------ info */
 static const cli_opt info_opts[] = {{"help", 'h', false, U_HELP},
                                     {NULL, 0, false, 0}};
+
+/* One layer's line; appends its --layers item to spec[*k..]. */
+static void info_layer(const nn_net_t *net, size_t i, char *spec,
+                       size_t size, size_t *k)
+{
+    int64_t act = NN_ACT_IDENTITY;
+    double slope = 0, dropout = 0;
+    nn_net_get_layer_int(net, i, NN_LAYER_ACTIVATION, &act);
+    nn_net_get_layer_real(net, i, NN_LAYER_ACT_PARAM, &slope);
+    nn_net_get_layer_real(net, i, NN_LAYER_DROPOUT, &dropout);
+    size_t n_in = nn_net_layer_n_in(net, i), n_out = nn_net_layer_n_out(net, i);
+    char name[64];
+    if (act == NN_ACT_LEAKY_RELU)
+        snprintf(name, sizeof name, "leaky=%g", slope);
+    else
+        snprintf(name, sizeof name, "%s", cli_act_name((nn_activation)act));
+    printf("  layer %zu: dense %zu -> %zu, %s", i + 1, n_in, n_out, name);
+    if (dropout > 0) printf(", dropout %g", dropout);
+    printf(", %zu parameters\n", n_in * n_out + n_out);
+    if (*k < size)
+        *k += (size_t)snprintf(spec + *k, size - *k, "%s%zu:%s", i ? "," : "",
+                               n_out, name);
+    if (dropout > 0 && *k < size)
+        *k += (size_t)snprintf(spec + *k, size - *k, ":drop=%g", dropout);
+}
+
+static void info_scaler(const nn_net_t *net, int32_t role, const char *what)
+{
+    const nn_scaler_t *s = nn_net_get_scaler(net, role);
+    char text[160] = "none";
+    if (s) cli_scaler_text(s, text, sizeof text);
+    if (s || role == NN_SCALER_INPUT) printf("%s: %s\n", what, text);
+}
+
+static void info_optim(const nn_optim_t *opt)
+{
+    if (!opt) {
+        printf("optimizer: none\n");
+        return;
+    }
+    int64_t kind = -1, steps = 0;
+    double lr = 0, mom = 0, b1 = 0, b2 = 0, eps = 0, wd = 0, clip = 0;
+    nn_optim_get_int(opt, NN_OPTIM_KIND, &kind);
+    nn_optim_get_int(opt, NN_OPTIM_STEPS, &steps);
+    nn_optim_get_real(opt, NN_OPTIM_LR, &lr);
+    nn_optim_get_real(opt, NN_OPTIM_MOMENTUM_COEF, &mom);
+    nn_optim_get_real(opt, NN_OPTIM_BETA1, &b1);
+    nn_optim_get_real(opt, NN_OPTIM_BETA2, &b2);
+    nn_optim_get_real(opt, NN_OPTIM_EPS, &eps);
+    nn_optim_get_real(opt, NN_OPTIM_WEIGHT_DECAY, &wd);
+    nn_optim_get_real(opt, NN_OPTIM_CLIP_NORM, &clip);
+    printf("optimizer: %s (lr %g", cli_optim_name(opt), lr);
+    if (kind == NN_OPTIM_MOMENTUM || kind == NN_OPTIM_NESTEROV)
+        printf(", momentum %g", mom);
+    if (kind == NN_OPTIM_ADAM)
+        printf(", beta1 %g, beta2 %g, eps %g", b1, b2, eps);
+    if (wd > 0) printf(", weight decay %g", wd);
+    if (clip > 0) printf(", clip %g", clip);
+    printf(", %llu steps)\n", (unsigned long long)steps);
+}
 
 int cmd_info(int argc, char **argv)
 {
@@ -258,8 +364,6 @@ int cmd_info(int argc, char **argv)
     nn_optim_t *opt = NULL;
     if ((rc = load_model(a.model, &net, &opt))) return rc;
     size_t L = nn_net_n_layers(net);
-    nn_loss loss = NN_LOSS_MSE;
-    nn_net_get_loss(net, &loss);
     printf("model: %s\n", a.model);
     printf("format version: %d\n", NN_MODEL_FORMAT_VERSION);
     printf("checksum: ok\n");
@@ -269,54 +373,13 @@ int cmd_info(int argc, char **argv)
     char spec[2048];
     size_t k = 0;
     spec[0] = '\0';
-    for (size_t i = 0; i < L; i++) {
-        nn_layer_spec s;
-        memset(&s, 0, sizeof s);
-        nn_net_get_layer_spec(net, i, &s);
-        char act[64];
-        if (s.act == NN_ACT_LEAKY_RELU)
-            snprintf(act, sizeof act, "leaky=%g", s.act_param);
-        else
-            snprintf(act, sizeof act, "%s", cli_act_name(s.act));
-        printf("  layer %zu: dense %zu -> %zu, %s", i + 1,
-               nn_net_layer_n_in(net, i), nn_net_layer_n_out(net, i), act);
-        if (s.dropout > 0) printf(", dropout %g", s.dropout);
-        printf(", %zu parameters\n",
-               nn_net_layer_n_in(net, i) * s.n_out + s.n_out);
-        if (k < sizeof spec)
-            k += (size_t)snprintf(spec + k, sizeof spec - k, "%s%zu:%s",
-                                  i ? "," : "", s.n_out, act);
-        if (s.dropout > 0 && k < sizeof spec)
-            k += (size_t)snprintf(spec + k, sizeof spec - k, ":drop=%g",
-                                  s.dropout);
-    }
+    for (size_t i = 0; i < L; i++) info_layer(net, i, spec, sizeof spec, &k);
     printf("architecture: --layers %s\n", spec);
-    printf("loss: %s\n", cli_loss_name(loss));
+    printf("loss: %s\n", loss_name_of(net));
     printf("parameters: %zu\n", nn_net_n_params(net));
-    if (opt) {
-        nn_optim_config oc;
-        uint64_t steps = 0;
-        memset(&oc, 0, sizeof oc);
-        nn_optim_get_config(opt, &oc);
-        nn_status st = nn_optim_get_state(opt, &steps, NULL, 0);
-        if (st) {
-            /* the state length is not 0: query with a buffer */
-            size_t len = nn_optim_state_len(opt);
-            double *buf = malloc((len ? len : 1) * sizeof *buf);
-            if (buf) nn_optim_get_state(opt, &steps, buf, len);
-            free(buf);
-        }
-        printf("optimizer: %s (lr %g", cli_optim_name(&oc), oc.lr);
-        if (oc.kind == NN_OPTIM_MOMENTUM || oc.kind == NN_OPTIM_NESTEROV)
-            printf(", momentum %g", oc.momentum);
-        if (oc.kind == NN_OPTIM_ADAM)
-            printf(", beta1 %g, beta2 %g, eps %g", oc.beta1, oc.beta2, oc.eps);
-        if (oc.weight_decay > 0) printf(", weight decay %g", oc.weight_decay);
-        if (oc.clip_norm > 0) printf(", clip %g", oc.clip_norm);
-        printf(", %llu steps)\n", (unsigned long long)steps);
-    } else {
-        printf("optimizer: none\n");
-    }
+    info_scaler(net, NN_SCALER_INPUT, "input scaling");
+    info_scaler(net, NN_SCALER_TARGET, "target scaling");
+    info_optim(opt);
     if (fflush(stdout) != 0) rc = cli_error("writing the output failed");
     nn_optim_destroy(opt);
     nn_net_destroy(net);

@@ -1,6 +1,6 @@
-/* train.c — `nn train`: build a network from --layers, train it with
- * nn_train on IDX or CSV data, save it atomically with its optimizer state;
- * optional per-epoch history CSV and gnuplot plot. */
+/* train.c — `nn train`: build a network from --layers, train it with an
+ * nn_trainer on IDX or CSV data, save it atomically with its optimizer state
+ * and its input scaling; optional per-epoch history CSV and gnuplot plot. */
 #include "cli.h"
 
 #include <errno.h>
@@ -29,8 +29,8 @@ static const char *const train_help =
 "  --images FILE         IDX features (MNIST family, gzip ok)\n"
 "  --labels FILE         IDX labels for --images\n"
 "  --scale none|255      divide every feature by 255, or not (default: 255\n"
-"                        for --images, none for --csv); pass the same to\n"
-"                        nn eval / nn predict\n"
+"                        for --images, none for --csv); the scaling is saved\n"
+"                        in MODEL, and nn eval / nn predict apply it\n"
 "Network:\n"
 "  --layers SPEC         comma-separated layers UNITS:ACT[:drop=P], ACT one of\n"
 "                        identity, sigmoid, tanh, relu, leaky[=SLOPE], softmax;\n"
@@ -220,6 +220,14 @@ static int train_opt(void *ctx, const cli_opt *o, const char *v)
 }
 
 /* ------------------------------------------------------------ --layers */
+/* One item of --layers. */
+typedef struct layer_def {
+    size_t n_out;
+    nn_activation act;
+    double act_param; /* leaky slope */
+    double dropout;
+} layer_def;
+
 static int layers_error(const char *spec, size_t layer, const char *item,
                         const char *what)
 {
@@ -228,12 +236,12 @@ static int layers_error(const char *spec, size_t layer, const char *item,
 }
 
 /* Parses SPEC into a malloc'ed array; returns 0 or EXIT_USAGE. */
-static int parse_layers(const char *spec, nn_layer_spec **out, size_t *n_out)
+static int parse_layers(const char *spec, layer_def **out, size_t *n_out)
 {
     size_t n = 1;
     for (const char *p = spec; *p; p++) n += *p == ',';
     char *copy = malloc(strlen(spec) + 1);
-    nn_layer_spec *specs = calloc(n, sizeof *specs);
+    layer_def *specs = calloc(n, sizeof *specs);
     if (!copy || !specs) {
         free(copy);
         free(specs);
@@ -247,7 +255,7 @@ static int parse_layers(const char *spec, nn_layer_spec **out, size_t *n_out)
         if (comma) *comma = '\0';
         char shown[96];
         snprintf(shown, sizeof shown, "%s", item);
-        nn_layer_spec *s = &specs[i];
+        layer_def *s = &specs[i];
         /* UNITS */
         char *colon = strchr(item, ':');
         if (!*item) {
@@ -351,7 +359,7 @@ static int parse_layers(const char *spec, nn_layer_spec **out, size_t *n_out)
 typedef struct progress {
     bool tty, quiet;
     size_t shown; /* length of the last tty line */
-    nn_epoch_report *hist;
+    nn_report *hist; /* the epoch reports */
     size_t n, cap;
     bool nomem;
     double elapsed;
@@ -370,12 +378,13 @@ static void fmt_time(char *buf, size_t size, double s)
         snprintf(buf, size, "%lu:%02lu", t / 60, t % 60);
 }
 
-static int on_epoch(const nn_epoch_report *r, void *ctx)
+static int32_t on_report(const nn_report *r, void *ctx)
 {
     progress *p = ctx;
+    if (r->kind != NN_REPORT_EPOCH) return 0;
     if (p->n == p->cap) {
         size_t cap = p->cap ? 2 * p->cap : 64;
-        nn_epoch_report *h = realloc(p->hist, cap * sizeof *h);
+        nn_report *h = realloc(p->hist, cap * sizeof *h);
         if (!h) {
             p->nomem = true;
             return 1;
@@ -492,7 +501,7 @@ static int draw_plot(const char *plot, const char *tmp, const progress *p)
     if (val) fputs("set y2label 'validation accuracy'\nset y2tics\n", g);
     fputs("$h << EOD\n", g);
     for (size_t i = 0; i < p->n; i++) {
-        const nn_epoch_report *r = &p->hist[i];
+        const nn_report *r = &p->hist[i];
         fprintf(g, "%zu,", r->epoch);
         put_num(g, r->train_loss);
         fputc(',', g);
@@ -519,12 +528,327 @@ static int draw_plot(const char *plot, const char *tmp, const progress *p)
 }
 
 /* ------------------------------------------------------------ train */
-static void describe(const nn_layer_spec *s, size_t n, size_t n_in,
+static void describe(const layer_def *s, size_t n, size_t n_in,
                      char *buf, size_t size)
 {
     size_t k = (size_t)snprintf(buf, size, "%zu", n_in);
     for (size_t i = 0; i < n && k < size; i++)
         k += (size_t)snprintf(buf + k, size - k, "-%zu", s[i].n_out);
+}
+
+/* Combinations of options that make no sense, refused before any work. */
+static int check_args(const train_args *a)
+{
+    const char *c = "train";
+    int rc;
+    if (!a->output) return cli_usage_error(c, "missing --output MODEL");
+    if (!a->layers) return cli_usage_error(c, "missing --layers SPEC");
+    if ((rc = cli_data_check(c, &a->data, true))) return rc;
+    if (a->set_momentum && a->kind != NN_OPTIM_MOMENTUM &&
+        a->kind != NN_OPTIM_NESTEROV)
+        return cli_usage_error(c, "--momentum applies to --optim momentum or "
+                               "nesterov");
+    if ((a->set_beta1 || a->set_beta2 || a->set_eps) &&
+        a->kind != NN_OPTIM_ADAM)
+        return cli_usage_error(c, "--beta1, --beta2 and --eps apply to "
+                               "--optim adam or adamw");
+    if ((a->set_gamma || a->set_step_epochs) && a->schedule != NN_SCHED_STEP)
+        return cli_usage_error(c, "--gamma and --step-epochs apply to "
+                               "--schedule step");
+    if (a->set_lr_min && a->schedule != NN_SCHED_COSINE)
+        return cli_usage_error(c, "--lr-min applies to --schedule cosine");
+    if (a->patience > 0 && a->val_fraction == 0)
+        return cli_usage_error(c, "--patience needs validation data "
+                               "(--val-fraction > 0)");
+    if (a->restore_best && a->val_fraction == 0)
+        return cli_usage_error(c, "--restore-best needs validation data "
+                               "(--val-fraction > 0)");
+    if (a->plot && !ends_with(a->plot, ".svg") && !ends_with(a->plot, ".png"))
+        return cli_usage_error(c, "--plot expects a file name ending in .svg "
+                               "or .png, got '%s'", a->plot);
+    return 0;
+}
+
+/* The loss: --loss, else the one that fits the output activation. */
+static int pick_loss(const train_args *a, const layer_def *last,
+                     nn_loss *out)
+{
+    const char *c = "train";
+    nn_loss loss;
+    if (a->loss >= 0) loss = (nn_loss)a->loss;
+    else if (last->act == NN_ACT_SOFTMAX) loss = NN_LOSS_SOFTMAX_CE;
+    else if (last->act == NN_ACT_SIGMOID) loss = NN_LOSS_BCE;
+    else loss = NN_LOSS_MSE;
+    if (loss == NN_LOSS_SOFTMAX_CE && last->act != NN_ACT_SOFTMAX)
+        return cli_usage_error(c, "--loss ce needs a softmax output layer "
+                               "(the last layer of --layers is %s)",
+                               cli_act_name(last->act));
+    if (loss == NN_LOSS_BCE && last->act != NN_ACT_SIGMOID)
+        return cli_usage_error(c, "--loss bce needs a sigmoid output layer "
+                               "(the last layer of --layers is %s)",
+                               cli_act_name(last->act));
+    *out = loss;
+    return 0;
+}
+
+/* Environment checks before any work: gnuplot, writable outputs, threads. */
+static int check_env(const train_args *a)
+{
+    int rc;
+    if (a->plot && !have_gnuplot())
+        return cli_error("--plot %s: gnuplot is not installed or not in PATH "
+                         "(install the gnuplot package, or drop --plot)",
+                         a->plot);
+    if ((rc = cli_check_writable(a->output, "--output")) ||
+        (a->history && (rc = cli_check_writable(a->history, "--history"))) ||
+        (a->plot && (rc = cli_check_writable(a->plot, "--plot"))))
+        return rc;
+    if (a->threads) {
+        nn_status st = nn_set_num_threads(a->threads);
+        if (st)
+            return cli_usage_error("train", "--threads %zu: %s", a->threads,
+                                   nn_strerror(st));
+    }
+    return 0;
+}
+
+/* Rows --val-fraction holds out of m (at least one on each side). */
+static int val_rows(const train_args *a, size_t m, size_t *n_val)
+{
+    *n_val = 0;
+    if (a->val_fraction <= 0) return 0;
+    double r = nearbyint(a->val_fraction * (double)m);
+    if (r < 1 || r >= (double)m)
+        return cli_error("%s: --val-fraction %g of %zu rows leaves %s "
+                         "(need at least one row on each side)",
+                         cli_data_name(&a->data), a->val_fraction, m,
+                         r < 1 ? "no validation rows" : "no training rows");
+    *n_val = (size_t)r;
+    return 0;
+}
+
+/* The network of --layers, its weights drawn from --seed; the dropout
+ * stream is seeded from --seed too. */
+static nn_status make_net(const train_args *a, const layer_def *specs,
+                          size_t n_layers, size_t n_in, nn_loss loss,
+                          nn_net_t **out)
+{
+    nn_netspec_t *spec = NULL;
+    nn_status st = nn_netspec_create(&spec, n_in, loss, NULL);
+    for (size_t i = 0; !st && i < n_layers; i++) {
+        st = nn_netspec_add_dense(spec, specs[i].n_out, specs[i].act);
+        if (!st && specs[i].act == NN_ACT_LEAKY_RELU)
+            st = nn_netspec_set_real(spec, i, NN_LAYER_ACT_PARAM,
+                                     specs[i].act_param);
+        if (!st && specs[i].dropout > 0)
+            st = nn_netspec_set_real(spec, i, NN_LAYER_DROPOUT,
+                                     specs[i].dropout);
+    }
+    if (!st)
+        st = nn_netspec_set_int(spec, NN_NET_WIDE, NN_NET_DROPOUT_SEED,
+                                (int64_t)a->seed);
+    nn_net_t *net = NULL;
+    if (!st) st = nn_net_create(&net, spec, NULL);
+    nn_netspec_destroy(spec);
+    if (!st) st = nn_net_init(net, a->init, a->seed);
+    if (st) {
+        nn_net_destroy(net);
+        return st;
+    }
+    *out = net;
+    return NN_OK;
+}
+
+/* The optimizer of --optim with the settings given (others: defaults). */
+static nn_status make_optim(const train_args *a, const nn_net_t *net,
+                            nn_optim_t **out)
+{
+    nn_optim_t *opt = NULL;
+    nn_status st = nn_optim_create(&opt, net, a->kind, NULL);
+    if (!st && a->decoupled) st = nn_optim_set_int(opt, NN_OPTIM_DECOUPLED, 1);
+    if (!st && a->set_lr) st = nn_optim_set_real(opt, NN_OPTIM_LR, a->lr);
+    if (!st && a->set_momentum)
+        st = nn_optim_set_real(opt, NN_OPTIM_MOMENTUM_COEF, a->momentum);
+    if (!st && a->set_beta1)
+        st = nn_optim_set_real(opt, NN_OPTIM_BETA1, a->beta1);
+    if (!st && a->set_beta2)
+        st = nn_optim_set_real(opt, NN_OPTIM_BETA2, a->beta2);
+    if (!st && a->set_eps) st = nn_optim_set_real(opt, NN_OPTIM_EPS, a->eps);
+    if (!st) st = nn_optim_set_real(opt, NN_OPTIM_WEIGHT_DECAY, a->wd);
+    if (!st) st = nn_optim_set_real(opt, NN_OPTIM_CLIP_NORM, a->clip);
+    if (st) {
+        nn_optim_destroy(opt);
+        return st;
+    }
+    *out = opt;
+    return NN_OK;
+}
+
+/* The trainer: --epochs, --batch, --seed, validation, schedule; epoch
+ * reports go to on_report. */
+static nn_status make_trainer(const train_args *a, progress *p,
+                              nn_trainer_t **out)
+{
+    nn_trainer_t *t = NULL;
+    nn_status st = nn_trainer_create(&t, NULL);
+    if (!st) st = nn_trainer_set_int(t, NN_TRAIN_EPOCHS, (int64_t)a->epochs);
+    if (!st)
+        st = nn_trainer_set_int(t, NN_TRAIN_BATCH_SIZE, (int64_t)a->batch);
+    if (!st) st = nn_trainer_set_int(t, NN_TRAIN_SEED, (int64_t)a->seed);
+    if (!st)
+        st = nn_trainer_set_real(t, NN_TRAIN_VAL_FRACTION, a->val_fraction);
+    if (!st)
+        st = nn_trainer_set_int(t, NN_TRAIN_PATIENCE, (int64_t)a->patience);
+    if (!st)
+        st = nn_trainer_set_int(t, NN_TRAIN_RESTORE_BEST,
+                                a->restore_best || a->patience > 0);
+    if (!st) st = nn_trainer_set_int(t, NN_TRAIN_SCHEDULE, a->schedule);
+    if (!st && a->set_gamma)
+        st = nn_trainer_set_real(t, NN_TRAIN_GAMMA, a->gamma);
+    if (!st && a->set_step_epochs)
+        st = nn_trainer_set_int(t, NN_TRAIN_STEP_EPOCHS,
+                                (int64_t)a->step_epochs);
+    if (!st && a->set_lr_min)
+        st = nn_trainer_set_real(t, NN_TRAIN_LR_MIN, a->lr_min);
+    if (!st) st = nn_trainer_set_report(t, on_report, p);
+    if (st) {
+        nn_trainer_destroy(t);
+        return st;
+    }
+    *out = t;
+    return NN_OK;
+}
+
+static void write_history(FILE *f, const progress *p)
+{
+    fputs("epoch,train_loss,val_loss,val_accuracy,lr,seconds\n", f);
+    for (size_t i = 0; i < p->n; i++) {
+        const nn_report *r = &p->hist[i];
+        fprintf(f, "%zu,", r->epoch);
+        put_num(f, r->train_loss);
+        fputc(',', f);
+        put_num(f, r->val_loss);
+        fputc(',', f);
+        put_num(f, r->val_accuracy);
+        fputc(',', f);
+        put_num(f, r->lr);
+        fputc(',', f);
+        put_num(f, r->seconds);
+        fputc('\n', f);
+    }
+}
+
+/* Everything one run holds, released by run_free. */
+typedef struct train_run {
+    layer_def *specs;
+    size_t n_layers;
+    nn_data_t *data;
+    nn_scaler_t *scaler;
+    nn_net_t *net;
+    nn_optim_t *opt;
+    nn_trainer_t *trainer;
+    progress prog;
+    cli_out hist;
+    char *plot_tmp;
+} train_run;
+
+static void run_free(train_run *r)
+{
+    if (r->hist.f || r->hist.tmp) cli_out_abort(&r->hist);
+    if (r->plot_tmp) {
+        unlink(r->plot_tmp);
+        free(r->plot_tmp);
+    }
+    free(r->prog.hist);
+    nn_trainer_destroy(r->trainer);
+    nn_optim_destroy(r->opt);
+    nn_net_destroy(r->net);
+    nn_scaler_destroy(r->scaler);
+    nn_data_destroy(r->data);
+    free(r->specs);
+}
+
+/* Data, network (carrying the input scaling), optimizer and trainer. */
+static int setup(const train_args *a, nn_loss loss, train_run *r)
+{
+    const char *c = "train";
+    int rc;
+    if ((rc = cli_load_data(c, &a->data, true, 0, &r->data))) return rc;
+    if ((rc = cli_scale_data(c, &a->data, NULL, NULL, r->data, &r->scaler)))
+        return rc;
+    size_t m = nn_data_rows(r->data), n_in = nn_data_cols(r->data);
+    size_t n_out = r->specs[r->n_layers - 1].n_out;
+    size_t k = n_out == 1 ? 2 : n_out, n_val;
+    if ((rc = cli_check_labels(&a->data, r->data, k, n_out))) return rc;
+    if ((rc = val_rows(a, m, &n_val))) return rc;
+    nn_status st = make_net(a, r->specs, r->n_layers, n_in, loss, &r->net);
+    if (!st && r->scaler)
+        st = nn_net_set_scaler(r->net, NN_SCALER_INPUT, r->scaler);
+    if (st) return cli_lib_error("creating the network", NULL, st, NULL);
+    if ((st = make_optim(a, r->net, &r->opt)))
+        return cli_lib_error("creating the optimizer", NULL, st, NULL);
+    if ((st = make_trainer(a, &r->prog, &r->trainer)))
+        return cli_lib_error("setting up the training", NULL, st, NULL);
+    if (!a->quiet) {
+        char arch[256];
+        double lr = 0;
+        nn_optim_get_real(r->opt, NN_OPTIM_LR, &lr);
+        describe(r->specs, r->n_layers, n_in, arch, sizeof arch);
+        fprintf(stderr, "training %s (loss %s, %zu parameters) on %zu rows "
+                "(%zu for validation): %s lr %g, batch %zu, %zu epochs\n",
+                arch, cli_loss_name(loss), nn_net_n_params(r->net), m, n_val,
+                cli_optim_name(r->opt), lr, a->batch, a->epochs);
+    }
+    return 0;
+}
+
+/* History and plot go to temporaries, the model is saved, then the
+ * temporaries are renamed: a failure leaves every existing file as it was. */
+static int write_outputs(const train_args *a, train_run *r)
+{
+    int rc;
+    if (a->history) {
+        if ((rc = cli_out_open(&r->hist, a->history))) return rc;
+        write_history(r->hist.f, &r->prog);
+    }
+    if (a->plot) {
+        r->plot_tmp = cli_temp_beside(a->plot);
+        if (!r->plot_tmp) return EXIT_RUNTIME;
+        if ((rc = draw_plot(a->plot, r->plot_tmp, &r->prog))) return rc;
+    }
+    nn_error_info err;
+    memset(&err, 0, sizeof err);
+    nn_status st = nn_model_save(a->output, r->net, r->opt, &err);
+    if (st) return cli_lib_error("saving the model", a->output, st, &err);
+    if (a->history && (rc = cli_out_commit(&r->hist))) return rc;
+    if (r->plot_tmp) {
+        if (rename(r->plot_tmp, a->plot) != 0)
+            return cli_error("%s: cannot write: %s", a->plot,
+                             strerror(errno));
+        free(r->plot_tmp);
+        r->plot_tmp = NULL;
+    }
+    return 0;
+}
+
+static void print_summary(const train_args *a, const train_run *r)
+{
+    int64_t epochs = 0, best = 0, early = 0;
+    double seconds = 0, loss = NAN;
+    nn_trainer_get_int(r->trainer, NN_TRAIN_EPOCHS_RUN, &epochs);
+    nn_trainer_get_int(r->trainer, NN_TRAIN_BEST_EPOCH, &best);
+    nn_trainer_get_int(r->trainer, NN_TRAIN_STOPPED_EARLY, &early);
+    nn_trainer_get_real(r->trainer, NN_TRAIN_SECONDS, &seconds);
+    nn_trainer_get_real(r->trainer, NN_TRAIN_FINAL_LOSS, &loss);
+    const nn_report *lr = r->prog.n ? &r->prog.hist[r->prog.n - 1] : NULL;
+    printf("saved %s: %lld epoch%s in %.1f s%s, train loss %.4f", a->output,
+           (long long)epochs, epochs == 1 ? "" : "s", seconds,
+           early ? " (stopped early)" : "", loss);
+    if (lr && !isnan(lr->val_loss))
+        printf(", val loss %.4f, val accuracy %.4f (best val loss: epoch "
+               "%lld)", lr->val_loss, lr->val_accuracy, (long long)best);
+    printf("\n");
+    fflush(stdout);
 }
 
 int cmd_train(int argc, char **argv)
@@ -542,150 +866,20 @@ int cmd_train(int argc, char **argv)
     a.init = NN_INIT_DEFAULT;
     a.schedule = NN_SCHED_CONSTANT;
     int rc = cli_parse("train", argc, argv, train_opts, train_opt, &a);
-    if (rc) return rc;
-    const char *c = "train";
-    if (!a.output) return cli_usage_error(c, "missing --output MODEL");
-    if (!a.layers) return cli_usage_error(c, "missing --layers SPEC");
-    if ((rc = cli_data_check(c, &a.data, true))) return rc;
-    if (a.set_momentum && a.kind != NN_OPTIM_MOMENTUM &&
-        a.kind != NN_OPTIM_NESTEROV)
-        return cli_usage_error(c, "--momentum applies to --optim momentum or "
-                               "nesterov");
-    if ((a.set_beta1 || a.set_beta2 || a.set_eps) && a.kind != NN_OPTIM_ADAM)
-        return cli_usage_error(c, "--beta1, --beta2 and --eps apply to "
-                               "--optim adam or adamw");
-    if ((a.set_gamma || a.set_step_epochs) && a.schedule != NN_SCHED_STEP)
-        return cli_usage_error(c, "--gamma and --step-epochs apply to "
-                               "--schedule step");
-    if (a.set_lr_min && a.schedule != NN_SCHED_COSINE)
-        return cli_usage_error(c, "--lr-min applies to --schedule cosine");
-    if (a.patience > 0 && a.val_fraction == 0)
-        return cli_usage_error(c, "--patience needs validation data "
-                               "(--val-fraction > 0)");
-    if (a.restore_best && a.val_fraction == 0)
-        return cli_usage_error(c, "--restore-best needs validation data "
-                               "(--val-fraction > 0)");
-    if (a.plot && !ends_with(a.plot, ".svg") && !ends_with(a.plot, ".png"))
-        return cli_usage_error(c, "--plot expects a file name ending in .svg "
-                               "or .png, got '%s'", a.plot);
+    if (rc || (rc = check_args(&a))) return rc;
 
-    nn_layer_spec *specs = NULL;
-    size_t n_layers = 0;
-    if ((rc = parse_layers(a.layers, &specs, &n_layers))) return rc;
-    const nn_layer_spec *last = &specs[n_layers - 1];
-    nn_loss loss;
-    if (a.loss >= 0) loss = (nn_loss)a.loss;
-    else if (last->act == NN_ACT_SOFTMAX) loss = NN_LOSS_SOFTMAX_CE;
-    else if (last->act == NN_ACT_SIGMOID) loss = NN_LOSS_BCE;
-    else loss = NN_LOSS_MSE;
-    if (loss == NN_LOSS_SOFTMAX_CE && last->act != NN_ACT_SOFTMAX)
-        rc = cli_usage_error(c, "--loss ce needs a softmax output layer "
-                             "(the last layer of --layers is %s)",
-                             cli_act_name(last->act));
-    else if (loss == NN_LOSS_BCE && last->act != NN_ACT_SIGMOID)
-        rc = cli_usage_error(c, "--loss bce needs a sigmoid output layer "
-                             "(the last layer of --layers is %s)",
-                             cli_act_name(last->act));
-    if (rc) {
-        free(specs);
-        return rc;
-    }
-
-    /* Environment checks before any work. */
-    if (a.plot && !have_gnuplot()) {
-        free(specs);
-        return cli_error("--plot %s: gnuplot is not installed or not in PATH "
-                         "(install the gnuplot package, or drop --plot)",
-                         a.plot);
-    }
-    if ((rc = cli_check_writable(a.output, "--output")) ||
-        (a.history && (rc = cli_check_writable(a.history, "--history"))) ||
-        (a.plot && (rc = cli_check_writable(a.plot, "--plot")))) {
-        free(specs);
-        return rc;
-    }
-    if (a.threads) {
-        nn_status st = nn_set_num_threads(a.threads);
-        if (st) {
-            free(specs);
-            return cli_usage_error(c, "--threads %zu: %s", a.threads,
-                                   nn_strerror(st));
-        }
-    }
-
-    nn_data_t *data = NULL;
-    nn_net_t *net = NULL;
-    nn_optim_t *opt = NULL;
-    progress prog = {.tty = isatty(2) == 1, .quiet = a.quiet};
-    cli_out hist = {0};
-    char *plot_tmp = NULL;
-    nn_status st;
-
-    if ((rc = cli_load_data(c, &a.data, true, 0, &data))) goto out;
-    size_t m = nn_data_rows(data), n_in = nn_data_cols(data);
-    size_t n_out = last->n_out, k = n_out == 1 ? 2 : n_out;
-    if ((rc = cli_check_labels(&a.data, data, k, n_out))) goto out;
-    size_t n_val = 0;
-    if (a.val_fraction > 0) {
-        double r = nearbyint(a.val_fraction * (double)m);
-        n_val = (size_t)r;
-        if (r < 1 || r >= (double)m) {
-            rc = cli_error("%s: --val-fraction %g of %zu rows leaves %s "
-                           "(need at least one row on each side)",
-                           cli_data_name(&a.data), a.val_fraction, m,
-                           r < 1 ? "no validation rows" : "no training rows");
-            goto out;
-        }
-    }
-
-    st = nn_net_create(&net, n_in, n_layers, specs, loss, NULL);
-    if (!st) st = nn_net_init(net, a.init, a.seed);
-    if (st) {
-        rc = cli_lib_error("creating the network", NULL, st, NULL);
+    train_run r;
+    memset(&r, 0, sizeof r);
+    r.prog.tty = isatty(2) == 1;
+    r.prog.quiet = a.quiet;
+    nn_loss loss = NN_LOSS_MSE;
+    if ((rc = parse_layers(a.layers, &r.specs, &r.n_layers)) ||
+        (rc = pick_loss(&a, &r.specs[r.n_layers - 1], &loss)) ||
+        (rc = check_env(&a)) || (rc = setup(&a, loss, &r)))
         goto out;
-    }
-    nn_optim_config oc;
-    nn_optim_config_default(&oc, a.kind);
-    oc.decoupled = a.decoupled;
-    if (a.set_lr) oc.lr = a.lr;
-    if (a.set_momentum) oc.momentum = a.momentum;
-    if (a.set_beta1) oc.beta1 = a.beta1;
-    if (a.set_beta2) oc.beta2 = a.beta2;
-    if (a.set_eps) oc.eps = a.eps;
-    oc.weight_decay = a.wd;
-    oc.clip_norm = a.clip;
-    st = nn_optim_create(&opt, net, &oc, NULL);
-    if (st) {
-        rc = cli_lib_error("creating the optimizer", NULL, st, NULL);
-        goto out;
-    }
-    nn_train_config tc;
-    nn_train_config_default(&tc);
-    tc.epochs = a.epochs;
-    tc.batch_size = a.batch;
-    tc.seed = a.seed;
-    tc.val_fraction = a.val_fraction;
-    tc.patience = a.patience;
-    tc.restore_best = a.restore_best || a.patience > 0;
-    tc.schedule = a.schedule;
-    if (a.set_gamma) tc.gamma = a.gamma;
-    if (a.set_step_epochs) tc.step_epochs = a.step_epochs;
-    if (a.set_lr_min) tc.lr_min = a.lr_min;
-    tc.callback = on_epoch;
-    tc.callback_ctx = &prog;
-
-    if (!a.quiet) {
-        char arch[256];
-        describe(specs, n_layers, n_in, arch, sizeof arch);
-        fprintf(stderr, "training %s (loss %s, %zu parameters) on %zu rows "
-                "(%zu for validation): %s lr %g, batch %zu, %zu epochs\n",
-                arch, cli_loss_name(loss), nn_net_n_params(net), m, n_val,
-                cli_optim_name(&oc), oc.lr, a.batch, a.epochs);
-    }
-    nn_train_result res;
-    st = nn_train(net, opt, data, NULL, &tc, NULL, &res);
-    if (prog.tty && !a.quiet && prog.n) fputc('\n', stderr);
-    if (prog.nomem) {
+    nn_status st = nn_train(r.trainer, r.net, r.opt, r.data, NULL);
+    if (r.prog.tty && !a.quiet && r.prog.n) fputc('\n', stderr);
+    if (r.prog.nomem) {
         rc = cli_error("out of memory recording the training history");
         goto out;
     }
@@ -693,70 +887,9 @@ int cmd_train(int argc, char **argv)
         rc = cli_lib_error("training failed", NULL, st, NULL);
         goto out;
     }
-
-    /* History and plot go to temporaries; renamed once the model is in. */
-    if (a.history) {
-        if ((rc = cli_out_open(&hist, a.history))) goto out;
-        fputs("epoch,train_loss,val_loss,val_accuracy,lr,seconds\n", hist.f);
-        for (size_t i = 0; i < prog.n; i++) {
-            const nn_epoch_report *r = &prog.hist[i];
-            fprintf(hist.f, "%zu,", r->epoch);
-            put_num(hist.f, r->train_loss);
-            fputc(',', hist.f);
-            put_num(hist.f, r->val_loss);
-            fputc(',', hist.f);
-            put_num(hist.f, r->val_accuracy);
-            fputc(',', hist.f);
-            put_num(hist.f, r->lr);
-            fputc(',', hist.f);
-            put_num(hist.f, r->seconds);
-            fputc('\n', hist.f);
-        }
-    }
-    if (a.plot) {
-        plot_tmp = cli_temp_beside(a.plot);
-        if (!plot_tmp) {
-            rc = EXIT_RUNTIME;
-            goto out;
-        }
-        if ((rc = draw_plot(a.plot, plot_tmp, &prog))) goto out;
-    }
-    nn_error_info err;
-    memset(&err, 0, sizeof err);
-    st = nn_model_save(a.output, net, opt, &err);
-    if (st) {
-        rc = cli_lib_error("saving the model", a.output, st, &err);
-        goto out;
-    }
-    if (a.history && (rc = cli_out_commit(&hist))) goto out;
-    if (plot_tmp) {
-        if (rename(plot_tmp, a.plot) != 0) {
-            rc = cli_error("%s: cannot write: %s", a.plot, strerror(errno));
-            goto out;
-        }
-        free(plot_tmp);
-        plot_tmp = NULL;
-    }
-    const nn_epoch_report *lr = prog.n ? &prog.hist[prog.n - 1] : NULL;
-    printf("saved %s: %zu epoch%s in %.1f s%s, train loss %.4f", a.output,
-           res.epochs_run, res.epochs_run == 1 ? "" : "s", res.seconds,
-           res.stopped_early ? " (stopped early)" : "", res.final_train_loss);
-    if (lr && !isnan(lr->val_loss))
-        printf(", val loss %.4f, val accuracy %.4f (best val loss: epoch %zu)",
-               lr->val_loss, lr->val_accuracy, res.best_epoch);
-    printf("\n");
-    fflush(stdout);
-    rc = 0;
+    if ((rc = write_outputs(&a, &r))) goto out;
+    print_summary(&a, &r);
 out:
-    if (hist.f || hist.tmp) cli_out_abort(&hist);
-    if (plot_tmp) {
-        unlink(plot_tmp);
-        free(plot_tmp);
-    }
-    free(prog.hist);
-    nn_optim_destroy(opt);
-    nn_net_destroy(net);
-    nn_data_destroy(data);
-    free(specs);
+    run_free(&r);
     return rc;
 }

@@ -15,6 +15,7 @@
 #define _POSIX_C_SOURCE 199309L
 #include <nn.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,84 +62,141 @@ static nn_status load_split(const char *dir, const char *prefix,
 }
 
 /* Progress: one line per epoch (the library itself never prints). */
-static int print_epoch(const nn_epoch_report *r, void *ctx)
+static int32_t print_epoch(const nn_report *r, void *ctx)
 {
-    const size_t *rows = ctx;
+    (void)ctx;
+    if (r->kind != NN_REPORT_EPOCH) return 0;
     printf("epoch %2zu/%zu  train loss %.4f  val loss %.4f  val acc %.4f  "
            "lr %.2e  %.2f s (%.0f samples/s)\n",
            r->epoch, r->epochs, r->train_loss, r->val_loss, r->val_accuracy,
-           r->lr, r->seconds, (double)*rows / r->seconds);
+           r->lr, r->seconds, (double)r->rows / r->seconds);
     fflush(stdout);
     return 0;
 }
 
 /* Rows of `d` whose label is a or b, relabelled 0 (a) and 1 (b). */
-static nn_status two_classes(nn_data_t *d, size_t a, size_t b, nn_data_t **out)
+static nn_status two_classes(nn_data_t *d, int32_t a, int32_t b,
+                             nn_data_t **out)
 {
     size_t m = nn_data_rows(d), n = nn_data_cols(d), k = 0;
-    const size_t *y = nn_data_labels(d);
+    const int32_t *y = nn_data_labels(d);
     double *X = malloc(sizeof(double) * m * n);
-    size_t *lab = malloc(sizeof(size_t) * m);
+    int32_t *lab = malloc(sizeof(int32_t) * m);
+    nn_data_t *sub = NULL;
     nn_status st = X && lab ? NN_OK : NN_ERR_NOMEM;
     for (size_t i = 0; !st && i < m; i++)
         if (y[i] == a || y[i] == b) {
             memcpy(X + k * n, nn_data_x(d) + i * n, n * sizeof(double));
             lab[k++] = y[i] == b;
         }
-    if (!st) st = nn_data_create(out, k, n, NN_ROW_MAJOR, X, n, lab, NULL);
+    if (!st) st = nn_data_create(&sub, k, n, NN_ROW_MAJOR, X, n, NULL);
+    if (!st) st = nn_data_set_labels(sub, lab);
     free(X);
     free(lab);
-    return st;
+    if (st) {
+        nn_data_destroy(sub);
+        return st;
+    }
+    *out = sub;
+    return NN_OK;
 }
 
-static int multiclass(nn_data_t *train, nn_data_t *test, size_t epochs)
+/* A dense network n_in -> units[0] -> ... with the given activations. */
+static nn_status make_net(size_t n_in, size_t n_layers, const size_t *units,
+                          const nn_activation *acts, nn_loss loss,
+                          uint64_t seed, nn_net_t **out)
 {
-    const nn_layer_spec layers[] = {{256, NN_ACT_RELU, 0, 0},
-                                    {128, NN_ACT_RELU, 0, 0},
-                                    {10, NN_ACT_SOFTMAX, 0, 0}};
-    size_t n = nn_data_cols(train);
+    nn_netspec_t *spec = NULL;
     nn_net_t *net = NULL;
-    nn_optim_t *opt = NULL;
-    nn_optim_config oc;
-    nn_train_config tc;
-    nn_train_result res;
-    nn_optim_config_default(&oc, NN_OPTIM_ADAM);
-    nn_train_config_default(&tc);
-    tc.epochs = epochs;
-    tc.batch_size = 128;
-    tc.seed = 2026;
-    tc.val_fraction = 5000.0 / 60000.0;
-    tc.restore_best = false; /* the cosine schedule ends on its best weights */
-    tc.schedule = NN_SCHED_COSINE;
-    size_t train_rows = nn_data_rows(train) - 5000;
-    tc.callback = print_epoch;
-    tc.callback_ctx = &train_rows;
+    nn_status st = nn_netspec_create(&spec, n_in, loss, NULL);
+    for (size_t i = 0; !st && i < n_layers; i++)
+        st = nn_netspec_add_dense(spec, units[i], acts[i]);
+    if (!st) st = nn_net_create(&net, spec, NULL);
+    nn_netspec_destroy(spec);
+    if (!st) st = nn_net_init(net, NN_INIT_HE_UNIFORM, seed);
+    if (st) {
+        nn_net_destroy(net);
+        return st;
+    }
+    *out = net;
+    return NN_OK;
+}
 
-    nn_status st = nn_net_create(&net, n, 3, layers, NN_LOSS_SOFTMAX_CE, NULL);
-    if (!st) st = nn_net_init(net, NN_INIT_HE_UNIFORM, 2026);
-    if (!st) st = nn_optim_create(&opt, net, &oc, NULL);
-    if (st) return fail("creating the network", st, NULL);
-    printf("10 classes: MLP %zu-256-128-10 (relu), Adam lr %.0e cosine, "
-           "batch %zu, %zu epochs\n", n, oc.lr, tc.batch_size, tc.epochs);
-    st = nn_train(net, opt, train, NULL, &tc, NULL, &res);
-    if (st) return fail("training", st, NULL);
+/* A trainer: epochs, batch size, seed, cosine schedule, and the rows held
+ * out for validation (0: none). */
+static nn_status make_trainer(size_t epochs, size_t batch, uint64_t seed,
+                              double val_fraction, nn_trainer_t **out)
+{
+    nn_trainer_t *t = NULL;
+    nn_status st = nn_trainer_create(&t, NULL);
+    if (!st) st = nn_trainer_set_int(t, NN_TRAIN_EPOCHS, (int64_t)epochs);
+    if (!st) st = nn_trainer_set_int(t, NN_TRAIN_BATCH_SIZE, (int64_t)batch);
+    if (!st) st = nn_trainer_set_int(t, NN_TRAIN_SEED, (int64_t)seed);
+    if (!st) st = nn_trainer_set_real(t, NN_TRAIN_VAL_FRACTION, val_fraction);
+    if (!st) st = nn_trainer_set_int(t, NN_TRAIN_SCHEDULE, NN_SCHED_COSINE);
+    if (st) {
+        nn_trainer_destroy(t);
+        return st;
+    }
+    *out = t;
+    return NN_OK;
+}
 
-    double loss, acc;
-    size_t counts[100];
-    st = nn_net_evaluate(net, test, 1000, &loss, &acc);
-    if (!st) st = nn_net_confusion(net, test, 1000, counts);
-    if (st) return fail("evaluating", st, NULL);
-    printf("test accuracy %.4f (loss %.4f) after %.1f s of training "
-           "(%.0f samples/s)\n", acc, loss, res.seconds,
-           (double)train_rows * (double)res.epochs_run / res.seconds);
+static void print_confusion(const size_t *counts)
+{
     printf("confusion matrix (rows: true class, columns: predicted)\n");
     for (size_t t = 0; t < 10; t++) {
         printf("  %-11s", class_names[t]);
         for (size_t p = 0; p < 10; p++) printf(" %4zu", counts[t * 10 + p]);
         printf("\n");
     }
+}
+
+static int multiclass(nn_data_t *train, nn_data_t *test, size_t epochs)
+{
+    static const size_t units[3] = {256, 128, 10};
+    static const nn_activation acts[3] = {NN_ACT_RELU, NN_ACT_RELU,
+                                          NN_ACT_SOFTMAX};
+    static const int32_t metrics[2] = {NN_METRIC_LOSS, NN_METRIC_ACCURACY};
+    size_t n = nn_data_cols(train);
+    nn_net_t *net = NULL;
+    nn_optim_t *opt = NULL;
+    nn_trainer_t *tr = NULL;
+    nn_ctx_t *ctx = NULL;
+    double lr = 0, seconds = 0, values[2] = {0, 0};
+    int64_t epochs_run = 0;
+    size_t counts[100];
+
+    nn_status st = make_net(n, 3, units, acts, NN_LOSS_SOFTMAX_CE, 2026, &net);
+    if (!st) st = nn_optim_create(&opt, net, NN_OPTIM_ADAM, NULL);
+    if (!st) st = nn_optim_get_real(opt, NN_OPTIM_LR, &lr);
+    if (!st) st = make_trainer(epochs, 128, 2026, 5000.0 / 60000.0, &tr);
+    /* the cosine schedule ends on its best weights */
+    if (!st) st = nn_trainer_set_int(tr, NN_TRAIN_RESTORE_BEST, 0);
+    if (!st) st = nn_trainer_set_report(tr, print_epoch, NULL);
+    if (st) return fail("creating the network", st, NULL);
+    printf("10 classes: MLP %zu-256-128-10 (relu), Adam lr %.0e cosine, "
+           "batch %d, %zu epochs\n", n, lr, 128, epochs);
+    st = nn_train(tr, net, opt, train, NULL);
+    if (st) return fail("training", st, NULL);
+    nn_trainer_get_real(tr, NN_TRAIN_SECONDS, &seconds);
+    nn_trainer_get_int(tr, NN_TRAIN_EPOCHS_RUN, &epochs_run);
+
+    /* one inference context for both passes over the test set */
+    st = nn_ctx_create(&ctx, net, 1000, NULL);
+    if (!st) st = nn_net_evaluate(net, ctx, test, 2, metrics, values);
+    if (!st) st = nn_net_confusion(net, ctx, test, counts);
+    if (st) return fail("evaluating", st, NULL);
+    double loss = values[0], acc = values[1];
+    size_t train_rows = nn_data_rows(train) - 5000;
+    printf("test accuracy %.4f (loss %.4f) after %.1f s of training "
+           "(%.0f samples/s)\n", acc, loss, seconds,
+           (double)train_rows * (double)epochs_run / seconds);
+    print_confusion(counts);
     printf("target (beat the MLP 256-128-100 of the data set's table, 0.8833; "
            "ours 0.89): %s\n", acc >= 0.89 ? "reached" : "not reached");
+    nn_ctx_destroy(ctx);
+    nn_trainer_destroy(tr);
     nn_optim_destroy(opt);
     nn_net_destroy(net);
     return 0;
@@ -147,34 +205,29 @@ static int multiclass(nn_data_t *train, nn_data_t *test, size_t epochs)
 static int binary(nn_data_t *train_all, nn_data_t *test_all)
 {
     enum { A = 0, B = 6 }; /* T-shirt/top vs Shirt */
+    static const size_t units[2] = {64, 1};
+    static const nn_activation acts[2] = {NN_ACT_RELU, NN_ACT_SIGMOID};
+    static const int32_t metric = NN_METRIC_ACCURACY;
     nn_data_t *train = NULL, *test = NULL;
     nn_status st = two_classes(train_all, A, B, &train);
     if (!st) st = two_classes(test_all, A, B, &test);
     if (st) return fail("selecting two classes", st, NULL);
-    const nn_layer_spec layers[] = {{64, NN_ACT_RELU, 0, 0},
-                                    {1, NN_ACT_SIGMOID, 0, 0}};
     nn_net_t *net = NULL;
     nn_optim_t *opt = NULL;
-    nn_optim_config oc;
-    nn_train_config tc;
-    nn_train_result res;
-    nn_optim_config_default(&oc, NN_OPTIM_ADAM);
-    nn_train_config_default(&tc);
-    tc.epochs = 8;
-    tc.batch_size = 64;
-    tc.seed = 7;
-    tc.schedule = NN_SCHED_COSINE;
-    st = nn_net_create(&net, nn_data_cols(train), 2, layers, NN_LOSS_BCE, NULL);
-    if (!st) st = nn_net_init(net, NN_INIT_HE_UNIFORM, 7);
-    if (!st) st = nn_optim_create(&opt, net, &oc, NULL);
-    if (!st) st = nn_train(net, opt, train, NULL, &tc, NULL, &res);
-    double acc = 0;
-    if (!st) st = nn_net_evaluate(net, test, 1000, NULL, &acc);
+    nn_trainer_t *tr = NULL;
+    double acc = 0, seconds = 0;
+    st = make_net(nn_data_cols(train), 2, units, acts, NN_LOSS_BCE, 7, &net);
+    if (!st) st = nn_optim_create(&opt, net, NN_OPTIM_ADAM, NULL);
+    if (!st) st = make_trainer(8, 64, 7, 0.0, &tr);
+    if (!st) st = nn_train(tr, net, opt, train, NULL);
+    if (!st) st = nn_net_evaluate(net, NULL, test, 1, &metric, &acc);
     if (st) return fail("binary task", st, NULL);
+    nn_trainer_get_real(tr, NN_TRAIN_SECONDS, &seconds);
     printf("binary %s vs %s (784-64-1, sigmoid + BCE): %zu train / %zu test "
            "images, test accuracy %.4f, %.1f s\n", class_names[A],
            class_names[B], nn_data_rows(train), nn_data_rows(test), acc,
-           res.seconds);
+           seconds);
+    nn_trainer_destroy(tr);
     nn_optim_destroy(opt);
     nn_net_destroy(net);
     nn_data_destroy(train);
@@ -202,10 +255,12 @@ int main(int argc, char **argv)
     }
     if (!st) st = load_split(dir, "t10k", &test, &err);
     if (st) return fail("loading data", st, &err);
+    char threads[32] = "default";
+    size_t nt = 0;
+    if (nn_get_num_threads(&nt) == NN_OK) snprintf(threads, sizeof threads, "%zu", nt);
     printf("libnn %s: Fashion-MNIST, %zu training / %zu test images, "
-           "%zu BLAS thread(s), loaded in %.1f s\n", nn_version_string(),
-           nn_data_rows(train), nn_data_rows(test), nn_get_num_threads(),
-           now() - t0);
+           "%s BLAS thread(s), loaded in %.1f s\n", nn_version_string(),
+           nn_data_rows(train), nn_data_rows(test), threads, now() - t0);
     int rc = multiclass(train, test, (size_t)epochs);
     if (rc == 0) rc = binary(train, test);
     printf("total wall time %.1f s\n", now() - t0);

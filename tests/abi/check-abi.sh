@@ -4,7 +4,8 @@
 # Fails on a removed symbol, a changed function signature or a changed
 # public type (size, members) — see "Compatibility" in docs/API.md — unless
 # the soname's major version differs from the baseline's (an intentional
-# break, after which the baseline is regenerated). Added functions and
+# break, after which the baseline is regenerated: until then the check is
+# skipped, and fails under NN_ABI_REQUIRED=1). Added functions and
 # enumerators appended to an enum are compatible and pass.
 #
 # usage: check-abi.sh LIBNN_SO [BASELINE]         check
@@ -36,18 +37,33 @@ trap 'rm -rf "$tmp"' EXIT
 # that the baseline does not depend on the build directory.
 abidw --headers-dir "$root/include" --drop-private-types --no-corpus-path \
     --out-file "$tmp/current.abi" "$lib"
+soname() { sed -n "s/.*<abi-corpus [^>]*soname='\([^']*\)'.*/\1/p" "$1" | head -n 1; }
 if [ "$update" -eq 1 ]; then
     cp "$tmp/current.abi" "$baseline"
-    echo "check-abi: wrote $baseline"
+    echo "check-abi: wrote $baseline for $(soname "$baseline")"
     exit 0
 fi
-soname() { sed -n "s/.*<abi-corpus [^>]*soname='\([^']*\)'.*/\1/p" "$1" | head -n 1; }
 old=$(soname "$baseline")
 new=$(soname "$tmp/current.abi")
 if [ "$old" != "$new" ]; then
-    echo "check-abi: soname $old -> $new: an intentional ABI break; regenerate"
-    echo "the baseline with: $0 --update $lib"
-    exit 0
+    # A higher major version (libnn.so.0 -> libnn.so.1) is an intentional
+    # break: nothing to compare against until the baseline is regenerated, so
+    # the check is skipped, and fails where it is required (CI must always
+    # hold a baseline for the soname it builds). Anything else (a lower
+    # major, another name) is a wrong baseline or a wrong soname.
+    old_major=${old##*.so.}
+    new_major=${new##*.so.}
+    for v in "$old_major" "$new_major"; do
+        case "$v" in
+        *[!0-9]* | "") echo "check-abi: cannot compare sonames '$old' and '$new'"; exit 1 ;;
+        esac
+    done
+    if [ "${old%.so.*}" != "${new%.so.*}" ] || [ "$new_major" -le "$old_major" ]; then
+        echo "check-abi: baseline $baseline is for $old, the library is $new"
+        exit 1
+    fi
+    skip "soname $old -> $new: an intentional ABI break; regenerate the" \
+        "baseline with: $0 --update $lib"
 fi
 rc=0
 abidiff --no-added-syms "$baseline" "$tmp/current.abi" >"$tmp/diff" 2>&1 || rc=$?

@@ -117,6 +117,34 @@ run 0 "train on IDX" "$NN" train --images x.idx --labels y.idx --layers 4:relu,2
 run 0 "eval on IDX" "$NN" eval i.nnm --images x.idx --labels y.idx
 grep -q '^accuracy: 1.0000' out && ok "IDX accuracy 1" || bad "IDX $(grep accuracy out)"
 
+# the scaling travels in the model: train saves it, eval/predict apply it
+run 0 "info on IDX model" "$NN" info i.nnm
+grep -q '^input scaling: every feature divided by 255$' out && ok "info: saved scaling /255" \
+    || { bad "info scaling"; cat out; }
+run 0 "info on CSV model" "$NN" info m.nnm
+grep -q '^input scaling: none$' out && ok "info: CSV model has no scaling" || bad "info: $(grep scaling out)"
+run 0 "eval IDX --scale 255 (same as saved)" "$NN" eval i.nnm --images x.idx --labels y.idx --scale 255
+grep -q '^accuracy: 1.0000' out && ok "matching --scale accepted" || bad "matching --scale: $(grep accuracy out)"
+fails 2 "eval --scale conflicts with saved" "--scale none" "conflicts" "i.nnm" -- \
+    "$NN" eval i.nnm --images x.idx --labels y.idx --scale none
+fails 2 "predict --scale conflicts with saved" "--scale none" "conflicts" -- \
+    "$NN" predict i.nnm --images x.idx --scale none -o sp.csv
+[ -e sp.csv ] && bad "refused predict wrote a file" || ok "refused predict wrote no file"
+# a CSV model trained with --scale 255: predict without --scale applies the
+# saved scaling, so it equals predict with --scale 255 given explicitly
+awk -F, '{ printf "%.3f,%.3f,%d\n", $1 * 255, $2 * 255, $3 }' d.csv >d255.csv
+run 0 "train CSV --scale 255" "$NN" train --csv d255.csv --scale 255 --layers 4:tanh,2:softmax \
+    --lr 0.05 --epochs 10 --batch 8 --seed 3 -q -o s.nnm
+run 0 "predict, saved scaling" "$NN" predict s.nnm --csv d255.csv -o s1.csv
+run 0 "predict, --scale 255" "$NN" predict s.nnm --csv d255.csv --scale 255 -o s2.csv
+cmp -s s1.csv s2.csv && ok "saved scaling applied by default" || bad "predictions differ"
+run 0 "eval, saved scaling" "$NN" eval s.nnm --csv d255.csv
+acc=$(sed -n 's/^accuracy: \([0-9.]*\).*/\1/p' out)
+awk -v a="$acc" 'BEGIN { exit !(a >= 0.9) }' && ok "eval with saved scaling: accuracy $acc" \
+    || bad "eval with saved scaling: accuracy '$acc'"
+fails 2 "CSV model: --scale none conflicts" "conflicts" "divided by 255" -- \
+    "$NN" eval s.nnm --csv d255.csv --scale none
+
 # gnuplot plot, when gnuplot is installed
 if gnuplot --version >/dev/null 2>&1; then
     run 0 "train --plot" "$NN" train --csv d.csv --layers 4:relu,2:softmax --epochs 5 \

@@ -25,10 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* the same bytes as labels for it: fine when 1-dimensional */
         nn_status sl = nn_data_load_idx_labels(d, path, &err);
         if (sl == NN_OK) {
-            const size_t *lab = nn_data_labels(d);
+            const int32_t *lab = nn_data_labels(d);
             FZ_ASSERT(lab != NULL);
             for (size_t i = 0; i < m; i++)
-                FZ_ASSERT(lab[i] < nn_data_n_classes(d));
+                FZ_ASSERT(lab[i] >= 0 &&
+                          (size_t)lab[i] < nn_data_n_classes(d));
         } else {
             FZ_ASSERT(fz_input_status(sl));
             FZ_ASSERT(nn_data_labels(d) == NULL); /* unchanged */
@@ -44,14 +45,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* as labels for a small data set that already has labels */
     double x[3] = {1, 2, 3};
-    size_t old[3] = {0, 1, 2};
+    int32_t old[3] = {0, 1, 2};
     nn_data_t *small = NULL;
-    if (nn_data_create(&small, 3, 1, NN_ROW_MAJOR, x, 1, old, &al) != NN_OK)
+    if (nn_data_create(&small, 3, 1, NN_ROW_MAJOR, x, 1, &al) != NN_OK ||
+        nn_data_set_labels(small, old) != NN_OK)
         abort();
     st = nn_data_load_idx_labels(small, path, NULL);
-    const size_t *lab = nn_data_labels(small);
+    const int32_t *lab = nn_data_labels(small);
     if (st == NN_OK) {
-        for (size_t i = 0; i < 3; i++) FZ_ASSERT(lab[i] < nn_data_n_classes(small));
+        for (size_t i = 0; i < 3; i++)
+            FZ_ASSERT(lab[i] >= 0 && (size_t)lab[i] < nn_data_n_classes(small));
     } else {
         FZ_ASSERT(fz_input_status(st));
         FZ_ASSERT(lab[0] == 0 && lab[1] == 1 && lab[2] == 2);
