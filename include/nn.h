@@ -797,7 +797,8 @@ NN_API const nn_scaler_t *nn_net_get_scaler(const nn_net_t *net, int32_t role);
 /* ================================================================ linear models */
 /* Closed-form least squares for linear regression y = x.w + b (the notes'
  * first line): minimises sum_i (x_i.w + b - y_i)^2 through LAPACKE (dgelsd,
- * SVD-based, so rank-deficient X gives the minimum-norm solution).
+ * SVD-based, so rank-deficient X gives the minimum-norm solution; singular
+ * values below max(m, n+1) * DBL_EPSILON * the largest count as zero).
  * X is m x n (order, ldx), y has m values; w receives n values, *b the
  * intercept (pass b == NULL to fit without one). m >= 1. Scratch memory comes
  * from malloc and is always released.

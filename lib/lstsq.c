@@ -3,6 +3,8 @@
  * [X 1] (or X, without intercept) is rank-deficient or m < n. */
 #include "nn_private.h"
 
+#include <float.h>
+
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -44,10 +46,16 @@ nn_status nn_lstsq(size_t m, size_t n, nn_order order, const double *X,
             return NN_ERR_NUMERIC;
         }
 
+    /* Singular values below max(m, n) * eps * s_max count as zero (numpy's
+     * lstsq default). LAPACK's rcond = -1 (plain eps) is too tight: a value
+     * that is zero in exact arithmetic comes out at 1e-15..3e-15 of s_max
+     * depending on the BLAS, and a different BLAS would give a different
+     * rank and solution. */
+    double rcond = (double)(m > nc ? m : nc) * DBL_EPSILON;
     lapack_int rank = 0;
     lapack_int info = LAPACKE_dgelsd(LAPACK_COL_MAJOR, (lapack_int)m,
                                      (lapack_int)nc, 1, A, (lapack_int)m, B,
-                                     (lapack_int)ldb, s, -1.0, &rank);
+                                     (lapack_int)ldb, s, rcond, &rank);
     if (info == LAPACK_WORK_MEMORY_ERROR) st = NN_ERR_NOMEM;
     else if (info != 0) st = NN_ERR_NUMERIC;
     else {
