@@ -420,7 +420,9 @@ NN_API void nn_netspec_destroy(nn_netspec_t *spec);
 
 /* Append a dense layer of n_out >= 1 units with activation act; its other
  * settings take their defaults (slope 0.01, no dropout). The new layer's
- * index is the number of layers before the call. */
+ * index is the number of layers before the call.
+ * @return NN_ERR_INVALID for n_out == 0, an unknown activation or a softmax
+ * layer of one unit; NN_ERR_TOO_LARGE for sizes BLAS cannot take. */
 NN_API nn_status nn_netspec_add_dense(nn_netspec_t *spec, size_t n_out,
                                       nn_activation act);
 NN_API size_t nn_netspec_n_layers(const nn_netspec_t *spec);
@@ -550,8 +552,10 @@ NN_API size_t nn_ctx_capacity(const nn_ctx_t *ctx);
 /* ---------------------------------------------------------------- inference */
 /* Every call here reads net and writes only ctx and its outputs: any number
  * of threads may run them on one net, each with its own context. ctx may be
- * NULL: the call then allocates a temporary workspace through the net's
- * allocator (NN_ERR_NOMEM possible) and frees it before returning.
+ * NULL: the call then allocates a temporary workspace (up to 256 rows)
+ * through the net's allocator (NN_ERR_NOMEM possible) and frees it before
+ * returning — so threads sharing a net with NULL contexts need a thread-safe
+ * allocator (malloc, the default, is).
  * @return NN_ERR_SHAPE if ctx belongs to a network of another shape. */
 
 /* Y = network(X). X is m x n_in (ldx), Y is m x n_out (ldy).
@@ -647,7 +651,11 @@ NN_API nn_status nn_net_train_step_labels(nn_net_t *net, nn_optim_t *opt,
 
 /* Optimizer state, for saving and restoring: a step count and
  * nn_optim_state_len() doubles (velocity for momentum kinds; first then
- * second moments for Adam; none for SGD), in the flat parameter layout. */
+ * second moments for Adam; none for SGD), in the flat parameter layout.
+ * len must equal nn_optim_state_len (NN_ERR_SHAPE). nn_optim_set_state
+ * refuses (NN_ERR_INVALID, nothing changed) NaN/Inf values and negative Adam
+ * second moments, which no run produces from finite gradients; model files
+ * restore a diverged state bit for bit without this check. */
 NN_API size_t nn_optim_state_len(const nn_optim_t *opt);
 NN_API nn_status nn_optim_get_state(const nn_optim_t *opt, uint64_t *steps,
                                     double *state, size_t len);
@@ -705,6 +713,7 @@ NN_API nn_status nn_data_load_csv(nn_data_t **out, const char *path,
                                   nn_error_info *err);
 NN_API void nn_data_destroy(nn_data_t *data);
 
+/* Rows m and feature columns n (0 for NULL). */
 NN_API size_t nn_data_rows(const nn_data_t *data);
 NN_API size_t nn_data_cols(const nn_data_t *data);
 /* Borrowed: the m x n features (row-major, leading dimension n), writable so
@@ -869,9 +878,17 @@ typedef int32_t (*nn_report_fn)(const nn_report *report, void *ctx);
 typedef nn_status (*nn_grad_hook_fn)(double *grad, size_t len, size_t m,
                                      double *loss, void *ctx);
 
+/* A trainer with the default settings (see the NN_TRAIN_* keys); alloc (may
+ * be NULL) is copied and serves every allocation of its runs. */
 NN_API nn_status nn_trainer_create(nn_trainer_t **out,
                                    const nn_allocator *alloc);
+/* Destroy a trainer. NULL is a no-op. */
 NN_API void nn_trainer_destroy(nn_trainer_t *trainer);
+/* Settings (NN_TRAIN_* up to NN_TRAIN_REPORT_EVERY) and, get only, the
+ * results of the last run (NN_TRAIN_EPOCHS_RUN ...). @return NN_ERR_INVALID
+ * for an unknown, foreign, read-only or wrongly typed key or a value out of
+ * bounds (and nothing changes). Settings are checked against each other
+ * (e.g. patience needs validation) when nn_train starts. */
 NN_API nn_status nn_trainer_set_int(nn_trainer_t *trainer, int32_t key,
                                     int64_t value);
 NN_API nn_status nn_trainer_get_int(const nn_trainer_t *trainer, int32_t key,
@@ -928,8 +945,9 @@ NN_API nn_status nn_model_save(const char *path, const nn_net_t *net,
 
 /* Serialise to memory. *size receives the number of bytes the model needs.
  * With buf == NULL nothing else happens (NN_OK: a size query); with cap too
- * small nothing is written (NN_ERR_SHAPE); otherwise the model is written to
- * buf[0 .. *size). */
+ * small nothing is written to buf but *size is set (NN_ERR_SHAPE: the one
+ * failed call that reports a value, so a caller can retry with enough room);
+ * otherwise the model is written to buf[0 .. *size). */
 NN_API nn_status nn_model_save_mem(const nn_net_t *net, const nn_optim_t *opt,
                                    void *buf, size_t cap, size_t *size);
 
@@ -939,7 +957,8 @@ NN_API nn_status nn_model_save_mem(const nn_net_t *net, const nn_optim_t *opt,
  * for overflow, before any allocation), enum values, the CRC-32.
  * @return NN_ERR_FORMAT for a malformed, truncated or corrupt file;
  * NN_ERR_UNSUPPORTED for a file of a newer format version; NN_ERR_IO if it
- * cannot be read (files over 16 GiB are refused); NN_ERR_NOMEM. On error
+ * cannot be read; NN_ERR_FORMAT too for an empty file or one over 16 GiB
+ * (refused before it is read); NN_ERR_NOMEM. On error
  * nothing is returned and nothing leaks. The optimizer state is restored bit
  * for bit (not checked for finiteness: a diverged run can still be loaded). */
 NN_API nn_status nn_model_load(const char *path, nn_net_t **net,

@@ -20,6 +20,11 @@ static void default_free(void *ctx, void *ptr, size_t size)
     free(ptr);
 }
 
+bool nn__allocator_valid(const nn_allocator *user)
+{
+    return !user || (user->alloc && user->free);
+}
+
 void nn__allocator_init(nn_allocator *dst, const nn_allocator *user)
 {
     if (user) {

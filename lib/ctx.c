@@ -17,7 +17,6 @@
 struct nn_ctx {
     nn_allocator al;
     bool owned;      /* allocated through al (else in caller memory) */
-    bool training;
     size_t bytes;    /* of the whole block */
     uint64_t shape_id;
     size_t n_layers, m_cap, rows_last;
@@ -29,7 +28,7 @@ struct nn_ctx {
     double *ws;
 };
 
-/* Per-row doubles, table bytes and total bytes of a context. */
+/* Total bytes of a context for m_max rows. */
 static nn_status ctx_bytes(const nn_net_t *net, size_t m_max, bool training,
                            size_t *bytes)
 {
@@ -60,7 +59,7 @@ static nn_ctx_t *ctx_place(void *mem, size_t bytes, const nn_net_t *net,
 {
     nn_ctx_t *c = mem;
     size_t L = nn_net_n_layers(net);
-    *c = (struct nn_ctx){.training = training, .bytes = bytes,
+    *c = (struct nn_ctx){.bytes = bytes,
                          .shape_id = nn__net_shape_id(net), .n_layers = L,
                          .m_cap = m_max};
     c->act_off = (size_t *)(c + 1);
@@ -77,7 +76,7 @@ static nn_ctx_t *ctx_place(void *mem, size_t bytes, const nn_net_t *net,
         c->max_width = n > c->max_width ? n : c->max_width;
     }
     c->sum_width = off;
-    off += 2 * c->max_width; /* the gradient buffers (training only) */
+    off += 2 * c->max_width; /* the gradient buffers (used in training) */
     for (size_t l = 0; l < L; l++) {
         const nn_layer *ly = nn__net_layer(net, l, NULL);
         c->drop_off[l] = 0;
@@ -114,7 +113,7 @@ nn_status nn_ctx_create(nn_ctx_t **out, const nn_net_t *net, size_t m_max,
                         const nn_allocator *alloc)
 {
     if (!out || !net || m_max == 0) return NN_ERR_INVALID;
-    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    if (!nn__allocator_valid(alloc)) return NN_ERR_INVALID;
     nn_allocator al;
     nn__allocator_init(&al, alloc);
     return nn__ctx_make(out, net, m_max, false, &al);
@@ -143,60 +142,68 @@ void nn_ctx_destroy(nn_ctx_t *c)
 size_t nn_ctx_capacity(const nn_ctx_t *c) { return c ? c->m_cap : 0; }
 
 /* ------------------------------------------------------------ internals */
+/* Exact, not by fingerprint alone: a collision would let a pass write past
+ * the buffers. The outputs' width also sizes the accumulators. */
 bool nn__ctx_fits(const nn_ctx_t *c, const nn_net_t *net)
 {
-    return c->shape_id == nn__net_shape_id(net) &&
-           c->n_layers == nn_net_n_layers(net);
+    if (c->shape_id != nn__net_shape_id(net) ||
+        c->n_layers != nn_net_n_layers(net))
+        return false;
+    for (size_t l = 0; l < c->n_layers; l++)
+        if (c->width[l] != nn_net_layer_n_out(net, l)) return false;
+    return true;
 }
 
 size_t nn__ctx_cap(const nn_ctx_t *c) { return c->m_cap; }
 
-double *nn__ctx_act(const nn_ctx_t *c, size_t l)
+double *nn__ctx_act(nn_ctx_t *c, size_t l)
 {
     return c->ws + c->m_cap * c->act_off[l];
 }
 
-double *nn__ctx_grad(const nn_ctx_t *c, int which)
+double *nn__ctx_grad(nn_ctx_t *c, int which)
 {
     return c->ws + c->m_cap * (c->sum_width + (size_t)which * c->max_width);
 }
 
-double *nn__ctx_mask(const nn_ctx_t *c, size_t l)
+double *nn__ctx_mask(nn_ctx_t *c, size_t l)
 {
     return c->ws + c->m_cap * c->drop_off[l];
 }
 
-double *nn__ctx_dropped(const nn_ctx_t *c, size_t l)
+double *nn__ctx_dropped(nn_ctx_t *c, size_t l)
 {
     return nn__ctx_mask(c, l) + c->m_cap * c->width[l];
 }
 
 void nn__ctx_set_rows(nn_ctx_t *c, size_t rows) { c->rows_last = rows; }
 
-double *nn__ctx_acc(const nn_ctx_t *c) { return c->acc; }
+double *nn__ctx_acc(nn_ctx_t *c) { return c->acc; }
 
 const double *nn_ctx_layer_output(const nn_ctx_t *c, size_t layer)
 {
     if (!c || c->rows_last == 0 || layer + 1 >= c->n_layers) return NULL;
-    return nn__ctx_act(c, layer);
+    return c->ws + c->m_cap * c->act_off[layer];
 }
 
 /* ------------------------------------------------------------ inference */
-/* The context a call runs in: the caller's (checked against net), or a
- * temporary one of min(m, cap_default) rows through the net's allocator. */
-static nn_status ctx_begin(const nn_net_t *net, nn_ctx_t *user, size_t m,
-                           nn_ctx_t **c)
+/* Rows of the temporary context of a call given no context: enough to keep
+ * dgemm efficient, small enough that memory stays bounded for any m. */
+#define TEMP_ROWS 256
+
+nn_status nn__ctx_begin(const nn_net_t *net, nn_ctx_t *user, size_t m,
+                        nn_ctx_t **c)
 {
     if (user) {
         if (!nn__ctx_fits(user, net)) return NN_ERR_SHAPE;
         *c = user;
         return NN_OK;
     }
-    size_t cap = m < 256 ? m : 256;
+    size_t cap = m < TEMP_ROWS ? m : TEMP_ROWS;
     return nn__ctx_make(c, net, cap, false, nn__net_allocator(net));
 }
 
-static void ctx_end(nn_ctx_t *user, nn_ctx_t *c)
+void nn__ctx_end(nn_ctx_t *user, nn_ctx_t *c)
 {
     if (c != user) nn_ctx_destroy(c);
 }
@@ -210,7 +217,7 @@ nn_status nn_net_predict(const nn_net_t *net, nn_ctx_t *ctx, size_t m,
     nn_status st = nn__check_matrix(X, m, n, order, ldx);
     if (!st) st = nn__check_matrix(Y, m, k, order, ldy);
     nn_ctx_t *c = NULL;
-    if (!st) st = ctx_begin(net, ctx, m, &c);
+    if (!st) st = nn__ctx_begin(net, ctx, m, &c);
     if (st) return st;
     size_t xrs, xcs, yrs, ycs, cap = c->m_cap;
     nn__strides(order, ldx, &xrs, &xcs);
@@ -221,7 +228,7 @@ nn_status nn_net_predict(const nn_net_t *net, nn_ctx_t *ctx, size_t m,
         nn__net_finish_outputs(net, mb, O);
         nn__copy_matrix(mb, k, O, k, 1, Y + r0 * yrs, yrs, ycs);
     }
-    ctx_end(ctx, c);
+    nn__ctx_end(ctx, c);
     return NN_OK;
 }
 
@@ -237,10 +244,10 @@ static nn_status loss_common(const nn_net_t *net, nn_ctx_t *ctx, size_t m,
     nn_targets t = {.Y = Y, .labels = labels};
     nn__strides(order, ldy, &t.rs, &t.cs);
     nn_status st = nn__check_matrix(X, m, n, order, ldx);
-    if (!st) st = labels ? nn__check_targets(&t, m, k, nn__net_loss_kind(net))
+    if (!st) st = labels ? nn__check_targets(&t, m, k)
                          : nn__check_matrix(Y, m, k, order, ldy);
     nn_ctx_t *c = NULL;
-    if (!st) st = ctx_begin(net, ctx, m, &c);
+    if (!st) st = nn__ctx_begin(net, ctx, m, &c);
     if (st) return st;
     size_t xrs, xcs, cap = c->m_cap;
     nn__strides(order, ldx, &xrs, &xcs);
@@ -257,7 +264,7 @@ static nn_status loss_common(const nn_net_t *net, nn_ctx_t *ctx, size_t m,
                         one ? nn__net_reduction(net) : NN_REDUCE_SUM, mb, k, O,
                         &tc, NULL, NULL, true);
     }
-    ctx_end(ctx, c);
+    nn__ctx_end(ctx, c);
     if (!one && nn__net_reduction(net) == NN_REDUCE_MEAN) sum /= (double)m;
     *loss = sum;
     return NN_OK;

@@ -332,16 +332,11 @@ static int32_t *alloc_labels(nn_data_t *d, nn_status *st)
     return lab;
 }
 
-static bool alloc_ok(const nn_allocator *alloc)
-{
-    return !alloc || (alloc->alloc && alloc->free);
-}
-
 nn_status nn_data_create(nn_data_t **out, size_t m, size_t n, nn_order order,
                          const double *X, size_t ldx,
                          const nn_allocator *alloc)
 {
-    if (!out || !alloc_ok(alloc)) return NN_ERR_INVALID;
+    if (!out || !nn__allocator_valid(alloc)) return NN_ERR_INVALID;
     nn_status st = nn__check_matrix(X, m, n, order, ldx);
     if (st) return st;
     nn_allocator al;
@@ -455,7 +450,7 @@ nn_status nn_data_take_targets(nn_data_t *data, const size_t *cols, size_t k)
 nn_status nn_data_load_idx(nn_data_t **out, const char *path,
                            const nn_allocator *alloc, nn_error_info *err)
 {
-    if (!out || !path || !alloc_ok(alloc)) return NN_ERR_INVALID;
+    if (!out || !path || !nn__allocator_valid(alloc)) return NN_ERR_INVALID;
     nn_allocator al;
     nn__allocator_init(&al, alloc);
     idx_header h;
@@ -712,7 +707,7 @@ nn_status nn_data_load_csv(nn_data_t **out, const char *path, int32_t header,
                            size_t label_col, const nn_allocator *alloc,
                            nn_error_info *err)
 {
-    if (!out || !path || !alloc_ok(alloc)) return NN_ERR_INVALID;
+    if (!out || !path || !nn__allocator_valid(alloc)) return NN_ERR_INVALID;
     nn_allocator al;
     nn__allocator_init(&al, alloc);
     char *text = NULL;

@@ -56,7 +56,7 @@ nn_status nn_dense_create(nn_dense_t **out, size_t n_in, size_t n_out,
                           const nn_allocator *alloc)
 {
     if (!out) return NN_ERR_INVALID;
-    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    if (!nn__allocator_valid(alloc)) return NN_ERR_INVALID;
     nn_status st = nn__check_layer_shape(n_in, n_out, act, act_param);
     if (st) return st;
     /* one block: struct, W, b, dW, db */

@@ -6,29 +6,17 @@
 
 #include <math.h>
 
-nn_status nn__check_targets(const nn_targets *t, size_t m, size_t k,
-                            nn_loss loss)
+nn_status nn__check_targets(const nn_targets *t, size_t m, size_t k)
 {
     if (t->labels) {
         /* a single sigmoid/MSE output takes the label as its 0/1 value */
-        (void)loss; /* a single output is never softmax (refused at creation) */
+        /* a single output is never softmax (refused at creation) */
         size_t limit = k == 1 ? 2 : k;
         for (size_t i = 0; i < m; i++)
             if (t->labels[i] < 0 || (size_t)t->labels[i] >= limit)
                 return NN_ERR_INVALID;
     }
     return NN_OK;
-}
-
-/* Target y(i,j). A label c stands for the one-hot row e_c, or for the value c
- * when there is a single output. */
-static inline double target(const nn_targets *t, size_t i, size_t j, size_t k)
-{
-    if (t->labels) {
-        if (k == 1) return (double)t->labels[i];
-        return (size_t)t->labels[i] == j ? 1.0 : 0.0;
-    }
-    return t->Y[i * t->rs + j * t->cs];
 }
 
 /* l = (a - y)^2, dl/da = 2 (a - y); G = dL/dA = 2 (A - Y) / m. */
@@ -38,7 +26,7 @@ static double mse(size_t m, double dm, size_t k, const double *A,
     double sum = 0.0;
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < k; j++) {
-            double d = A[i * k + j] - target(t, i, j, k);
+            double d = A[i * k + j] - nn__target(t, i, j, k);
             sum += d * d;
             if (G) G[i * k + j] = 2.0 * d / dm;
         }
@@ -65,7 +53,7 @@ static double bce(size_t m, double dm, size_t k, const double *Z,
         for (size_t j = 0; j < k; j++) db[j] = 0.0;
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < k; j++) {
-            double z = Z[i * k + j], y = target(t, i, j, k);
+            double z = Z[i * k + j], y = nn__target(t, i, j, k);
             if (value) sum += bce_term(z, y); /* log1p+exp: skip if unused */
             if (G) {
                 double g = (1.0 / (1.0 + exp(-z)) - y) / dm;
@@ -97,7 +85,7 @@ static double softmax_ce(size_t m, double dm, size_t k, const double *Z,
             ysum = 1.0;
         } else {
             for (size_t j = 0; j < k; j++) {
-                double y = target(t, i, j, k);
+                double y = nn__target(t, i, j, k);
                 if (y != 0.0) sum += y * (lse - z[j]);
                 ysum += y;
             }
@@ -105,7 +93,7 @@ static double softmax_ce(size_t m, double dm, size_t k, const double *Z,
         if (G) {
             double *g = G + i * k;
             for (size_t j = 0; j < k; j++) {
-                double v = (exp(z[j] - lse) * ysum - target(t, i, j, k)) / dm;
+                double v = (exp(z[j] - lse) * ysum - nn__target(t, i, j, k)) / dm;
                 g[j] = v;
                 db[j] += v;
             }

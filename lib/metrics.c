@@ -49,17 +49,6 @@ static size_t predict_class(const double *o, size_t n_out)
     return best;
 }
 
-/* Target y(i,j) of a batch. */
-static inline double target(const nn_targets *t, size_t i, size_t j,
-                            size_t k)
-{
-    if (t->labels) {
-        if (k == 1) return (double)t->labels[i];
-        return (size_t)t->labels[i] == j ? 1.0 : 0.0;
-    }
-    return t->Y[i * t->rs + j * t->cs];
-}
-
 /* What one pass accumulates. Per-output arrays may be NULL when unused. */
 typedef struct sums {
     double loss;
@@ -80,7 +69,7 @@ static void add_batch(const nn_net_t *net, size_t mb, const double *O,
             if (s->counts) s->counts[c * kc + p]++;
         }
         for (size_t j = 0; s->sse && j < k; j++) {
-            double d = o[j] - target(t, i, j, k);
+            double d = o[j] - nn__target(t, i, j, k);
             s->sse[j] += d * d;
             s->sae[j] += fabs(d);
         }
@@ -159,11 +148,11 @@ static void target_moments(const nn__dview *v, size_t k, double *mean,
     nn_targets t = {.labels = v->labels, .Y = v->Y, .rs = k, .cs = 1};
     for (size_t j = 0; j < k; j++) mean[j] = sst[j] = 0.0;
     for (size_t i = 0; i < v->m; i++)
-        for (size_t j = 0; j < k; j++) mean[j] += target(&t, i, j, k);
+        for (size_t j = 0; j < k; j++) mean[j] += nn__target(&t, i, j, k);
     for (size_t j = 0; j < k; j++) mean[j] /= (double)v->m;
     for (size_t i = 0; i < v->m; i++)
         for (size_t j = 0; j < k; j++) {
-            double d = target(&t, i, j, k) - mean[j];
+            double d = nn__target(&t, i, j, k) - mean[j];
             sst[j] += d * d;
         }
 }
@@ -198,18 +187,6 @@ static size_t write_metric(int32_t metric, const sums *s, const double *sst,
     return k;
 }
 
-/* The context of an evaluation: the caller's, checked, or a temporary one. */
-static nn_status eval_ctx(const nn_net_t *net, nn_ctx_t *user, size_t m,
-                          nn_ctx_t **c)
-{
-    if (user) {
-        *c = user;
-        return nn__ctx_fits(user, net) ? NN_OK : NN_ERR_SHAPE;
-    }
-    return nn__ctx_make(c, net, m < 256 ? m : 256, false,
-                        nn__net_allocator(net));
-}
-
 static nn_status check_eval(const nn_net_t *net, const nn_data_t *data,
                             nn__dview *v)
 {
@@ -232,7 +209,7 @@ nn_status nn_net_evaluate(const nn_net_t *net, nn_ctx_t *ctx,
             (metrics[i] == NN_METRIC_ACCURACY && !v.labels))
             return NN_ERR_INVALID;
     nn_ctx_t *c;
-    st = eval_ctx(net, ctx, v.m, &c);
+    st = nn__ctx_begin(net, ctx, v.m, &c);
     if (st) return st;
     double *acc = nn__ctx_acc(c), *mean = acc + 2 * k, *sst = acc + 3 * k;
     sums s = {.sse = acc, .sae = acc + k};
@@ -241,7 +218,7 @@ nn_status nn_net_evaluate(const nn_net_t *net, nn_ctx_t *ctx,
     eval_pass(net, c, &v, NULL, v.m, NULL, NULL, &s);
     for (size_t i = 0, at = 0; i < n_metrics; i++)
         at += write_metric(metrics[i], &s, sst, v.m, k, values + at);
-    if (c != ctx) nn_ctx_destroy(c);
+    nn__ctx_end(ctx, c);
     return NN_OK;
 }
 
@@ -257,11 +234,11 @@ nn_status nn_net_confusion(const nn_net_t *net, nn_ctx_t *ctx,
     if (!nn__mul(k, k, &cells) || !nn__mul(cells, sizeof(size_t), &bytes))
         return NN_ERR_TOO_LARGE;
     nn_ctx_t *c;
-    st = eval_ctx(net, ctx, v.m, &c);
+    st = nn__ctx_begin(net, ctx, v.m, &c);
     if (st) return st;
     memset(counts, 0, bytes);
     sums s = {.counts = counts};
     eval_pass(net, c, &v, NULL, v.m, NULL, NULL, &s);
-    if (c != ctx) nn_ctx_destroy(c);
+    nn__ctx_end(ctx, c);
     return NN_OK;
 }

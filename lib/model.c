@@ -901,16 +901,12 @@ static nn_status load_bytes(const unsigned char *buf, size_t size,
     return NN_OK;
 }
 
-static bool alloc_ok(const nn_allocator *alloc)
-{
-    return !alloc || (alloc->alloc && alloc->free);
-}
-
 nn_status nn_model_load_mem(const void *buf, size_t size, nn_net_t **net,
                             nn_optim_t **opt, const nn_allocator *alloc,
                             nn_error_info *err)
 {
-    if (!net || (!buf && size > 0) || !alloc_ok(alloc)) return NN_ERR_INVALID;
+    if (!net || (!buf && size > 0) || !nn__allocator_valid(alloc))
+        return NN_ERR_INVALID;
     if (size == 0) {
         set_err(err, "", 0, "empty input");
         return NN_ERR_FORMAT;
@@ -921,7 +917,7 @@ nn_status nn_model_load_mem(const void *buf, size_t size, nn_net_t **net,
 nn_status nn_model_load(const char *path, nn_net_t **net, nn_optim_t **opt,
                         const nn_allocator *alloc, nn_error_info *err)
 {
-    if (!path || !net || !alloc_ok(alloc)) return NN_ERR_INVALID;
+    if (!path || !net || !nn__allocator_valid(alloc)) return NN_ERR_INVALID;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         set_err(err, path, 0, "cannot open: %s", NN_ERRNO_TEXT(errno));

@@ -1,13 +1,13 @@
 /* net.c — a network: a stack of dense layers with an output loss, its
- * workspace, and forward / loss / backward / gradient-descent passes.
+ * settings, the gradient seam, and the forward / loss / backward passes of
+ * training (inference on a const network is in ctx.c).
  *
  * Memory: one block holds the struct, the layer table, all parameters (flat,
- * layer by layer: W then b) and all gradients (same layout). One workspace
- * block holds, for the current batch capacity m_cap, each layer's output
- * A_l (m_cap x n_l, row-major) and two gradient buffers of m_cap x max_l n_l
- * used in turn by the backward pass; then, for each layer with dropout, its
- * mask M_l (0 or 1/(1-p)) and dropped output D_l = A_l o M_l (m_cap x n_l
- * each). Nothing is allocated per step. */
+ * layer by layer: W then b) and all gradients (same layout). The training
+ * workspace is a training context (ctx.c) owned by the network, sized by
+ * nn_net_reserve: each layer's output, two gradient buffers used in turn by
+ * the backward pass, and per dropout layer its mask M_l (0 or 1/(1-p)) and
+ * dropped output D_l = A_l o M_l. Nothing is allocated per step. */
 #include "nn_private.h"
 
 #include <math.h>
@@ -130,7 +130,7 @@ nn_status nn_net_create(nn_net_t **out, const nn_netspec_t *spec,
                         const nn_allocator *alloc)
 {
     if (!out || !spec) return NN_ERR_INVALID;
-    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    if (!nn__allocator_valid(alloc)) return NN_ERR_INVALID;
     nn__net_desc d;
     nn__netspec_desc(spec, &d);
     nn_allocator al;
@@ -147,8 +147,8 @@ nn_status nn_net_create(nn_net_t **out, const nn_netspec_t *spec,
 }
 
 /* The spec-shaped description of an existing network, for cloning. */
-static nn_status desc_of(const nn_net_t *net, nn__layer_desc *ls,
-                         nn__net_desc *d)
+static void desc_of(const nn_net_t *net, nn__layer_desc *ls,
+                    nn__net_desc *d)
 {
     for (size_t l = 0; l < net->n_layers; l++) {
         const nn_layer *L = &net->layers[l];
@@ -160,7 +160,6 @@ static nn_status desc_of(const nn_net_t *net, nn__layer_desc *ls,
                         .loss = net->loss, .reduction = net->reduction,
                         .check_finite = net->check_finite,
                         .dropout_seed = net->drop_seed, .layers = ls};
-    return NN_OK;
 }
 
 static nn_status clone_scalers(nn_net_t *dst, const nn_net_t *src)
@@ -178,7 +177,7 @@ nn_status nn_net_clone(nn_net_t **out, const nn_net_t *net,
                        const nn_allocator *alloc)
 {
     if (!out || !net) return NN_ERR_INVALID;
-    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    if (!nn__allocator_valid(alloc)) return NN_ERR_INVALID;
     size_t table;
     if (!nn__mul(net->n_layers, sizeof(nn__layer_desc), &table))
         return NN_ERR_TOO_LARGE;
@@ -446,7 +445,7 @@ static nn_status begin_train(nn_net_t *net, size_t m, nn_order order,
     nn_status st = nn__check_matrix(X, m, net->n_in, order, ldx);
     if (st) return st;
     size_t k = nn_net_n_out(net);
-    st = t->labels ? nn__check_targets(t, m, k, net->loss)
+    st = t->labels ? nn__check_targets(t, m, k)
                    : nn__check_matrix(t->Y, m, k, order, ldy);
     return st ? st : nn_net_reserve(net, m);
 }
@@ -479,15 +478,20 @@ static nn_status gradient_common(nn_net_t *net, size_t m, nn_order order,
     nn_targets t = make_targets(order, Y, ldy, labels);
     nn_status st = begin_train(net, m, order, X, ldx, &t, ldy);
     if (st) return st;
+    nn_rng rng_before = net->drop_rng;
     double value = train_pass(net, m, order, X, ldx, &t, 0.0,
                               loss != NULL || net->check_finite);
-    /* a non-finite result under check-finite: report it, write no loss, and
-     * mark the stored (non-finite) gradients unusable so no step applies
-     * them, whatever the check-finite setting at that step */
+    /* a non-finite result under check-finite: report it, write no loss, put
+     * the dropout generator back (the failed call draws no masks), and mark
+     * the stored (non-finite) gradients unusable so no step applies them,
+     * whatever the check-finite setting at that step */
     bool bad = net->check_finite &&
                (!isfinite(value) || !nn__all_finite(net->grads, net->n_params));
     net->have_grad = !bad;
-    if (bad) return NN_ERR_NUMERIC;
+    if (bad) {
+        net->drop_rng = rng_before;
+        return NN_ERR_NUMERIC;
+    }
     if (loss) *loss = value;
     return NN_OK;
 }

@@ -25,7 +25,7 @@ nn_status nn_netspec_create(nn_netspec_t **out, size_t n_in, nn_loss loss,
                             const nn_allocator *alloc)
 {
     if (!out || n_in == 0 || !loss_valid(loss)) return NN_ERR_INVALID;
-    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    if (!nn__allocator_valid(alloc)) return NN_ERR_INVALID;
     if (!nn__fits_blas(n_in)) return NN_ERR_TOO_LARGE;
     nn_allocator al;
     nn__allocator_init(&al, alloc);

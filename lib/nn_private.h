@@ -14,6 +14,8 @@
 /* Allocate/free through the object's allocator (malloc/free when the user gave
  * none). Sizes are in bytes; nn__free takes the size given to nn__alloc. */
 void nn__allocator_init(nn_allocator *dst, const nn_allocator *user);
+/* A caller's allocator is NULL (malloc/free) or has both functions. */
+bool nn__allocator_valid(const nn_allocator *user);
 void *nn__alloc(const nn_allocator *al, size_t bytes);
 void nn__free(const nn_allocator *al, void *ptr, size_t bytes);
 
@@ -114,10 +116,21 @@ typedef struct nn_targets {
     const int32_t *labels;
 } nn_targets;
 
+/* Target y(i,j) of an m x k batch: a label c stands for the one-hot row
+ * e_c, or for the value c when there is a single output. */
+static inline double nn__target(const nn_targets *t, size_t i, size_t j,
+                                size_t k)
+{
+    if (t->labels) {
+        if (k == 1) return (double)t->labels[i];
+        return (size_t)t->labels[i] == j ? 1.0 : 0.0;
+    }
+    return t->Y[i * t->rs + j * t->cs];
+}
+
 /* Validate targets for an m x k output; labels must be in [0, k) (or 0/1 for
  * a single output). */
-nn_status nn__check_targets(const nn_targets *t, size_t m, size_t k,
-                            nn_loss loss);
+nn_status nn__check_targets(const nn_targets *t, size_t m, size_t k);
 
 /* Loss of a batch given the output layer's values O (row-major m x k): the
  * logits for BCE / softmax CE, the activations for MSE. Returns the batch
@@ -126,7 +139,7 @@ nn_status nn__check_targets(const nn_targets *t, size_t m, size_t k,
  * softmax CE, G = dZ and db = column sums of G; for MSE, G = dL/dA (db
  * untouched, the activation's backward pass follows). With value false the
  * caller does not need the loss (a gradient-only step): losses whose value
- * costs extra passes may skip it and return NaN. */
+ * costs extra passes may skip it (the returned value is then meaningless). */
 double nn__loss(nn_loss loss, int32_t reduce, size_t m, size_t k,
                 const double *O, const nn_targets *t, double *G, double *db,
                 bool value);
@@ -177,7 +190,6 @@ bool nn__optim_fits(const nn_optim_t *opt, const nn_net_t *net);
 bool nn__optim_plain_sgd(const nn_optim_t *opt, double *lr);
 /* Count one step taken outside nn_optim_step (the fused path). */
 void nn__optim_count_step(nn_optim_t *opt);
-size_t nn__optim_n(const nn_optim_t *opt);
 uint64_t nn__optim_steps(const nn_optim_t *opt);
 const double *nn__optim_state(const nn_optim_t *opt);
 double *nn__optim_state_mut(nn_optim_t *opt);
@@ -199,8 +211,6 @@ bool nn__all_finite(const double *p, size_t n);
  * a value out of bounds. The bounds are those nn_param_info reports. */
 nn_status nn__param_check_int(int32_t family, int32_t key, int64_t value);
 nn_status nn__param_check_real(int32_t family, int32_t key, double value);
-/* NN_PARAM_INT / NN_PARAM_REAL for a key of that family, else 0. */
-int32_t nn__param_type(int32_t family, int32_t key);
 
 /* ------------------------------------------------------------ specs
  * (netspec.c) What nn_net_create reads from a spec. */
@@ -228,13 +238,19 @@ nn_status nn__ctx_make(nn_ctx_t **out, const nn_net_t *net, size_t m_max,
                        bool training, const nn_allocator *al);
 bool nn__ctx_fits(const nn_ctx_t *ctx, const nn_net_t *net);
 size_t nn__ctx_cap(const nn_ctx_t *ctx);
-double *nn__ctx_act(const nn_ctx_t *ctx, size_t l);
-double *nn__ctx_grad(const nn_ctx_t *ctx, int which);
-double *nn__ctx_mask(const nn_ctx_t *ctx, size_t l);
-double *nn__ctx_dropped(const nn_ctx_t *ctx, size_t l);
+double *nn__ctx_act(nn_ctx_t *ctx, size_t l);
+double *nn__ctx_grad(nn_ctx_t *ctx, int which);
+double *nn__ctx_mask(nn_ctx_t *ctx, size_t l);
+double *nn__ctx_dropped(nn_ctx_t *ctx, size_t l);
 void nn__ctx_set_rows(nn_ctx_t *ctx, size_t rows);
+/* The context an inference call runs in: the caller's (NN_ERR_SHAPE if it
+ * does not fit net), or, for user == NULL, a temporary one of min(m, 256)
+ * rows through the net's allocator; nn__ctx_end frees a temporary one. */
+nn_status nn__ctx_begin(const nn_net_t *net, nn_ctx_t *user, size_t m,
+                        nn_ctx_t **c);
+void nn__ctx_end(nn_ctx_t *user, nn_ctx_t *c);
 /* 4 x n_out doubles of scratch for nn_net_evaluate's per-output sums. */
-double *nn__ctx_acc(const nn_ctx_t *ctx);
+double *nn__ctx_acc(nn_ctx_t *ctx);
 /* (net.c) Forward pass of m <= capacity rows through every layer into ctx
  * (inference: no dropout, rng NULL; training: dropout masks drawn from
  * rng); returns the output layer's buffer (logits under BCE / softmax CE). */

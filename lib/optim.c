@@ -143,7 +143,7 @@ nn_status nn_optim_create(nn_optim_t **out, const nn_net_t *net,
                           nn_optim_kind kind, const nn_allocator *alloc)
 {
     if (!out || !net || !kind_valid(kind)) return NN_ERR_INVALID;
-    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    if (!nn__allocator_valid(alloc)) return NN_ERR_INVALID;
     size_t n = nn_net_n_params(net), len, sb, bytes;
     if (!nn__mul(n, state_per_param(kind), &len) ||
         !nn__mul(len, sizeof(double), &sb) ||
@@ -345,7 +345,6 @@ nn_status nn_optim_set_state(nn_optim_t *opt, uint64_t steps,
  * (model.c) Raw access for saving and restoring: the number of parameters the
  * optimizer was created for, its step count and its state (state_len
  * doubles), restored as stored, without nn_optim_set_state's value checks. */
-size_t nn__optim_n(const nn_optim_t *opt) { return opt->n; }
 uint64_t nn__optim_steps(const nn_optim_t *opt) { return opt->steps; }
 const double *nn__optim_state(const nn_optim_t *opt) { return opt->state; }
 double *nn__optim_state_mut(nn_optim_t *opt) { return opt->state; }

@@ -104,9 +104,3 @@ nn_status nn__param_check_real(int32_t family, int32_t key, double value)
     if (!k || !(value >= k->rlo && value <= k->rhi)) return NN_ERR_INVALID;
     return NN_OK;
 }
-
-int32_t nn__param_type(int32_t family, int32_t key)
-{
-    const key_info *k = find(key);
-    return k && key / 100 == family / 100 ? k->type : 0;
-}

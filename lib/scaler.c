@@ -18,11 +18,6 @@ struct nn_scaler {
     double *scale;  /* then divided by */
 };
 
-static bool alloc_ok(const nn_allocator *alloc)
-{
-    return !alloc || (alloc->alloc && alloc->free);
-}
-
 static bool kind_valid(nn_scale_kind kind)
 {
     return kind == NN_SCALE_STANDARD || kind == NN_SCALE_MINMAX ||
@@ -122,7 +117,7 @@ nn_status nn_scaler_fit(nn_scaler_t **out, nn_scale_kind kind, size_t m,
                         size_t n, nn_order order, const double *X, size_t ldx,
                         const nn_allocator *alloc)
 {
-    if (!out || !alloc_ok(alloc)) return NN_ERR_INVALID;
+    if (!out || !nn__allocator_valid(alloc)) return NN_ERR_INVALID;
     if (kind != NN_SCALE_STANDARD && kind != NN_SCALE_MINMAX)
         return NN_ERR_INVALID;
     nn_status st = nn__check_matrix(X, m, n, order, ldx);
@@ -165,7 +160,7 @@ nn_status nn_scaler_fit_data(nn_scaler_t **out, nn_scale_kind kind,
 nn_status nn_scaler_create(nn_scaler_t **out, size_t n, const double *offset,
                            const double *scale, const nn_allocator *alloc)
 {
-    if (!alloc_ok(alloc)) return NN_ERR_INVALID;
+    if (!nn__allocator_valid(alloc)) return NN_ERR_INVALID;
     nn_allocator al;
     nn__allocator_init(&al, alloc);
     return nn__scaler_make(out, NN_SCALE_CUSTOM, n, offset, scale, &al);

@@ -124,7 +124,7 @@ static void set_defaults(nn_trainer_t *tr)
 nn_status nn_trainer_create(nn_trainer_t **out, const nn_allocator *alloc)
 {
     if (!out) return NN_ERR_INVALID;
-    if (alloc && (!alloc->alloc || !alloc->free)) return NN_ERR_INVALID;
+    if (!nn__allocator_valid(alloc)) return NN_ERR_INVALID;
     nn_allocator al;
     nn__allocator_init(&al, alloc);
     nn_trainer_t *tr = nn__alloc(&al, sizeof *tr);
@@ -345,12 +345,13 @@ static nn_status run_alloc(run *r)
     if (!nn__add(cb, sizeof(double) - 1, &cb)) return NN_ERR_TOO_LARGE;
     cb -= cb % sizeof(double);
     if (!block_bytes(r, cb, &nd, &r->bytes)) return NN_ERR_TOO_LARGE;
-    st = nn_net_reserve(r->net, r->B);
-    if (st) return st;
+    /* the block first: a refused block must not leave the net's workspace
+     * grown (a failed call changes nothing) */
     r->block = nn__alloc(&r->tr->al, r->bytes);
     if (!r->block) return NN_ERR_NOMEM;
     /* the allocator's memory is aligned for double, as the context needs */
     st = nn_ctx_create_in(&r->ctx, r->net, r->B, r->block, cb);
+    if (!st) st = nn_net_reserve(r->net, r->B);
     if (st) {
         nn__free(&r->tr->al, r->block, r->bytes);
         return st;

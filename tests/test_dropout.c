@@ -4,6 +4,8 @@
  * and independent of the weight seed of nn_net_init. */
 #include "testutil.h"
 
+#include <math.h>
+
 #include <string.h>
 
 enum { NIN = 3, H = 4, NOUT = 2 };
@@ -245,6 +247,35 @@ START_TEST(dropout_seed_is_separate)
 }
 END_TEST
 
+/* A gradient that fails under check-finite (NaN input: NN_ERR_NUMERIC) draws
+ * no masks: the masks that follow are those of an untouched copy, found by
+ * matching the hand-derived reference gradient of each of the 16 masks. */
+START_TEST(failed_gradient_keeps_the_masks)
+{
+    nn_net_t *net = make_net(0.5);
+    NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_CHECK_FINITE, 1));
+    nn_net_t *twin = NULL;
+    NN_OK_OR_FAIL(nn_net_clone(&twin, net, NULL));
+    const double bad[NIN] = {NAN, 0.0, 1.0};
+    double loss = -1.0;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(nn_net_gradient(net, 1, NN_ROW_MAJOR, bad, NIN, Y1,
+                                         NOUT, &loss),
+                         NN_ERR_NUMERIC);
+        ck_assert(loss == -1.0);
+    }
+    for (int i = 0; i < 8; i++) {
+        NN_OK_OR_FAIL(nn_net_gradient(net, 1, NN_ROW_MAJOR, X1, NIN, Y1, NOUT,
+                                      NULL));
+        NN_OK_OR_FAIL(nn_net_gradient(twin, 1, NN_ROW_MAJOR, X1, NIN, Y1,
+                                      NOUT, NULL));
+        ck_assert_uint_eq(mask_of(net), mask_of(twin));
+    }
+    nn_net_destroy(twin);
+    nn_net_destroy(net);
+}
+END_TEST
+
 START_TEST(bad_rates_refused)
 {
     const double bad[] = {-0.1, 1.0, 1.5, NAN, INFINITY};
@@ -322,6 +353,7 @@ int main(void)
     tcase_add_test(tc, inference_untouched);
     tcase_add_test(tc, masks_reproducible);
     tcase_add_test(tc, dropout_seed_is_separate);
+    tcase_add_test(tc, failed_gradient_keeps_the_masks);
     tcase_add_test(tc, bad_rates_refused);
     tcase_add_test(tc, dropout_net_trains);
     suite_add_tcase(s, tc);
