@@ -101,18 +101,24 @@ static void eval_pass(const nn_net_t *net, nn_ctx_t *ctx, const nn__dview *v,
         if (v->labels) t.labels = v->labels + r0;
         else t.Y = v->Y + r0 * k;
         if (rows) {
-            for (size_t i = 0; i < mb; i++) {
-                size_t r = rows[r0 + i];
-                memcpy(gx + i * n, v->X + r * n, n * sizeof(double));
-                if (v->labels) ((int32_t *)gt)[i] = v->labels[r];
-                else memcpy((double *)gt + i * k, v->Y + r * k,
-                            k * sizeof(double));
-            }
+            nn__gather_rows(v, rows + r0, mb, gx, gt);
             X = gx;
             if (v->labels) t.labels = gt;
             else t.Y = gt;
         }
         eval_batch(net, ctx, X, &t, mb, s);
+    }
+}
+
+void nn__gather_rows(const nn__dview *v, const size_t *rows, size_t mb,
+                     double *gx, void *gt)
+{
+    const size_t n = v->n, k = v->k;
+    for (size_t i = 0; i < mb; i++) {
+        size_t r = rows[i];
+        memcpy(gx + i * n, v->X + r * n, n * sizeof(double));
+        if (v->labels) ((int32_t *)gt)[i] = v->labels[r];
+        else memcpy((double *)gt + i * k, v->Y + r * k, k * sizeof(double));
     }
 }
 

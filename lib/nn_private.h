@@ -299,6 +299,10 @@ nn_status nn__check_fit(const nn_net_t *net, const nn__dview *v);
  * in batches of ctx's capacity. With rows, each batch is gathered into gx
  * (capacity x n) and gt (capacity x k doubles, or capacity int32 labels);
  * without, they may be NULL. */
+/* Copy rows[0..mb-1] of v into gx (mb x n) and gt (mb x k doubles, or mb
+ * int32 labels). */
+void nn__gather_rows(const nn__dview *v, const size_t *rows, size_t mb,
+                     double *gx, void *gt);
 nn_status nn__eval_rows(const nn_net_t *net, nn_ctx_t *ctx,
                         const nn__dview *v, const size_t *rows, size_t count,
                         double *gx, void *gt, double *loss, double *acc);

@@ -439,13 +439,7 @@ static double step_lr(const run *r, size_t e)
 /* Gather rows[0..mb-1] of the set v into the batch buffers. */
 static void gather(run *r, const nn__dview *v, const size_t *rows, size_t mb)
 {
-    const size_t n = r->n, k = r->k;
-    for (size_t i = 0; i < mb; i++) {
-        size_t j = rows[i];
-        memcpy(r->gx + i * n, v->X + j * n, n * sizeof(double));
-        if (k) memcpy(r->gy + i * k, v->Y + j * k, k * sizeof(double));
-        else r->gl[i] = v->labels[j];
-    }
+    nn__gather_rows(v, rows, mb, r->gx, r->k ? (void *)r->gy : r->gl);
 }
 
 /* One step on the gathered batch: without a hook, the one-call training
