@@ -11,7 +11,11 @@
 /* Products with at most this many multiply-adds skip BLAS: at such sizes a
  * cblas_dgemm call costs more in dispatch (argument checks, buffer and
  * thread set-up, ~100 ns) than the arithmetic, e.g. the notes' 2-4-1 network
- * at batch 1. Measured crossover on the bench machine: see PERFORMANCE.md. */
+ * at batch 1. Measured crossover on the bench machine: see PERFORMANCE.md.
+ * Building with -Dsmall_gemm=false (meson defines NN_NO_SMALL_GEMM) sends
+ * every product to BLAS, so that the test suites' small networks exercise
+ * cblas_dgemm too (CI runs the notes and gradient-check suites so). */
+#ifndef NN_NO_SMALL_GEMM
 #define NN_SMALL_GEMM_MADDS 2048
 
 /* C = alpha * op(A) . op(B) + beta * C by plain loops. Each C(i,j) is summed
@@ -37,6 +41,7 @@ static void small_gemm(bool ta, bool tb, size_t M, size_t N, size_t K,
         }
     }
 }
+#endif
 
 void nn__gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K,
               double alpha, const double *A, size_t lda, const double *B,
@@ -44,6 +49,7 @@ void nn__gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K,
 {
     /* C = alpha * op(A) . op(B) + beta * C (row-major). Every size was checked
      * against INT_MAX by the caller's validation, so the casts are exact. */
+#ifndef NN_NO_SMALL_GEMM
     /* each factor bounded first, so the product cannot wrap around */
     if (M <= NN_SMALL_GEMM_MADDS && N <= NN_SMALL_GEMM_MADDS &&
         K <= NN_SMALL_GEMM_MADDS && M * N * K <= NN_SMALL_GEMM_MADDS) {
@@ -51,6 +57,7 @@ void nn__gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K,
                    ldc);
         return;
     }
+#endif
     cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
                 alpha, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);

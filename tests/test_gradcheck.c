@@ -16,6 +16,11 @@
  * pass written in this file, which also verifies that no relu / leaky relu
  * pre-activation changes sign between the stencil points (no kink crossed).
  *
+ * Above the small-product threshold (2048 multiply-adds, lib/gemm.c): a
+ * 40-30-20 network at batch 16, whose products all go through BLAS, on a
+ * sample of its parameters (the small cases reach BLAS only in a
+ * -Dsmall_gemm=false build, which CI also runs).
+ *
  * Dense layer: L = sum(R o A) for a fixed random R, so dL/dA = R; dW, db and
  * dX from nn_dense_backward are checked against finite differences of L. */
 #include "testutil.h"
@@ -393,6 +398,192 @@ START_TEST(test_net_gradcheck)
 }
 END_TEST
 
+/* ================================================================ above the
+ * small-product threshold */
+/* Products of at most 2048 multiply-adds bypass BLAS (lib/gemm.c), so the
+ * small networks above never reach cblas_dgemm in a default build. Here a
+ * 40-30-20 network at batch 16 (every product 9600 or 19200 multiply-adds)
+ * goes through BLAS in both orders with padded leading dimensions: the loss
+ * against a long-double reference, the analytic gradient against finite
+ * differences on a sample of the parameters (every 37th, in both layers),
+ * and the fused SGD step (the update folded into the dW products, dgemm
+ * with beta = 1) against w - lr * g. Cases: tanh -> softmax with softmax CE
+ * on labels; sigmoid -> identity with MSE on dense targets. */
+#define BN 40
+#define BH 30
+#define BK 20
+#define BM 16
+
+typedef struct {
+    nn_order order;
+    int mse;
+    size_t ldx, ldy;
+    double X[(BN + 2) * (BM + 2)], Y[(BK + 3) * (BM + 3)];
+    int32_t labels[BM];
+    nn_net_t *net;
+} big_problem;
+
+static double big_x(const big_problem *p, size_t i, size_t j)
+{
+    return p->order == NN_ROW_MAJOR ? p->X[i * p->ldx + j]
+                                    : p->X[j * p->ldx + i];
+}
+
+static double big_y(const big_problem *p, size_t i, size_t j)
+{
+    return p->order == NN_ROW_MAJOR ? p->Y[i * p->ldy + j]
+                                    : p->Y[j * p->ldy + i];
+}
+
+/* The mean loss by plain loops from the network's current parameters. */
+static long double big_ref_loss(big_problem *p)
+{
+    const double *W1 = tu_net_W(p->net, 0), *b1 = tu_net_b(p->net, 0);
+    const double *W2 = tu_net_W(p->net, 1), *b2 = tu_net_b(p->net, 1);
+    nn_activation g = p->mse ? NN_ACT_SIGMOID : NN_ACT_TANH;
+    nn_activation out = p->mse ? NN_ACT_IDENTITY : NN_ACT_SOFTMAX;
+    long double L = 0;
+    for (size_t i = 0; i < BM; i++) {
+        long double z[BH], a1[BH], z2[BK], a2[BK];
+        for (size_t j = 0; j < BH; j++) {
+            z[j] = b1[j];
+            for (size_t q = 0; q < BN; q++)
+                z[j] += (long double)big_x(p, i, q) * W1[q * BH + j];
+        }
+        ref_act(g, z, a1, BH);
+        for (size_t j = 0; j < BK; j++) {
+            z2[j] = b2[j];
+            for (size_t q = 0; q < BH; q++) z2[j] += a1[q] * W2[q * BK + j];
+        }
+        ref_act(out, z2, a2, BK);
+        if (p->mse)
+            for (size_t j = 0; j < BK; j++) {
+                long double d = a2[j] - big_y(p, i, j);
+                L += d * d;
+            }
+        else
+            L -= logl(a2[p->labels[i]]);
+    }
+    return L / BM;
+}
+
+static double big_loss(big_problem *p)
+{
+    double L = NAN;
+    if (p->mse)
+        NN_OK_OR_FAIL(nn_net_loss(p->net, NULL, BM, p->order, p->X, p->ldx,
+                                  p->Y, p->ldy, &L));
+    else
+        NN_OK_OR_FAIL(nn_net_loss_labels(p->net, NULL, BM, p->order, p->X,
+                                         p->ldx, p->labels, &L));
+    return L;
+}
+
+static void big_gradient(big_problem *p, double *L)
+{
+    if (p->mse)
+        NN_OK_OR_FAIL(nn_net_gradient(p->net, BM, p->order, p->X, p->ldx, p->Y,
+                                      p->ldy, L));
+    else
+        NN_OK_OR_FAIL(nn_net_gradient_labels(p->net, BM, p->order, p->X,
+                                             p->ldx, p->labels, L));
+}
+
+static void big_setup(big_problem *p, int which)
+{
+    p->order = which % 2 ? NN_COL_MAJOR : NN_ROW_MAJOR;
+    p->mse = which / 2;
+    p->ldx = p->order == NN_ROW_MAJOR ? BN + 2 : BM + 2;
+    p->ldy = p->order == NN_ROW_MAJOR ? BK + 3 : BM + 3;
+    const tu_layer specs[2] = {
+        {BH, p->mse ? NN_ACT_SIGMOID : NN_ACT_TANH, 0, 0},
+        {BK, p->mse ? NN_ACT_IDENTITY : NN_ACT_SOFTMAX, 0, 0}};
+    p->net = tu_net_layers(BN, 2, specs,
+                           p->mse ? NN_LOSS_MSE : NN_LOSS_SOFTMAX_CE, NULL);
+    NN_OK_OR_FAIL(nn_net_init(p->net, NN_INIT_GLOROT_UNIFORM, 40 + which));
+    tu_rng r = {977 + (uint64_t)which};
+    tu_fill(&r, tu_net_b(p->net, 0), BH, -0.3, 0.3);
+    tu_fill(&r, tu_net_b(p->net, 1), BK, -0.3, 0.3);
+    /* the padding holds NaN: it must never be read */
+    tu_fill_value(p->X, sizeof p->X / sizeof p->X[0], NAN);
+    tu_fill_value(p->Y, sizeof p->Y / sizeof p->Y[0], NAN);
+    for (size_t i = 0; i < BM; i++) {
+        for (size_t j = 0; j < BN; j++) {
+            double v = tu_uniform(&r, -1, 1);
+            if (p->order == NN_ROW_MAJOR) p->X[i * p->ldx + j] = v;
+            else p->X[j * p->ldx + i] = v;
+        }
+        for (size_t j = 0; j < BK; j++) {
+            double v = tu_uniform(&r, -1, 1);
+            if (p->order == NN_ROW_MAJOR) p->Y[i * p->ldy + j] = v;
+            else p->Y[j * p->ldy + i] = v;
+        }
+        p->labels[i] = (int32_t)(tu_next(&r) % BK);
+    }
+}
+
+START_TEST(test_net_gradcheck_blas)
+{
+    big_problem *p = calloc(1, sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    big_setup(p, _i);
+    const char *name = p->mse ? "40-30-20 mse" : "40-30-20 softmax CE";
+    const char *ord = p->order == NN_ROW_MAJOR ? "row" : "col";
+    long double Lref = big_ref_loss(p);
+    double L0 = big_loss(p), Lg = NAN;
+    ck_assert_msg(tu_relerr(L0, (double)Lref, 1e-3) <= 1e-12,
+                  "%s (%s): loss %.17g, reference %.17Lg", name, ord, L0, Lref);
+    big_gradient(p, &Lg);
+    ck_assert(tu_relerr(Lg, L0, 1e-3) <= 1e-14);
+    size_t np = nn_net_n_params(p->net);
+    ck_assert_uint_eq(np, BN * BH + BH + BH * BK + BK);
+    double *an = tu_dalloc(np), *p0 = tu_dalloc(np);
+    memcpy(an, nn_net_grads(p->net), np * sizeof(double));
+    memcpy(p0, nn_net_params(p->net), np * sizeof(double));
+    double *w = nn_net_params(p->net), nonzero = 0;
+    size_t checked = 0, in_out_layer = 0;
+    for (size_t q = 0; q < np; q += 37, checked++) {
+        double w0 = w[q], h = FD_REL * fmax(1.0, fabs(w0)), f[4];
+        static const double steps[4] = {1, -1, 2, -2};
+        for (int s = 0; s < 4; s++) {
+            w[q] = w0 + steps[s] * h;
+            f[s] = big_loss(p);
+        }
+        w[q] = w0;
+        double fd = (8.0 * (f[0] - f[1]) - (f[2] - f[3])) / (12.0 * h);
+        double e = tu_relerr(an[q], fd, FD_FLOOR);
+        ck_assert_msg(e <= FD_TOL,
+                      "%s (%s): param %zu: analytic %.12g, finite difference "
+                      "%.12g (relerr %.3g)", name, ord, q, an[q], fd, e);
+        nonzero = fmax(nonzero, fabs(fd));
+        in_out_layer += q >= BN * BH + BH;
+    }
+    ck_assert(checked >= 50 && in_out_layer >= 15);
+    ck_assert_msg(nonzero > 1e-3, "%s: all gradients ~0", name);
+
+    /* the fused SGD step (dgemm accumulating into W) is w - lr * g */
+    const double lr = 0.05;
+    nn_optim_t *opt = tu_sgd(p->net, lr);
+    double Ls = NAN;
+    if (p->mse)
+        NN_OK_OR_FAIL(nn_net_train_step(p->net, opt, BM, p->order, p->X,
+                                        p->ldx, p->Y, p->ldy, &Ls));
+    else
+        NN_OK_OR_FAIL(nn_net_train_step_labels(p->net, opt, BM, p->order, p->X,
+                                               p->ldx, p->labels, &Ls));
+    ck_assert(tu_relerr(Ls, L0, 1e-3) <= 1e-14);
+    for (size_t q = 0; q < np; q++)
+        ck_assert_msg(tu_relerr(w[q], p0[q] - lr * an[q], 1e-3) <= 1e-13,
+                      "%s (%s): fused step param %zu: %.17g, want %.17g", name,
+                      ord, q, w[q], p0[q] - lr * an[q]);
+    nn_optim_destroy(opt);
+    free(p0);
+    free(an);
+    nn_net_destroy(p->net);
+    free(p);
+}
+END_TEST
+
 /* ================================================================ dense layer */
 typedef struct {
     size_t n_in, n_out, m;
@@ -585,6 +776,7 @@ static Suite *gradcheck_suite(void)
     Suite *s = suite_create("gradcheck");
     TCase *tn = tcase_create("network");
     tcase_add_loop_test(tn, test_net_gradcheck, 0, 4 * NCASES);
+    tcase_add_loop_test(tn, test_net_gradcheck_blas, 0, 4);
     suite_add_tcase(s, tn);
     TCase *td = tcase_create("dense");
     tcase_add_loop_test(td, test_dense_gradcheck, 0, 12 * NDSHAPES);

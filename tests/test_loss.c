@@ -7,7 +7,8 @@
  *   softmax CE  l = -sum_j y_j log softmax(z)_j,   dZ = (A sum_j y_j - Y)/m
  * and dW = X^T.dZ, db = colsum(dZ). References are naive loops in long
  * double; a value passes when |got - ref| <= 1e-12 * max(|ref|, mag), mag
- * being the magnitude the value is conditioned by. */
+ * being the magnitude the value is conditioned by. Labels: the range
+ * [0, n_out) ({0, 1} for one output) is enforced by every call taking them. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -777,6 +778,119 @@ START_TEST(test_labels_out_of_range)
 }
 END_TEST
 
+/* The label range [0, n_out) (for one output: {0, 1}, the target value) is
+ * enforced by every call that takes labels, at both ends: the largest valid
+ * label is accepted and the next one, or -1, refused, with nothing changed.
+ * Batch calls answer NN_ERR_INVALID; calls on a data set NN_ERR_SHAPE (the
+ * labels do not fit the net); nn_data_set_labels refuses a negative label. */
+static void expect_labels_refused(nn_net_t *net, const double *X,
+                                  const int32_t *bad)
+{
+    size_t np = nn_net_n_params(net);
+    double *p0 = tu_dalloc(np), loss = -7.0;
+    memcpy(p0, nn_net_params(net), np * sizeof(double));
+    ck_assert_int_eq(nn_net_loss_labels(net, NULL, 4, NN_ROW_MAJOR, X, 2, bad,
+                                        &loss), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_net_gradient_labels(net, 4, NN_ROW_MAJOR, X, 2, bad,
+                                            &loss), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_net_has_grads(net), 0);
+    /* plain SGD takes the fused step, Adam gradient + update */
+    const nn_optim_kind kinds[2] = {NN_OPTIM_SGD, NN_OPTIM_ADAM};
+    for (int q = 0; q < 2; q++) {
+        nn_optim_t *opt = NULL;
+        NN_OK_OR_FAIL(nn_optim_create(&opt, net, kinds[q], NULL));
+        ck_assert_int_eq(nn_net_train_step_labels(net, opt, 4, NN_ROW_MAJOR, X,
+                                                  2, bad, &loss),
+                         NN_ERR_INVALID);
+        int64_t steps = -1;
+        NN_OK_OR_FAIL(nn_optim_get_int(opt, NN_OPTIM_STEPS, &steps));
+        ck_assert_int_eq(steps, 0);
+        nn_optim_destroy(opt);
+    }
+    ck_assert(loss == -7.0);
+    ck_assert(memcmp(p0, nn_net_params(net), np * sizeof(double)) == 0);
+    free(p0);
+}
+
+/* The data-set calls on labels lab (all valid for the data set): NN_OK when
+ * want == NN_OK, else that status and nothing changed. */
+static void expect_data_calls(nn_net_t *net, const double *X,
+                              const int32_t *lab, nn_status want)
+{
+    nn_data_t *d = tu_data(X, 4, 2, lab, NULL);
+    size_t np = nn_net_n_params(net);
+    double *p0 = tu_dalloc(np);
+    memcpy(p0, nn_net_params(net), np * sizeof(double));
+    const int32_t acc_key = NN_METRIC_ACCURACY;
+    double acc = -1;
+    size_t counts[9] = {0};
+    ck_assert_int_eq(nn_net_evaluate(net, NULL, d, 1, &acc_key, &acc), want);
+    ck_assert_int_eq(nn_net_confusion(net, NULL, d, counts), want);
+    nn_optim_t *opt = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&opt, net, NN_OPTIM_SGD, NULL));
+    nn_trainer_t *t = NULL;
+    NN_OK_OR_FAIL(nn_trainer_create(&t, NULL));
+    NN_OK_OR_FAIL(nn_trainer_set_int(t, NN_TRAIN_EPOCHS, 1));
+    ck_assert_int_eq(nn_train(t, net, opt, d, NULL), want);
+    if (want) {
+        ck_assert(acc == -1);
+        for (int i = 0; i < 9; i++) ck_assert_uint_eq(counts[i], 0);
+        ck_assert(memcmp(p0, nn_net_params(net), np * sizeof(double)) == 0);
+    } else {
+        size_t k = nn_net_n_out(net) == 1 ? 2 : nn_net_n_out(net), total = 0;
+        for (size_t i = 0; i < k * k; i++) total += counts[i];
+        ck_assert_uint_eq(total, 4);
+        ck_assert(acc >= 0 && acc <= 1);
+    }
+    nn_trainer_destroy(t);
+    nn_optim_destroy(opt);
+    nn_data_destroy(d);
+    free(p0);
+}
+
+START_TEST(test_label_range_every_call)
+{
+    const double X[8] = {0.1, 0.2, 0.3, 0.4, -0.5, 0.6, 0.7, -0.8};
+    static const struct { size_t k; nn_activation act; nn_loss loss; } nets[] = {
+        {3, NN_ACT_SOFTMAX, NN_LOSS_SOFTMAX_CE},
+        {1, NN_ACT_SIGMOID, NN_LOSS_BCE},
+        {1, NN_ACT_IDENTITY, NN_LOSS_MSE},
+    };
+    for (size_t c = 0; c < sizeof nets / sizeof nets[0]; c++) {
+        nn_net_t *net = make_net(2, nets[c].k, nets[c].act, nets[c].loss, NULL,
+                                 NULL);
+        /* the largest label: n_out - 1, or 1 for one output */
+        const int32_t top = nets[c].k == 1 ? 1 : (int32_t)nets[c].k - 1;
+        const int32_t good[4] = {0, top, top, 0};
+        double loss = NAN;
+        NN_OK_OR_FAIL(nn_net_loss_labels(net, NULL, 4, NN_ROW_MAJOR, X, 2, good,
+                                         &loss));
+        NN_OK_OR_FAIL(nn_net_gradient_labels(net, 4, NN_ROW_MAJOR, X, 2, good,
+                                             &loss));
+        nn_optim_t *opt = tu_sgd(net, 0.01);
+        NN_OK_OR_FAIL(nn_net_train_step_labels(net, opt, 4, NN_ROW_MAJOR, X, 2,
+                                               good, &loss));
+        nn_optim_destroy(opt);
+        expect_data_calls(net, X, good, NN_OK);
+
+        const int32_t bads[2] = {top + 1, -1};
+        for (int b = 0; b < 2; b++) {
+            const int32_t bad[4] = {0, top, bads[b], 0};
+            expect_labels_refused(net, X, bad);
+            if (bads[b] >= 0) {
+                expect_data_calls(net, X, bad, NN_ERR_SHAPE);
+                continue;
+            }
+            nn_data_t *d = tu_data(X, 4, 2, good, NULL);
+            ck_assert_int_eq(nn_data_set_labels(d, bad), NN_ERR_INVALID);
+            ck_assert(memcmp(nn_data_labels(d), good, sizeof good) == 0);
+            nn_data_destroy(d);
+        }
+        nn_net_destroy(net);
+    }
+}
+END_TEST
+
 /* BCE needs a sigmoid output, softmax CE a softmax output. */
 START_TEST(test_loss_requires_matching_output)
 {
@@ -882,6 +996,7 @@ static Suite *loss_suite(void)
     TCase *te = tcase_create("errors");
     tcase_add_test(te, test_check_finite);
     tcase_add_test(te, test_labels_out_of_range);
+    tcase_add_test(te, test_label_range_every_call);
     tcase_add_test(te, test_loss_requires_matching_output);
     tcase_add_test(te, test_single_softmax_output_refused);
     suite_add_tcase(s, te);

@@ -7,7 +7,9 @@
  * loss = mean over the rows, accuracy = fraction of rows whose class is the
  * label; every context capacity gives the same numbers. On dense targets
  * MSE/MAE/R2 (and their per-output forms) are checked against long double
- * loops over predictions the test computes itself from the weights it set. */
+ * loops over predictions the test computes itself from the weights it set.
+ * Exact ties: the arg-max takes the first index, and a single output of
+ * exactly 0.5 is class 0. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
@@ -497,6 +499,89 @@ START_TEST(no_allocation_with_ctx)
 }
 END_TEST
 
+/* ------------------------------------------------------------ ties */
+/* Ties in the arg-max go to the FIRST (lowest) index. Zero weights and
+ * equal biases make every output of every row bitwise equal, so each row is
+ * predicted class 0: accuracy = the share of label 0, and the confusion
+ * matrix has everything in column 0. Then b = (0, 1, 1): outputs 1 and 2
+ * tie above output 0, and class 1 wins. For softmax (probabilities) and
+ * identity outputs alike. */
+START_TEST(argmax_ties_first_index)
+{
+    static const struct { nn_activation act; nn_loss loss; } kinds[2] = {
+        {NN_ACT_SOFTMAX, NN_LOSS_SOFTMAX_CE}, {NN_ACT_IDENTITY, NN_LOSS_MSE}};
+    const double W0[NI * K] = {0};
+    const double b_all[K] = {0.25, 0.25, 0.25}, b_12[K] = {0, 1, 1};
+    size_t n_lab[K] = {0};
+    for (size_t i = 0; i < M; i++) n_lab[LS[i]]++;
+    for (int q = 0; q < 2; q++)
+        for (int tie12 = 0; tie12 < 2; tie12++) {
+            const size_t want = tie12 ? 1 : 0; /* the predicted class */
+            nn_net_t *net = make_net(K, kinds[q].act, kinds[q].loss, W0,
+                                     tie12 ? b_12 : b_all);
+            nn_data_t *d = tu_data(XS, M, NI, LS, NULL);
+            double P[M * K];
+            NN_OK_OR_FAIL(nn_net_predict(net, NULL, M, NN_ROW_MAJOR, XS, NI,
+                                         P, K));
+            for (size_t i = 0; i < M; i++) /* the setup: exact ties */
+                ck_assert(P[i * K + 1] == P[i * K + 2] &&
+                          (tie12 ? P[i * K] < P[i * K + 1]
+                                 : P[i * K] == P[i * K + 1]));
+            double acc = -1;
+            NN_OK_OR_FAIL(nn_net_evaluate(net, NULL, d, 1, &LOSS_ACC[1], &acc));
+            ck_assert_msg(acc == (double)n_lab[want] / M,
+                          "act %d, tie %d: accuracy %g, want %zu/%d", q, tie12,
+                          acc, n_lab[want], M);
+            size_t counts[K * K];
+            NN_OK_OR_FAIL(nn_net_confusion(net, NULL, d, counts));
+            for (size_t t = 0; t < K; t++)
+                for (size_t p = 0; p < K; p++)
+                    ck_assert_uint_eq(counts[t * K + p],
+                                      p == want ? n_lab[t] : 0);
+            nn_data_destroy(d);
+            nn_net_destroy(net);
+        }
+}
+END_TEST
+
+/* A single output is class 1 only when p > 0.5: p exactly 0.5 (sigmoid of
+ * 0, or an identity output of 0.5) is class 0, the next double above 0.5 is
+ * class 1. */
+START_TEST(single_output_threshold_strict)
+{
+    const double w0[NI] = {0, 0};
+    const int32_t lab[M] = {1, 0, 0, 1, 1, 0, 1}; /* 3 zeros, 4 ones */
+    const struct { nn_activation act; nn_loss loss; double b; size_t cls; }
+    cases[] = {
+        {NN_ACT_SIGMOID, NN_LOSS_BCE, 0.0, 0},  /* 1/(1+e^0) = 0.5 */
+        {NN_ACT_IDENTITY, NN_LOSS_MSE, 0.5, 0},
+        {NN_ACT_IDENTITY, NN_LOSS_MSE, 0x1.0000000000001p-1, 1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        nn_net_t *net = make_net(1, cases[c].act, cases[c].loss, w0,
+                                 &cases[c].b);
+        nn_data_t *d = tu_data(XS, M, NI, lab, NULL);
+        double P[M];
+        NN_OK_OR_FAIL(nn_net_predict(net, NULL, M, NN_ROW_MAJOR, XS, NI, P, 1));
+        for (size_t i = 0; i < M; i++)
+            ck_assert(P[i] == (cases[c].cls ? cases[c].b : 0.5));
+        double acc = -1;
+        NN_OK_OR_FAIL(nn_net_evaluate(net, NULL, d, 1, &LOSS_ACC[1], &acc));
+        ck_assert_msg(acc == (cases[c].cls ? 4.0 : 3.0) / M,
+                      "case %zu: accuracy %g", c, acc);
+        size_t counts[4];
+        NN_OK_OR_FAIL(nn_net_confusion(net, NULL, d, counts));
+        size_t p = cases[c].cls, o = 1 - p;
+        ck_assert_uint_eq(counts[0 * 2 + p], 3);
+        ck_assert_uint_eq(counts[1 * 2 + p], 4);
+        ck_assert_uint_eq(counts[0 * 2 + o], 0);
+        ck_assert_uint_eq(counts[1 * 2 + o], 0);
+        nn_data_destroy(d);
+        nn_net_destroy(net);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------ errors */
 START_TEST(errors)
 {
@@ -560,6 +645,8 @@ static Suite *metrics_suite(void)
     tcase_add_test(tc, capacities_agree);
     tcase_add_test(tc, single_sigmoid_output);
     tcase_add_test(tc, mse_identity_outputs);
+    tcase_add_test(tc, argmax_ties_first_index);
+    tcase_add_test(tc, single_output_threshold_strict);
     suite_add_tcase(s, tc);
     tc = tcase_create("targets");
     tcase_add_test(tc, dense_targets_match_reference);

@@ -205,19 +205,42 @@ START_TEST(test_forward_loss_grads)
 END_TEST
 
 /* The relu case really exercises both branches of relu' (else the test of
- * g'(z) = [z > 0] would be vacuous): some z1 are negative, some positive. */
+ * g'(z) = [z > 0] would be vacuous): some z1 are negative, some positive.
+ * The library's own hidden layer shows it: the notes' first layer alone
+ * (2 -> 4 relu) gives a1 = 0 exactly where the fixture's z1 < 0 and
+ * a1 = z1 where z1 > 0. And every unit is on for some row and off for
+ * another, so no column of dW1 is all-zero or relu-free. */
 START_TEST(test_relu_case_has_both_signs)
 {
-    int neg = 0, pos = 0;
+    const size_t units = NH;
+    const nn_activation relu = NN_ACT_RELU;
+    nn_net_t *layer = tu_net(NI, 1, &units, &relu, NN_LOSS_MSE, NULL);
+    NN_OK_OR_FAIL(nn_net_set_params(layer, 0, NN_ROW_MAJOR, &W1_0[0][0], NH,
+                                    B1_0));
+    double A1[M * NH];
+    NN_OK_OR_FAIL(nn_net_predict(layer, NULL, M, NN_ROW_MAJOR, &X0[0][0], NI,
+                                 A1, NH));
+    int neg = 0, pos = 0, on[NH] = {0};
     for (int i = 0; i < M; i++)
         for (int j = 0; j < NH; j++) {
-            double z = B1_0[j];
-            for (int k = 0; k < NI; k++) z += X0[i][k] * W1_0[k][j];
-            ck_assert(fabs(z) > 1e-3);
-            if (z < 0) neg++; else pos++;
+            long double z = B1_0[j];
+            for (int k = 0; k < NI; k++) z += (long double)X0[i][k] * W1_0[k][j];
+            ck_assert(fabsl(z) > 1e-3);
+            double a = A1[i * NH + j];
+            if (z < 0) {
+                ck_assert_msg(a == 0.0, "a1(%d,%d) = %g for z1 = %Lg", i, j, a,
+                              z);
+                neg++;
+            } else {
+                CHECK_CLOSE(a, (double)z, "a1", NN_ACT_RELU, i * NH + j);
+                pos++;
+                on[j]++;
+            }
         }
     ck_assert_int_gt(neg, 2);
     ck_assert_int_gt(pos, 2);
+    nn_net_destroy(layer);
+    for (int j = 0; j < NH; j++) ck_assert(on[j] > 0 && on[j] < M);
 }
 END_TEST
 

@@ -1,7 +1,9 @@
 /* test_numeric.c — numeric edge cases of the activations: saturation of
  * sigmoid / tanh / softmax at large |z| (finite values, exact limits, zero
- * derivatives, no NaN), and subnormal inputs (kept, not flushed, and
- * propagated like any other number). */
+ * derivatives, no NaN), softmax at logits of 800..1000 (the row maximum is
+ * subtracted: the closed-form probabilities and loss, not inf/inf), and
+ * subnormal inputs (kept, not flushed, and propagated like any other
+ * number). */
 #include "testutil.h"
 
 #include <float.h>
@@ -68,6 +70,95 @@ START_TEST(softmax_saturates)
     /* dZ = A o (dA - sum(dA o A)) = 0 for a one-hot A: no NaN from 0*inf */
     ck_assert(dX[0] == 0.0 && dX[1] == 0.0);
     nn_dense_destroy(d);
+}
+END_TEST
+
+/* Softmax subtracts each row's maximum before exp: logits around 800..1000
+ * (exp overflows beyond 709.78) still give finite probabilities equal to the
+ * closed form p_j = exp(z_j - max) / sum_k exp(z_k - max), in inference
+ * (nn_net_predict in both orders, nn_net_evaluate) and in the loss. Two
+ * networks with Z = X exactly (3 inputs, W = I, b = 0): softmax CE, whose
+ * outputs are logits turned into probabilities at the end, and MSE on a
+ * softmax output, where softmax runs inside the forward pass. */
+#define SM_M 4
+static const double SM_Z[SM_M][3] = {
+    {1000, 999, 800}, {800, 1000, 900}, {950, 950, 1000}, {900, 900, 900}};
+
+static void softmax_closed_form(const double *z, long double *p)
+{
+    long double mx = fmaxl(fmaxl(z[0], z[1]), z[2]), s = 0;
+    for (int j = 0; j < 3; j++) s += expl((long double)z[j] - mx);
+    for (int j = 0; j < 3; j++) p[j] = expl((long double)z[j] - mx) / s;
+}
+
+START_TEST(softmax_large_logits)
+{
+    const double I3[9] = {1, 0, 0, 0, 1, 0, 0, 0, 1}, b0[3] = {0, 0, 0};
+    const int32_t lab[SM_M] = {0, 2, 1, 1};
+    const nn_loss losses[2] = {NN_LOSS_SOFTMAX_CE, NN_LOSS_MSE};
+    double Xc[3 * SM_M], Y[SM_M * 3];
+    for (int i = 0; i < SM_M; i++)
+        for (int j = 0; j < 3; j++) {
+            Xc[j * SM_M + i] = SM_Z[i][j];
+            Y[i * 3 + j] = lab[i] == j;
+        }
+    for (int q = 0; q < 2; q++) {
+        const size_t three = 3;
+        const nn_activation sm = NN_ACT_SOFTMAX;
+        nn_net_t *net = tu_net(3, 1, &three, &sm, losses[q], NULL);
+        NN_OK_OR_FAIL(nn_net_set_params(net, 0, NN_ROW_MAJOR, I3, 3, b0));
+        long double p[SM_M][3], want_loss = 0, want_mse = 0;
+        for (int i = 0; i < SM_M; i++) {
+            softmax_closed_form(SM_Z[i], p[i]);
+            for (int j = 0; j < 3; j++) {
+                long double d = p[i][j] - Y[i * 3 + j];
+                want_mse += d * d;
+            }
+            want_loss += q ? 0 : -logl(p[i][lab[i]]);
+        }
+        if (q) want_loss = want_mse;
+        want_loss /= SM_M;
+        double A[SM_M * 3], Ac[3 * SM_M];
+        NN_OK_OR_FAIL(nn_net_predict(net, NULL, SM_M, NN_ROW_MAJOR, &SM_Z[0][0],
+                                     3, A, 3));
+        NN_OK_OR_FAIL(nn_net_predict(net, NULL, SM_M, NN_COL_MAJOR, Xc, SM_M,
+                                     Ac, SM_M));
+        for (int i = 0; i < SM_M; i++)
+            for (int j = 0; j < 3; j++) {
+                double w = (double)p[i][j];
+                ck_assert_msg(isfinite(A[i * 3 + j]) &&
+                                  tu_relerr(A[i * 3 + j], w, 1e-300) <= 1e-14,
+                              "loss %d: p(%d,%d) = %.17g, closed form %.17g", q,
+                              i, j, A[i * 3 + j], w);
+                ck_assert(tu_relerr(Ac[j * SM_M + i], w, 1e-300) <= 1e-14);
+            }
+        double loss = NAN;
+        if (q)
+            NN_OK_OR_FAIL(nn_net_loss(net, NULL, SM_M, NN_ROW_MAJOR,
+                                      &SM_Z[0][0], 3, Y, 3, &loss));
+        else
+            NN_OK_OR_FAIL(nn_net_loss_labels(net, NULL, SM_M, NN_ROW_MAJOR,
+                                             &SM_Z[0][0], 3, lab, &loss));
+        ck_assert_msg(isfinite(loss) &&
+                          tu_relerr(loss, (double)want_loss, 1e-300) <= 1e-13,
+                      "loss %d: %.17g, closed form %.17Lg", q, loss, want_loss);
+        /* over a data set: the loss and the MSE of the probabilities */
+        nn_data_t *d = tu_data(&SM_Z[0][0], SM_M, 3, lab, NULL);
+        const int32_t keys[2] = {NN_METRIC_LOSS, NN_METRIC_MSE};
+        double v[2] = {NAN, NAN};
+        NN_OK_OR_FAIL(nn_net_evaluate(net, NULL, d, 2, keys, v));
+        ck_assert(tu_relerr(v[0], (double)want_loss, 1e-300) <= 1e-13);
+        ck_assert_msg(tu_relerr(v[1], (double)(want_mse / (3 * SM_M)), 1e-300)
+                          <= 1e-13,
+                      "loss %d: MSE metric %.17g", q, v[1]);
+        /* and the gradient pass stays finite */
+        NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_CHECK_FINITE, 1));
+        NN_OK_OR_FAIL(nn_net_gradient_labels(net, SM_M, NN_ROW_MAJOR,
+                                             &SM_Z[0][0], 3, lab, &loss));
+        ck_assert(tu_relerr(loss, (double)want_loss, 1e-300) <= 1e-13);
+        nn_data_destroy(d);
+        nn_net_destroy(net);
+    }
 }
 END_TEST
 
@@ -171,6 +262,7 @@ int main(void)
     TCase *tc = tcase_create("numeric");
     tcase_add_test(tc, sigmoid_and_tanh_saturate);
     tcase_add_test(tc, softmax_saturates);
+    tcase_add_test(tc, softmax_large_logits);
     tcase_add_test(tc, subnormal_inputs);
     tcase_add_test(tc, tanh_accuracy);
     suite_add_tcase(s, tc);

@@ -11,7 +11,10 @@
  * hook (a simulated two-worker allreduce against full-batch training), dense
  * targets (regression converging to the nn_lstsq solution), SUM against
  * MEAN reduction, an end-to-end run, allocation counts, key bounds, error
- * paths and rollback of a run that fails part way. */
+ * paths and rollback of a run that fails part way. Through a hook that
+ * names each one-row batch by its loss: a fresh shuffle in every epoch, a
+ * validation split disjoint from the training rows, and early stopping that
+ * needs a strict decrease. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
@@ -1436,6 +1439,185 @@ START_TEST(sum_matches_mean)
 }
 END_TEST
 
+/* ------------------------------------------------------------ row order
+ * y = x (one input, identity output, W = 1, b = 0, MSE, target 0) on the
+ * rows x_i = 2^i: row i's loss is exactly 4^i, so the loss of a batch of one
+ * row names the row, and the mean loss of a set of rows names the set (sums
+ * of distinct powers of 4 are distinct). A hook that zeroes the gradient
+ * keeps the weights, and so every loss, fixed for the whole run. The targets
+ * are dense zeros or labels 0 (for one output, label c is the value c). */
+#define OM 10
+typedef struct order_rec {
+    size_t n, rows[EMAX * OM];
+} order_rec;
+
+static nn_status order_hook(double *grad, size_t len, size_t m, double *loss,
+                            void *ctx)
+{
+    order_rec *o = ctx;
+    ck_assert_uint_eq(m, 1);
+    ck_assert_uint_lt(o->n, EMAX * OM);
+    size_t row = OM;
+    for (size_t i = 0; i < OM; i++)
+        if (*loss == ldexp(1.0, 2 * (int)i)) row = i;
+    ck_assert_msg(row < OM, "batch loss %.17g names no row", *loss);
+    o->rows[o->n++] = row;
+    for (size_t q = 0; q < len; q++) grad[q] = 0.0;
+    return NN_OK;
+}
+
+static nn_data_t *pow2_data(bool labels)
+{
+    double X[OM], Y[OM] = {0};
+    int32_t lab[OM] = {0};
+    for (size_t i = 0; i < OM; i++) X[i] = ldexp(1.0, (int)i);
+    return labels ? make_data(X, OM, 1, lab)
+                  : tu_data_targets(X, OM, 1, Y, 1, NULL);
+}
+
+static nn_net_t *pow2_net(void)
+{
+    nn_net_t *net = linear_net(1, NULL);
+    const double w = 1.0, b = 0.0;
+    NN_OK_OR_FAIL(nn_net_set_params(net, 0, NN_ROW_MAJOR, &w, 1, &b));
+    return net;
+}
+
+/* rows[0..n-1] are n distinct rows of 0..OM-1; their flags go to seen[]. */
+static void expect_distinct(const size_t *rows, size_t n, bool seen[OM])
+{
+    for (size_t i = 0; i < OM; i++) seen[i] = false;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_uint_lt(rows[i], OM);
+        ck_assert_msg(!seen[rows[i]], "row %zu seen twice in an epoch",
+                      rows[i]);
+        seen[rows[i]] = true;
+    }
+}
+
+/* Shuffling reorders the rows in EVERY epoch (a fresh Fisher-Yates pass
+ * each time, not only the first): seen through the hook with batches of one
+ * row, each epoch is a permutation of all rows and epochs 1, 2, 3 come in
+ * three different orders; without shuffling every epoch is 0, 1, ..., 9. */
+START_TEST(shuffle_every_epoch)
+{
+    for (int shuffle = 0; shuffle < 2; shuffle++) {
+        nn_data_t *d = pow2_data(shuffle);
+        nn_net_t *net = pow2_net();
+        nn_optim_t *opt = make_opt(net, NN_OPTIM_SGD, 0.1, NULL);
+        static order_rec o;
+        memset(&o, 0, sizeof o);
+        nn_trainer_t *t = make_trainer(3, 1, NULL);
+        seti(t, NN_TRAIN_SHUFFLE, shuffle);
+        seti(t, NN_TRAIN_SEED, 21);
+        NN_OK_OR_FAIL(nn_trainer_set_grad_hook(t, order_hook, &o));
+        NN_OK_OR_FAIL(nn_train(t, net, opt, d, NULL));
+        ck_assert_uint_eq(o.n, 3 * OM);
+        bool seen[OM];
+        for (size_t e = 0; e < 3; e++) {
+            const size_t *ord = o.rows + e * OM;
+            expect_distinct(ord, OM, seen); /* OM distinct: all rows */
+            bool identity = true;
+            for (size_t i = 0; i < OM; i++) identity &= ord[i] == i;
+            ck_assert_msg(identity == !shuffle, "epoch %zu: %s order",
+                          e + 1, shuffle ? "unshuffled" : "shuffled");
+        }
+        if (shuffle)
+            for (size_t a = 0; a < 3; a++)
+                for (size_t b = a + 1; b < 3; b++)
+                    ck_assert_msg(memcmp(o.rows + a * OM, o.rows + b * OM,
+                                         OM * sizeof(size_t)) != 0,
+                                  "epochs %zu and %zu in the same order",
+                                  a + 1, b + 1);
+        /* the zeroed gradients kept the weights */
+        ck_assert(nn_net_params(net)[0] == 1.0 && nn_net_params(net)[1] == 0.0);
+        nn_trainer_destroy(t);
+        nn_optim_destroy(opt);
+        nn_net_destroy(net);
+        nn_data_destroy(d);
+    }
+}
+END_TEST
+
+/* The validation split is disjoint from the training rows: with 0.3 of 10
+ * rows held out, every epoch trains on the same 7 distinct rows, and the
+ * validation loss reported is the mean loss, computed here by hand, of
+ * exactly the other 3 (any other set of rows would give another mean). With
+ * dense targets and with labels. */
+START_TEST(validation_split_disjoint)
+{
+    for (int labels = 0; labels < 2; labels++) {
+        nn_data_t *d = pow2_data(labels);
+        nn_net_t *net = pow2_net();
+        nn_optim_t *opt = make_opt(net, NN_OPTIM_SGD, 0.1, NULL);
+        static order_rec o;
+        memset(&o, 0, sizeof o);
+        rec r = {0};
+        nn_trainer_t *t = make_trainer(2, 1, &r);
+        setr(t, NN_TRAIN_VAL_FRACTION, 0.3);
+        seti(t, NN_TRAIN_SEED, 4);
+        NN_OK_OR_FAIL(nn_trainer_set_grad_hook(t, order_hook, &o));
+        NN_OK_OR_FAIL(nn_train(t, net, opt, d, NULL));
+        ck_assert_uint_eq(r.calls, 2);
+        ck_assert_uint_eq(o.n, 2 * 7);
+        bool seen[OM], again[OM];
+        expect_distinct(o.rows, 7, seen);
+        expect_distinct(o.rows + 7, 7, again);
+        ck_assert(memcmp(seen, again, sizeof seen) == 0);
+        double sum = 0;
+        size_t n_val = 0;
+        for (size_t i = 0; i < OM; i++)
+            if (!seen[i]) {
+                sum += ldexp(1.0, 2 * (int)i); /* row i's loss: 4^i */
+                n_val++;
+            }
+        ck_assert_uint_eq(n_val, 3);
+        for (size_t e = 0; e < 2; e++)
+            ck_assert_msg(tu_relerr(r.val_loss[e], sum / 3.0, 1e-300) <= 1e-15,
+                          "epoch %zu: validation loss %.17g, mean over the "
+                          "rows not trained on %.17g", e + 1, r.val_loss[e],
+                          sum / 3.0);
+        nn_trainer_destroy(t);
+        nn_optim_destroy(opt);
+        nn_net_destroy(net);
+        nn_data_destroy(d);
+    }
+}
+END_TEST
+
+/* Early stopping counts an epoch as better only when the validation loss
+ * strictly decreases: with the weights held fixed (zeroed gradients) the
+ * loss stays exactly equal, so epoch 1 stays the best and the run stops
+ * after `patience` = 3 more epochs. */
+START_TEST(early_stopping_needs_strict_decrease)
+{
+    nn_data_t *d = pow2_data(false);
+    nn_net_t *net = pow2_net();
+    nn_optim_t *opt = make_opt(net, NN_OPTIM_SGD, 0.1, NULL);
+    static order_rec o;
+    memset(&o, 0, sizeof o);
+    rec r = {0};
+    nn_trainer_t *t = make_trainer(10, 1, &r);
+    setr(t, NN_TRAIN_VAL_FRACTION, 0.3);
+    seti(t, NN_TRAIN_PATIENCE, 3);
+    NN_OK_OR_FAIL(nn_trainer_set_grad_hook(t, order_hook, &o));
+    NN_OK_OR_FAIL(nn_train(t, net, opt, d, NULL));
+    tres res = results(t);
+    ck_assert_uint_eq(r.calls, 4);
+    for (size_t e = 1; e < r.calls; e++) /* the setup: equal losses */
+        ck_assert(memcmp(&r.val_loss[e], &r.val_loss[0], sizeof(double)) == 0);
+    ck_assert_int_eq(res.epochs_run, 4);
+    ck_assert_int_eq(res.best_epoch, 1);
+    ck_assert_int_eq(res.stopped_early, 1);
+    ck_assert(res.best_val_loss == r.val_loss[0]);
+    ck_assert_uint_eq(steps_of(opt), 4 * 7);
+    nn_trainer_destroy(t);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+    nn_data_destroy(d);
+}
+END_TEST
+
 static Suite *train_suite(void)
 {
     Suite *s = suite_create("train");
@@ -1463,6 +1645,9 @@ static Suite *train_suite(void)
     tcase_add_test(th, hook_allreduce_trainer);
     tcase_add_test(th, hook_scales_and_inspects);
     tcase_add_test(th, hook_error_rolls_back);
+    tcase_add_test(th, shuffle_every_epoch);
+    tcase_add_test(th, validation_split_disjoint);
+    tcase_add_test(th, early_stopping_needs_strict_decrease);
     suite_add_tcase(s, th);
     TCase *td = tcase_create("dense");
     tcase_add_test(td, dense_regression_matches_lstsq);
