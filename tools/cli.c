@@ -11,66 +11,102 @@
 #include <unistd.h>
 
 /* ------------------------------------------------------------ messages */
-/* One line: newlines and other control characters become spaces. */
-static void put_line(const char *s)
+/* Part of one line: newlines and other control characters become spaces,
+ * so every message stays one line. */
+static void put_text(const char *s)
 {
-    fputs("nn: ", stderr);
     for (const char *p = s; *p; p++) {
         unsigned char c = (unsigned char)*p;
         fputc(c < 0x20 || c == 0x7f ? ' ' : c, stderr);
     }
-    fputc('\n', stderr);
-    fflush(stderr);
+}
+
+const char *cli_cap(const char *s)
+{
+    static char ring[4][CLI_CAP_MAX + 4];
+    static unsigned next;
+    if (strlen(s) <= CLI_CAP_MAX) return s;
+    char *b = ring[next++ % 4];
+    memcpy(b, s, CLI_CAP_MAX);
+    memcpy(b + CLI_CAP_MAX, "...", 4);
+    return b;
+}
+
+/* The formatted message, malloc'ed (NULL when out of memory): file names
+ * are printed whole, whatever their length. */
+static char *format(const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    char *m = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (m) vsnprintf(m, (size_t)n + 1, fmt, ap);
+    return m;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
-    char msg[1024], line[1400];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    char *msg = format(fmt, ap);
     va_end(ap);
-    if (cmd)
-        snprintf(line, sizeof line, "%s: %s (see 'nn %s --help')", cmd, msg,
-                 cmd);
-    else
-        snprintf(line, sizeof line, "%s (see 'nn --help')", msg);
-    put_line(line);
+    const char *m = msg ? msg : "out of memory";
+    fputs("nn: ", stderr);
+    if (cmd) {
+        put_text(cmd);
+        put_text(": ");
+    }
+    put_text(m);
+    if (cmd) {
+        put_text(" (see 'nn ");
+        put_text(cmd);
+        put_text(" --help')");
+    } else {
+        put_text(" (see 'nn --help')");
+    }
+    fputc('\n', stderr);
+    fflush(stderr);
+    free(msg);
     return EXIT_USAGE;
 }
 
 int cli_error(const char *fmt, ...)
 {
-    char msg[1400];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    char *msg = format(fmt, ap);
     va_end(ap);
-    put_line(msg);
+    fputs("nn: ", stderr);
+    put_text(msg ? msg : "out of memory");
+    fputc('\n', stderr);
+    fflush(stderr);
+    free(msg);
     return EXIT_RUNTIME;
 }
 
 int cli_lib_error(const char *what, const char *path, nn_status st,
                   const nn_error_info *err)
 {
-    const char *file = err && err->file[0] ? err->file : path;
-    char where[600] = "";
+    /* the name the user gave, whole; err->file is cut at 255 bytes and may
+     * be a /dev/fd/N copy of a stream */
+    const char *file = path ? cli_in_shown(path)
+                       : err && err->file[0] ? err->file : NULL;
+    char where[64] = "";
     if (file) {
         if (err && err->line && err->column)
-            snprintf(where, sizeof where, "%s:%zu:%zu: ", file, err->line,
-                     err->column);
+            snprintf(where, sizeof where, ":%zu:%zu", err->line, err->column);
         else if (err && err->line)
-            snprintf(where, sizeof where, "%s:%zu: ", file, err->line);
+            snprintf(where, sizeof where, ":%zu", err->line);
         else if (err && err->offset && st == NN_ERR_FORMAT)
-            snprintf(where, sizeof where, "%s: byte %zu: ", file, err->offset);
-        else
-            snprintf(where, sizeof where, "%s: ", file);
+            snprintf(where, sizeof where, ": byte %zu", err->offset);
     }
-    if (err && err->message[0])
-        return cli_error("%s%s%s%s (%s)", where, what ? what : "",
-                         what ? ": " : "", err->message, nn_strerror(st));
-    return cli_error("%s%s%s%s", where, what ? what : "", what ? ": " : "",
-                     nn_strerror(st));
+    return cli_error("%s%s%s%s%s%s%s%s%s", file ? file : "", where,
+                     file ? ": " : "", what ? what : "", what ? ": " : "",
+                     err && err->message[0] ? err->message : nn_strerror(st),
+                     err && err->message[0] ? " (" : "",
+                     err && err->message[0] ? nn_strerror(st) : "",
+                     err && err->message[0] ? ")" : "");
 }
 
 /* ------------------------------------------------------------ options */
@@ -100,7 +136,7 @@ int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts,
         }
         const cli_opt *o = NULL;
         const char *val = NULL;
-        char name[128];
+        char name[CLI_CAP_MAX + 8];
         if (a[1] == '-') {
             const char *eq = strchr(a + 2, '=');
             size_t n = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
@@ -109,7 +145,9 @@ int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts,
             name[n] = '\0';
             for (const cli_opt *p = opts; p->name; p++)
                 if (!strcmp(p->name, name)) o = p;
-            if (!o) return cli_usage_error(cmd, "unknown option '--%s'", name);
+            if (!o)
+                return cli_usage_error(cmd, "unknown option '--%s'",
+                                       cli_cap(name));
             if (eq && !o->arg)
                 return cli_usage_error(cmd, "option '--%s' takes no value",
                                        name);
@@ -117,11 +155,14 @@ int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts,
         } else {
             for (const cli_opt *p = opts; p->name; p++)
                 if (p->short_name && p->short_name == a[1]) o = p;
-            if (!o) return cli_usage_error(cmd, "unknown option '%s'", a);
+            if (!o)
+                return cli_usage_error(cmd, "unknown option '%s'",
+                                       cli_cap(a));
             snprintf(name, sizeof name, "%s", o->name);
             if (a[2]) {
                 if (!o->arg)
-                    return cli_usage_error(cmd, "unknown option '%s'", a);
+                    return cli_usage_error(cmd, "unknown option '%s'",
+                                           cli_cap(a));
                 val = a + 2;
             }
         }
@@ -149,7 +190,7 @@ int cli_double(const char *cmd, const char *opt, const char *s, double lo,
     if (ok && !isnan(hi)) ok = hi_incl ? v <= hi : v < hi;
     if (!ok)
         return cli_usage_error(cmd, "--%s expects %s, got '%s'", opt, expect,
-                               s);
+                               cli_cap(s));
     *out = v;
     return 0;
 }
@@ -170,7 +211,7 @@ int cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out)
     if (!all_digits(s) || errno == ERANGE || *end || v > UINT64_MAX)
         return cli_usage_error(cmd,
                                "--%s expects a non-negative integer, got '%s'",
-                               opt, s);
+                               opt, cli_cap(s));
     *out = (uint64_t)v;
     return 0;
 }
@@ -185,9 +226,9 @@ int cli_size(const char *cmd, const char *opt, const char *s, size_t min,
         v < min) {
         if (min > 0)
             return cli_usage_error(cmd, "--%s expects an integer >= %zu, "
-                                   "got '%s'", opt, min, s);
+                                   "got '%s'", opt, min, cli_cap(s));
         return cli_usage_error(cmd, "--%s expects a non-negative integer, "
-                               "got '%s'", opt, s);
+                               "got '%s'", opt, cli_cap(s));
     }
     *out = (size_t)v;
     return 0;
@@ -213,7 +254,7 @@ int cli_data_opt(const char *cmd, cli_data_opts *d, int id, const char *val)
         if (!all_digits(val))
             return cli_usage_error(cmd, "--label-col expects a 0-based "
                                    "column number, 'last' or 'none', got "
-                                   "'%s'", val);
+                                   "'%s'", cli_cap(val));
         d->label_mode = LABEL_INDEX;
         return cli_size(cmd, "label-col", val, 0, &d->label_col);
     case OPT_SCALE:
@@ -221,7 +262,7 @@ int cli_data_opt(const char *cmd, cli_data_opts *d, int id, const char *val)
         else if (!strcmp(val, "255")) d->scale = SCALE_255;
         else
             return cli_usage_error(cmd, "--scale expects 'none' or '255', "
-                                   "got '%s'", val);
+                                   "got '%s'", cli_cap(val));
         return 0;
     }
     return cli_usage_error(cmd, "internal: unknown data option");
@@ -264,79 +305,140 @@ static int width_error(const char *file, size_t have, size_t n_in,
                      n_in == 1 ? "" : "s");
 }
 
-int cli_load_data(const char *cmd, const cli_data_opts *d, bool need_labels,
-                  size_t n_in, nn_data_t **out)
+static int load_idx(const cli_data_opts *d, size_t n_in, nn_data_t **out)
 {
     nn_error_info err;
     nn_data_t *data = NULL;
-    nn_status st;
+    cli_in in;
     memset(&err, 0, sizeof err);
-    if (d->images) {
-        st = nn_data_load_idx(&data, d->images, NULL, &err);
-        if (st) return cli_lib_error(NULL, d->images, st, &err);
-        if (d->labels) {
-            memset(&err, 0, sizeof err);
-            st = nn_data_load_idx_labels(data, d->labels, &err);
-            if (st == NN_ERR_SHAPE && !err.message[0]) {
-                size_t rows = nn_data_rows(data);
-                nn_data_destroy(data);
-                return cli_error("%s: the number of labels does not match "
-                                 "the %zu images of %s", d->labels, rows,
-                                 d->images);
-            }
-            if (st) {
-                nn_data_destroy(data);
-                return cli_lib_error(NULL, d->labels, st, &err);
-            }
-        }
-        if (n_in && nn_data_cols(data) != n_in) {
-            int rc = width_error(d->images, nn_data_cols(data), n_in, false);
+    int rc = cli_in_open(&in, "--images", d->images);
+    if (rc) return rc;
+    nn_status st = nn_data_load_idx(&data, in.path, NULL, &err);
+    cli_in_close(&in);
+    if (st) return cli_lib_error(NULL, d->images, st, &err);
+    if (d->labels) {
+        if ((rc = cli_in_open(&in, "--labels", d->labels))) {
             nn_data_destroy(data);
             return rc;
         }
-    } else {
-        /* First all columns as features: gives the width (and any format
-         * error not tied to the label). */
-        st = nn_data_load_csv(&data, d->csv, d->header ? 1 : 0, NN_NO_COLUMN,
-                              NULL, &err);
-        if (st) return cli_lib_error(NULL, d->csv, st, &err);
-        size_t width = nn_data_cols(data);
-        int mode = d->label_mode;
-        if (mode == LABEL_DEFAULT) {
-            if (need_labels || !n_in) mode = LABEL_LAST;
-            else mode = width == n_in ? LABEL_NONE : LABEL_LAST;
-        }
-        size_t col = NN_NO_COLUMN;
-        if (mode == LABEL_LAST) col = width - 1;
-        if (mode == LABEL_INDEX) col = d->label_col;
-        if (col != NN_NO_COLUMN && col >= width) {
+        memset(&err, 0, sizeof err);
+        st = nn_data_load_idx_labels(data, in.path, &err);
+        cli_in_close(&in);
+        if (st == NN_ERR_SHAPE && !err.message[0]) {
+            size_t rows = nn_data_rows(data);
             nn_data_destroy(data);
-            return cli_error("%s: --label-col %zu but the rows have %zu "
-                             "column%s (0 to %zu)", d->csv, col, width,
-                             width == 1 ? "" : "s", width - 1);
+            return cli_error("%s: the number of labels does not match the "
+                             "%zu images of %s", cli_in_shown(d->labels),
+                             rows, cli_in_shown(d->images));
         }
-        if (col != NN_NO_COLUMN && width < 2) {
+        if (st) {
             nn_data_destroy(data);
-            return cli_error("%s: only one column: no feature columns "
-                             "besides the label", d->csv);
-        }
-        size_t feat = width - (col != NN_NO_COLUMN);
-        if (n_in && feat != n_in) {
-            nn_data_destroy(data);
-            return width_error(d->csv, feat, n_in, col != NN_NO_COLUMN);
-        }
-        if (col != NN_NO_COLUMN) {
-            nn_data_destroy(data);
-            data = NULL;
-            memset(&err, 0, sizeof err);
-            st = nn_data_load_csv(&data, d->csv, d->header ? 1 : 0, col,
-                                  NULL, &err);
-            if (st) return cli_lib_error(NULL, d->csv, st, &err);
+            return cli_lib_error(NULL, d->labels, st, &err);
         }
     }
+    if (n_in && nn_data_cols(data) != n_in) {
+        rc = width_error(cli_in_shown(d->images), nn_data_cols(data), n_in,
+                         false);
+        nn_data_destroy(data);
+        return rc;
+    }
+    *out = data;
+    return 0;
+}
+
+/* The label column of a CSV loaded as features (NN_NO_COLUMN for none):
+ * --label-col, or its default (the last column; in predict, none when the
+ * data is exactly as wide as the model's input). Checks it fits. */
+static int csv_label_col(const cli_data_opts *d, bool need_labels,
+                         size_t n_in, size_t width, size_t *out)
+{
+    const char *name = cli_in_shown(d->csv);
+    int mode = d->label_mode;
+    if (mode == LABEL_DEFAULT) {
+        if (need_labels || !n_in) mode = LABEL_LAST;
+        else mode = width == n_in ? LABEL_NONE : LABEL_LAST;
+    }
+    size_t col = NN_NO_COLUMN;
+    if (mode == LABEL_LAST) col = width - 1;
+    if (mode == LABEL_INDEX) col = d->label_col;
+    if (col != NN_NO_COLUMN && col >= width)
+        return cli_error("%s: --label-col %zu but the rows have %zu "
+                         "column%s (0 to %zu)", name, col, width,
+                         width == 1 ? "" : "s", width - 1);
+    if (col != NN_NO_COLUMN && width < 2)
+        return cli_error("%s: only one column: no feature columns besides "
+                         "the label", name);
+    size_t feat = width - (col != NN_NO_COLUMN);
+    if (n_in && feat != n_in)
+        return width_error(name, feat, n_in, col != NN_NO_COLUMN);
+    *out = col;
+    return 0;
+}
+
+/* Moves feature column col into class labels, each checked to be an
+ * integer in [0, 2^31) (the message names the CSV line and field). */
+static int csv_take_labels(const cli_data_opts *d, nn_data_t *data,
+                           size_t col)
+{
+    size_t m = nn_data_rows(data), n = nn_data_cols(data);
+    const double *X = nn_data_x(data);
+    int32_t *lab = m <= SIZE_MAX / sizeof *lab ? malloc(m * sizeof *lab)
+                                               : NULL;
+    if (!lab) return cli_error("out of memory");
+    for (size_t i = 0; i < m; i++) {
+        double v = X[i * n + col];
+        if (!(v >= 0 && v < 2147483648.0 && v == floor(v))) {
+            free(lab);
+            return cli_error("%s:%zu:%zu: expected an integer label in "
+                             "[0, 2^31), found %.17g", cli_in_shown(d->csv),
+                             i + 1 + (d->header ? 1 : 0), col + 1, v);
+        }
+        lab[i] = (int32_t)v;
+    }
+    nn_status st = nn_data_take_targets(data, &col, 1);
+    if (!st) st = nn_data_set_labels(data, lab);
+    free(lab);
+    if (st) return cli_lib_error("taking the labels", d->csv, st, NULL);
+    return 0;
+}
+
+/* The CSV is read exactly once (so a pipe or FIFO works): every column as
+ * a feature, then the label column is taken out. */
+static int load_csv(const cli_data_opts *d, bool need_labels, size_t n_in,
+                    nn_data_t **out)
+{
+    nn_error_info err;
+    nn_data_t *data = NULL;
+    cli_in in;
+    memset(&err, 0, sizeof err);
+    int rc = cli_in_open(&in, "--csv", d->csv);
+    if (rc) return rc;
+    nn_status st = nn_data_load_csv(&data, in.path, d->header ? 1 : 0,
+                                    NN_NO_COLUMN, NULL, &err);
+    cli_in_close(&in);
+    if (st) return cli_lib_error(NULL, d->csv, st, &err);
+    size_t col = NN_NO_COLUMN;
+    rc = csv_label_col(d, need_labels, n_in, nn_data_cols(data), &col);
+    if (!rc && col != NN_NO_COLUMN) rc = csv_take_labels(d, data, col);
+    if (rc) {
+        nn_data_destroy(data);
+        return rc;
+    }
+    *out = data;
+    return 0;
+}
+
+int cli_load_data(const char *cmd, const cli_data_opts *d, bool need_labels,
+                  size_t n_in, nn_data_t **out)
+{
+    nn_data_t *data = NULL;
+    int rc = d->images ? load_idx(d, n_in, &data)
+                       : load_csv(d, need_labels, n_in, &data);
+    if (rc) return rc;
     if (need_labels && !nn_data_labels(data)) {
         nn_data_destroy(data);
-        return cli_usage_error(cmd, "%s has no labels", cli_data_name(d));
+        return cli_usage_error(cmd, "%s has no labels",
+                               cli_in_shown(cli_data_name(d)));
     }
     *out = data;
     return 0;
@@ -480,11 +582,12 @@ int cli_check_labels(const cli_data_opts *d, const nn_data_t *data,
             snprintf(what, sizeof what, "the model has %zu outputs, so "
                      "labels must be in 0..%zu", n_out, n_out - 1);
         if (d->csv)
-            return cli_error("%s:%zu: label %zu out of range: %s", d->csv,
+            return cli_error("%s:%zu: label %zu out of range: %s",
+                             cli_in_shown(d->csv),
                              i + 1 + (d->header ? 1 : 0), (size_t)lab[i],
                              what);
         return cli_error("%s: label %zu of item %zu out of range: %s",
-                         d->labels, (size_t)lab[i], i, what);
+                         cli_in_shown(d->labels), (size_t)lab[i], i, what);
     }
     return 0;
 }
@@ -502,118 +605,6 @@ size_t cli_predicted_class(const double *y, size_t n_out)
     for (size_t j = 1; j < n_out; j++)
         if (y[j] > y[best]) best = j;
     return best;
-}
-
-/* ------------------------------------------------------------ files */
-char *cli_temp_beside(const char *path)
-{
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp) {
-        cli_error("%s: out of memory", path);
-        return NULL;
-    }
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        cli_error("%s: cannot create a temporary file beside it: %s", path,
-                  strerror(errno));
-        free(tmp);
-        return NULL;
-    }
-    /* mkstemp makes 0600; give the usual 0666 & ~umask */
-    mode_t um = umask(0);
-    umask(um);
-    if (fchmod(fd, 0666 & ~um) != 0) { /* not fatal */ }
-    close(fd);
-    return tmp;
-}
-
-int cli_out_open(cli_out *o, const char *dest)
-{
-    o->dest = dest;
-    o->tmp = NULL;
-    o->f = NULL;
-    if (!strcmp(dest, "-")) {
-        o->f = stdout;
-        return 0;
-    }
-    o->tmp = cli_temp_beside(dest);
-    if (!o->tmp) return EXIT_RUNTIME;
-    o->f = fopen(o->tmp, "w");
-    if (!o->f) {
-        int e = errno;
-        unlink(o->tmp);
-        free(o->tmp);
-        o->tmp = NULL;
-        return cli_error("%s: cannot write: %s", dest, strerror(e));
-    }
-    return 0;
-}
-
-int cli_out_commit(cli_out *o)
-{
-    if (o->f == stdout) {
-        if (fflush(stdout) != 0 || ferror(stdout))
-            return cli_error("writing the output failed: %s",
-                             strerror(errno));
-        return 0;
-    }
-    int e = 0;
-    if (fflush(o->f) != 0 || ferror(o->f)) e = errno ? errno : EIO;
-    if (!e && fsync(fileno(o->f)) != 0 && errno != EINVAL) e = errno;
-    if (fclose(o->f) != 0 && !e) e = errno;
-    o->f = NULL;
-    if (!e && rename(o->tmp, o->dest) != 0) e = errno;
-    if (e) {
-        unlink(o->tmp);
-        free(o->tmp);
-        o->tmp = NULL;
-        return cli_error("%s: cannot write: %s", o->dest, strerror(e));
-    }
-    free(o->tmp);
-    o->tmp = NULL;
-    return 0;
-}
-
-void cli_out_abort(cli_out *o)
-{
-    if (o->f && o->f != stdout) fclose(o->f);
-    o->f = NULL;
-    if (o->tmp) {
-        unlink(o->tmp);
-        free(o->tmp);
-        o->tmp = NULL;
-    }
-}
-
-int cli_check_writable(const char *path, const char *what)
-{
-    struct stat sb;
-    if (!*path) return cli_error("%s: empty file name", what);
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return cli_error("%s: %s is a directory", what, path);
-    size_t n = strlen(path);
-    char *dir = malloc(n + 2);
-    if (!dir) return cli_error("out of memory");
-    memcpy(dir, path, n + 1);
-    char *slash = strrchr(dir, '/');
-    if (!slash) strcpy(dir, ".");
-    else if (slash == dir) dir[1] = '\0';
-    else *slash = '\0';
-    int rc = 0;
-    if (stat(dir, &sb) != 0)
-        rc = cli_error("%s: cannot write %s: directory %s: %s", what, path,
-                       dir, strerror(errno));
-    else if (!S_ISDIR(sb.st_mode))
-        rc = cli_error("%s: cannot write %s: %s is not a directory", what,
-                       path, dir);
-    else if (access(dir, W_OK | X_OK) != 0)
-        rc = cli_error("%s: cannot write %s: directory %s: %s", what, path,
-                       dir, strerror(errno));
-    free(dir);
-    return rc;
 }
 
 /* ------------------------------------------------------------ names */

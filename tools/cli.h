@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /* Exit statuses. */
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
@@ -116,23 +117,77 @@ size_t cli_net_classes(const nn_net_t *net);
 size_t cli_predicted_class(const double *y, size_t n_out);
 
 /* ------------------------------------------------------------ files */
-/* An output file written to a temporary in the same directory and renamed
- * over the destination on commit; never a partial file. dest "-" is
- * stdout (no temporary). */
+/* Files and streams (io.c; the rules are in docs/TOOL.md). "-" is stdin
+ * for an input and stdout for an output, in every subcommand. */
+
+/* An argument shortened for messages: at most CLI_CAP_MAX characters, then
+ * "..." (a rotating static buffer: up to 4 results live at once). */
+#define CLI_CAP_MAX 80
+const char *cli_cap(const char *s);
+/* How an input's name appears in messages ("stdin" for "-"). */
+const char *cli_in_shown(const char *name);
+/* Refuses an empty file name ("OPT: empty file name") or one too long. */
+int cli_check_path(const char *opt, const char *path);
+
+/* An input for a library loader that takes a path. A regular file is
+ * passed as given (the loader reads it once); anything else (stdin, a
+ * pipe, a FIFO, a device) is stat'ed first, opened without blocking, read
+ * once into an unlinked temporary file, and path is "/dev/fd/N" of it. */
+typedef struct cli_in {
+    const char *name; /* as given, for messages */
+    char *path;       /* what the loader opens */
+    int fd;           /* the temporary copy, or -1 */
+} cli_in;
+int cli_in_open(cli_in *in, const char *opt, const char *name);
+void cli_in_close(cli_in *in);
+/* A model input: *regular = true for a regular file (load it by name);
+ * otherwise the stream is read once into *buf (malloc'ed, *len bytes; one
+ * that does not start with the model magic stops after 8 bytes). */
+int cli_read_model_stream(const char *opt, const char *name, bool *regular,
+                          unsigned char **buf, size_t *len);
+
+/* An output. ATOMIC (a regular file or a new name, symlinks followed to
+ * their target): written to a temporary beside the target and renamed over
+ * it on commit. DIRECT (a character device or FIFO): opened at prepare time
+ * (a FIFO without a reader is an error, not a hang) and written in place.
+ * STDOUT ("-"). A directory or any other kind is refused. */
+enum { OUT_ATOMIC, OUT_DIRECT, OUT_STDOUT };
 typedef struct cli_out {
-    const char *dest;
-    char *tmp;
+    const char *opt, *dest; /* option and name given, for messages */
+    int kind;
+    char *target;  /* ATOMIC/DIRECT: the file really written */
+    char *tmp;     /* temporary file, or NULL */
+    int fd;        /* DIRECT: open descriptor until cli_out_open */
     FILE *f;
+    bool exists;   /* identity, for cli_check_files */
+    dev_t dev;
+    ino_t ino;
+    mode_t mode;
+    char *id_path; /* a new file: canonical directory + name */
 } cli_out;
-int cli_out_open(cli_out *o, const char *dest);
+/* Checks the destination before any work (call cli_out_free after). */
+int cli_out_prepare(cli_out *o, const char *opt, const char *dest);
+/* o->f for writing (a temporary for ATOMIC). */
+int cli_out_open(cli_out *o);
+/* A named temporary for another program to write (gnuplot); commit renames
+ * it (ATOMIC) or copies it to the destination. */
+int cli_out_temp_path(cli_out *o, const char **path);
+/* Flush, check, sync, rename; prints the error. Frees o's resources. */
 int cli_out_commit(cli_out *o);
-void cli_out_abort(cli_out *o);
-/* Early check that `path` can be created or replaced (its directory exists
- * and is writable, it is not a directory). */
-int cli_check_writable(const char *path, const char *what);
-/* A temporary name beside `path` (malloc'ed), created empty; NULL on
- * error (message printed). */
-char *cli_temp_beside(const char *path);
+/* Open, write n bytes, commit. */
+int cli_out_write(cli_out *o, const void *buf, size_t n);
+/* Releases o and removes any temporary (an uncommitted output). */
+void cli_out_free(cli_out *o);
+
+/* An input named by an option, for cli_check_files. */
+typedef struct cli_file {
+    const char *opt, *name;
+} cli_file;
+/* Refuses, before anything is read or written, an output that is the same
+ * file as an input (device and inode) or as another output, and two inputs
+ * that are both stdin. */
+int cli_check_files(const char *cmd, const cli_file *in, size_t n_in,
+                    cli_out *const *out, size_t n_out);
 
 /* ------------------------------------------------------------ names */
 const char *cli_act_name(nn_activation a);

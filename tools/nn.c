@@ -3,6 +3,7 @@
  * with "nn: ", exit status 2 for usage errors and 1 for runtime errors. */
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,8 @@ static const char *const eval_help =
 "                      --images FILE --labels FILE) [options]\n"
 "\n"
 "Print the mean loss, the accuracy and the confusion matrix (rows: true\n"
-"class, columns: predicted class) of MODEL on labelled data.\n"
+"class, columns: predicted class; shown for at most 64 classes) of MODEL\n"
+"on labelled data. MODEL and FILE may be '-' (stdin), a pipe or a FIFO.\n"
 "\n"
 "  --csv FILE          numeric CSV (gzip ok), label in the last column\n"
 "  --header            the CSV's first line is a header\n"
@@ -45,6 +47,7 @@ static const char *const predict_help =
 "\n"
 "Write one CSV line per data row: the predicted class, then the model's\n"
 "outputs (probabilities for softmax/sigmoid outputs), after a header line.\n"
+"MODEL and FILE may be '-' (stdin), a pipe or a FIFO.\n"
 "\n"
 "  --csv FILE          numeric CSV (gzip ok); by default a last column\n"
 "                      beyond the model's inputs is taken as a label and\n"
@@ -55,7 +58,8 @@ static const char *const predict_help =
 "  --scale none|255    the scaling used at training, for models that do not\n"
 "                      carry theirs (default: the model's, else 255 for\n"
 "                      --images, none for --csv)\n"
-"  -o, --output FILE   write there (atomically) instead of stdout\n"
+"  -o, --output FILE   write there instead of stdout ('-'): a file is\n"
+"                      replaced atomically, a device or FIFO written in place\n"
 "  --batch N           rows per prediction batch (default: 1000)\n"
 "  -h, --help          this help\n";
 
@@ -64,7 +68,7 @@ static const char *const info_help =
 "\n"
 "Load MODEL (validating its checksum) and print its architecture, loss,\n"
 "parameter count, format version, checksum status, input scaling and\n"
-"optimizer.\n"
+"optimizer. MODEL may be '-' (stdin), a pipe or a FIFO.\n"
 "\n"
 "  -h, --help          this help\n";
 
@@ -84,7 +88,8 @@ static int use_opt(void *ctx, const cli_opt *o, const char *v)
     use_args *a = ctx;
     if (!o) {
         if (a->model)
-            return cli_usage_error(a->cmd, "unexpected argument '%s'", v);
+            return cli_usage_error(a->cmd, "unexpected argument '%s'",
+                                   cli_cap(v));
         a->model = v;
         return 0;
     }
@@ -97,11 +102,21 @@ static int use_opt(void *ctx, const cli_opt *o, const char *v)
     return 0;
 }
 
+/* Loads MODEL: a regular file by name (the library checks its size and
+ * magic before reading it whole), anything else (stdin "-", a FIFO, a
+ * pipe) read once into memory first. */
 static int load_model(const char *path, nn_net_t **net, nn_optim_t **opt)
 {
     nn_error_info err;
     memset(&err, 0, sizeof err);
-    nn_status st = nn_model_load(path, net, opt, NULL, &err);
+    bool regular = false;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc = cli_read_model_stream("MODEL", path, &regular, &buf, &len);
+    if (rc) return rc;
+    nn_status st = regular ? nn_model_load(path, net, opt, NULL, &err)
+                           : nn_model_load_mem(buf, len, net, opt, NULL, &err);
+    free(buf);
     if (!st) return 0;
     err.offset = 0; /* a field's position in the header helps nobody */
     const char *what = st == NN_ERR_UNSUPPORTED
@@ -110,6 +125,18 @@ static int load_model(const char *path, nn_net_t **net, nn_optim_t **opt)
                        : st == NN_ERR_IO     ? "cannot read the model"
                                              : "cannot load the model";
     return cli_lib_error(what, path, st, &err);
+}
+
+/* The model and data inputs of eval / predict / info, for
+ * cli_check_files; returns how many. */
+static size_t use_inputs(const use_args *a, cli_file *in)
+{
+    size_t n = 0;
+    in[n++] = (cli_file){"MODEL", a->model};
+    if (a->data.csv) in[n++] = (cli_file){"--csv", a->data.csv};
+    if (a->data.images) in[n++] = (cli_file){"--images", a->data.images};
+    if (a->data.labels) in[n++] = (cli_file){"--labels", a->data.labels};
+    return n;
 }
 
 /* Load the data for a model and scale it as the model says (its saved
@@ -150,6 +177,26 @@ static const char *loss_name_of(const nn_net_t *net)
 }
 
 /* ------------------------------------------------------------ eval */
+/* The largest confusion matrix eval prints (64 x 64 counts, 32 KiB). */
+#define EVAL_MAX_CLASSES 64
+
+static void print_confusion(const size_t *counts, size_t k)
+{
+    printf("confusion matrix (rows: true class, columns: predicted class):\n");
+    int w = 4;
+    for (size_t i = 0; i < k * k; i++) {
+        int d = snprintf(NULL, 0, "%zu", counts[i]);
+        if (d > w) w = d;
+    }
+    printf("%*s", 6, "");
+    for (size_t p = 0; p < k; p++) printf(" %*zu", w, p);
+    printf("\n");
+    for (size_t t = 0; t < k; t++) {
+        printf("%6zu", t);
+        for (size_t p = 0; p < k; p++) printf(" %*zu", w, counts[t * k + p]);
+        printf("\n");
+    }
+}
 static const cli_opt eval_opts[] = {
     CLI_DATA_OPTIONS, {"batch", 0, true, U_BATCH},
     {"help", 'h', false, U_HELP}, {NULL, 0, false, 0}};
@@ -165,6 +212,9 @@ int cmd_eval(int argc, char **argv)
     if (rc) return rc;
     if (!a.model) return cli_usage_error(a.cmd, "missing MODEL");
     if ((rc = cli_data_check(a.cmd, &a.data, true))) return rc;
+    cli_file in[4];
+    if ((rc = cli_check_files(a.cmd, in, use_inputs(&a, in), NULL, 0)))
+        return rc;
     nn_net_t *net = NULL;
     nn_data_t *data = NULL;
     nn_ctx_t *ctx = NULL;
@@ -175,15 +225,16 @@ int cmd_eval(int argc, char **argv)
     if ((rc = cli_check_labels(&a.data, data, k, n_out))) goto out;
     size_t m = nn_data_rows(data);
     if ((rc = make_ctx(&a, net, m, &ctx))) goto out;
-    counts = calloc(k * k, sizeof *counts);
-    if (!counts) {
+    /* the k x k counts are only allocated when they will be printed: a
+     * model with 20,000 outputs must not cost 3 GB before any output */
+    if (k <= EVAL_MAX_CLASSES && !(counts = calloc(k * k, sizeof *counts))) {
         rc = cli_error("out of memory");
         goto out;
     }
     static const int32_t metrics[2] = {NN_METRIC_LOSS, NN_METRIC_ACCURACY};
     double values[2] = {NAN, NAN};
     nn_status st = nn_net_evaluate(net, ctx, data, 2, metrics, values);
-    if (!st) st = nn_net_confusion(net, ctx, data, counts);
+    if (!st && counts) st = nn_net_confusion(net, ctx, data, counts);
     if (st) {
         rc = cli_lib_error("evaluating", a.model, st, NULL);
         goto out;
@@ -193,21 +244,10 @@ int cmd_eval(int argc, char **argv)
     printf("loss (%s): %.6f\n", loss_name_of(net), loss);
     printf("accuracy: %.4f (%zu of %zu)\n", acc,
            (size_t)nearbyint(acc * (double)m), m);
-    printf("confusion matrix (rows: true class, columns: predicted class):\n");
-    int w = 4;
-    for (size_t i = 0; i < k * k; i++) {
-        int d = snprintf(NULL, 0, "%zu", counts[i]);
-        if (d > w) w = d;
-    }
-    printf("%*s", 6, "");
-    for (size_t p = 0; p < k; p++) printf(" %*zu", w, p);
-    printf("\n");
-    for (size_t t = 0; t < k; t++) {
-        printf("%6zu", t);
-        for (size_t p = 0; p < k; p++) printf(" %*zu", w, counts[t * k + p]);
-        printf("\n");
-    }
-    if (fflush(stdout) != 0) rc = cli_error("writing the output failed");
+    if (counts) print_confusion(counts, k);
+    else
+        printf("confusion matrix: not shown for %zu classes (at most %d)\n",
+               k, EVAL_MAX_CLASSES);
 out:
     free(counts);
     nn_ctx_destroy(ctx);
@@ -233,15 +273,17 @@ int cmd_predict(int argc, char **argv)
     if (rc) return rc;
     if (!a.model) return cli_usage_error(a.cmd, "missing MODEL");
     if ((rc = cli_data_check(a.cmd, &a.data, false))) return rc;
-    if (a.output && strcmp(a.output, "-") &&
-        (rc = cli_check_writable(a.output, "--output")))
-        return rc;
     nn_net_t *net = NULL;
     nn_data_t *data = NULL;
     nn_ctx_t *ctx = NULL;
     double *Y = NULL;
-    cli_out out = {0};
-    if ((rc = load_model(a.model, &net, NULL))) return rc;
+    cli_out out;
+    cli_file in[4];
+    cli_out *outs[1] = {&out};
+    if ((rc = cli_out_prepare(&out, "--output", a.output ? a.output : "-")) ||
+        (rc = cli_check_files(a.cmd, in, use_inputs(&a, in), outs, 1)) ||
+        (rc = load_model(a.model, &net, NULL)))
+        goto out;
     size_t n_in = nn_net_n_in(net), n_out = nn_net_n_out(net);
     if ((rc = load_for_model(&a, net, false, &data))) goto out;
     size_t m = nn_data_rows(data);
@@ -253,7 +295,7 @@ int cmd_predict(int argc, char **argv)
         rc = cli_error("out of memory");
         goto out;
     }
-    if ((rc = cli_out_open(&out, a.output ? a.output : "-"))) goto out;
+    if ((rc = cli_out_open(&out))) goto out;
     fputs("predicted", out.f);
     if (n_out == 1) fputs(",p1", out.f);
     else
@@ -276,9 +318,8 @@ int cmd_predict(int argc, char **argv)
         }
     }
     rc = cli_out_commit(&out);
-    out.f = NULL;
 out:
-    if (out.f || out.tmp) cli_out_abort(&out);
+    cli_out_free(&out);
     free(Y);
     nn_ctx_destroy(ctx);
     nn_data_destroy(data);
@@ -362,9 +403,10 @@ int cmd_info(int argc, char **argv)
     if (!a.model) return cli_usage_error(a.cmd, "missing MODEL");
     nn_net_t *net = NULL;
     nn_optim_t *opt = NULL;
+    if ((rc = cli_check_path("MODEL", a.model))) return rc;
     if ((rc = load_model(a.model, &net, &opt))) return rc;
     size_t L = nn_net_n_layers(net);
-    printf("model: %s\n", a.model);
+    printf("model: %s\n", cli_in_shown(a.model));
     printf("format version: %d\n", NN_MODEL_FORMAT_VERSION);
     printf("checksum: ok\n");
     printf("inputs: %zu\n", nn_net_n_in(net));
@@ -380,14 +422,30 @@ int cmd_info(int argc, char **argv)
     info_scaler(net, NN_SCALER_INPUT, "input scaling");
     info_scaler(net, NN_SCALER_TARGET, "target scaling");
     info_optim(opt);
-    if (fflush(stdout) != 0) rc = cli_error("writing the output failed");
     nn_optim_destroy(opt);
     nn_net_destroy(net);
     return rc;
 }
 
 /* ------------------------------------------------------------ main */
-int main(int argc, char **argv)
+/* A failed write to stdout (a full disk, /dev/full, a closed pipe) is an
+ * error in every subcommand: stdio only reports it at flush and close. */
+static int close_stdout(int rc)
+{
+    errno = 0;
+    bool bad = fflush(stdout) != 0 || ferror(stdout);
+    int e = errno;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = true;
+        e = errno;
+    }
+    if (!bad) return rc;
+    cli_error("writing to standard output failed: %s",
+              e ? strerror(e) : "write error");
+    return rc ? rc : EXIT_RUNTIME;
+}
+
+static int run(int argc, char **argv)
 {
     if (argc < 2)
         return cli_usage_error(NULL, "missing command (train, eval, predict "
@@ -407,7 +465,12 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "predict")) return cmd_predict(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
     if (cmd[0] == '-')
-        return cli_usage_error(NULL, "unknown option '%s'", cmd);
+        return cli_usage_error(NULL, "unknown option '%s'", cli_cap(cmd));
     return cli_usage_error(NULL, "unknown command '%s' (expected train, eval, "
-                           "predict or info)", cmd);
+                           "predict or info)", cli_cap(cmd));
+}
+
+int main(int argc, char **argv)
+{
+    return close_stdout(run(argc, argv));
 }

@@ -61,10 +61,15 @@ static const char *const train_help =
 "  --seed N              weights, shuffling, validation split (default: 0)\n"
 "  --threads N           BLAS threads (default: the BLAS library's)\n"
 "Output:\n"
-"  -o, --output MODEL    model file to write (required)\n"
+"  -o, --output MODEL    model file to write (required; '-': stdout, and the\n"
+"                        summary goes to stderr)\n"
 "  --history FILE.csv    per-epoch CSV: epoch,train_loss,val_loss,\n"
-"                        val_accuracy,lr,seconds\n"
-"  --plot FILE.svg|png   plot of the loss and accuracy curves (needs gnuplot)\n"
+"                        val_accuracy,lr,seconds ('-': stdout)\n"
+"  --plot FILE.svg|png   plot of the loss and accuracy curves (needs gnuplot;\n"
+"                        '-': SVG on stdout)\n"
+"Outputs never overwrite an input or each other (refused before any work);\n"
+"a file is replaced atomically (through a symlink: its target), a device or\n"
+"FIFO is written in place. FILE may be '-' (stdin), a pipe or a FIFO.\n"
 "  -q, --quiet           no progress output\n"
 "  -h, --help            this help\n";
 
@@ -115,7 +120,8 @@ static int train_opt(void *ctx, const cli_opt *o, const char *v)
     train_args *a = ctx;
     const char *c = "train";
     const double NA = NAN;
-    if (!o) return cli_usage_error(c, "unexpected argument '%s'", v);
+    if (!o)
+        return cli_usage_error(c, "unexpected argument '%s'", cli_cap(v));
     if (o->id >= CLI_DATA_BASE) return cli_data_opt(c, &a->data, o->id, v);
     switch (o->id) {
     case T_LAYERS: a->layers = v; return 0;
@@ -125,7 +131,7 @@ static int train_opt(void *ctx, const cli_opt *o, const char *v)
         else if (!strcmp(v, "mse")) a->loss = NN_LOSS_MSE;
         else
             return cli_usage_error(c, "--loss expects ce, bce or mse, got "
-                                   "'%s'", v);
+                                   "'%s'", cli_cap(v));
         return 0;
     case T_INIT: {
         static const struct { const char *n; nn_init i; } t[] = {
@@ -142,7 +148,7 @@ static int train_opt(void *ctx, const cli_opt *o, const char *v)
             }
         return cli_usage_error(c, "--init expects default, glorot, "
                                "glorot-normal, he, he-normal, orthogonal or "
-                               "zero, got '%s'", v);
+                               "zero, got '%s'", cli_cap(v));
     }
     case T_OPTIM:
         a->decoupled = false;
@@ -155,7 +161,8 @@ static int train_opt(void *ctx, const cli_opt *o, const char *v)
             a->decoupled = true;
         } else
             return cli_usage_error(c, "--optim expects sgd, momentum, "
-                                   "nesterov, adam or adamw, got '%s'", v);
+                                   "nesterov, adam or adamw, got '%s'",
+                                   cli_cap(v));
         return 0;
     case T_LR:
         a->set_lr = true;
@@ -196,7 +203,7 @@ static int train_opt(void *ctx, const cli_opt *o, const char *v)
         else if (!strcmp(v, "cosine")) a->schedule = NN_SCHED_COSINE;
         else
             return cli_usage_error(c, "--schedule expects constant, step or "
-                                   "cosine, got '%s'", v);
+                                   "cosine, got '%s'", cli_cap(v));
         return 0;
     case T_GAMMA:
         a->set_gamma = true;
@@ -226,13 +233,15 @@ typedef struct layer_def {
     nn_activation act;
     double act_param; /* leaky slope */
     double dropout;
+    char item[96]; /* the item of --layers, for messages */
 } layer_def;
 
 static int layers_error(const char *spec, size_t layer, const char *item,
                         const char *what)
 {
     return cli_usage_error("train", "bad --layers spec '%s': layer %zu "
-                           "('%s'): %s", spec, layer, item, what);
+                           "('%s'): %s", cli_cap(spec), layer, cli_cap(item),
+                           what);
 }
 
 /* Parses SPEC into a malloc'ed array; returns 0 or EXIT_USAGE. */
@@ -256,6 +265,7 @@ static int parse_layers(const char *spec, layer_def **out, size_t *n_out)
         char shown[96];
         snprintf(shown, sizeof shown, "%s", item);
         layer_def *s = &specs[i];
+        memcpy(s->item, shown, sizeof s->item);
         /* UNITS */
         char *colon = strchr(item, ':');
         if (!*item) {
@@ -302,6 +312,12 @@ static int parse_layers(const char *spec, layer_def **out, size_t *n_out)
                      "identity, sigmoid, tanh, relu, leaky[=SLOPE] or "
                      "softmax)", act);
             rc = layers_error(spec, i + 1, shown, msg);
+            break;
+        }
+        if (s->act == NN_ACT_SOFTMAX && s->n_out < 2) {
+            rc = layers_error(spec, i + 1, shown, "a softmax layer needs at "
+                              "least 2 units (for one output use "
+                              "1:sigmoid)");
             break;
         }
         if (s->act == NN_ACT_LEAKY_RELU) s->act_param = 0.01;
@@ -477,7 +493,7 @@ static void put_num(FILE *f, double v)
 /* Draws the curves into `tmp` (already created). */
 static int draw_plot(const char *plot, const char *tmp, const progress *p)
 {
-    bool svg = ends_with(plot, ".svg");
+    bool svg = !ends_with(plot, ".png"); /* "-" is SVG */
     bool val = p->n && !isnan(p->hist[0].val_loss);
     void (*old)(int) = signal(SIGPIPE, SIG_IGN);
     FILE *g = popen("gnuplot 2>/dev/null", "w");
@@ -528,6 +544,19 @@ static int draw_plot(const char *plot, const char *tmp, const progress *p)
 }
 
 /* ------------------------------------------------------------ train */
+typedef struct train_run train_run;
+/* Everything one run holds, released by run_free. */
+struct train_run {
+    layer_def *specs;
+    size_t n_layers;
+    nn_data_t *data;
+    nn_scaler_t *scaler;
+    nn_net_t *net;
+    nn_optim_t *opt;
+    nn_trainer_t *trainer;
+    progress prog;
+    cli_out model, hist, plot; /* prepared before any work */
+};
 static void describe(const layer_def *s, size_t n, size_t n_in,
                      char *buf, size_t size)
 {
@@ -563,9 +592,10 @@ static int check_args(const train_args *a)
     if (a->restore_best && a->val_fraction == 0)
         return cli_usage_error(c, "--restore-best needs validation data "
                                "(--val-fraction > 0)");
-    if (a->plot && !ends_with(a->plot, ".svg") && !ends_with(a->plot, ".png"))
+    if (a->plot && strcmp(a->plot, "-") && !ends_with(a->plot, ".svg") &&
+        !ends_with(a->plot, ".png"))
         return cli_usage_error(c, "--plot expects a file name ending in .svg "
-                               "or .png, got '%s'", a->plot);
+                               "or .png, got '%s'", cli_cap(a->plot));
     return 0;
 }
 
@@ -591,18 +621,40 @@ static int pick_loss(const train_args *a, const layer_def *last,
     return 0;
 }
 
-/* Environment checks before any work: gnuplot, writable outputs, threads. */
-static int check_env(const train_args *a)
+/* Outputs prepared and checked against the inputs and each other, before
+ * anything is read or written. */
+static int check_files(const train_args *a, train_run *r)
+{
+    cli_file in[3];
+    cli_out *out[3];
+    size_t n_in = 0, n_out = 0;
+    int rc;
+    if (a->data.csv) in[n_in++] = (cli_file){"--csv", a->data.csv};
+    if (a->data.images) in[n_in++] = (cli_file){"--images", a->data.images};
+    if (a->data.labels) in[n_in++] = (cli_file){"--labels", a->data.labels};
+    if ((rc = cli_out_prepare(&r->model, "--output", a->output))) return rc;
+    out[n_out++] = &r->model;
+    if (a->history) {
+        if ((rc = cli_out_prepare(&r->hist, "--history", a->history)))
+            return rc;
+        out[n_out++] = &r->hist;
+    }
+    if (a->plot) {
+        if ((rc = cli_out_prepare(&r->plot, "--plot", a->plot))) return rc;
+        out[n_out++] = &r->plot;
+    }
+    return cli_check_files("train", in, n_in, out, n_out);
+}
+
+/* Environment checks before any work: outputs, gnuplot, threads. */
+static int check_env(const train_args *a, train_run *r)
 {
     int rc;
+    if ((rc = check_files(a, r))) return rc;
     if (a->plot && !have_gnuplot())
         return cli_error("--plot %s: gnuplot is not installed or not in PATH "
                          "(install the gnuplot package, or drop --plot)",
                          a->plot);
-    if ((rc = cli_check_writable(a->output, "--output")) ||
-        (a->history && (rc = cli_check_writable(a->history, "--history"))) ||
-        (a->plot && (rc = cli_check_writable(a->plot, "--plot"))))
-        return rc;
     if (a->threads) {
         nn_status st = nn_set_num_threads(a->threads);
         if (st)
@@ -631,12 +683,14 @@ static int val_rows(const train_args *a, size_t m, size_t *n_val)
  * stream is seeded from --seed too. */
 static nn_status make_net(const train_args *a, const layer_def *specs,
                           size_t n_layers, size_t n_in, nn_loss loss,
-                          nn_net_t **out)
+                          nn_net_t **out, size_t *bad)
 {
     nn_netspec_t *spec = NULL;
     nn_status st = nn_netspec_create(&spec, n_in, loss, NULL);
+    *bad = SIZE_MAX;
     for (size_t i = 0; !st && i < n_layers; i++) {
         st = nn_netspec_add_dense(spec, specs[i].n_out, specs[i].act);
+        if (st) *bad = i;
         if (!st && specs[i].act == NN_ACT_LEAKY_RELU)
             st = nn_netspec_set_real(spec, i, NN_LAYER_ACT_PARAM,
                                      specs[i].act_param);
@@ -738,27 +792,12 @@ static void write_history(FILE *f, const progress *p)
     }
 }
 
-/* Everything one run holds, released by run_free. */
-typedef struct train_run {
-    layer_def *specs;
-    size_t n_layers;
-    nn_data_t *data;
-    nn_scaler_t *scaler;
-    nn_net_t *net;
-    nn_optim_t *opt;
-    nn_trainer_t *trainer;
-    progress prog;
-    cli_out hist;
-    char *plot_tmp;
-} train_run;
 
 static void run_free(train_run *r)
 {
-    if (r->hist.f || r->hist.tmp) cli_out_abort(&r->hist);
-    if (r->plot_tmp) {
-        unlink(r->plot_tmp);
-        free(r->plot_tmp);
-    }
+    cli_out_free(&r->model);
+    cli_out_free(&r->hist);
+    cli_out_free(&r->plot);
     free(r->prog.hist);
     nn_trainer_destroy(r->trainer);
     nn_optim_destroy(r->opt);
@@ -781,7 +820,17 @@ static int setup(const train_args *a, nn_loss loss, train_run *r)
     size_t k = n_out == 1 ? 2 : n_out, n_val;
     if ((rc = cli_check_labels(&a->data, r->data, k, n_out))) return rc;
     if ((rc = val_rows(a, m, &n_val))) return rc;
-    nn_status st = make_net(a, r->specs, r->n_layers, n_in, loss, &r->net);
+    size_t bad;
+    nn_status st = make_net(a, r->specs, r->n_layers, n_in, loss, &r->net,
+                            &bad);
+    if (st && bad != SIZE_MAX)
+        return cli_error("--layers: layer %zu ('%s', %zu -> %zu): %s", bad + 1,
+                         cli_cap(r->specs[bad].item),
+                         bad ? r->specs[bad - 1].n_out : n_in,
+                         r->specs[bad].n_out,
+                         st == NN_ERR_TOO_LARGE
+                             ? "too large (its size overflows)"
+                             : nn_strerror(st));
     if (!st && r->scaler)
         st = nn_net_set_scaler(r->net, NN_SCALER_INPUT, r->scaler);
     if (st) return cli_lib_error("creating the network", NULL, st, NULL);
@@ -807,27 +856,30 @@ static int setup(const train_args *a, nn_loss loss, train_run *r)
 static int write_outputs(const train_args *a, train_run *r)
 {
     int rc;
+    const char *tmp;
+    if (a->plot && ((rc = cli_out_temp_path(&r->plot, &tmp)) ||
+                    (rc = draw_plot(a->plot, tmp, &r->prog))))
+        return rc;
     if (a->history) {
-        if ((rc = cli_out_open(&r->hist, a->history))) return rc;
+        if ((rc = cli_out_open(&r->hist))) return rc;
         write_history(r->hist.f, &r->prog);
     }
-    if (a->plot) {
-        r->plot_tmp = cli_temp_beside(a->plot);
-        if (!r->plot_tmp) return EXIT_RUNTIME;
-        if ((rc = draw_plot(a->plot, r->plot_tmp, &r->prog))) return rc;
+    /* the model's bytes go through the same writer as the other outputs
+     * (stdout, devices and FIFOs in place, files atomically) */
+    size_t size = 0;
+    nn_status st = nn_model_save_mem(r->net, r->opt, NULL, 0, &size);
+    unsigned char *buf = st ? NULL : malloc(size ? size : 1);
+    if (!st && !buf) st = NN_ERR_NOMEM;
+    if (!st) st = nn_model_save_mem(r->net, r->opt, buf, size, &size);
+    if (st) {
+        free(buf);
+        return cli_lib_error("saving the model", a->output, st, NULL);
     }
-    nn_error_info err;
-    memset(&err, 0, sizeof err);
-    nn_status st = nn_model_save(a->output, r->net, r->opt, &err);
-    if (st) return cli_lib_error("saving the model", a->output, st, &err);
+    rc = cli_out_write(&r->model, buf, size);
+    free(buf);
+    if (rc) return rc;
     if (a->history && (rc = cli_out_commit(&r->hist))) return rc;
-    if (r->plot_tmp) {
-        if (rename(r->plot_tmp, a->plot) != 0)
-            return cli_error("%s: cannot write: %s", a->plot,
-                             strerror(errno));
-        free(r->plot_tmp);
-        r->plot_tmp = NULL;
-    }
+    if (a->plot && (rc = cli_out_commit(&r->plot))) return rc;
     return 0;
 }
 
@@ -841,14 +893,21 @@ static void print_summary(const train_args *a, const train_run *r)
     nn_trainer_get_real(r->trainer, NN_TRAIN_SECONDS, &seconds);
     nn_trainer_get_real(r->trainer, NN_TRAIN_FINAL_LOSS, &loss);
     const nn_report *lr = r->prog.n ? &r->prog.hist[r->prog.n - 1] : NULL;
-    printf("saved %s: %lld epoch%s in %.1f s%s, train loss %.4f", a->output,
-           (long long)epochs, epochs == 1 ? "" : "s", seconds,
-           early ? " (stopped early)" : "", loss);
+    /* stdout carries an output (-o -, --history -, --plot -): the summary
+     * goes to stderr so that it does not corrupt it */
+    FILE *f = r->model.kind == OUT_STDOUT ||
+                      (a->history && r->hist.kind == OUT_STDOUT) ||
+                      (a->plot && r->plot.kind == OUT_STDOUT)
+                  ? stderr : stdout;
+    fprintf(f, "saved %s: %lld epoch%s in %.1f s%s, train loss %.4f",
+            strcmp(a->output, "-") ? a->output : "the model to stdout",
+            (long long)epochs, epochs == 1 ? "" : "s", seconds,
+            early ? " (stopped early)" : "", loss);
     if (lr && !isnan(lr->val_loss))
-        printf(", val loss %.4f, val accuracy %.4f (best val loss: epoch "
-               "%lld)", lr->val_loss, lr->val_accuracy, (long long)best);
-    printf("\n");
-    fflush(stdout);
+        fprintf(f, ", val loss %.4f, val accuracy %.4f (best val loss: epoch "
+                "%lld)", lr->val_loss, lr->val_accuracy, (long long)best);
+    fprintf(f, "\n");
+    fflush(f);
 }
 
 int cmd_train(int argc, char **argv)
@@ -870,12 +929,13 @@ int cmd_train(int argc, char **argv)
 
     train_run r;
     memset(&r, 0, sizeof r);
+    r.model.fd = r.hist.fd = r.plot.fd = -1;
     r.prog.tty = isatty(2) == 1;
     r.prog.quiet = a.quiet;
     nn_loss loss = NN_LOSS_MSE;
     if ((rc = parse_layers(a.layers, &r.specs, &r.n_layers)) ||
         (rc = pick_loss(&a, &r.specs[r.n_layers - 1], &loss)) ||
-        (rc = check_env(&a)) || (rc = setup(&a, loss, &r)))
+        (rc = check_env(&a, &r)) || (rc = setup(&a, loss, &r)))
         goto out;
     nn_status st = nn_train(r.trainer, r.net, r.opt, r.data, NULL);
     if (r.prog.tty && !a.quiet && r.prog.n) fputc('\n', stderr);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# shellcheck disable=SC2015,SC2016,SC2059  # ok() always succeeds; printf builds bytes; sh -c script is literal
+# shellcheck disable=SC2015,SC2016,SC2059,SC2002  # ok() always succeeds; printf builds bytes; sh -c script is literal; cat | makes a real pipe
 # End-to-end tests of the `nn` tool: train / eval / predict / info on a small
 # CSV (and IDX) data set written here, and every error path's exit status
 # and one-line message.
@@ -212,6 +212,186 @@ cp p.csv keep.csv
 fails 1 "failed predict" "w.csv" -- "$NN" predict m.nnm --csv w.csv -o keep.csv
 cmp -s p.csv keep.csv && ok "existing predictions left byte-identical" || bad "existing predictions changed"
 ls ./*.tmp.* >/dev/null 2>&1 && bad "temporary files left behind" || ok "no temporary files left"
+
+
+# --- files and streams (docs/TOOL.md) ----------------------------------------
+# Commands that could hang run under `timeout 10`: exit 124 means a hang.
+# same NAME A B: files A and B are byte-identical
+same() { cmp -s "$2" "$3" && ok "$1" || bad "$1"; }
+
+# 1. an output that is an input, or another output, is refused before
+#    anything is written (device and inode compared, not names)
+cp d.csv d0.csv
+fails 2 "-o over --csv" "--output d.csv" "same file as --csv d.csv" -- \
+    "$NN" train --csv d.csv "$L" -q -o d.csv
+same "-o over --csv: data intact" d.csv d0.csv
+cp y.idx y0.idx
+fails 2 "-o over --labels" "same file as --labels" -- \
+    "$NN" train --images x.idx --labels y.idx "$L" -q -o y.idx
+same "-o over --labels: labels intact" y.idx y0.idx
+cp m.nnm m0.nnm
+fails 2 "predict -o over its model" "same file as MODEL" -- "$NN" predict m.nnm --csv d.csv -o m.nnm
+same "predict -o over its model: model intact" m.nnm m0.nnm
+fails 2 "-o and --history, new name" "--output n1.nnm and --history n1.nnm" -- \
+    "$NN" train --csv d.csv "$L" -q -o n1.nnm --history n1.nnm
+[ -e n1.nnm ] && bad "refused run created n1.nnm" || ok "refused run created nothing"
+fails 2 "-o and --history, existing file" "name the same file" -- \
+    "$NN" train --csv d.csv "$L" -q -o m.nnm --history m.nnm
+same "-o and --history: model intact" m.nnm m0.nnm
+fails 2 "-o ./x and --history x" "name the same file" -- \
+    "$NN" train --csv d.csv "$L" -q -o ./n2.nnm --history n2.nnm
+echo keep >p.svg
+fails 2 "-o and --plot" "name the same file" -- "$NN" train --csv d.csv "$L" -q -o p.svg --plot p.svg
+fails 2 "--history and --plot" "name the same file" -- \
+    "$NN" train --csv d.csv "$L" -q -o n3.nnm --history p.svg --plot p.svg
+[ "$(cat p.svg)" = keep ] && ok "--plot target intact" || bad "--plot target changed"
+ln d.csv hard.csv
+fails 2 "-o a hard link of --csv" "same file as --csv" -- "$NN" train --csv d.csv "$L" -q -o hard.csv
+ln -s d.csv soft.csv
+fails 2 "-o a symlink to --csv" "same file as --csv" -- "$NN" train --csv d.csv "$L" -q -o soft.csv
+same "links: data intact" d.csv d0.csv
+cp d.csv ap.csv
+fails 2 "stdout appended to the input" "standard output" "same file as --csv" -- \
+    sh -c 'exec "$0" predict m.nnm --csv ap.csv >>ap.csv' "$NN"
+same "stdout appended to the input: data intact" ap.csv d.csv
+fails 2 "-o - and --history -" "name the same file" -- "$NN" train --csv d.csv "$L" -q -o - --history -
+fails 2 "stdin twice" "standard input" "only once" -- "$NN" eval - --csv - </dev/null
+
+# 2. symlinks are followed (the link stays a link), devices and FIFOs are
+#    written in place, directories refused; "-" is stdout everywhere
+cp m.nnm real.nnm
+ln -s real.nnm link.nnm
+run 0 "-o a symlink" "$NN" train --csv d.csv "$L" --epochs 2 --seed 5 -q -o link.nnm
+[ -L link.nnm ] && ok "the link is still a link" || bad "the link was replaced"
+cmp -s real.nnm m.nnm && bad "the link's target was not rewritten" || ok "the link's target was rewritten"
+run 0 "info through the link" "$NN" info link.nnm
+ln -s fresh.nnm dangling.nnm
+run 0 "-o a dangling symlink" "$NN" train --csv d.csv "$L" --epochs 1 -q -o dangling.nnm
+[ -L dangling.nnm ] && [ -s fresh.nnm ] && ok "dangling link: target created" || bad "dangling link replaced"
+if mknod nul c 1 3 2>/dev/null && mknod full c 1 7 2>/dev/null; then
+    run 0 "-o a character device" "$NN" train --csv d.csv "$L" --epochs 1 -q -o nul
+    [ -c nul ] && ok "the device is still a device" || bad "the device node was replaced"
+    run 0 "predict -o a character device" "$NN" predict m.nnm --csv d.csv -o nul
+    [ -c nul ] && ok "the device is still a device (predict)" || bad "the device node was replaced (predict)"
+    fails 1 "-o a full device" "full" "No space left" -- "$NN" train --csv d.csv "$L" --epochs 1 -q -o full
+    [ -c full ] && ok "the full device is still a device" || bad "the full device was replaced"
+else
+    echo "skip - mknod not permitted: private device nodes not tested"
+fi
+mkfifo out.fifo
+timeout 10 "$NN" predict m.nnm --csv d.csv -o out.fifo >out 2>err
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "no reader" err && ok "-o a FIFO without reader: error, no hang" \
+    || bad "-o a FIFO without reader: exit $rc, $(cat err)"
+[ -p out.fifo ] && ok "the FIFO is still a FIFO" || bad "the FIFO was replaced"
+timeout 10 cat out.fifo >got.csv &
+run 0 "predict -o a FIFO with a reader" "$NN" predict m.nnm --csv d.csv -o out.fifo
+wait
+[ "$(wc -l <got.csv | tr -d ' ')" -eq 41 ] && ok "the FIFO's reader got 41 lines" || bad "FIFO reader got $(wc -l <got.csv) lines"
+mkdir outdir
+fails 1 "-o a directory" "outdir" "is a directory" -- "$NN" train --csv d.csv "$L" -q -o outdir
+"$NN" train --csv d.csv "$L" --epochs 2 -q -o - >std.nnm 2>err
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "saved the model to stdout" err && ok "train -o -: model on stdout, summary on stderr" \
+    || bad "train -o -: exit $rc, $(cat err)"
+[ -e ./- ] && bad "train -o - wrote a file named -" || ok "no file named -"
+run 0 "info on the model from stdout" "$NN" info std.nnm
+run 0 "train --history -" "$NN" train --csv d.csv "$L" --epochs 3 -q -o h3.nnm --history -
+[ "$(head -n 1 out)" = "epoch,train_loss,val_loss,val_accuracy,lr,seconds" ] && [ "$(wc -l <out | tr -d ' ')" -eq 4 ] \
+    && ok "--history - on stdout" || bad "--history - output: $(head -n 2 out)"
+run 0 "predict -o -" "$NN" predict m.nnm --csv d.csv -o -
+[ "$(wc -l <out | tr -d ' ')" -eq 41 ] && ok "predict -o - on stdout" || bad "predict -o -: $(wc -l <out) lines"
+[ -e ./- ] && bad "a file named - appeared" || ok "still no file named -"
+
+# 3. inputs are read exactly once and never hang: FIFOs, pipes, stdin
+mkfifo in.fifo
+timeout 10 sh -c 'cat d.csv >in.fifo' &
+run 0 "eval --csv FIFO" "$NN" eval m.nnm --csv in.fifo
+wait
+grep -q '^rows: 40$' out && ok "FIFO: all 40 rows" || bad "FIFO: $(head -n 1 out)"
+timeout 10 sh -c 'cat d.csv >in.fifo' &
+run 0 "train --csv FIFO" "$NN" train --csv in.fifo "$L" --epochs 2 -q -o fifo.nnm
+wait
+cat d.csv | "$NN" eval m.nnm --csv - >out 2>err
+grep -q '^rows: 40$' out && ok "--csv - from a pipe: 40 rows" || bad "--csv -: $(cat err)"
+cat d.csv | "$NN" train --csv - "$L" --epochs 2 -q -o pipe.nnm >out 2>err \
+    && ok "train --csv - from a pipe" || bad "train --csv -: $(cat err)"
+"$NN" predict - --csv d.csv <m.nnm >out 2>err
+[ "$(wc -l <out | tr -d ' ')" -eq 41 ] && ok "MODEL - from stdin" || bad "MODEL -: $(cat err)"
+timeout 10 sh -c 'cat m.nnm >in.fifo' &
+run 0 "info on a FIFO with a writer" "$NN" info in.fifo
+wait
+grep -q '^parameters: 42$' out && ok "info read the model from the FIFO" || bad "info FIFO: $(cat out)"
+if command -v bash >/dev/null 2>&1; then
+    run 0 "--csv <(cat d.csv)" bash -c '"$0" eval m.nnm --csv <(cat d.csv)' "$NN"
+    grep -q '^rows: 40$' out && ok "process substitution: 40 rows" || bad "process substitution: $(cat out)"
+    if command -v gzip >/dev/null 2>&1; then
+        gzip -c d.csv >d.csv.gz
+        run 0 "--csv <(cat d.csv.gz) (gzip stream)" bash -c '"$0" eval m.nnm --csv <(cat d.csv.gz)' "$NN"
+        grep -q '^rows: 40$' out && ok "gzip stream: 40 rows" || bad "gzip stream: $(cat out)"
+    fi
+else
+    echo "skip - bash not installed: process substitution not tested"
+fi
+mkfifo lonely.fifo
+timeout 10 "$NN" info lonely.fifo >out 2>err
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "no writer" err && ok "info on a FIFO without writer: error, no hang" \
+    || bad "info on a FIFO without writer: exit $rc (124: hung), $(cat err)"
+timeout 10 "$NN" eval m.nnm --csv lonely.fifo >out 2>err
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "no writer" err && ok "--csv FIFO without writer: error, no hang" \
+    || bad "--csv FIFO without writer: exit $rc (124: hung), $(cat err)"
+printf '1,2,0\n3,4,1.5\n' >frac.csv
+fails 1 "a non-integer label (CSV read once)" "frac.csv:2:3" "integer label" "1.5" -- \
+    "$NN" train --csv frac.csv "$L" -q -o x.nnm
+fails 1 "--csv - empty" "stdin" "empty input" -- "$NN" eval m.nnm --csv - </dev/null
+fails 1 "MODEL - not a model" "stdin" "not a valid model" -- "$NN" info - <d.csv
+
+# 7. a model with many outputs: no k x k confusion counts past 64 classes
+run 0 "train 65 outputs" "$NN" train --csv d.csv --layers 65:softmax --epochs 1 -q -o k65.nnm
+run 0 "eval 65 outputs" "$NN" eval k65.nnm --csv d.csv
+grep -q '^confusion matrix: not shown for 65 classes (at most 64)$' out && ! grep -q '^confusion matrix (' out \
+    && ok "65 classes: confusion matrix not shown, and said so" || { bad "65 classes"; head -n 5 out; }
+run 0 "train 64 outputs" "$NN" train --csv d.csv --layers 64:softmax --epochs 1 -q -o k64.nnm
+run 0 "eval 64 outputs" "$NN" eval k64.nnm --csv d.csv
+rows=$(sed -n '/^confusion matrix (/,$p' out | tail -n +3 | wc -l | tr -d ' ')
+[ "$rows" -eq 64 ] && ok "64 classes: 64 matrix rows" || bad "64 classes: $rows matrix rows"
+
+# 8. messages: empty names, whole long paths, capped arguments, layers
+fails 1 "empty --csv" "--csv: empty file name" -- "$NN" train --csv "" "$L" -q -o e.nnm
+fails 1 "empty MODEL" "MODEL: empty file name" -- "$NN" info ""
+fails 1 "empty -o" "--output: empty file name" -- "$NN" train --csv d.csv "$L" -q -o ""
+fails 1 "empty predict -o" "--output: empty file name" -- "$NN" predict m.nnm --csv d.csv -o ""
+long=dir_$(awk 'BEGIN { while (n++ < 90) printf "a" }')
+deep="$long/$long/$long/bad.csv"
+mkdir -p "$long/$long/$long" && cp bad.csv "$deep"
+fails 1 "a path over 255 bytes is printed whole" "$deep:3:2" -- "$NN" train --csv "$deep" "$L" -q -o x.nnm
+huge=$(awk 'BEGIN { while (n++ < 100000) printf "x" }')
+"$NN" train --csv d.csv "$L" --lr "$huge" -o x.nnm >out 2>err
+len=$(wc -c <err | tr -d ' ')
+[ "$len" -lt 300 ] && grep -q 'xxx\.\.\.' err && ok "a 100,000-character argument is capped ($len bytes)" \
+    || bad "echo of a huge argument: $len bytes"
+fails 2 "--layers 1:softmax" "layer 1" "1:softmax" "a softmax layer needs at least 2 units" -- \
+    "$NN" train --csv d.csv --layers 1:softmax -q -o x.nnm
+fails 2 "--layers 4:relu,1:softmax" "layer 2" "at least 2 units" -- \
+    "$NN" train --csv d.csv --layers 4:relu,1:softmax -q -o x.nnm
+
+# 9. a failed write to stdout is an error in every subcommand
+if [ -w /dev/full ]; then
+    for c in "train --csv d.csv $L --epochs 1 -q -o full.nnm" "eval m.nnm --csv d.csv" \
+             "predict m.nnm --csv d.csv" "info m.nnm" "--help" "--version" "train --help" \
+             "train --csv d.csv $L --epochs 1 -q -o -"; do
+        # shellcheck disable=SC2086
+        "$NN" $c >/dev/full 2>err
+        rc=$?
+        [ "$rc" -eq 1 ] && grep -q "standard output" err && ok "nn $c >/dev/full: exit 1" \
+            || bad "nn $c >/dev/full: exit $rc, $(cat err)"
+    done
+else
+    echo "skip - no /dev/full: failed writes to stdout not tested"
+fi
+ls ./*.tmp.* ./.*.tmp.* >/dev/null 2>&1 && bad "temporary files left behind" || ok "no temporary files after the stream tests"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
