@@ -115,16 +115,13 @@ typedef struct train_args {
     bool restore_best, quiet;
 } train_args;
 
-static int train_opt(void *ctx, const cli_opt *o, const char *v)
+/* --loss, --init, --optim: a name from a fixed list; --schedule and its
+ * parameters. */
+static int train_choice(train_args *a, int id, const char *v)
 {
-    train_args *a = ctx;
     const char *c = "train";
     const double NA = NAN;
-    if (!o)
-        return cli_usage_error(c, "unexpected argument '%s'", cli_cap(v));
-    if (o->id >= CLI_DATA_BASE) return cli_data_opt(c, &a->data, o->id, v);
-    switch (o->id) {
-    case T_LAYERS: a->layers = v; return 0;
+    switch (id) {
     case T_LOSS:
         if (!strcmp(v, "ce")) a->loss = NN_LOSS_SOFTMAX_CE;
         else if (!strcmp(v, "bce")) a->loss = NN_LOSS_BCE;
@@ -164,6 +161,35 @@ static int train_opt(void *ctx, const cli_opt *o, const char *v)
                                    "nesterov, adam or adamw, got '%s'",
                                    cli_cap(v));
         return 0;
+    case T_SCHEDULE:
+        if (!strcmp(v, "constant")) a->schedule = NN_SCHED_CONSTANT;
+        else if (!strcmp(v, "step")) a->schedule = NN_SCHED_STEP;
+        else if (!strcmp(v, "cosine")) a->schedule = NN_SCHED_COSINE;
+        else
+            return cli_usage_error(c, "--schedule expects constant, step or "
+                                   "cosine, got '%s'", cli_cap(v));
+        return 0;
+    case T_GAMMA:
+        a->set_gamma = true;
+        return cli_double(c, "gamma", v, 0, false, 1, true,
+                          "a number in (0, 1]", &a->gamma);
+    case T_STEP_EPOCHS:
+        a->set_step_epochs = true;
+        return cli_size(c, "step-epochs", v, 1, &a->step_epochs);
+    case T_LR_MIN:
+        a->set_lr_min = true;
+        return cli_double(c, "lr-min", v, 0, true, NA, false,
+                          "a number >= 0", &a->lr_min);
+    }
+    return 0;
+}
+
+/* The optimizer's numbers: --lr ... --clip. */
+static int train_optim_num(train_args *a, int id, const char *v)
+{
+    const char *c = "train";
+    const double NA = NAN;
+    switch (id) {
     case T_LR:
         a->set_lr = true;
         return cli_double(c, "lr", v, 0, false, NA, false, "a number > 0",
@@ -190,6 +216,25 @@ static int train_opt(void *ctx, const cli_opt *o, const char *v)
     case T_CLIP:
         return cli_double(c, "clip", v, 0, false, NA, false, "a number > 0",
                           &a->clip);
+    }
+    return 0;
+}
+
+static int train_opt(void *ctx, const cli_opt *o, const char *v)
+{
+    train_args *a = ctx;
+    const char *c = "train";
+    if (!o)
+        return cli_usage_error(c, "unexpected argument '%s'", cli_cap(v));
+    if (o->id >= CLI_DATA_BASE) return cli_data_opt(c, &a->data, o->id, v);
+    switch (o->id) {
+    case T_LAYERS: a->layers = v; return 0;
+    case T_LOSS: case T_INIT: case T_OPTIM: case T_SCHEDULE: case T_GAMMA:
+    case T_STEP_EPOCHS: case T_LR_MIN:
+        return train_choice(a, o->id, v);
+    case T_LR: case T_MOMENTUM: case T_BETA1: case T_BETA2: case T_EPS:
+    case T_WD: case T_CLIP:
+        return train_optim_num(a, o->id, v);
     case T_EPOCHS: return cli_size(c, "epochs", v, 1, &a->epochs);
     case T_BATCH: return cli_size(c, "batch", v, 1, &a->batch);
     case T_VALFRAC:
@@ -197,25 +242,6 @@ static int train_opt(void *ctx, const cli_opt *o, const char *v)
                           "a number in [0, 1)", &a->val_fraction);
     case T_PATIENCE: return cli_size(c, "patience", v, 0, &a->patience);
     case T_RESTORE: a->restore_best = true; return 0;
-    case T_SCHEDULE:
-        if (!strcmp(v, "constant")) a->schedule = NN_SCHED_CONSTANT;
-        else if (!strcmp(v, "step")) a->schedule = NN_SCHED_STEP;
-        else if (!strcmp(v, "cosine")) a->schedule = NN_SCHED_COSINE;
-        else
-            return cli_usage_error(c, "--schedule expects constant, step or "
-                                   "cosine, got '%s'", cli_cap(v));
-        return 0;
-    case T_GAMMA:
-        a->set_gamma = true;
-        return cli_double(c, "gamma", v, 0, false, 1, true,
-                          "a number in (0, 1]", &a->gamma);
-    case T_STEP_EPOCHS:
-        a->set_step_epochs = true;
-        return cli_size(c, "step-epochs", v, 1, &a->step_epochs);
-    case T_LR_MIN:
-        a->set_lr_min = true;
-        return cli_double(c, "lr-min", v, 0, true, NA, false,
-                          "a number >= 0", &a->lr_min);
     case T_SEED: return cli_u64(c, "seed", v, &a->seed);
     case T_THREADS: return cli_size(c, "threads", v, 1, &a->threads);
     case T_OUTPUT: a->output = v; return 0;
@@ -245,6 +271,90 @@ static int layers_error(const char *spec, size_t layer, const char *item,
 }
 
 /* Parses SPEC into a malloc'ed array; returns 0 or EXIT_USAGE. */
+/* Each parse_* step below returns NULL, or what is wrong with the item. */
+
+/* UNITS before the ':' (item is cut at the ':' if there is one). */
+static const char *parse_units(char *item, char **colon, layer_def *s)
+{
+    if (!*item) return "empty layer";
+    *colon = strchr(item, ':');
+    if (*colon) **colon = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long u = strtoull(item, &end, 10);
+    if (*item < '0' || *item > '9' || *end || errno || u == 0 || u > SIZE_MAX)
+        return "expected a number of units >= 1 before ':'";
+    s->n_out = (size_t)u;
+    if (!*colon)
+        return "expected UNITS:ACTIVATION (identity, sigmoid, tanh, relu, "
+               "leaky[=SLOPE], softmax)";
+    return NULL;
+}
+
+/* ACT[=PARAM]; msg receives the message for an unknown name. */
+static const char *parse_act(char *act, layer_def *s, char *msg, size_t cap)
+{
+    char *eq = strchr(act, '=');
+    if (eq) *eq++ = '\0';
+    static const struct { const char *n; nn_activation a; } acts[] = {
+        {"identity", NN_ACT_IDENTITY}, {"linear", NN_ACT_IDENTITY},
+        {"sigmoid", NN_ACT_SIGMOID}, {"tanh", NN_ACT_TANH},
+        {"relu", NN_ACT_RELU}, {"leaky", NN_ACT_LEAKY_RELU},
+        {"leaky-relu", NN_ACT_LEAKY_RELU}, {"softmax", NN_ACT_SOFTMAX}};
+    bool found = false;
+    for (size_t k = 0; k < sizeof acts / sizeof acts[0] && !found; k++)
+        if (!strcmp(act, acts[k].n)) {
+            s->act = acts[k].a;
+            found = true;
+        }
+    if (!found) {
+        snprintf(msg, cap, "unknown activation '%.40s' (expected identity, "
+                 "sigmoid, tanh, relu, leaky[=SLOPE] or softmax)", act);
+        return msg;
+    }
+    if (s->act == NN_ACT_SOFTMAX && s->n_out < 2)
+        return "a softmax layer needs at least 2 units (for one output use "
+               "1:sigmoid)";
+    if (s->act == NN_ACT_LEAKY_RELU) s->act_param = 0.01;
+    if (!eq) return NULL;
+    if (s->act != NN_ACT_LEAKY_RELU)
+        return "only leaky takes a parameter (leaky=SLOPE)";
+    char *end;
+    double v = strtod(eq, &end);
+    if (!*eq || *end || !isfinite(v) || v < 0)
+        return "leaky=SLOPE expects a number >= 0";
+    s->act_param = v;
+    return NULL;
+}
+
+/* :drop=P after the activation (rest may be NULL: no dropout). */
+static const char *parse_drop(const char *rest, bool last, layer_def *s)
+{
+    if (!rest) return NULL;
+    if (strncmp(rest, "drop=", 5))
+        return "expected ':drop=P' after the activation";
+    char *end;
+    double v = strtod(rest + 5, &end);
+    if (!rest[5] || *end || !isfinite(v) || !(v >= 0 && v < 1))
+        return "drop=P expects a number in [0, 1)";
+    if (last && v > 0) return "no dropout on the output layer";
+    s->dropout = v;
+    return NULL;
+}
+
+/* One item UNITS:ACT[=PARAM][:drop=P] (cut in place) into s. */
+static const char *parse_item(char *item, bool last, layer_def *s, char *msg,
+                              size_t cap)
+{
+    char *colon = NULL;
+    const char *why = parse_units(item, &colon, s);
+    if (why) return why;
+    char *act = colon + 1, *rest = strchr(act, ':');
+    if (rest) *rest++ = '\0';
+    why = parse_act(act, s, msg, cap);
+    return why ? why : parse_drop(rest, last, s);
+}
+
 static int parse_layers(const char *spec, layer_def **out, size_t *n_out)
 {
     size_t n = 1;
@@ -262,103 +372,12 @@ static int parse_layers(const char *spec, layer_def **out, size_t *n_out)
     for (size_t i = 0; i < n && !rc; i++) {
         char *comma = strchr(item, ',');
         if (comma) *comma = '\0';
-        char shown[96];
+        char shown[96], msg[200];
         snprintf(shown, sizeof shown, "%s", item);
-        layer_def *s = &specs[i];
-        memcpy(s->item, shown, sizeof s->item);
-        /* UNITS */
-        char *colon = strchr(item, ':');
-        if (!*item) {
-            rc = layers_error(spec, i + 1, shown, "empty layer");
-            break;
-        }
-        if (colon) *colon = '\0';
-        char *end;
-        errno = 0;
-        unsigned long long u = strtoull(item, &end, 10);
-        if (*item < '0' || *item > '9' || *end || errno || u == 0 ||
-            u > SIZE_MAX) {
-            rc = layers_error(spec, i + 1, shown,
-                              "expected a number of units >= 1 before ':'");
-            break;
-        }
-        s->n_out = (size_t)u;
-        if (!colon) {
-            rc = layers_error(spec, i + 1, shown, "expected UNITS:ACTIVATION "
-                              "(identity, sigmoid, tanh, relu, "
-                              "leaky[=SLOPE], softmax)");
-            break;
-        }
-        /* ACT[=PARAM] */
-        char *act = colon + 1;
-        char *rest = strchr(act, ':');
-        if (rest) *rest++ = '\0';
-        char *eq = strchr(act, '=');
-        if (eq) *eq++ = '\0';
-        static const struct { const char *n; nn_activation a; } acts[] = {
-            {"identity", NN_ACT_IDENTITY}, {"linear", NN_ACT_IDENTITY},
-            {"sigmoid", NN_ACT_SIGMOID}, {"tanh", NN_ACT_TANH},
-            {"relu", NN_ACT_RELU}, {"leaky", NN_ACT_LEAKY_RELU},
-            {"leaky-relu", NN_ACT_LEAKY_RELU}, {"softmax", NN_ACT_SOFTMAX}};
-        bool found = false;
-        for (size_t k = 0; k < sizeof acts / sizeof acts[0]; k++)
-            if (!strcmp(act, acts[k].n)) {
-                s->act = acts[k].a;
-                found = true;
-            }
-        if (!found) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "unknown activation '%.40s' (expected "
-                     "identity, sigmoid, tanh, relu, leaky[=SLOPE] or "
-                     "softmax)", act);
-            rc = layers_error(spec, i + 1, shown, msg);
-            break;
-        }
-        if (s->act == NN_ACT_SOFTMAX && s->n_out < 2) {
-            rc = layers_error(spec, i + 1, shown, "a softmax layer needs at "
-                              "least 2 units (for one output use "
-                              "1:sigmoid)");
-            break;
-        }
-        if (s->act == NN_ACT_LEAKY_RELU) s->act_param = 0.01;
-        if (eq) {
-            double v;
-            if (s->act != NN_ACT_LEAKY_RELU) {
-                rc = layers_error(spec, i + 1, shown, "only leaky takes a "
-                                  "parameter (leaky=SLOPE)");
-                break;
-            }
-            v = strtod(eq, &end);
-            if (!*eq || *end || !isfinite(v) || v < 0) {
-                rc = layers_error(spec, i + 1, shown,
-                                  "leaky=SLOPE expects a number >= 0");
-                break;
-            }
-            s->act_param = v;
-        }
-        /* :drop=P */
-        if (rest) {
-            double v = -1;
-            if (!strncmp(rest, "drop=", 5)) {
-                v = strtod(rest + 5, &end);
-                if (!rest[5] || *end || !isfinite(v)) v = -1;
-            } else {
-                rc = layers_error(spec, i + 1, shown,
-                                  "expected ':drop=P' after the activation");
-                break;
-            }
-            if (!(v >= 0 && v < 1)) {
-                rc = layers_error(spec, i + 1, shown,
-                                  "drop=P expects a number in [0, 1)");
-                break;
-            }
-            if (i == n - 1 && v > 0) {
-                rc = layers_error(spec, i + 1, shown,
-                                  "no dropout on the output layer");
-                break;
-            }
-            s->dropout = v;
-        }
+        memcpy(specs[i].item, shown, sizeof specs[i].item);
+        const char *why = parse_item(item, i == n - 1, &specs[i], msg,
+                                     sizeof msg);
+        if (why) rc = layers_error(spec, i + 1, shown, why);
         item = comma ? comma + 1 : item + strlen(item);
     }
     free(copy);
