@@ -692,7 +692,8 @@ NN_API nn_status nn_data_take_targets(nn_data_t *data, const size_t *cols,
  * dimensions: the first dimension gives the rows, the product of the others
  * the columns; values converted to double unscaled. Sizes are checked
  * against the file's real length before any allocation: a truncated or
- * oversized file gives NN_ERR_FORMAT and never over-allocates.
+ * oversized file gives NN_ERR_FORMAT and never over-allocates. NaN/Inf in a
+ * float file is NN_ERR_FORMAT naming the element.
  * @return NN_ERR_IO if the file cannot be read, NN_ERR_FORMAT if malformed. */
 NN_API nn_status nn_data_load_idx(nn_data_t **out, const char *path,
                                   const nn_allocator *alloc,
@@ -704,9 +705,13 @@ NN_API nn_status nn_data_load_idx_labels(nn_data_t *data, const char *path,
 /* Read a numeric CSV file (comma-separated; header line skipped when
  * header != 0). label_col is the 0-based column holding an integer class
  * label (>= 0), or NN_NO_COLUMN; every other column is a feature. Numbers
- * are read in the "C" locale whatever the process's locale. Every row must
- * have the same number of fields. A non-numeric cell, ragged row or bad label
- * gives NN_ERR_FORMAT with line and column in *err. */
+ * are read in the "C" locale whatever the process's locale, and must be
+ * plain decimal (no hex, inf or nan). Every row, and the header, must have
+ * the same number of fields. A leading UTF-8 BOM is skipped; lines end in
+ * \n, \r\n or \r. A non-numeric cell, ragged row or bad label gives
+ * NN_ERR_FORMAT with line and column in *err. Every loader reads its input
+ * once (pipes and FIFOs work; a FIFO without a writer is an empty file, never
+ * a hang); gzip input must be complete (a cut stream is NN_ERR_FORMAT). */
 NN_API nn_status nn_data_load_csv(nn_data_t **out, const char *path,
                                   int32_t header, size_t label_col,
                                   const nn_allocator *alloc,
@@ -931,11 +936,16 @@ NN_API nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net,
  * Version-1 files (libnn 0.x) still load. */
 #define NN_MODEL_FORMAT_VERSION 2
 
-/* Save net (and opt, if not NULL; it must fit net) to `path` atomically: the
- * bytes go to a temporary file in the same directory, which is flushed,
- * fsync'ed and renamed over `path`. On any failure the previous file at
- * `path` is intact and the temporary file is removed. A new file gets mode
- * 0666 minus the umask, like fopen.
+/* Save net (and opt, if not NULL; it must fit net) to `path`. A regular or
+ * new file is replaced atomically: the bytes go to a temporary file in the
+ * same directory, which is flushed, fsync'ed and renamed over `path`; on any
+ * failure the previous file is intact and the temporary file is removed. A
+ * new file gets mode 0666 minus the umask, like fopen; a replaced one keeps
+ * its permission bits. A symbolic link is followed and its target replaced
+ * so (the link stays; a dangling link creates its target). A device, FIFO or
+ * socket is written directly, never replaced (a FIFO without a reader fails
+ * at once with NN_ERR_IO); a directory is refused (NN_ERR_IO). See
+ * docs/FORMAT.md, "Writing".
  * @return NN_ERR_IO (with the path and the system's message in *err if
  * given); NN_ERR_INVALID for a NULL/empty path, a NULL net or an optimizer
  * not shaped like net; NN_ERR_NOMEM (the bytes are built in memory first,
@@ -955,10 +965,13 @@ NN_API nn_status nn_model_save_mem(const nn_net_t *net, const nn_optim_t *opt,
  * in *opt (NULL when the file holds none). Everything is validated before it
  * is trusted: magic, version, every size (against the file's real length and
  * for overflow, before any allocation), enum values, the CRC-32.
+ * The header is checked before the payload is read, so a file that is not
+ * a model is refused after 32 bytes. FIFOs and pipes are read once, in one
+ * pass; a FIFO without a writer reads as an empty file (never blocks).
  * @return NN_ERR_FORMAT for a malformed, truncated or corrupt file;
  * NN_ERR_UNSUPPORTED for a file of a newer format version; NN_ERR_IO if it
- * cannot be read; NN_ERR_FORMAT too for an empty file or one over 16 GiB
- * (refused before it is read); NN_ERR_NOMEM. On error
+ * cannot be read or is a directory; NN_ERR_FORMAT too for an empty file or
+ * one over 16 GiB (refused before it is read); NN_ERR_NOMEM. On error
  * nothing is returned and nothing leaks. The optimizer state is restored bit
  * for bit (not checked for finiteness: a diverged run can still be loaded). */
 NN_API nn_status nn_model_load(const char *path, nn_net_t **net,

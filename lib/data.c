@@ -16,12 +16,15 @@
 #include "nn_private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* First read buffer: a header's claimed size is never trusted, the buffer
@@ -41,12 +44,27 @@ struct nn_data {
 };
 
 /* ------------------------------------------------------------ errors */
+/* Copy path into a name buffer of cap bytes. A longer name keeps its end
+ * (the file's own name is what tells two paths apart) behind a leading
+ * "...", cut at a UTF-8 character boundary. */
+static void copy_path(char *dst, size_t cap, const char *path)
+{
+    size_t n = strlen(path);
+    if (n < cap) {
+        memcpy(dst, path, n + 1);
+        return;
+    }
+    const char *tail = path + n - (cap - 4);
+    while ((*tail & 0xC0) == 0x80) tail++; /* a continuation byte */
+    snprintf(dst, cap, "...%s", tail);
+}
+
 static void set_err(nn_error_info *err, const char *path, size_t line,
                     size_t col, size_t offset, const char *fmt, ...)
 {
     if (!err) return;
     memset(err, 0, sizeof *err);
-    snprintf(err->file, sizeof err->file, "%s", path ? path : "");
+    copy_path(err->file, sizeof err->file, path ? path : "");
     err->line = line;
     err->column = col;
     err->offset = offset;
@@ -54,6 +72,41 @@ static void set_err(nn_error_info *err, const char *path, size_t line,
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+}
+
+/* At most max bytes of [a, b) into out (cap >= 4 * max + 4), every byte
+ * outside printable ASCII written as \xNN and "..." after a cut: a message
+ * never carries raw bytes (terminal escapes, an invisible BOM, a NUL). */
+static const char *escape(char *out, size_t cap, const char *a, const char *b,
+                          size_t max)
+{
+    size_t k = 0;
+    for (const char *p = a; p < b && k + 8 < cap; p++) {
+        if ((size_t)(p - a) == max) {
+            memcpy(out + k, "...", 3);
+            k += 3;
+            break;
+        }
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c < 0x7F && c != '\\' && c != '"') out[k++] = (char)c;
+        else k += (size_t)snprintf(out + k, cap - k, "\\x%02x", c);
+    }
+    out[k] = '\0';
+    return out;
+}
+
+/* What the first n bytes of an input look like when they start with the
+ * magic of another format libnn reads, else NULL. */
+static const char *looks_like(const unsigned char *p, size_t n)
+{
+    if (n >= 4 && p[0] == 0x89 && p[1] == 'N' && p[2] == 'N' && p[3] == 'M')
+        return "a libnn model file";
+    if (n >= 2 && p[0] == 0x1F && p[1] == 0x8B)
+        return "gzip data (compressed twice?)";
+    if (n >= 4 && p[0] == 0 && p[1] == 0 && p[3] != 0 &&
+        (p[2] == 0x08 || p[2] == 0x09 || (p[2] >= 0x0B && p[2] <= 0x0E)))
+        return "an IDX file";
+    return NULL;
 }
 
 /* ------------------------------------------------------------ reading */
@@ -64,19 +117,63 @@ typedef struct {
     size_t off; /* bytes consumed so far (decompressed) */
 } reader;
 
+/* Open path for reading. O_NONBLOCK makes open return at once on a FIFO
+ * that has no writer (a blocking open would wait forever); it is cleared
+ * again, so that reads wait for a writer's data as usual and a writer-less
+ * FIFO reads as an immediate end of file. Returns the descriptor, or -1
+ * with the error in *err. */
+static int open_input(const char *path, nn_error_info *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        set_err(err, path, 0, 0, 0, "cannot open: %s", NN_ERRNO_TEXT(errno));
+        return -1;
+    }
+    struct stat sb;
+    int fl = -1;
+    const char *what = "cannot stat";
+    if (fstat(fd, &sb) == 0) {
+        what = "cannot read";
+        if (S_ISDIR(sb.st_mode)) errno = EISDIR;
+        else if ((fl = fcntl(fd, F_GETFL)) >= 0 &&
+                 fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
+            return fd;
+    }
+    int e = errno;
+    close(fd);
+    set_err(err, path, 0, 0, 0, "%s: %s", what, NN_ERRNO_TEXT(e));
+    return -1;
+}
+
+/* Open path through zlib on the descriptor open_input gave: gzip and plain
+ * input alike, read once from the front (a pipe cannot be rewound). */
 static nn_status rd_open(reader *r, const char *path, nn_error_info *err)
 {
     r->path = path;
     r->err = err;
     r->off = 0;
-    errno = 0;
-    r->gz = gzopen(path, "rb");
-    if (!r->gz) {
-        set_err(err, path, 0, 0, 0, "cannot open: %s",
-                errno ? NN_ERRNO_TEXT(errno) : "out of memory");
-        return NN_ERR_IO;
+    int fd = open_input(path, err);
+    if (fd < 0) return NN_ERR_IO;
+    r->gz = gzdopen(fd, "rb");
+    if (!r->gz) { /* only its allocation can fail */
+        close(fd);
+        return NN_ERR_NOMEM;
     }
     return NN_OK;
+}
+
+/* After gzread's 0: a gzip stream that stopped before its end-of-stream
+ * marker and CRC/length trailer is truncated, not a short file (zlib reports
+ * it as Z_BUF_ERROR, "unexpected end of file", without failing the read). */
+static nn_status rd_check_end(reader *r, size_t at)
+{
+    int errnum = 0;
+    gzerror(r->gz, &errnum);
+    if (errnum != Z_BUF_ERROR) return NN_OK;
+    set_err(r->err, r->path, 0, 0, at,
+            "truncated gzip data: the stream ends after %zu bytes, before "
+            "its end marker and checksum", at);
+    return NN_ERR_FORMAT;
 }
 
 /* Read up to n bytes; *got receives the count (short only at end of file). */
@@ -99,7 +196,11 @@ static nn_status rd_read(reader *r, void *buf, size_t n, size_t *got)
                     r->off + done, msg ? msg : "zlib error");
             return NN_ERR_FORMAT;
         }
-        if (k == 0) break;
+        if (k == 0) {
+            nn_status st = rd_check_end(r, r->off + done);
+            if (st) return st;
+            break;
+        }
         done += (size_t)k;
     }
     r->off += done;
@@ -165,31 +266,54 @@ typedef struct {
     size_t rows, cols, count, bytes;
 } idx_header;
 
-static nn_status idx_read_header(reader *r, idx_header *h)
+/* The element type of an IDX type byte: size and name (false if unknown). */
+static bool idx_type(int type, size_t *elsize, const char **name)
+{
+    switch (type) {
+    case 0x08: *elsize = 1; *name = "ubyte"; return true;
+    case 0x09: *elsize = 1; *name = "sbyte"; return true;
+    case 0x0B: *elsize = 2; *name = "int16"; return true;
+    case 0x0C: *elsize = 4; *name = "int32"; return true;
+    case 0x0D: *elsize = 4; *name = "float32"; return true;
+    case 0x0E: *elsize = 8; *name = "float64"; return true;
+    default: return false;
+    }
+}
+
+/* The 4-byte magic: 00 00, the type byte, the number of dimensions. */
+static nn_status idx_read_magic(reader *r, idx_header *h)
 {
     unsigned char m[4];
     size_t got;
     nn_status st = rd_read(r, m, 4, &got);
     if (st) return st;
+    if (got == 0) {
+        set_err(r->err, r->path, 0, 0, 0, "empty file");
+        return NN_ERR_FORMAT;
+    }
     if (got < 4) {
         set_err(r->err, r->path, 0, 0, got,
                 "expected a 4-byte IDX magic, file ends after %zu", got);
         return NN_ERR_FORMAT;
     }
     if (m[0] != 0 || m[1] != 0) {
-        set_err(r->err, r->path, 0, 0, 0,
-                "bad IDX magic %02x %02x (expected 00 00)", m[0], m[1]);
+        const char *kind = looks_like(m, 4);
+        bool text = true;
+        for (int i = 0; i < 4; i++)
+            if (m[i] < 0x20 && m[i] != '\n' && m[i] != '\r' && m[i] != '\t')
+                text = false;
+        if (!kind && text) kind = "text (a CSV file?)";
+        if (kind)
+            set_err(r->err, r->path, 0, 0, 0,
+                    "not an IDX file: it looks like %s", kind);
+        else
+            set_err(r->err, r->path, 0, 0, 0,
+                    "bad IDX magic \\x%02x\\x%02x (expected \\x00\\x00)",
+                    m[0], m[1]);
         return NN_ERR_FORMAT;
     }
     h->type = m[2];
-    switch (h->type) {
-    case 0x08: h->elsize = 1; h->tname = "ubyte"; break;
-    case 0x09: h->elsize = 1; h->tname = "sbyte"; break;
-    case 0x0B: h->elsize = 2; h->tname = "int16"; break;
-    case 0x0C: h->elsize = 4; h->tname = "int32"; break;
-    case 0x0D: h->elsize = 4; h->tname = "float32"; break;
-    case 0x0E: h->elsize = 8; h->tname = "float64"; break;
-    default:
+    if (!idx_type(h->type, &h->elsize, &h->tname)) {
         set_err(r->err, r->path, 0, 0, 2, "bad IDX type byte 0x%02x",
                 h->type);
         return NN_ERR_FORMAT;
@@ -199,12 +323,20 @@ static nn_status idx_read_header(reader *r, idx_header *h)
         set_err(r->err, r->path, 0, 0, 3, "IDX file with 0 dimensions");
         return NN_ERR_FORMAT;
     }
+    return NN_OK;
+}
+
+/* The dimension sizes (big-endian u32 each, none 0): rows = the first,
+ * cols = the product of the others, then count and bytes, overflow-checked
+ * (the count must also fit as doubles). */
+static nn_status idx_read_dims(reader *r, idx_header *h)
+{
     h->rows = 0;
     h->cols = 1;
     for (size_t i = 0; i < h->ndims; i++) {
         unsigned char d[4];
-        size_t at = r->off;
-        st = rd_read(r, d, 4, &got);
+        size_t at = r->off, got;
+        nn_status st = rd_read(r, d, 4, &got);
         if (st) return st;
         if (got < 4) {
             set_err(r->err, r->path, 0, 0, at + got,
@@ -230,6 +362,12 @@ too_big:
     set_err(r->err, r->path, 0, 0, 4,
             "IDX dimensions describe more data than any file can hold");
     return NN_ERR_FORMAT;
+}
+
+static nn_status idx_read_header(reader *r, idx_header *h)
+{
+    nn_status st = idx_read_magic(r, h);
+    return st ? st : idx_read_dims(r, h);
 }
 
 static double idx_value(const unsigned char *p, int type)
@@ -447,6 +585,25 @@ nn_status nn_data_take_targets(nn_data_t *data, const size_t *cols, size_t k)
     return NN_OK;
 }
 
+/* Float images must be finite, as in the CSV loader: a NaN or an infinity
+ * would train a NaN model without a word. Checked before the data set is
+ * allocated; the error names the element and its byte offset. */
+static nn_status idx_check_finite(const char *path, const idx_header *h,
+                                  const unsigned char *buf, nn_error_info *err)
+{
+    if (h->type != 0x0D && h->type != 0x0E) return NN_OK;
+    for (size_t i = 0; i < h->count; i++) {
+        double v = idx_value(buf + i * h->elsize, h->type);
+        if (isfinite(v)) continue;
+        set_err(err, path, 0, 0, 4 + 4 * h->ndims + i * h->elsize,
+                "element %zu (row %zu, column %zu) is %s: values must be "
+                "finite", i + 1, i / h->cols + 1, i % h->cols + 1,
+                isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+        return NN_ERR_FORMAT;
+    }
+    return NN_OK;
+}
+
 nn_status nn_data_load_idx(nn_data_t **out, const char *path,
                            const nn_allocator *alloc, nn_error_info *err)
 {
@@ -457,8 +614,9 @@ nn_status nn_data_load_idx(nn_data_t **out, const char *path,
     unsigned char *buf = NULL;
     nn_status st = idx_read(path, &al, err, &h, &buf);
     if (st) return st;
+    st = idx_check_finite(path, &h, buf, err);
     nn_data_t *d = NULL;
-    st = data_new(&d, &al, h.rows, h.cols);
+    if (!st) st = data_new(&d, &al, h.rows, h.cols);
     if (!st) {
         for (size_t i = 0; i < h.count; i++)
             d->X[i] = idx_value(buf + i * h.elsize, h.type);
@@ -512,6 +670,9 @@ nn_status nn_data_load_idx_labels(nn_data_t *data, const char *path,
 
 /* ------------------------------------------------------------ CSV */
 static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+#define SHOWN 40 /* bytes of a cell echoed in a message */
 
 typedef struct {
     const char *path;
@@ -519,86 +680,173 @@ typedef struct {
     locale_t loc;     /* the "C" numeric locale of this load call */
     size_t label_col; /* or NN_NO_COLUMN */
     size_t fields; /* per row, fixed by the first data row (0 = unknown) */
+    size_t header_fields; /* fields of the header line (0 = no header) */
+    size_t header_off;    /* its byte offset (after a BOM) */
     size_t rows;
     size_t max_label;
 } csv_state;
 
-/* Parse one line [s, e) (no newline, no trailing \r). With X non-NULL store
- * the row's features at X and its label at *label. */
-static nn_status csv_line(csv_state *cs, size_t lineno, size_t line_off,
-                          const char *s, const char *e, double *X,
-                          int32_t *label)
+/* A line: its 1-based number, its first byte and that byte's offset. */
+typedef struct {
+    size_t no, off;
+    const char *s;
+} csv_loc;
+
+/* Fail with NN_ERR_FORMAT at column col of line `at`, byte `where`. */
+static nn_status csv_fail(const csv_state *cs, const csv_loc *at, size_t col,
+                          const char *where, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    set_err(cs->err, cs->path, at->no, col, at->off + (size_t)(where - at->s),
+            "%s", msg);
+    return NN_ERR_FORMAT;
+}
+
+/* Whether [a, b) is a plain decimal number: [+-] digits [. digits]
+ * [(e|E) [+-] digits], with a digit in the mantissa. strtod would also take
+ * hexadecimal ("0x10" is 16), hex floats ("0x1p4"), "inf", "nan",
+ * "infinity": none of them is CSV, and each would load silently. */
+static bool plain_decimal(const char *a, const char *b)
+{
+    const char *p = a;
+    size_t digits = 0;
+    if (p < b && (*p == '+' || *p == '-')) p++;
+    for (; p < b && is_digit(*p); p++) digits++;
+    if (p < b && *p == '.')
+        for (p++; p < b && is_digit(*p); p++) digits++;
+    if (digits == 0) return false;
+    if (p < b && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < b && (*p == '+' || *p == '-')) p++;
+        if (p == b || !is_digit(*p)) return false;
+        while (p < b && is_digit(*p)) p++;
+    }
+    return p == b;
+}
+
+/* The number in cell [*a, *b) of column col (trimmed of blanks in place). */
+static nn_status csv_cell(const csv_state *cs, const csv_loc *at, size_t col,
+                          const char **a, const char **b, double *v)
+{
+    while (*a < *b && is_blank(**a)) (*a)++;
+    while (*b > *a && is_blank((*b)[-1])) (*b)--;
+    if (*a == *b) return csv_fail(cs, at, col, *a, "empty cell");
+    char shown[4 * SHOWN + 8];
+    if (!plain_decimal(*a, *b))
+        return csv_fail(cs, at, col, *a,
+                        "expected a decimal number, found \"%s\"",
+                        escape(shown, sizeof shown, *a, *b, SHOWN));
+    /* strtod_l stops at the end of the validated text (a blank, ',', a line
+     * end or the final NUL follow it); the "C" locale makes '.' the decimal
+     * point whatever setlocale says. */
+    char *end;
+    *v = strtod_l(*a, &end, cs->loc);
+    if (end != *b || !isfinite(*v))
+        return csv_fail(cs, at, col, *a, "number out of range: \"%s\"",
+                        escape(shown, sizeof shown, *a, *b, SHOWN));
+    return NN_OK;
+}
+
+/* The label in cell [a, b) (value v): an integer in [0, 2^31). */
+static nn_status csv_label(csv_state *cs, const csv_loc *at, size_t col,
+                           const char *a, const char *b, double v,
+                           int32_t *label)
+{
+    if (v < 0 || v >= LABEL_LIMIT || v != floor(v)) {
+        char shown[4 * SHOWN + 8];
+        return csv_fail(cs, at, col, a,
+                        "expected an integer label in [0, 2^31), found "
+                        "\"%s\"", escape(shown, sizeof shown, a, b, SHOWN));
+    }
+    if (label) *label = (int32_t)v;
+    if ((size_t)v > cs->max_label) cs->max_label = (size_t)v;
+    return NN_OK;
+}
+
+/* After the last cell of a row of col fields (nf features): the first data
+ * row fixes the row width (and must agree with the header); a later row
+ * must have as many fields. */
+static nn_status csv_row_end(csv_state *cs, const csv_loc *at, size_t col,
+                             size_t nf)
+{
+    if (cs->fields) {
+        if (col < cs->fields)
+            return csv_fail(cs, at, col, at->s, "row has %zu fields, "
+                            "expected %zu", col, cs->fields);
+        return NN_OK;
+    }
+    if (cs->label_col != NN_NO_COLUMN && cs->label_col >= col)
+        return csv_fail(cs, at, 0, at->s, "label column %zu but rows have "
+                        "%zu fields", cs->label_col + 1, col);
+    if (nf == 0) return csv_fail(cs, at, 0, at->s, "no feature columns");
+    if (cs->header_fields && cs->header_fields != col) {
+        csv_loc h = {1, cs->header_off, at->s};
+        return csv_fail(cs, &h, 0, at->s, "the header has %zu fields but "
+                        "line %zu has %zu", cs->header_fields, at->no, col);
+    }
+    cs->fields = col;
+    return NN_OK;
+}
+
+/* Parse one line (`at` to e, no line end). With X non-NULL store the row's
+ * features at X and its label at *label. */
+static nn_status csv_line(csv_state *cs, const csv_loc *at, const char *e,
+                          double *X, int32_t *label)
 {
     size_t col = 0, nf = 0;
-    const char *p = s;
+    const char *p = at->s;
     for (;;) {
-        const char *f = p;
+        const char *a = p;
         while (p < e && *p != ',') p++;
-        const char *fe = p; /* field is [f, fe) */
+        const char *b = p; /* the cell is [a, b) */
         col++;
-        const char *a = f;
-        while (a < fe && is_blank(*a)) a++;
-        const char *b = fe;
-        while (b > a && is_blank(b[-1])) b--;
-        if (cs->fields && col > cs->fields) {
-            set_err(cs->err, cs->path, lineno, col, line_off + (size_t)(f - s),
-                    "row has more than %zu fields", cs->fields);
-            return NN_ERR_FORMAT;
-        }
-        if (a == b) {
-            set_err(cs->err, cs->path, lineno, col, line_off + (size_t)(f - s),
-                    "empty cell");
-            return NN_ERR_FORMAT;
-        }
-        /* strtod_l stops at ',', '\n' or '\0', none of which is numeric;
-         * the blanks trimmed from the end are not numeric either. The "C"
-         * locale makes '.' the decimal point whatever setlocale says. */
-        char *end;
-        double v = strtod_l(a, &end, cs->loc);
-        if (end != b || !isfinite(v)) {
-            int len = (int)(b - a > 40 ? 40 : b - a);
-            set_err(cs->err, cs->path, lineno, col, line_off + (size_t)(a - s),
-                    "expected a %snumber, found \"%.*s\"",
-                    end == b ? "finite " : "", len, a);
-            return NN_ERR_FORMAT;
-        }
-        if (col - 1 == cs->label_col) {
-            if (v < 0 || v >= LABEL_LIMIT || v != floor(v)) {
-                int len = (int)(b - a > 40 ? 40 : b - a);
-                set_err(cs->err, cs->path, lineno, col,
-                        line_off + (size_t)(a - s),
-                        "expected an integer label in [0, 2^31), found "
-                        "\"%.*s\"", len, a);
-                return NN_ERR_FORMAT;
-            }
-            if (label) *label = (int32_t)v;
-            if ((size_t)v > cs->max_label) cs->max_label = (size_t)v;
-        } else {
-            if (X) X[nf] = v;
-            nf++;
-        }
+        if (cs->fields && col > cs->fields)
+            return csv_fail(cs, at, col, a, "row has more than %zu fields",
+                            cs->fields);
+        double v = 0;
+        nn_status st = csv_cell(cs, at, col, &a, &b, &v);
+        if (!st && col - 1 == cs->label_col)
+            st = csv_label(cs, at, col, a, b, v, label);
+        else if (!st && X)
+            X[nf] = v;
+        if (st) return st;
+        nf += col - 1 != cs->label_col;
         if (p >= e) break;
         p++; /* past ',' */
     }
-    if (!cs->fields) {
-        if (cs->label_col != NN_NO_COLUMN && cs->label_col >= col) {
-            set_err(cs->err, cs->path, lineno, 0, line_off,
-                    "label column %zu but rows have %zu fields",
-                    cs->label_col + 1, col);
-            return NN_ERR_FORMAT;
-        }
-        if (nf == 0) {
-            set_err(cs->err, cs->path, lineno, 0, line_off,
-                    "no feature columns");
-            return NN_ERR_FORMAT;
-        }
-        cs->fields = col;
-    } else if (col < cs->fields) {
-        set_err(cs->err, cs->path, lineno, col, line_off,
-                "row has %zu fields, expected %zu", col, cs->fields);
-        return NN_ERR_FORMAT;
-    }
-    return NN_OK;
+    return csv_row_end(cs, at, col, nf);
+}
+
+/* The line starting at p: *ce receives the end of its content; returns the
+ * start of the next line. Lines end in "\n", "\r\n" or a lone "\r" (old Mac
+ * files, some spreadsheet exports). */
+static const char *next_line(const char *p, const char *end, const char **ce)
+{
+    while (p < end && *p != '\n' && *p != '\r') p++;
+    *ce = p;
+    if (p < end && *p == '\r') p++;
+    if (p < end && *p == '\n' && (p == *ce || p[-1] == '\r')) p++;
+    return p;
+}
+
+/* Fields of a header line [s, e): its commas + 1 (no quoting, as in data
+ * rows). */
+static size_t count_fields(const char *s, const char *e)
+{
+    size_t n = 1;
+    for (; s < e; s++) n += *s == ',';
+    return n;
+}
+
+/* Length of a UTF-8 byte order mark at the start of text (0 or 3): some
+ * editors and spreadsheet exports write one; it is not part of the data. */
+static size_t bom_len(const char *text, size_t len)
+{
+    return len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
 }
 
 /* Walk the text; with d non-NULL, fill it (its shape is known). */
@@ -606,29 +854,26 @@ static nn_status csv_walk(csv_state *cs, const char *text, size_t len,
                           bool header, nn_data_t *d)
 {
     size_t lineno = 0, row = 0;
-    const char *p = text, *end = text + len;
+    const char *p = text + bom_len(text, len), *end = text + len;
     cs->rows = 0;
     cs->max_label = 0;
     while (p < end) {
-        const char *ls = p;
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        p = nl ? nl + 1 : end;
-        lineno++;
-        const char *ce = le;
-        if (ce > ls && ce[-1] == '\r') ce--;
-        if (header && lineno == 1) continue;
+        const char *ls = p, *ce;
+        p = next_line(p, end, &ce);
+        csv_loc at = {++lineno, (size_t)(ls - text), ls};
+        if (header && lineno == 1) {
+            cs->header_fields = count_fields(ls, ce);
+            cs->header_off = at.off;
+            continue;
+        }
         if (ce == ls) {
             /* an empty line: fine only if every later line is empty too */
             const char *q = p;
             while (q < end && (*q == '\n' || *q == '\r')) q++;
             if (q == end) break;
-            set_err(cs->err, cs->path, lineno, 1, (size_t)(ls - text),
-                    "empty line");
-            return NN_ERR_FORMAT;
+            return csv_fail(cs, &at, 1, ls, "empty line");
         }
-        nn_status st = csv_line(cs, lineno, (size_t)(ls - text), ls, ce,
-                                d ? d->X + row * d->n : NULL,
+        nn_status st = csv_line(cs, &at, ce, d ? d->X + row * d->n : NULL,
                                 d && d->labels ? d->labels + row : NULL);
         if (st) return st;
         row++;
@@ -680,8 +925,9 @@ static nn_status csv_slurp(const char *path, const nn_allocator *al,
     return NN_OK;
 }
 
-/* Two passes over the text: the first finds the shape (nothing allocated
- * from what the file claims), the second fills the data set. */
+/* Two passes over the text in memory (the input itself was read once, so
+ * pipes and FIFOs work): the first finds the shape (nothing allocated from
+ * what the file claims), the second fills the data set. */
 static nn_status csv_parse(csv_state *cs, const char *text, size_t len,
                            bool header, const nn_allocator *al,
                            nn_data_t **out)
@@ -703,6 +949,19 @@ static nn_status csv_parse(csv_state *cs, const char *text, size_t len,
     return NN_OK;
 }
 
+/* An empty input, or one that starts like another format libnn reads (a
+ * model, an IDX file, gzip data once more), is named as such rather than
+ * parsed: its bytes would only give a confusing cell error. */
+static nn_status csv_not_text(const char *path, const unsigned char *text,
+                              size_t len, nn_error_info *err)
+{
+    const char *kind = looks_like(text, len);
+    if (len == 0) set_err(err, path, 0, 0, 0, "empty file");
+    else if (kind)
+        set_err(err, path, 1, 1, 0, "not CSV text: it looks like %s", kind);
+    return len == 0 || kind ? NN_ERR_FORMAT : NN_OK;
+}
+
 nn_status nn_data_load_csv(nn_data_t **out, const char *path, int32_t header,
                            size_t label_col, const nn_allocator *alloc,
                            nn_error_info *err)
@@ -714,6 +973,11 @@ nn_status nn_data_load_csv(nn_data_t **out, const char *path, int32_t header,
     size_t len = 0, cap = 0;
     nn_status st = csv_slurp(path, &al, err, &text, &len, &cap);
     if (st) return st;
+    st = csv_not_text(path, (const unsigned char *)text, len, err);
+    if (st) {
+        nn__free(&al, text, cap);
+        return st;
+    }
     /* a locale object of our own, so neither the process's locale nor any
      * other thread's is read or changed */
     locale_t loc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);

@@ -25,21 +25,34 @@
  * Every value is little-endian and written byte by byte (never a raw struct);
  * doubles are their IEEE-754 bits, so a round trip is bitwise.
  *
- * Loading trusts nothing: the magic and version come first (a newer version is
- * NN_ERR_UNSUPPORTED), then the header CRC, then payload_len against the real
- * size, then the payload CRC; then every count is checked against the bytes
- * that remain, with overflow-checked arithmetic, before anything is allocated,
- * so an allocation is never larger than a small multiple of the input's size.
+ * Loading trusts nothing: the 32-byte header is read and checked first
+ * (magic, version -- a newer one is NN_ERR_UNSUPPORTED --, header CRC,
+ * payload_len against the file's real size), so a file that is not a model
+ * is refused after 32 bytes; then the payload is read (a regular file's at
+ * once, its size being known; a stream's -- FIFO, pipe -- in a buffer that
+ * doubles only as bytes arrive), then the payload CRC; then every count is
+ * checked against the bytes that remain, with overflow-checked arithmetic,
+ * before anything is allocated, so an allocation is never larger than a
+ * small multiple of the input's size. Opening uses O_NONBLOCK so that a FIFO
+ * without a writer reads as an empty file instead of blocking forever.
  * The network is rebuilt through the public spec API (nn_netspec_*,
  * nn_net_create) and the optimizer through nn_optim_create and its keys, so
  * their own validation applies (a refusal there is NN_ERR_FORMAT naming the
  * field).
  *
- * Saving to a file is atomic: the bytes go to PATH.tmp.XXXXXX in the same
- * directory (created O_EXCL, mode 0666 minus the umask, like fopen), which is
- * written, fsync'ed, closed and renamed over PATH; the directory is then
- * fsync'ed (best effort). Any failure removes the temporary file and leaves
- * PATH as it was. */
+ * Saving to a file depends on what the destination is (symbolic links are
+ * followed to their final target first; a dangling link names the file to
+ * create):
+ * - a regular file, or none: atomic. The bytes go to TARGET.tmp.XXXXXX in
+ *   the target's directory (created O_EXCL, mode 0666 minus the umask like
+ *   fopen, or the replaced file's permission bits), which is written,
+ *   fsync'ed, closed and renamed over TARGET; the directory is then fsync'ed
+ *   (best effort). Any failure removes the temporary file and leaves TARGET
+ *   as it was. A link stays a link.
+ * - a character or block device, FIFO or socket: written directly, never
+ *   replaced by a regular file (O_NONBLOCK for the open, so a FIFO without a
+ *   reader fails with ENXIO instead of hanging).
+ * - a directory: refused. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "nn_private.h"
@@ -74,12 +87,27 @@ static const unsigned char MAGIC[8] = {0x89, 'N', 'N', 'M',
                                        '\r', '\n', 0x1A, '\n'};
 
 /* ------------------------------------------------------------ errors */
+/* Copy path into a name buffer of cap bytes. A longer name keeps its end
+ * (the file's own name is what tells two paths apart) behind a leading
+ * "...", cut at a UTF-8 character boundary. */
+static void copy_path(char *dst, size_t cap, const char *path)
+{
+    size_t n = strlen(path);
+    if (n < cap) {
+        memcpy(dst, path, n + 1);
+        return;
+    }
+    const char *tail = path + n - (cap - 4);
+    while ((*tail & 0xC0) == 0x80) tail++; /* a continuation byte */
+    snprintf(dst, cap, "...%s", tail);
+}
+
 static void set_err(nn_error_info *err, const char *name, size_t offset,
                     const char *fmt, ...)
 {
     if (!err) return;
     memset(err, 0, sizeof *err);
-    snprintf(err->file, sizeof err->file, "%s", name ? name : "");
+    copy_path(err->file, sizeof err->file, name ? name : "");
     err->offset = offset;
     va_list ap;
     va_start(ap, fmt);
@@ -387,8 +415,8 @@ static void sync_dir(const char *path, char *scratch)
 
 /* Write bytes to path atomically (see the top of the file). */
 static nn_status write_atomic(const char *path, const unsigned char *bytes,
-                              size_t n, const nn_allocator *al,
-                              nn_error_info *err)
+                              size_t n, const struct stat *old,
+                              const nn_allocator *al, nn_error_info *err)
 {
     size_t tmp_size;
     if (!nn__add(strlen(path), 16, &tmp_size)) return NN_ERR_TOO_LARGE;
@@ -403,7 +431,10 @@ static nn_status write_atomic(const char *path, const unsigned char *bytes,
         goto out;
     }
     const char *what = NULL;
-    if (!write_all(fd, bytes, n)) what = "cannot write";
+    /* a replaced file keeps its permission bits (a private 0600 model does
+     * not become world-readable by being saved again) */
+    if (old && fchmod(fd, old->st_mode & 07777) != 0) what = "cannot chmod";
+    else if (!write_all(fd, bytes, n)) what = "cannot write";
     else if (fsync(fd) != 0) what = "cannot sync";
     if (what) {
         int e = errno;
@@ -430,6 +461,139 @@ out:
     return st;
 }
 
+/* Write bytes straight to a destination that is not a regular file (a
+ * character or block device, a FIFO, a socket): it is never replaced by a
+ * regular file. O_NONBLOCK keeps open from waiting forever on a FIFO that
+ * has no reader (ENXIO); it is cleared before writing, so that a reader that
+ * drains slowly is waited for. */
+static nn_status write_direct(const char *path, const unsigned char *bytes,
+                              size_t n, nn_error_info *err)
+{
+    int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        set_err(err, path, 0, e == ENXIO ? "cannot open: nothing is reading "
+                                           "this FIFO or device (%s)"
+                                         : "cannot open: %s",
+                NN_ERRNO_TEXT(e));
+        return NN_ERR_IO;
+    }
+    struct stat sb;
+    int fl;
+    const char *what = NULL;
+    if (fstat(fd, &sb) != 0) what = "cannot stat";
+    else if (S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))
+        what = "changed while saving", errno = EAGAIN; /* a race: refuse */
+    else if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+             fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+        what = "cannot set blocking mode";
+    else if (!write_all(fd, bytes, n)) what = "cannot write";
+    int e = errno;
+    if (close(fd) != 0 && !what) what = "cannot close", e = errno;
+    if (!what) return NN_OK;
+    set_err(err, path, 0, "%s: %s", what, NN_ERRNO_TEXT(e));
+    return NN_ERR_IO;
+}
+
+/* The path a symbolic link names, relative to the link's directory, into
+ * a new buffer (*out, *out_size through al). */
+static nn_status link_target(const char *link, const nn_allocator *al,
+                             char **out, size_t *out_size)
+{
+    char buf[4096];
+    ssize_t k = readlink(link, buf, sizeof buf);
+    if (k < 0) return NN_ERR_IO;
+    if ((size_t)k == sizeof buf) {
+        errno = ENAMETOOLONG;
+        return NN_ERR_IO;
+    }
+    const char *slash = strrchr(link, '/');
+    size_t dir = buf[0] == '/' || !slash ? 0 : (size_t)(slash - link) + 1;
+    *out_size = dir + (size_t)k + 1;
+    *out = nn__alloc(al, *out_size);
+    if (!*out) return NN_ERR_NOMEM;
+    memcpy(*out, link, dir);
+    memcpy(*out + dir, buf, (size_t)k);
+    (*out)[dir + (size_t)k] = '\0';
+    return NN_OK;
+}
+
+/* Follow path through its symbolic links (at most 40, as the kernel): *dest
+ * (through al, size *dest_size) is the final name, *sb its lstat and
+ * *exists whether it exists (a dangling link names a file to create). */
+static nn_status resolve_dest(const char *path, const nn_allocator *al,
+                              char **dest, size_t *dest_size, struct stat *sb,
+                              bool *exists, nn_error_info *err)
+{
+    size_t size = strlen(path) + 1;
+    char *cur = nn__alloc(al, size);
+    if (!cur) return NN_ERR_NOMEM;
+    memcpy(cur, path, size);
+    nn_status st = NN_OK;
+    for (int hops = 0;; hops++) {
+        *exists = lstat(cur, sb) == 0;
+        if (!*exists && errno != ENOENT) st = NN_ERR_IO;
+        if (st || !*exists || !S_ISLNK(sb->st_mode)) break;
+        char *next = NULL;
+        size_t next_size = 0;
+        if (hops == 40) errno = ELOOP, st = NN_ERR_IO;
+        else st = link_target(cur, al, &next, &next_size);
+        if (st) break;
+        nn__free(al, cur, size);
+        cur = next;
+        size = next_size;
+    }
+    if (st == NN_ERR_IO)
+        set_err(err, path, 0, "cannot resolve the destination: %s",
+                NN_ERRNO_TEXT(errno));
+    if (st) {
+        nn__free(al, cur, size);
+        return st;
+    }
+    *dest = cur;
+    *dest_size = size;
+    return NN_OK;
+}
+
+/* Save bytes to path as the top of the file says: a regular or new file
+ * (also behind symbolic links) is replaced atomically, other kinds are
+ * written directly, a directory is refused. What path finally is comes from
+ * stat (which also follows /proc's magic links: /dev/stdout on a pipe is a
+ * FIFO, though its link text "pipe:[N]" names no file); the name to replace
+ * comes from following the links by hand, and must lead to that same file. */
+static nn_status save_bytes(const char *path, const unsigned char *bytes,
+                            size_t n, const nn_allocator *al,
+                            nn_error_info *err)
+{
+    struct stat fsb, sb;
+    bool found = stat(path, &fsb) == 0;
+    if (found && S_ISDIR(fsb.st_mode)) {
+        set_err(err, path, 0, "cannot save over a directory");
+        return NN_ERR_IO;
+    }
+    if (found && !S_ISREG(fsb.st_mode)) return write_direct(path, bytes, n, err);
+    char *dest = NULL;
+    size_t dest_size = 0;
+    bool exists = false;
+    nn_status st = resolve_dest(path, al, &dest, &dest_size, &sb, &exists,
+                                err);
+    if (st) return st;
+    if (found != exists || (found && (sb.st_dev != fsb.st_dev ||
+                                      sb.st_ino != fsb.st_ino ||
+                                      !S_ISREG(sb.st_mode)))) {
+        /* a link to a file without a name (deleted, anonymous), or a race */
+        set_err(err, path, 0, "cannot find the file's name behind the link");
+        st = NN_ERR_IO;
+    } else {
+        st = write_atomic(dest, bytes, n, exists ? &sb : NULL, al, err);
+    }
+    if (st && err && strcmp(dest, path) != 0 && strlen(err->message) < 200)
+        strcat(err->message, " (the target of a symbolic link)");
+    if (st && err) copy_path(err->file, sizeof err->file, path);
+    nn__free(al, dest, dest_size);
+    return st;
+}
+
 nn_status nn_model_save(const char *path, const nn_net_t *net,
                         const nn_optim_t *opt, nn_error_info *err)
 {
@@ -441,7 +605,7 @@ nn_status nn_model_save(const char *path, const nn_net_t *net,
     unsigned char *buf = nn__alloc(al, total);
     if (!buf) return NN_ERR_NOMEM;
     encode(net, opt, buf, total);
-    st = write_atomic(path, buf, total, al, err);
+    st = save_bytes(path, buf, total, al, err);
     nn__free(al, buf, total);
     return st;
 }
@@ -472,14 +636,33 @@ static nn_status bad(reader *r, const char *fmt, ...)
     return NN_ERR_FORMAT;
 }
 
-/* Header: magic, version, header CRC, payload length, payload CRC. */
-static nn_status check_header(reader *r)
+/* What an input that is not a model looks like, from its first n bytes. */
+static const char *not_model_hint(const unsigned char *p, size_t n)
+{
+    if (n >= 2 && p[0] == 0x1F && p[1] == 0x8B)
+        return ": it looks like gzip data (model files are not compressed)";
+    if (n >= 4 && p[0] == 0 && p[1] == 0 && p[3] != 0 &&
+        (p[2] == 0x08 || p[2] == 0x09 || (p[2] >= 0x0B && p[2] <= 0x0E)))
+        return ": it looks like an IDX file";
+    for (size_t i = 0; i < n && i < 8; i++)
+        if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t')
+            return "";
+    return ": it looks like text (a CSV file?)";
+}
+
+/* The header's own fields, from the first `have` bytes of an input of
+ * `total` bytes (SIZE_MAX: a stream of unknown length): magic, version,
+ * header CRC, reserved, payload_len against the real length. Enough to
+ * refuse a file that is not a model after reading 32 bytes. *plen receives
+ * payload_len. */
+static nn_status check_head(reader *r, size_t have, size_t total,
+                            uint64_t *plen)
 {
     const unsigned char *p = r->p;
-    size_t n = r->size;
-    size_t k = n < sizeof MAGIC ? n : sizeof MAGIC;
-    if (memcmp(p, MAGIC, k) != 0) return bad(r, "not a libnn model file");
-    if (n < 12) return bad(r, "truncated header (%zu bytes)", n);
+    size_t k = have < sizeof MAGIC ? have : sizeof MAGIC;
+    if (memcmp(p, MAGIC, k) != 0)
+        return bad(r, "not a libnn model file%s", not_model_hint(p, have));
+    if (have < 12) return bad(r, "truncated header (%zu bytes)", have);
     uint32_t version = get_u32(p + 8);
     r->pos = 8;
     if (version == 0) return bad(r, "bad format version 0");
@@ -490,20 +673,32 @@ static nn_status check_header(reader *r)
         return NN_ERR_UNSUPPORTED;
     }
     r->version = version;
-    if (n < HEADER_BYTES) return bad(r, "truncated header (%zu bytes)", n);
+    if (have < HEADER_BYTES) return bad(r, "truncated header (%zu bytes)", have);
     r->pos = 28;
     if (get_u32(p + 28) != crc_of(p, 28)) return bad(r, "header checksum mismatch");
     r->pos = 12;
     if (get_u32(p + 12) != 0) return bad(r, "reserved header field not 0");
-    uint64_t plen = get_u64(p + 16);
+    *plen = get_u64(p + 16);
     r->pos = 16;
-    if (plen != (uint64_t)(n - HEADER_BYTES))
+    if (*plen > MAX_FILE_BYTES - HEADER_BYTES || *plen > SIZE_MAX - HEADER_BYTES)
+        return bad(r, "payload_len %llu is over the 16 GiB limit",
+                   (unsigned long long)*plen);
+    if (total != SIZE_MAX && *plen != (uint64_t)(total - HEADER_BYTES))
         return bad(r, "%s: payload is %zu bytes, header says %llu",
-                   plen > (uint64_t)(n - HEADER_BYTES) ? "truncated file"
-                                                       : "trailing bytes",
-                   n - HEADER_BYTES, (unsigned long long)plen);
+                   *plen > (uint64_t)(total - HEADER_BYTES) ? "truncated file"
+                                                            : "trailing bytes",
+                   total - HEADER_BYTES, (unsigned long long)*plen);
+    return NN_OK;
+}
+
+/* Header (check_head over the whole input), then the payload CRC. */
+static nn_status check_header(reader *r)
+{
+    uint64_t plen;
+    nn_status st = check_head(r, r->size, r->size, &plen);
+    if (st) return st;
     r->pos = 24;
-    if (get_u32(p + 24) != crc_of(p + HEADER_BYTES, n - HEADER_BYTES))
+    if (get_u32(r->p + 24) != crc_of(r->p + HEADER_BYTES, r->size - HEADER_BYTES))
         return bad(r, "payload checksum mismatch (corrupt file)");
     r->pos = HEADER_BYTES;
     return NN_OK;
@@ -914,58 +1109,135 @@ nn_status nn_model_load_mem(const void *buf, size_t size, nn_net_t **net,
     return load_bytes(buf, size, "", net, opt, alloc, err);
 }
 
+/* read() up to n bytes, retrying short reads and EINTR; *got the count
+ * (short only at end of file). False on a read error (errno set). */
+static bool read_full(int fd, unsigned char *p, size_t n, size_t *got)
+{
+    *got = 0;
+    while (*got < n) {
+        size_t want = n - *got > ((size_t)1 << 30) ? ((size_t)1 << 30)
+                                                   : n - *got;
+        ssize_t k = read(fd, p + *got, want);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return false;
+        if (k == 0) break;
+        *got += (size_t)k;
+    }
+    return true;
+}
+
+/* Open path for reading without waiting on a FIFO that has no writer (see
+ * data.c: O_NONBLOCK for the open only). *regular tells a regular file,
+ * *size its length (UINT64_MAX for anything else). Returns the descriptor or -1 (error in *err). */
+static int open_model(const char *path, bool *regular, uint64_t *size,
+                      nn_error_info *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        set_err(err, path, 0, "cannot open: %s", NN_ERRNO_TEXT(errno));
+        return -1;
+    }
+    struct stat sb;
+    int fl;
+    const char *what = "cannot stat";
+    if (fstat(fd, &sb) == 0) {
+        what = "cannot read";
+        *regular = S_ISREG(sb.st_mode);
+        *size = *regular ? (uint64_t)sb.st_size : UINT64_MAX;
+        if (S_ISDIR(sb.st_mode)) errno = EISDIR;
+        else if ((fl = fcntl(fd, F_GETFL)) >= 0 &&
+                 fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
+            return fd;
+    }
+    int e = errno;
+    close(fd);
+    set_err(err, path, 0, "%s: %s", what, NN_ERRNO_TEXT(e));
+    return -1;
+}
+
+/* Read the want bytes of a model whose header (HEADER_BYTES, checked) is in
+ * head into a new buffer (*buf, allocated size *cap). A regular file's
+ * length was checked against the header, so its buffer is allocated at
+ * once; a stream's grows by doubling only as bytes arrive, so a lying
+ * header costs at most twice what was really sent. Then end of input is
+ * required. *got receives the bytes present (short: truncated). */
+static nn_status read_model(int fd, const unsigned char *head, size_t want,
+                            bool regular, const nn_allocator *al,
+                            unsigned char **buf, size_t *cap, size_t *got)
+{
+    size_t c = regular || want < ((size_t)1 << 16) ? want : (size_t)1 << 16;
+    unsigned char *b = nn__alloc(al, c);
+    if (!b) return NN_ERR_NOMEM;
+    memcpy(b, head, HEADER_BYTES);
+    size_t have = HEADER_BYTES, k;
+    for (;;) {
+        if (!read_full(fd, b + have, c - have, &k)) goto io;
+        have += k;
+        if (have < c || have == want) break;
+        size_t nc = c > want / 2 ? want : c * 2;
+        unsigned char *nb = nn__alloc(al, nc);
+        if (!nb) {
+            nn__free(al, b, c);
+            return NN_ERR_NOMEM;
+        }
+        memcpy(nb, b, have);
+        nn__free(al, b, c);
+        b = nb;
+        c = nc;
+    }
+    unsigned char extra;
+    if (have == want && !read_full(fd, &extra, 1, &k)) goto io;
+    *buf = b;
+    *cap = c;
+    *got = have == want && k ? want + 1 : have; /* one byte too many */
+    return NN_OK;
+io:;
+    int e = errno;
+    nn__free(al, b, c);
+    errno = e;
+    return NN_ERR_IO;
+}
+
 nn_status nn_model_load(const char *path, nn_net_t **net, nn_optim_t **opt,
                         const nn_allocator *alloc, nn_error_info *err)
 {
     if (!path || !net || !nn__allocator_valid(alloc)) return NN_ERR_INVALID;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        set_err(err, path, 0, "cannot open: %s", NN_ERRNO_TEXT(errno));
-        return NN_ERR_IO;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        set_err(err, path, 0, "cannot stat: %s", NN_ERRNO_TEXT(errno));
-        close(fd);
-        return NN_ERR_IO;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        set_err(err, path, 0, "not a regular file");
-        close(fd);
-        return NN_ERR_IO;
-    }
-    if (sb.st_size <= 0 || (uint64_t)sb.st_size > MAX_FILE_BYTES ||
-        (uint64_t)sb.st_size > (uint64_t)SIZE_MAX) {
-        set_err(err, path, 0, sb.st_size <= 0 ? "empty file"
-                                              : "file too large (%lld bytes)",
-                (long long)sb.st_size);
-        close(fd);
-        return NN_ERR_FORMAT;
-    }
-    size_t size = (size_t)sb.st_size, got = 0;
+    bool regular = false;
+    uint64_t fsize = UINT64_MAX;
+    size_t got = 0;
+    int fd = open_model(path, &regular, &fsize, err);
+    if (fd < 0) return NN_ERR_IO;
+    unsigned char head[HEADER_BYTES];
+    uint64_t plen = 0;
+    nn_status st = NN_OK;
+    reader r = {.p = head, .size = 0, .name = path, .err = err};
+    if (regular && (fsize > MAX_FILE_BYTES || fsize >= (uint64_t)SIZE_MAX))
+        st = bad(&r, "file too large (%llu bytes)", (unsigned long long)fsize);
+    else if (!read_full(fd, head, HEADER_BYTES, &got))
+        st = NN_ERR_IO;
+    else if (got == 0)
+        st = bad(&r, "empty file");
+    /* the header is checked before any payload is read or allocated */
+    if (!st) st = check_head(&r, got, regular ? (size_t)fsize : SIZE_MAX,
+                             &plen);
     nn_allocator al;
     nn__allocator_init(&al, alloc);
-    unsigned char *buf = nn__alloc(&al, size);
-    if (!buf) {
-        close(fd);
-        return NN_ERR_NOMEM;
-    }
-    while (got < size) {
-        size_t want = size - got > ((size_t)1 << 30) ? ((size_t)1 << 30)
-                                                     : size - got;
-        ssize_t k = read(fd, buf + got, want);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) {
-            set_err(err, path, got, "read error: %s", NN_ERRNO_TEXT(errno));
-            nn__free(&al, buf, size);
-            close(fd);
-            return NN_ERR_IO;
-        }
-        if (k == 0) break; /* the file shrank: parse what is there */
-        got += (size_t)k;
-    }
+    unsigned char *buf = NULL;
+    size_t cap = 0, want = HEADER_BYTES + (size_t)plen;
+    if (!st) st = read_model(fd, head, want, regular, &al, &buf, &cap, &got);
+    if (st == NN_ERR_IO)
+        set_err(err, path, got, "read error: %s", NN_ERRNO_TEXT(errno));
     close(fd);
-    nn_status st = load_bytes(buf, got, path, net, opt, alloc, err);
-    nn__free(&al, buf, size);
+    if (st) return st;
+    if (got != want) { /* the stream ended early or ran on */
+        r.pos = 16;
+        st = bad(&r, "%s: payload is %s%zu bytes, header says %llu",
+                 got < want ? "truncated file" : "trailing bytes",
+                 got < want ? "" : "over ", got - HEADER_BYTES,
+                 (unsigned long long)plen);
+    } else {
+        st = load_bytes(buf, got, path, net, opt, alloc, err);
+    }
+    nn__free(&al, buf, cap);
     return st;
 }

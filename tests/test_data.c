@@ -6,10 +6,15 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,7 +32,7 @@ static void teardown(void)
 {
     /* remove the files the tests write (fixed names) */
     static const char *names[] = {"a", "b", "c", "d", "a.gz", "b.gz",
-                                  "x.csv", "y.csv"};
+                                  "x.csv", "y.csv", "fifo", "cut.gz"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(pathbuf, sizeof pathbuf, "%s/%s", dir, names[i]);
         unlink(pathbuf);
@@ -95,6 +100,21 @@ static void write_gz(const char *path, const void *data, size_t n)
 static void write_text(const char *path, const char *s)
 {
     write_file(path, s, strlen(s));
+}
+
+/* The bytes of a file the test wrote (malloc'ed). */
+static unsigned char *read_back(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(len > 0 ? (size_t)len : 1);
+    ck_assert_uint_eq(fread(b, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return b;
 }
 
 /* A counting allocator refusing anything over 64 MiB. */
@@ -564,6 +584,324 @@ START_TEST(csv_invalid)
                      NN_ERR_INVALID);
     ck_assert_int_eq(nn_data_load_csv(&d, NULL, 0, 0, NULL, &e),
                      NN_ERR_INVALID);
+}
+END_TEST
+
+/* ------------------------------------------------------------ streams */
+typedef struct {
+    int fd;
+    const char *p;
+    size_t n;
+} writer_arg;
+
+static void *writer_main(void *arg)
+{
+    writer_arg *w = arg;
+    size_t off = 0;
+    while (off < w->n) {
+        ssize_t k = write(w->fd, w->p + off, w->n - off);
+        if (k <= 0) break; /* EPIPE once the reader gave up */
+        off += (size_t)k;
+    }
+    close(w->fd);
+    return NULL;
+}
+
+/* A stream written by a thread: kind 0 a FIFO at P("fifo") (a reader opened
+ * first, so the write end opens at once and the writer exists before the
+ * loader opens), kind 1 a pipe named /proc/self/fd/N (what a shell's <(...)
+ * gives). *keep holds the stream open until the load is done. */
+static const char *stream_start(int kind, writer_arg *w, pthread_t *t,
+                                int *keep, const void *p, size_t n)
+{
+    static char path[64];
+    w->p = p;
+    w->n = n;
+    if (kind == 0) {
+        mkfifo(P("fifo"), 0600);
+        *keep = open(P("fifo"), O_RDONLY | O_NONBLOCK);
+        w->fd = open(P("fifo"), O_WRONLY);
+    } else {
+        int pp[2];
+        ck_assert_int_eq(pipe(pp), 0);
+        *keep = pp[0];
+        w->fd = pp[1];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", pp[0]);
+    }
+    ck_assert(*keep >= 0 && w->fd >= 0);
+    ck_assert_int_eq(pthread_create(t, NULL, writer_main, w), 0);
+    return kind == 0 ? P("fifo") : path;
+}
+
+static void stream_end(pthread_t t, int keep)
+{
+    close(keep);
+    pthread_join(t, NULL);
+}
+
+/* CSV (plain and gzip) and IDX from a FIFO and a pipe: each input is read
+ * once, in one pass; 20,000 rows are more than a pipe's buffer. A FIFO
+ * without a writer returns at once: an empty file. */
+START_TEST(stream_csv_idx)
+{
+    signal(SIGPIPE, SIG_IGN);
+    alarm(30); /* a hang fails the test (also without Check's fork) */
+    const size_t ROWS = 20000;
+    size_t cap = ROWS * 24, len = 0;
+    char *text = malloc(cap);
+    for (size_t i = 0; i < ROWS; i++)
+        len += (size_t)snprintf(text + len, cap - len, "%zu,%zu.5\n", i % 7,
+                                i);
+    write_gz(P("b.gz"), text, len);
+    size_t gzn;
+    char *gz = (char *)read_back(P("b.gz"), &gzn);
+    unsigned char img[64];
+    size_t imgn = make_images(img);
+    nn_data_t *d = NULL;
+    nn_error_info e;
+    for (int kind = 0; kind < 2; kind++) {
+        for (int what = 0; what < 3; what++) {
+            writer_arg w;
+            pthread_t t;
+            int keep;
+            const char *path = stream_start(kind, &w, &t, &keep,
+                                            what == 0 ? text
+                                            : what == 1 ? gz : (char *)img,
+                                            what == 0 ? len
+                                            : what == 1 ? gzn : imgn);
+            nn_status st = what < 2
+                               ? nn_data_load_csv(&d, path, 0, 0, NULL, &e)
+                               : nn_data_load_idx(&d, path, NULL, &e);
+            stream_end(t, keep);
+            ck_assert_msg(st == NN_OK, "kind %d input %d: %s", kind, what,
+                          e.message);
+            if (what == 2) {
+                check_images(d);
+            } else {
+                ck_assert_uint_eq(nn_data_rows(d), ROWS);
+                ck_assert(nn_data_x(d)[ROWS - 1] == (double)(ROWS - 1) + 0.5);
+                ck_assert_int_eq(nn_data_labels(d)[ROWS - 1],
+                                 (int32_t)((ROWS - 1) % 7));
+            }
+            nn_data_destroy(d);
+        }
+    }
+    /* no writer: each loader returns, an empty file */
+    mkfifo(P("fifo"), 0600);
+    d = (nn_data_t *)0x1;
+    ck_assert_int_eq(nn_data_load_csv(&d, P("fifo"), 0, 0, NULL, &e),
+                     NN_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(e.message, "empty"));
+    ck_assert_int_eq(nn_data_load_idx(&d, P("fifo"), NULL, &e),
+                     NN_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(e.message, "empty"));
+    ck_assert_ptr_eq(d, (nn_data_t *)0x1);
+    alarm(0);
+    free(gz);
+    free(text);
+}
+END_TEST
+
+/* A gzip stream cut before its end marker and CRC/length trailer is
+ * NN_ERR_FORMAT, for CSV and IDX alike; the whole file loads. */
+START_TEST(gzip_truncated)
+{
+    /* CSV: 200 rows */
+    char text[4096];
+    size_t len = 0;
+    for (int i = 0; i < 200; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len, "%d,%d\n",
+                                i, 2 * i);
+    /* IDX: 100 x 3 ubyte */
+    unsigned char img[400], pay[300];
+    for (int i = 0; i < 300; i++) pay[i] = (unsigned char)(i * 7);
+    uint32_t dims[2] = {100, 3};
+    size_t imgn = idx_build(img, 0x08, 2, dims, pay, sizeof pay);
+    for (int kind = 0; kind < 2; kind++) {
+        write_gz(P("a.gz"), kind ? (const void *)img : text,
+                 kind ? imgn : len);
+        size_t n;
+        unsigned char *gz = read_back(P("a.gz"), &n);
+        const size_t cuts[4] = {40, n - 8, n - 1, n};
+        for (int c = 0; c < 4; c++) {
+            write_file(P("cut.gz"), gz, cuts[c]);
+            nn_data_t *d = (nn_data_t *)0x1;
+            nn_error_info e = {0};
+            nn_status st =
+                kind ? nn_data_load_idx(&d, P("cut.gz"), NULL, &e)
+                     : nn_data_load_csv(&d, P("cut.gz"), 0, NN_NO_COLUMN,
+                                        NULL, &e);
+            if (cuts[c] == n) {
+                ck_assert_msg(st == NN_OK, "%s", e.message);
+                ck_assert_uint_eq(nn_data_rows(d), kind ? 100 : 200);
+                nn_data_destroy(d);
+                continue;
+            }
+            ck_assert_msg(st == NN_ERR_FORMAT, "%s cut at %zu of %zu: %d",
+                          kind ? "idx" : "csv", cuts[c], n, (int)st);
+            ck_assert_ptr_eq(d, (nn_data_t *)0x1);
+            ck_assert_msg(strstr(e.message, "truncated") ||
+                              strstr(e.message, "ends"),
+                          "%s", e.message);
+        }
+        free(gz);
+    }
+}
+END_TEST
+
+/* NaN and +-Inf in float32 / float64 images are refused, naming the
+ * element and its byte offset. */
+START_TEST(idx_nonfinite)
+{
+    for (int t = 0; t < 2; t++) {
+        for (int v = 0; v < 3; v++) {
+            double bad = v == 0 ? NAN : v == 1 ? INFINITY : -INFINITY;
+            unsigned char pay[6 * 8], buf[128];
+            size_t es = t ? 8 : 4;
+            for (int i = 0; i < 6; i++) {
+                unsigned char be[8];
+                uint64_t u = 0;
+                if (t) {
+                    double x = i == 4 ? bad : i;
+                    memcpy(&u, &x, 8);
+                } else {
+                    float x = i == 4 ? (float)bad : (float)i;
+                    uint32_t u32;
+                    memcpy(&u32, &x, 4);
+                    u = u32;
+                }
+                for (size_t k = 0; k < es; k++)
+                    be[k] = (unsigned char)(u >> (8 * (es - 1 - k)));
+                memcpy(pay + i * es, be, es);
+            }
+            uint32_t dims[2] = {3, 2};
+            size_t n = idx_build(buf, t ? 0x0E : 0x0D, 2, dims, pay, 6 * es);
+            nn_error_info e = {0};
+            tu_counter c = counter64();
+            nn_allocator al = tu_allocator(&c);
+            ck_assert_int_eq(load_bytes(buf, n, 0, &al, &e), NN_ERR_FORMAT);
+            TU_ASSERT_BALANCED(&c);
+            ck_assert_uint_eq(e.offset, 12 + 4 * es); /* header + 4 values */
+            ck_assert_msg(strstr(e.message, v == 0 ? "NaN" : "Inf") &&
+                              strstr(e.message, "row 3, column 1"),
+                          "%s", e.message);
+        }
+    }
+}
+END_TEST
+
+/* CSV text forms: a UTF-8 BOM is skipped; CRLF, CR-only and mixed line
+ * ends. Then: a header must have as many fields as the rows; only plain
+ * decimal numbers (no hex, hex floats, inf/nan spellings); other formats are
+ * named and raw bytes never echoed; a long path keeps its end. */
+START_TEST(csv_bom_and_line_ends)
+{
+    const size_t NONE = NN_NO_COLUMN;
+    nn_data_t *d = csv_ok("\xEF\xBB\xBFx,y\n1,2\n", 1, NONE, 1, 2);
+    ck_assert(nn_data_x(d)[0] == 1 && nn_data_x(d)[1] == 2);
+    nn_data_destroy(d);
+    d = csv_ok("\xEF\xBB\xBF" "7,8\n", 0, NONE, 1, 2);
+    ck_assert(nn_data_x(d)[0] == 7);
+    nn_data_destroy(d);
+    d = csv_ok("1,2\r3,4\r5,6\r", 0, NONE, 3, 2);
+    ck_assert(nn_data_x(d)[4] == 5 && nn_data_x(d)[5] == 6);
+    nn_data_destroy(d);
+    d = csv_ok("h,i\r1,2\r\n3,4\n5,6\r\r", 1, NONE, 3, 2);
+    ck_assert(nn_data_x(d)[0] == 1 && nn_data_x(d)[5] == 6);
+    nn_data_destroy(d);
+    csv_bad("1,2\r3\r", 0, NONE, 2, 0);            /* CR lines counted */
+}
+END_TEST
+
+START_TEST(csv_header_width)
+{
+    const size_t NONE = NN_NO_COLUMN;
+    csv_bad("a,b,c\n1,2,3,4,5\n6,7,8,9,0\n", 1, NONE, 1, 0);
+    csv_bad("a,b,c,d\n1,2\n", 1, NONE, 1, 0);
+    nn_error_info e = {0};
+    nn_data_t *d = NULL;
+    write_text(P("y.csv"), "a,b,c\n1,2,3,4,5\n");
+    ck_assert_int_eq(nn_data_load_csv(&d, P("y.csv"), 1, NONE, NULL, &e),
+                     NN_ERR_FORMAT);
+    ck_assert_msg(strstr(e.message, "3 fields") && strstr(e.message, "5"),
+                  "%s", e.message);
+}
+END_TEST
+
+START_TEST(csv_plain_decimal_only)
+{
+    const size_t NONE = NN_NO_COLUMN;
+    nn_data_t *d = csv_ok("+1,-2.5\n.5,3.\n1e2,2E-1\n", 0, NONE, 3, 2);
+    ck_assert(nn_data_x(d)[0] == 1 && nn_data_x(d)[2] == 0.5 &&
+              nn_data_x(d)[3] == 3 && nn_data_x(d)[4] == 100);
+    nn_data_destroy(d);
+    csv_bad("0x10,1\n", 0, NONE, 1, 1);             /* hexadecimal */
+    csv_bad("1,2\n3,0x1p4\n", 0, NONE, 2, 2);       /* hex float */
+    csv_bad("1,infinity\n", 0, NONE, 1, 2);
+    csv_bad("1,-inf\n", 0, NONE, 1, 2);
+    csv_bad("1,NAN(1)\n", 0, NONE, 1, 2);
+    csv_bad("1,1e\n", 0, NONE, 1, 2);
+    csv_bad("1,.\n", 0, NONE, 1, 2);
+    csv_bad("1,1e999\n", 0, NONE, 1, 2);            /* out of range */
+    csv_bad("0x3,1\n", 0, 0, 1, 1);                 /* hex label */
+}
+END_TEST
+
+START_TEST(csv_idx_messages)
+{
+    const size_t NONE = NN_NO_COLUMN;
+    nn_data_t *d = NULL;
+
+    /* other formats are named; raw bytes come out as \xNN */
+    static const struct {
+        const char *bytes;
+        size_t n;
+        const char *says;
+    } CASES[] = {
+        {"\x89NNM\r\n\x1a\n\x02\x00", 10, "libnn model"},
+        {"\x1f\x8b\x08\x00\x00\x00", 6, "gzip"},
+        {"\x00\x00\x08\x01\x00\x00\x00\x02\x05\x06", 10, "IDX"},
+        {"1,2\n3,\x1b[31m\x01\n", 12, "\\x1b[31m\\x01"},
+        {"1,\xEF\xBB\xBF" "2\n", 7, "\\xef\\xbb\\xbf2"},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        write_file(P("y.csv"), CASES[i].bytes, CASES[i].n);
+        nn_error_info e = {0};
+        ck_assert_int_eq(nn_data_load_csv(&d, P("y.csv"), 0, NONE, NULL, &e),
+                         NN_ERR_FORMAT);
+        ck_assert_msg(strstr(e.message, CASES[i].says), "%zu: %s", i,
+                      e.message);
+        for (const char *m = e.message; *m; m++)
+            ck_assert((unsigned char)*m >= 0x20 && (unsigned char)*m < 0x7F);
+    }
+    /* an IDX loader handed text or a model says so */
+    write_text(P("y.csv"), "1,2\n3,4\n");
+    nn_error_info e = {0};
+    ck_assert_int_eq(nn_data_load_idx(&d, P("y.csv"), NULL, &e),
+                     NN_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(e.message, "text"));
+    write_file(P("y.csv"), "\x89NNM\r\n\x1a\n", 8);
+    ck_assert_int_eq(nn_data_load_idx(&d, P("y.csv"), NULL, &e),
+                     NN_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(e.message, "libnn model"));
+}
+END_TEST
+
+START_TEST(long_path_keeps_end)
+{
+    const size_t NONE = NN_NO_COLUMN;
+    nn_data_t *d = NULL;
+    nn_error_info e = {0};
+    char path[700];
+    int k = snprintf(path, sizeof path, "%s/", dir);
+    for (int i = 0; i < 250; i++) path[k++] = 'q';
+    snprintf(path + k, sizeof path - (size_t)k, "/the-data-file.csv");
+    ck_assert_int_eq(nn_data_load_csv(&d, path, 0, NONE, NULL, &e), NN_ERR_IO);
+    ck_assert_uint_eq(strlen(e.file), 255);
+    ck_assert(strncmp(e.file, "...", 3) == 0);
+    ck_assert_str_eq(e.file + 3, path + strlen(path) - 252);
+    ck_assert_int_eq(nn_data_load_idx(&d, path, NULL, &e), NN_ERR_IO);
+    ck_assert_str_eq(e.file + 3, path + strlen(path) - 252);
 }
 END_TEST
 
@@ -1150,11 +1488,19 @@ static Suite *data_suite(void)
     tcase_add_test(tc, idx_labels_errors);
     tcase_add_test(tc, idx_missing_and_args);
     tcase_add_test(tc, idx_fashion_mnist);
+    tcase_add_test(tc, idx_nonfinite);
+    tcase_add_test(tc, gzip_truncated);
+    tcase_add_test(tc, stream_csv_idx);
     suite_add_tcase(s, tc);
     tc = tcase_create("csv");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, csv_valid);
     tcase_add_test(tc, csv_invalid);
+    tcase_add_test(tc, csv_bom_and_line_ends);
+    tcase_add_test(tc, csv_header_width);
+    tcase_add_test(tc, csv_plain_decimal_only);
+    tcase_add_test(tc, csv_idx_messages);
+    tcase_add_test(tc, long_path_keeps_end);
     tcase_add_test(tc, scaler_standard_and_minmax);
     tcase_add_test(tc, data_from_arrays);
     tcase_add_test(tc, one_hot_both_ways);

@@ -86,6 +86,9 @@ static inline void fz_check_err(const nn_error_info *e)
 {
     FZ_ASSERT(memchr(e->message, '\0', sizeof e->message) != NULL);
     FZ_ASSERT(memchr(e->file, '\0', sizeof e->file) != NULL);
+    /* raw input bytes are never echoed: printable ASCII only */
+    for (const char *m = e->message; *m; m++)
+        FZ_ASSERT((unsigned char)*m >= 0x20 && (unsigned char)*m < 0x7F);
 }
 
 /* ------------------------------------------------ input as a file */

@@ -121,8 +121,9 @@ static nn_status try_load(const uint8_t *bytes, size_t size, int with_file)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* as given: header checks, checksums, length mismatches */
-    try_load(size ? data : NULL, size, 0);
+    /* as given: header checks, checksums, length mismatches; the file
+     * loader checks the header before reading the payload and must agree */
+    try_load(size ? data : NULL, size, 1);
     if (size < HEADER) return 0;
     /* with valid checksums: the payload parser */
     uint8_t *p = malloc(size);
