@@ -44,27 +44,13 @@ struct nn_data {
 };
 
 /* ------------------------------------------------------------ errors */
-/* Copy path into a name buffer of cap bytes. A longer name keeps its end
- * (the file's own name is what tells two paths apart) behind a leading
- * "...", cut at a UTF-8 character boundary. */
-static void copy_path(char *dst, size_t cap, const char *path)
-{
-    size_t n = strlen(path);
-    if (n < cap) {
-        memcpy(dst, path, n + 1);
-        return;
-    }
-    const char *tail = path + n - (cap - 4);
-    while ((*tail & 0xC0) == 0x80) tail++; /* a continuation byte */
-    snprintf(dst, cap, "...%s", tail);
-}
 
 static void set_err(nn_error_info *err, const char *path, size_t line,
                     size_t col, size_t offset, const char *fmt, ...)
 {
     if (!err) return;
     memset(err, 0, sizeof *err);
-    copy_path(err->file, sizeof err->file, path ? path : "");
+    nn__copy_path(err->file, sizeof err->file, path ? path : "");
     err->line = line;
     err->column = col;
     err->offset = offset;

@@ -87,27 +87,13 @@ static const unsigned char MAGIC[8] = {0x89, 'N', 'N', 'M',
                                        '\r', '\n', 0x1A, '\n'};
 
 /* ------------------------------------------------------------ errors */
-/* Copy path into a name buffer of cap bytes. A longer name keeps its end
- * (the file's own name is what tells two paths apart) behind a leading
- * "...", cut at a UTF-8 character boundary. */
-static void copy_path(char *dst, size_t cap, const char *path)
-{
-    size_t n = strlen(path);
-    if (n < cap) {
-        memcpy(dst, path, n + 1);
-        return;
-    }
-    const char *tail = path + n - (cap - 4);
-    while ((*tail & 0xC0) == 0x80) tail++; /* a continuation byte */
-    snprintf(dst, cap, "...%s", tail);
-}
 
 static void set_err(nn_error_info *err, const char *name, size_t offset,
                     const char *fmt, ...)
 {
     if (!err) return;
     memset(err, 0, sizeof *err);
-    copy_path(err->file, sizeof err->file, name ? name : "");
+    nn__copy_path(err->file, sizeof err->file, name ? name : "");
     err->offset = offset;
     va_list ap;
     va_start(ap, fmt);
@@ -589,7 +575,7 @@ static nn_status save_bytes(const char *path, const unsigned char *bytes,
     }
     if (st && err && strcmp(dest, path) != 0 && strlen(err->message) < 200)
         strcat(err->message, " (the target of a symbolic link)");
-    if (st && err) copy_path(err->file, sizeof err->file, path);
+    if (st && err) nn__copy_path(err->file, sizeof err->file, path);
     nn__free(al, dest, dest_size);
     return st;
 }

@@ -201,6 +201,10 @@ void nn__optim_set_steps(nn_optim_t *opt, uint64_t steps);
 const char *nn__errno_text(int e, char *buf, size_t n);
 #define NN_ERRNO_TEXT(e) nn__errno_text((e), (char[128]){0}, 128)
 
+/* (status.c) Copy path into a name buffer of cap >= 8 bytes (nn_error_info's
+ * file): a longer name keeps its end behind "...". */
+void nn__copy_path(char *dst, size_t cap, const char *path);
+
 /* True when every one of the n values is finite. */
 bool nn__all_finite(const double *p, size_t n);
 

@@ -33,3 +33,18 @@ const char *nn__errno_text(int e, char *buf, size_t n)
     if (strerror_r(e, buf, n) != 0) snprintf(buf, n, "error %d", e);
     return buf;
 }
+
+/* Copy path into a name buffer of cap bytes. A longer name keeps its end
+ * (the file's own name is what tells two paths apart) behind a leading
+ * "...", cut at a UTF-8 character boundary. */
+void nn__copy_path(char *dst, size_t cap, const char *path)
+{
+    size_t n = strlen(path);
+    if (n < cap) {
+        memcpy(dst, path, n + 1);
+        return;
+    }
+    const char *tail = path + n - (cap - 4);
+    while ((*tail & 0xC0) == 0x80) tail++; /* a continuation byte */
+    snprintf(dst, cap, "...%s", tail);
+}
