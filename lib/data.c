@@ -110,25 +110,12 @@ typedef struct {
  * with the error in *err. */
 static int open_input(const char *path, nn_error_info *err)
 {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        set_err(err, path, 0, 0, 0, "cannot open: %s", NN_ERRNO_TEXT(errno));
-        return -1;
-    }
-    struct stat sb;
-    int fl = -1;
-    const char *what = "cannot stat";
-    if (fstat(fd, &sb) == 0) {
-        what = "cannot read";
-        if (S_ISDIR(sb.st_mode)) errno = EISDIR;
-        else if ((fl = fcntl(fd, F_GETFL)) >= 0 &&
-                 fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
-            return fd;
-    }
-    int e = errno;
-    close(fd);
-    set_err(err, path, 0, 0, 0, "%s: %s", what, NN_ERRNO_TEXT(e));
-    return -1;
+    bool regular;
+    uint64_t size;
+    const char *what;
+    int e, fd = nn__open_read(path, &regular, &size, &what, &e);
+    if (fd < 0) set_err(err, path, 0, 0, 0, "%s: %s", what, NN_ERRNO_TEXT(e));
+    return fd;
 }
 
 /* Open path through zlib on the descriptor open_input gave: gzip and plain

@@ -1112,33 +1112,16 @@ static bool read_full(int fd, unsigned char *p, size_t n, size_t *got)
     return true;
 }
 
-/* Open path for reading without waiting on a FIFO that has no writer (see
- * data.c: O_NONBLOCK for the open only). *regular tells a regular file,
+/* Open path for reading without waiting on a FIFO that has no writer
+ * (nn__open_read). *regular tells a regular file,
  * *size its length (UINT64_MAX for anything else). Returns the descriptor or -1 (error in *err). */
 static int open_model(const char *path, bool *regular, uint64_t *size,
                       nn_error_info *err)
 {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        set_err(err, path, 0, "cannot open: %s", NN_ERRNO_TEXT(errno));
-        return -1;
-    }
-    struct stat sb;
-    int fl;
-    const char *what = "cannot stat";
-    if (fstat(fd, &sb) == 0) {
-        what = "cannot read";
-        *regular = S_ISREG(sb.st_mode);
-        *size = *regular ? (uint64_t)sb.st_size : UINT64_MAX;
-        if (S_ISDIR(sb.st_mode)) errno = EISDIR;
-        else if ((fl = fcntl(fd, F_GETFL)) >= 0 &&
-                 fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
-            return fd;
-    }
-    int e = errno;
-    close(fd);
-    set_err(err, path, 0, "%s: %s", what, NN_ERRNO_TEXT(e));
-    return -1;
+    const char *what;
+    int e, fd = nn__open_read(path, regular, size, &what, &e);
+    if (fd < 0) set_err(err, path, 0, "%s: %s", what, NN_ERRNO_TEXT(e));
+    return fd;
 }
 
 /* Read the want bytes of a model whose header (HEADER_BYTES, checked) is in

@@ -205,6 +205,13 @@ const char *nn__errno_text(int e, char *buf, size_t n);
  * file): a longer name keeps its end behind "...". */
 void nn__copy_path(char *dst, size_t cap, const char *path);
 
+/* (status.c) Open path read-only without blocking on a FIFO that has no
+ * writer; *regular and *size (UINT64_MAX unless regular) describe it. On
+ * failure -1, *what ("cannot open" / "cannot stat" / "cannot read") and
+ * *err_no (a directory is EISDIR). */
+int nn__open_read(const char *path, bool *regular, uint64_t *size,
+                  const char **what, int *err_no);
+
 /* True when every one of the n values is finite. */
 bool nn__all_finite(const double *p, size_t n);
 

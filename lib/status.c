@@ -2,8 +2,12 @@
 #define _POSIX_C_SOURCE 200809L /* the XSI strerror_r */
 #include "nn_private.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 uint32_t nn_version_number(void) { return NN_VERSION_NUMBER; }
 
@@ -47,4 +51,34 @@ void nn__copy_path(char *dst, size_t cap, const char *path)
     const char *tail = path + n - (cap - 4);
     while ((*tail & 0xC0) == 0x80) tail++; /* a continuation byte */
     snprintf(dst, cap, "...%s", tail);
+}
+
+/* O_NONBLOCK makes open return at once on a FIFO that has no writer (a
+ * blocking open would wait forever); it is cleared again, so that reads wait
+ * for a writer's data as usual and a writer-less FIFO reads as an immediate
+ * end of file. */
+int nn__open_read(const char *path, bool *regular, uint64_t *size,
+                  const char **what, int *err_no)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    *what = "cannot open";
+    if (fd < 0) {
+        *err_no = errno;
+        return -1;
+    }
+    struct stat sb;
+    int fl;
+    *what = "cannot stat";
+    if (fstat(fd, &sb) == 0) {
+        *what = "cannot read";
+        *regular = S_ISREG(sb.st_mode);
+        *size = *regular ? (uint64_t)sb.st_size : UINT64_MAX;
+        if (S_ISDIR(sb.st_mode)) errno = EISDIR;
+        else if ((fl = fcntl(fd, F_GETFL)) >= 0 &&
+                 fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
+            return fd;
+    }
+    *err_no = errno;
+    close(fd);
+    return -1;
 }
