@@ -185,11 +185,23 @@ enum {
     NN_NET_LOSS = 100,         /* int, read-only after creation: nn_loss     */
     NN_NET_REDUCTION = 101,    /* int: NN_REDUCE_MEAN (default) / _SUM        */
     NN_NET_CHECK_FINITE = 102, /* int 0/1 (0): see nn_net_gradient           */
-    NN_NET_DROPOUT_SEED = 103  /* int, any 64-bit value (0): setting it       */
-                               /* reseeds the dropout generator; reading it   */
-                               /* gives the seed last set. Independent of the */
-                               /* weight seed of nn_net_init.                 */
+    NN_NET_DROPOUT_SEED = 103, /* int, any 64-bit value (0): setting it       */
+                               /* restarts the dropout stream (STEP 0);       */
+                               /* reading it gives the seed last set.         */
+                               /* Independent of the weight seed of           */
+                               /* nn_net_init.                                */
+    NN_NET_DROPOUT_STEP = 104, /* int >= 0 (0), net only: training passes     */
+                               /* drawn under the seed; each nn_net_gradient* */
+                               /* / nn_net_train_step* adds one              */
+    NN_NET_DROPOUT_ROW0 = 105  /* int >= 0 (0), net only: global index of the */
+                               /* next training batch's first row            */
 };
+/* Dropout masks are counter-based: the mask of unit j of layer l for row i
+ * of a training batch is a fixed function of (DROPOUT_SEED, DROPOUT_STEP,
+ * l, DROPOUT_ROW0 + i, j). A batch split across processes, each part with
+ * its ROW0 and the same STEP, draws exactly the masks of the whole batch in
+ * one call (docs/DISTRIBUTED.md). nn_netspec_set_int refuses the two
+ * net-only keys. */
 
 /* Layer keys: nn_netspec_set_* (per layer), nn_net_get_layer_*. */
 typedef int32_t nn_layer_kind;
@@ -499,6 +511,11 @@ NN_API nn_status nn_net_init(nn_net_t *net, nn_init init, uint64_t seed);
  * in-place allreduce). NULL for a NULL net. */
 NN_API double *nn_net_params(nn_net_t *net);
 NN_API double *nn_net_grads(nn_net_t *net);
+/* The gradient array is followed by NN_GRAD_SPARE doubles of scratch: the
+ * library never reads them and writes them only during a sharded nn_train,
+ * so that a collective can carry a step's gradients, loss and row count in
+ * one contiguous buffer (nn_mpi_allsum_grads does). */
+#define NN_GRAD_SPARE 4
 /* Offsets of layer `layer`'s W and b in those arrays. */
 NN_API nn_status nn_net_layer_offset(const nn_net_t *net, size_t layer,
                                      size_t *w_offset, size_t *b_offset);
@@ -908,6 +925,36 @@ NN_API nn_status nn_trainer_set_report(nn_trainer_t *trainer, nn_report_fn fn,
 NN_API nn_status nn_trainer_set_grad_hook(nn_trainer_t *trainer,
                                           nn_grad_hook_fn fn, void *ctx);
 
+/* Data-parallel runs (docs/DISTRIBUTED.md). A collective sum: replace
+ * buf[0..len-1], on every process of the run, by its elementwise sum over
+ * the processes, with a result bitwise identical on all of them (the
+ * parameters stay identical only if it is). Return NN_OK, or a failure
+ * status (which fails the run). */
+typedef nn_status (*nn_allsum_fn)(double *buf, size_t len, void *ctx);
+
+/* Make the trainer's runs shard `index` of `count` (index < count) of a
+ * data-parallel run whose processes all call nn_train with the same
+ * settings, data and starting state (nn_mpi_train does all of this over
+ * MPI). Every process then draws the same split and shuffles, so the global
+ * batches are a single process's; each computes the gradient of its part of
+ * every batch (a balanced split, in order: the first B % count shards get
+ * one row more; a shard may get none) with its global row offset for the
+ * dropout masks, and one allsum per step over the gradient array and its
+ * spare (loss, rows, failures) gives every process the gradient of the
+ * whole batch, and the same update. Validation is sharded the same way and
+ * summed; a failure on any process (bad data, check-finite, allocation)
+ * fails the run on all of them with the same status (the smallest failing
+ * code), agreed before any update. The report callback runs on every
+ * process and a stop requested on any of them stops all; a gradient hook
+ * sees the combined gradient, and its status is agreed too. count 1 with
+ * an allsum is a one-process run of the sharded algorithm; (0, 1, NULL,
+ * NULL) switches sharding off (the default).
+ * @return NN_ERR_INVALID for index >= count, count 0, or count > 1 without
+ * an allsum. */
+NN_API nn_status nn_trainer_set_shards(nn_trainer_t *trainer, size_t index,
+                                       size_t count, nn_allsum_fn allsum,
+                                       void *ctx);
+
 /* Train `net` with `opt` (created for net) on `train`, validating on `val`
  * if given, else on a seeded NN_TRAIN_VAL_FRACTION of `train`. Targets are
  * the data's labels or dense targets (val must have the same kind). The base
@@ -934,7 +981,7 @@ NN_API nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net,
  * resumes exactly. The format (docs/FORMAT.md) is little-endian with
  * explicit sizes, a format version and a CRC-32 (zlib) of the payload.
  * Version-1 files (libnn 0.x) still load. */
-#define NN_MODEL_FORMAT_VERSION 2
+#define NN_MODEL_FORMAT_VERSION 3
 
 /* Save net (and opt, if not NULL; it must fit net) to `path`. A regular or
  * new file is replaced atomically: the bytes go to a temporary file in the

@@ -122,15 +122,29 @@ void nn__gather_rows(const nn__dview *v, const size_t *rows, size_t mb,
     }
 }
 
-nn_status nn__eval_rows(const nn_net_t *net, nn_ctx_t *ctx,
+nn_status nn__eval_sums(const nn_net_t *net, nn_ctx_t *ctx,
                         const nn__dview *v, const size_t *rows, size_t count,
-                        double *gx, void *gt, double *loss, double *acc)
+                        double *gx, void *gt, double *loss_sum,
+                        double *correct)
 {
     if (!nn__ctx_fits(ctx, net)) return NN_ERR_SHAPE;
     sums s = {0};
     eval_pass(net, ctx, v, rows, count, gx, gt, &s);
-    if (loss) *loss = s.loss / (double)count;
-    if (acc) *acc = v->labels ? (double)s.correct / (double)count : NAN;
+    *loss_sum = s.loss;
+    *correct = (double)s.correct;
+    return NN_OK;
+}
+
+nn_status nn__eval_rows(const nn_net_t *net, nn_ctx_t *ctx,
+                        const nn__dview *v, const size_t *rows, size_t count,
+                        double *gx, void *gt, double *loss, double *acc)
+{
+    double sum, correct;
+    nn_status st = nn__eval_sums(net, ctx, v, rows, count, gx, gt, &sum,
+                                 &correct);
+    if (st) return st;
+    if (loss) *loss = sum / (double)count;
+    if (acc) *acc = v->labels ? correct / (double)count : NAN;
     return NN_OK;
 }
 

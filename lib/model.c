@@ -1,6 +1,6 @@
 /* model.c — model files: a network (and optionally its optimizer) saved to
  * and loaded from a file or a memory buffer. The format is described field by
- * field in docs/FORMAT.md; in short (version 2):
+ * field in docs/FORMAT.md; in short (version 3):
  *
  *   header (32 bytes): magic[8], version u32, reserved u32 (0),
  *                      payload_len u64, payload_crc u32, header_crc u32
@@ -8,7 +8,8 @@
  *                      n_layers x {n_out u64, act u32, kind u32 (dense: 0),
  *                                  act_param f64, dropout f64},
  *                      reduction u32, check_finite u32, dropout_seed u64,
- *                      dropout rng u64[4], n_params u64, params f64[n_params],
+ *                      dropout_step u64, reserved u64[3] (0),
+ *                      n_params u64, params f64[n_params],
  *                      [input scaler], [target scaler]:
  *                        {kind u32, reserved u32 (0), n u64,
  *                         offsets f64[n], scales f64[n]},
@@ -20,7 +21,10 @@
  * (it loads as reduction mean, check-finite off, dropout seed 0 with the
  * saved generator state), without scalers, and with the layer kind written
  * as a reserved 0. Flags: bit 0 an optimizer follows, bit 1 an input scaler,
- * bit 2 a target scaler (bits 1-2 only in version 2).
+ * bit 2 a target scaler (bits 1-2 from version 2). Version 2 is version 3
+ * with a sequential generator's state in place of dropout_step and the
+ * reserved words; versions 1 and 2 load with the dropout stream at pass 0
+ * of their seed (masks are counter-based since version 3).
  *
  * Every value is little-endian and written byte by byte (never a raw struct);
  * doubles are their IEEE-754 bits, so a round trip is bitwise.
@@ -228,14 +232,14 @@ static unsigned char *encode_arch(unsigned char *p, const nn_net_t *net,
 /* Settings, dropout generator, the flat parameter array. */
 static unsigned char *encode_state(unsigned char *p, const nn_net_t *net)
 {
-    uint64_t seed = 0;
-    nn_rng r;
-    nn__net_get_drop_state(net, &seed, &r);
+    uint64_t seed = 0, step = 0;
+    nn__net_get_drop_state(net, &seed, &step);
     put_u32(p, (uint32_t)net_int(net, NN_NET_REDUCTION));
     put_u32(p + 4, (uint32_t)net_int(net, NN_NET_CHECK_FINITE));
     put_u64(p + 8, seed);
     p += SETTINGS_BYTES;
-    for (int i = 0; i < 4; i++) put_u64(p + 8 * i, r.s[i]);
+    put_u64(p, step);
+    for (int i = 1; i < 4; i++) put_u64(p + 8 * i, 0); /* reserved */
     p += RNG_BYTES;
     size_t np = nn_net_n_params(net);
     put_u64(p, np);
@@ -801,10 +805,32 @@ static nn_status read_arch(reader *r, const nn_allocator *al,
     return NN_OK;
 }
 
-/* Version 2's network settings (into spec), then the dropout generator;
- * version 1 has only the generator (seed 0). */
+/* The dropout position: version 3's pass count and three reserved zero
+ * words; versions 1 and 2 held a sequential generator's state (not all
+ * zero), which counter-based masks cannot continue: the stream restarts at
+ * pass 0 of the seed (docs/FORMAT.md). */
+static nn_status read_drop_step(reader *r, uint64_t *step)
+{
+    const unsigned char *p = r->p + r->pos;
+    uint64_t w1 = get_u64(p + 8), w2 = get_u64(p + 16), w3 = get_u64(p + 24);
+    *step = 0;
+    if (r->version >= 3) {
+        *step = get_u64(p);
+        if ((w1 | w2 | w3) != 0) return bad(r, "dropout reserved words not 0");
+        if (*step > (uint64_t)INT64_MAX)
+            return bad(r, "dropout step %llu out of range",
+                       (unsigned long long)*step);
+    } else if ((get_u64(p) | w1 | w2 | w3) == 0) {
+        return bad(r, "dropout generator state is all zero");
+    }
+    r->pos += RNG_BYTES;
+    return NN_OK;
+}
+
+/* Version 2's network settings (into spec), then the dropout position;
+ * version 1 has only the position (seed 0). */
 static nn_status read_settings(reader *r, nn_netspec_t *spec, uint64_t *seed,
-                               nn_rng *rng)
+                               uint64_t *step)
 {
     size_t need = RNG_BYTES + 8 + (r->version >= 2 ? SETTINGS_BYTES : 0);
     if (left(r) < need) return bad(r, "truncated payload");
@@ -821,11 +847,7 @@ static nn_status read_settings(reader *r, nn_netspec_t *spec, uint64_t *seed,
         *seed = get_u64(r->p + r->pos);
         r->pos += 8;
     }
-    for (int i = 0; i < 4; i++) rng->s[i] = get_u64(r->p + r->pos + 8 * i);
-    if ((rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3]) == 0)
-        return bad(r, "dropout generator state is all zero");
-    r->pos += RNG_BYTES;
-    return NN_OK;
+    return read_drop_step(r, step);
 }
 
 /* n_params (checked against the architecture's np and the bytes left),
@@ -1033,9 +1055,8 @@ static nn_status read_net(reader *r, const nn_allocator *al, uint32_t *flags,
     size_t np = 0;
     nn_status st = read_arch(r, al, &spec, flags, &np);
     if (st) return st;
-    uint64_t seed = 0;
-    nn_rng rng;
-    st = read_settings(r, spec, &seed, &rng);
+    uint64_t seed = 0, step = 0;
+    st = read_settings(r, spec, &seed, &step);
     if (!st) st = check_n_params(r, np);
     nn_net_t *net = NULL;
     if (!st) {
@@ -1048,7 +1069,7 @@ static nn_status read_net(reader *r, const nn_allocator *al, uint32_t *flags,
     }
     nn_netspec_destroy(spec);
     if (st) return st;
-    nn__net_set_drop_state(net, seed, &rng);
+    nn__net_set_drop_state(net, seed, step);
     read_params(r, net, np);
     *out = net;
     return NN_OK;

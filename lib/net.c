@@ -17,8 +17,9 @@ struct nn_net {
     nn_allocator al;
     size_t block_bytes;
     size_t n_in, n_layers, n_params;
-    nn_rng drop_rng;       /* draws the dropout masks            */
     uint64_t drop_seed;    /* NN_NET_DROPOUT_SEED, as last set   */
+    uint64_t drop_step;    /* NN_NET_DROPOUT_STEP: passes drawn  */
+    uint64_t drop_row0;    /* NN_NET_DROPOUT_ROW0                */
     nn_loss loss;
     int32_t reduction;     /* NN_REDUCE_MEAN / NN_REDUCE_SUM     */
     bool check_finite;
@@ -64,7 +65,9 @@ static nn_status block_size(size_t n_layers, size_t n_params, size_t *bytes)
 {
     size_t table, values;
     if (!nn__mul(n_layers, sizeof(nn_layer), &table) ||
-        !nn__mul(n_params, 2 * sizeof(double), &values) ||
+        !nn__add(n_params, n_params, &values) ||
+        !nn__add(values, NN_GRAD_SPARE, &values) ||
+        !nn__mul(values, sizeof(double), &values) ||
         !nn__add(table, values, bytes) ||
         !nn__add(*bytes, sizeof(struct nn_net), bytes))
         return NN_ERR_TOO_LARGE;
@@ -90,12 +93,12 @@ static void lay_out(nn_net_t *net, const nn__layer_desc *specs)
     }
 }
 
+/* Setting the seed starts the mask stream over (rng.c keys the masks so
+ * that they never repeat the weights' draws, even for equal seeds). */
 static void seed_dropout(nn_net_t *net, uint64_t seed)
 {
     net->drop_seed = seed;
-    /* a stream of its own, so masks never repeat the weights' draws even
-     * when both seeds are equal */
-    nn__rng_seed(&net->drop_rng, seed ^ 0xD5A61266F0C9392Cull);
+    net->drop_step = 0;
 }
 
 /* The one block of a network described by d (checked), with zero params. */
@@ -196,7 +199,8 @@ nn_status nn_net_clone(nn_net_t **out, const nn_net_t *net,
         return st;
     }
     memcpy(c->params, net->params, 2 * net->n_params * sizeof(double));
-    c->drop_rng = net->drop_rng;
+    c->drop_step = net->drop_step;
+    c->drop_row0 = net->drop_row0;
     c->have_grad = net->have_grad;
     *out = c;
     return NN_OK;
@@ -247,6 +251,8 @@ nn_status nn_net_set_int(nn_net_t *net, int32_t key, int64_t value)
     if (st) return st;
     if (key == NN_NET_REDUCTION) net->reduction = (int32_t)value;
     else if (key == NN_NET_CHECK_FINITE) net->check_finite = value != 0;
+    else if (key == NN_NET_DROPOUT_STEP) net->drop_step = (uint64_t)value;
+    else if (key == NN_NET_DROPOUT_ROW0) net->drop_row0 = (uint64_t)value;
     else seed_dropout(net, (uint64_t)value); /* NN_NET_DROPOUT_SEED */
     return NN_OK;
 }
@@ -259,6 +265,8 @@ nn_status nn_net_get_int(const nn_net_t *net, int32_t key, int64_t *value)
     case NN_NET_REDUCTION: *value = net->reduction; return NN_OK;
     case NN_NET_CHECK_FINITE: *value = net->check_finite; return NN_OK;
     case NN_NET_DROPOUT_SEED: *value = (int64_t)net->drop_seed; return NN_OK;
+    case NN_NET_DROPOUT_STEP: *value = (int64_t)net->drop_step; return NN_OK;
+    case NN_NET_DROPOUT_ROW0: *value = (int64_t)net->drop_row0; return NN_OK;
     }
     return NN_ERR_INVALID;
 }
@@ -329,14 +337,21 @@ nn_status nn_net_reserve(nn_net_t *net, size_t m_max)
 }
 
 /* ------------------------------------------------------------ passes */
-/* Inverted dropout: M = [u >= p] / (1 - p), D = A o M, in one pass. */
-static void dropout_forward(nn_rng *r, double p, size_t count,
-                            const double *A, double *M, double *D)
+/* Inverted dropout of layer l's m x n output: M = [u >= p] / (1 - p),
+ * D = A o M, in one pass; u of row i, unit j is a function of
+ * (seed, pass, l, row0 + i, j) alone. */
+static void dropout_forward(const nn__drop_pass *dp, size_t l, double p,
+                            size_t m, size_t n, const double *A, double *M,
+                            double *D)
 {
     double keep_scale = 1.0 / (1.0 - p);
-    for (size_t i = 0; i < count; i++) {
-        M[i] = nn__rng_uniform(r) >= p ? keep_scale : 0.0;
-        D[i] = A[i] * M[i];
+    for (size_t i = 0; i < m; i++) {
+        uint64_t key = nn__drop_row_key(dp->seed, dp->step, l, dp->row0 + i);
+        for (size_t j = 0; j < n; j++) {
+            size_t e = i * n + j;
+            M[e] = nn__drop_uniform(key, j) >= p ? keep_scale : 0.0;
+            D[e] = A[e] * M[e];
+        }
     }
 }
 
@@ -354,7 +369,7 @@ static bool logits_out(const nn_net_t *net)
 
 double *nn__net_forward(const nn_net_t *net, nn_ctx_t *ctx, size_t m,
                         nn_order order, const double *X, size_t ldx,
-                        nn_rng *rng)
+                        const nn__drop_pass *dp)
 {
     const double *in = X;
     size_t ld = ldx;
@@ -367,9 +382,9 @@ double *nn__net_forward(const nn_net_t *net, nn_ctx_t *ctx, size_t m,
                           last && logits_out(net));
         in = A;
         ld = L->n_out;
-        if (drops(L, rng != NULL)) {
+        if (drops(L, dp != NULL)) {
             double *D = nn__ctx_dropped(ctx, l);
-            dropout_forward(rng, L->dropout, m * L->n_out, A,
+            dropout_forward(dp, l, L->dropout, m, L->n_out, A,
                             nn__ctx_mask(ctx, l), D);
             in = D;
         }
@@ -458,15 +473,17 @@ static nn_targets make_targets(nn_order order, const double *Y, size_t ldy,
     return t;
 }
 
-/* Forward + loss + backward (dropout on) of a checked batch. With step != 0
- * the SGD update W -= step*dW is fused into the dW products and no dW is
- * stored; with step == 0 the gradients are stored. */
+/* Forward + loss + backward (dropout on) of a checked batch; the pass
+ * counts as one dropout step. With step != 0 the SGD update W -= step*dW is
+ * fused into the dW products and no dW is stored; with step == 0 the
+ * gradients are stored. */
 static double train_pass(nn_net_t *net, size_t m, nn_order order,
                          const double *X, size_t ldx, const nn_targets *t,
                          double step, bool want_loss)
 {
-    const double *O = nn__net_forward(net, net->train, m, order, X, ldx,
-                                      &net->drop_rng);
+    nn__drop_pass dp = {net->drop_seed, net->drop_step, net->drop_row0};
+    const double *O = nn__net_forward(net, net->train, m, order, X, ldx, &dp);
+    net->drop_step++;
     return backward_all(net, m, order, X, ldx, O, t, want_loss, step);
 }
 
@@ -478,7 +495,7 @@ static nn_status gradient_common(nn_net_t *net, size_t m, nn_order order,
     nn_targets t = make_targets(order, Y, ldy, labels);
     nn_status st = begin_train(net, m, order, X, ldx, &t, ldy);
     if (st) return st;
-    nn_rng rng_before = net->drop_rng;
+    uint64_t step_before = net->drop_step;
     double value = train_pass(net, m, order, X, ldx, &t, 0.0,
                               loss != NULL || net->check_finite);
     /* a non-finite result under check-finite: report it, write no loss, put
@@ -489,7 +506,7 @@ static nn_status gradient_common(nn_net_t *net, size_t m, nn_order order,
                (!isfinite(value) || !nn__all_finite(net->grads, net->n_params));
     net->have_grad = !bad;
     if (bad) {
-        net->drop_rng = rng_before;
+        net->drop_step = step_before;
         return NN_ERR_NUMERIC;
     }
     if (loss) *loss = value;
@@ -649,16 +666,17 @@ const nn_layer *nn__net_layer(const nn_net_t *net, size_t l, size_t *w_off)
     return L;
 }
 
-void nn__net_get_drop_state(const nn_net_t *net, uint64_t *seed, nn_rng *r)
+void nn__net_get_drop_state(const nn_net_t *net, uint64_t *seed,
+                            uint64_t *step)
 {
     *seed = net->drop_seed;
-    *r = net->drop_rng;
+    *step = net->drop_step;
 }
 
-void nn__net_set_drop_state(nn_net_t *net, uint64_t seed, const nn_rng *r)
+void nn__net_set_drop_state(nn_net_t *net, uint64_t seed, uint64_t step)
 {
     net->drop_seed = seed;
-    net->drop_rng = *r;
+    net->drop_step = step;
 }
 
 /* A fingerprint of the architecture's shapes (n_in, then each layer's n_out;

@@ -90,6 +90,9 @@ size_t nn_netspec_n_layers(const nn_netspec_t *s) { return s ? s->d.n_layers : 0
 
 static nn_status set_net_int(nn__net_desc *d, int32_t key, int64_t v)
 {
+    /* the dropout position is a network's running state, not a design */
+    if (key == NN_NET_DROPOUT_STEP || key == NN_NET_DROPOUT_ROW0)
+        return NN_ERR_INVALID;
     nn_status st = nn__param_check_int(NN_NET_LOSS, key, v);
     if (st) return st;
     if (key == NN_NET_REDUCTION) d->reduction = (int32_t)v;
@@ -149,9 +152,8 @@ nn_status nn_netspec_from_net(nn_netspec_t **out, const nn_net_t *net,
         nn_netspec_destroy(s);
         return st;
     }
-    uint64_t seed;
-    nn_rng r;
-    nn__net_get_drop_state(net, &seed, &r);
+    uint64_t seed, step;
+    nn__net_get_drop_state(net, &seed, &step);
     s->d.reduction = nn__net_reduction(net);
     s->d.check_finite = nn__net_check_finite(net);
     s->d.dropout_seed = seed;

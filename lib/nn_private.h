@@ -153,6 +153,14 @@ void nn__rng_seed(nn_rng *r, uint64_t seed);
 uint64_t nn__rng_next(nn_rng *r);
 /* Uniform double in [0, 1) with 53 random bits. */
 double nn__rng_uniform(nn_rng *r);
+/* Dropout draws are counter-based, a pure function of (seed, pass, layer,
+ * global row, unit): the key of one row of one layer's mask in one training
+ * pass, then the uniform in [0, 1) of one unit of that row. A row's mask
+ * thus depends on its global index in the batch, not on how the batch is
+ * split between processes (docs/DISTRIBUTED.md). */
+uint64_t nn__drop_row_key(uint64_t seed, uint64_t step, size_t layer,
+                          uint64_t row);
+double nn__drop_uniform(uint64_t row_key, size_t unit);
 
 /* Initialise W (n_in x n_out, row-major) by scheme; b is zeroed.
  * NN_INIT_ORTHOGONAL needs scratch from al: it may fail with NN_ERR_NOMEM /
@@ -176,10 +184,12 @@ uint64_t nn__net_shape_id(const nn_net_t *net);
 /* Layer l's parameter block: W at offset *w_off (n_in*n_out values), b right
  * after it (n_out values). NULL for an out-of-range layer. */
 const nn_layer *nn__net_layer(const nn_net_t *net, size_t l, size_t *w_off);
-/* The dropout generator: the seed last set (NN_NET_DROPOUT_SEED) and the
- * generator's current state (model files restore both exactly). */
-void nn__net_get_drop_state(const nn_net_t *net, uint64_t *seed, nn_rng *r);
-void nn__net_set_drop_state(nn_net_t *net, uint64_t seed, const nn_rng *r);
+/* The dropout stream: the seed last set (NN_NET_DROPOUT_SEED) and the
+ * number of training passes drawn under it (NN_NET_DROPOUT_STEP); model
+ * files and rollbacks restore both exactly. */
+void nn__net_get_drop_state(const nn_net_t *net, uint64_t *seed,
+                            uint64_t *step);
+void nn__net_set_drop_state(nn_net_t *net, uint64_t seed, uint64_t step);
 const nn_allocator *nn__net_allocator(const nn_net_t *net);
 
 /* (optim.c) */
@@ -262,12 +272,18 @@ nn_status nn__ctx_begin(const nn_net_t *net, nn_ctx_t *user, size_t m,
 void nn__ctx_end(nn_ctx_t *user, nn_ctx_t *c);
 /* 4 x n_out doubles of scratch for nn_net_evaluate's per-output sums. */
 double *nn__ctx_acc(nn_ctx_t *ctx);
+/* Where a training pass's dropout masks come from: the seed, the pass
+ * number and the global index of the batch's first row. */
+typedef struct nn__drop_pass {
+    uint64_t seed, step, row0;
+} nn__drop_pass;
 /* (net.c) Forward pass of m <= capacity rows through every layer into ctx
- * (inference: no dropout, rng NULL; training: dropout masks drawn from
- * rng); returns the output layer's buffer (logits under BCE / softmax CE). */
+ * (inference: no dropout, dp NULL; training: dropout masks drawn as dp
+ * says); returns the output layer's buffer (logits under BCE / softmax
+ * CE). */
 double *nn__net_forward(const nn_net_t *net, nn_ctx_t *ctx, size_t m,
                         nn_order order, const double *X, size_t ldx,
-                        nn_rng *rng);
+                        const nn__drop_pass *dp);
 /* Apply the output activation in place to the output buffer O of a forward
  * pass (m rows) when it holds logits: the numbers nn_net_predict returns. */
 void nn__net_finish_outputs(const nn_net_t *net, size_t m, double *O);
@@ -305,17 +321,23 @@ size_t nn__net_n_classes(const nn_net_t *net);
  * labels nor targets; NN_ERR_SHAPE if its columns are not net's inputs, its
  * targets not net's outputs, or a label is >= nn__net_n_classes(net). */
 nn_status nn__check_fit(const nn_net_t *net, const nn__dview *v);
+/* Copy rows[0..mb-1] of v into gx (mb x n) and gt (mb x k doubles, or mb
+ * int32 labels). */
+void nn__gather_rows(const nn__dview *v, const size_t *rows, size_t mb,
+                     double *gx, void *gt);
 /* Mean loss per row and accuracy (NaN without labels) of a checked data set
  * over `count` rows: rows[0..count-1], or rows 0..count-1 when rows == NULL,
  * in batches of ctx's capacity. With rows, each batch is gathered into gx
  * (capacity x n) and gt (capacity x k doubles, or capacity int32 labels);
  * without, they may be NULL. */
-/* Copy rows[0..mb-1] of v into gx (mb x n) and gt (mb x k doubles, or mb
- * int32 labels). */
-void nn__gather_rows(const nn__dview *v, const size_t *rows, size_t mb,
-                     double *gx, void *gt);
 nn_status nn__eval_rows(const nn_net_t *net, nn_ctx_t *ctx,
                         const nn__dview *v, const size_t *rows, size_t count,
                         double *gx, void *gt, double *loss, double *acc);
+/* The same as sums (for shards to add up): the per-row losses' sum and the
+ * number of correct predictions. */
+nn_status nn__eval_sums(const nn_net_t *net, nn_ctx_t *ctx,
+                        const nn__dview *v, const size_t *rows, size_t count,
+                        double *gx, void *gt, double *loss_sum,
+                        double *correct);
 
 #endif /* NN_PRIVATE_H */

@@ -1,6 +1,6 @@
 /* rng.c — a small seeded generator (xoshiro256**, seeded by splitmix64) and
- * the weight initialisers that draw from it. No global state: the caller owns
- * the generator. */
+ * the weight initialisers that draw from it, and the counter-based draws of
+ * the dropout masks. No global state: the caller owns the generator. */
 #include "nn_private.h"
 
 #include <lapacke.h>
@@ -8,12 +8,19 @@
 #include <math.h>
 #include <string.h>
 
-static uint64_t splitmix64(uint64_t *x)
+/* splitmix64's output function: a bijection of 64-bit words whose outputs
+ * for consecutive inputs pass BigCrush, so mix(key + j * golden) is a
+ * stream indexed by j. */
+static uint64_t mix64(uint64_t z)
 {
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    return mix64(*x += 0x9E3779B97F4A7C15ull);
 }
 
 void nn__rng_seed(nn_rng *r, uint64_t seed)
@@ -40,6 +47,23 @@ uint64_t nn__rng_next(nn_rng *r)
 double nn__rng_uniform(nn_rng *r)
 {
     return (double)(nn__rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+uint64_t nn__drop_row_key(uint64_t seed, uint64_t step, size_t layer,
+                          uint64_t row)
+{
+    /* one mixing round per coordinate, so that neighbouring steps, layers
+     * and rows give unrelated keys (no coordinate is a shift of another) */
+    uint64_t k = mix64(seed ^ 0xD5A61266F0C9392Cull);
+    k = mix64(k ^ (step * 0x9E3779B97F4A7C15ull));
+    k = mix64(k ^ ((uint64_t)layer * 0xC2B2AE3D27D4EB4Full));
+    return mix64(k ^ (row * 0x165667B19E3779F9ull));
+}
+
+double nn__drop_uniform(uint64_t row_key, size_t unit)
+{
+    uint64_t z = row_key + ((uint64_t)unit + 1) * 0x9E3779B97F4A7C15ull;
+    return (double)(mix64(z) >> 11) * 0x1.0p-53;
 }
 
 bool nn__init_valid(nn_init init)

@@ -79,6 +79,9 @@ struct nn_trainer {
     void *report_ctx;
     nn_grad_hook_fn hook;
     void *hook_ctx;
+    size_t shard, shards; /* this process's part of a data-parallel run */
+    nn_allsum_fn allsum;  /* NULL: not sharded                          */
+    void *allsum_ctx;
     results res; /* of the last successful run */
 };
 
@@ -117,6 +120,7 @@ static void set_defaults(nn_trainer_t *tr)
     RV(tr, NN_TRAIN_LR_MIN) = 0.0;
     IV(tr, NN_TRAIN_WARMUP_STEPS) = 0;
     IV(tr, NN_TRAIN_REPORT_EVERY) = 0;
+    tr->shards = 1;
     tr->res = (results){.best_val_loss = NAN, .final_loss = NAN,
                         .seconds = NAN};
 }
@@ -213,6 +217,18 @@ nn_status nn_trainer_set_grad_hook(nn_trainer_t *trainer, nn_grad_hook_fn fn,
     return NN_OK;
 }
 
+nn_status nn_trainer_set_shards(nn_trainer_t *trainer, size_t index,
+                                size_t count, nn_allsum_fn allsum, void *ctx)
+{
+    if (!trainer || count == 0 || index >= count || (count > 1 && !allsum))
+        return NN_ERR_INVALID;
+    trainer->shard = index;
+    trainer->shards = count;
+    trainer->allsum = allsum;
+    trainer->allsum_ctx = allsum ? ctx : NULL;
+    return NN_OK;
+}
+
 /* ------------------------------------------------------------ a run */
 typedef struct run {
     const nn_trainer_t *tr;
@@ -233,8 +249,8 @@ typedef struct run {
     int32_t *gl;
     size_t *rows, *val_rows;         /* training order; split-off rows */
     /* the state at the call, for a rollback */
-    uint64_t steps0, drop_seed0;
-    nn_rng drop0;
+    uint64_t steps0, drop_seed0, drop_step0;
+    int64_t red0, row0_0; /* the net's reduction and dropout row offset */
     /* progress */
     nn_rng rng;
     size_t t;        /* steps taken */
@@ -313,6 +329,8 @@ static nn_status run_setup(run *r, nn_trainer_t *tr, nn_net_t *net,
     r->batches = (r->m_tr - 1) / r->B + 1;
     if (!nn__mul(r->batches, r->epochs, &r->T)) return NN_ERR_TOO_LARGE;
     st = nn_optim_get_real(opt, NN_OPTIM_LR, &r->lr0);
+    if (!st) st = nn_net_get_int(net, NN_NET_REDUCTION, &r->red0);
+    if (!st) st = nn_net_get_int(net, NN_NET_DROPOUT_ROW0, &r->row0_0);
     r->P = nn_net_n_params(net);
     r->S = nn_optim_state_len(opt);
     return st;
@@ -382,7 +400,7 @@ static void run_begin(run *r)
         memcpy(r->backup + r->P, nn__optim_state(r->opt),
                r->S * sizeof(double));
     r->steps0 = nn__optim_steps(r->opt);
-    nn__net_get_drop_state(r->net, &r->drop_seed0, &r->drop0);
+    nn__net_get_drop_state(r->net, &r->drop_seed0, &r->drop_step0);
     r->res = (results){.best_val_loss = NAN, .final_loss = NAN};
     r->best_val = INFINITY;
     nn__rng_seed(&r->rng, (uint64_t)IV(r->tr, NN_TRAIN_SEED));
@@ -414,7 +432,7 @@ static void run_rollback(run *r)
                r->S * sizeof(double));
     nn__optim_set_steps(r->opt, r->steps0);
     nn_optim_set_real(r->opt, NN_OPTIM_LR, r->lr0); /* lr0 was valid */
-    nn__net_set_drop_state(r->net, r->drop_seed0, &r->drop0);
+    nn__net_set_drop_state(r->net, r->drop_seed0, r->drop_step0);
     nn__net_set_has_grad(r->net, false); /* not a gradient of these params */
 }
 
@@ -440,6 +458,142 @@ static double step_lr(const run *r, size_t e)
 static void gather(run *r, const nn__dview *v, const size_t *rows, size_t mb)
 {
     nn__gather_rows(v, rows, mb, r->gx, r->k ? (void *)r->gy : r->gl);
+}
+
+/* ------------------------------------------------------------ shards */
+/* Rows [*lo, *hi) of an m-row batch that are this shard's: a balanced split
+ * in order, the first m % count shards taking one row more. */
+static void shard_range(const nn_trainer_t *tr, size_t m, size_t *lo,
+                        size_t *hi)
+{
+    size_t q = m / tr->shards, rem = m % tr->shards, i = tr->shard;
+    *lo = q * i + (i < rem ? i : rem);
+    *hi = *lo + q + (i < rem ? 1 : 0);
+}
+
+/* Agreement on a status: slot 0 counts the failed shards, slot c those that
+ * failed with code c; every shard then returns the smallest failing code
+ * (a code outside 1..NAGREE-2, which only a hook can return, is agreed as
+ * NN_ERR_STATE). Without sharding, the local status itself. */
+#define NAGREE 16
+static nn_status agree(const nn_trainer_t *tr, nn_status local)
+{
+    if (!tr->allsum) return local;
+    double v[NAGREE] = {0};
+    if (local) {
+        v[0] = 1.0;
+        v[local > 0 && local < NAGREE - 1 ? local : NAGREE - 1] = 1.0;
+    }
+    nn_status st = tr->allsum(v, NAGREE, tr->allsum_ctx);
+    if (st) return st;
+    if (v[0] == 0.0) return NN_OK;
+    for (int c = 1; c < NAGREE - 1; c++)
+        if (v[c] > 0.0) return (nn_status)c;
+    return NN_ERR_STATE;
+}
+
+/* Whether any shard asked to stop (the answer of every shard's callback,
+ * which may differ between shards or be absent on some). */
+static nn_status agree_stop(const run *r, bool *stop)
+{
+    const nn_trainer_t *tr = r->tr;
+    if (!tr->allsum) return NN_OK;
+    double v = *stop ? 1.0 : 0.0;
+    nn_status st = tr->allsum(&v, 1, tr->allsum_ctx);
+    *stop = v != 0.0;
+    return st;
+}
+
+/* This shard's part (ml rows, from global row lo of the batch) of a step's
+ * gradient, summed over its rows; a shard without rows contributes zeros
+ * and moves its dropout stream on by the pass the others draw. */
+static nn_status shard_gradient(run *r, const size_t *rows, size_t ml,
+                                size_t lo, double *loss)
+{
+    nn_net_t *net = r->net;
+    if (ml == 0) {
+        uint64_t seed, step;
+        memset(nn_net_grads(net), 0, r->P * sizeof(double));
+        nn__net_get_drop_state(net, &seed, &step);
+        nn__net_set_drop_state(net, seed, step + 1);
+        *loss = 0.0;
+        return NN_OK;
+    }
+    gather(r, &r->tv, rows, ml);
+    nn_status st = nn_net_set_int(net, NN_NET_DROPOUT_ROW0, (int64_t)lo);
+    if (st) return st;
+    const size_t n = r->n, k = r->k;
+    return k ? nn_net_gradient(net, ml, NN_ROW_MAJOR, r->gx, n, r->gy, k, loss)
+             : nn_net_gradient_labels(net, ml, NN_ROW_MAJOR, r->gx, n, r->gl,
+                                      loss);
+}
+
+/* One step of a sharded run on the global batch rows[0..mb-1]: this
+ * shard's gradient, ONE allsum over the gradient array and its spare
+ * (loss, rows, failures), then the update, which every shard computes
+ * from identical numbers. A failure anywhere is agreed before any update. */
+static nn_status shard_step(run *r, size_t e, const size_t *rows, size_t mb,
+                            double *loss)
+{
+    const nn_trainer_t *tr = r->tr;
+    size_t lo, hi;
+    shard_range(tr, mb, &lo, &hi);
+    r->lr = step_lr(r, e);
+    nn_status st = nn_optim_set_real(r->opt, NN_OPTIM_LR, r->lr);
+    double *g = nn_net_grads(r->net), *tail = g + r->P, l = 0.0;
+    if (!st) st = shard_gradient(r, rows + lo, hi - lo, lo, &l);
+    tail[0] = st ? 0.0 : l;
+    tail[1] = (double)(hi - lo);
+    tail[2] = st ? 1.0 : 0.0;
+    nn_status sum_st = tr->allsum(g, r->P + 3, tr->allsum_ctx);
+    if (sum_st) return sum_st;
+    if (tail[2] != 0.0) return agree(tr, st ? st : NN_OK);
+    if (tail[1] != (double)mb) return NN_ERR_STATE; /* shards disagree */
+    *loss = tail[0];
+    if (r->red0 == NN_REDUCE_MEAN) {
+        double inv = 1.0 / (double)mb;
+        for (size_t i = 0; i < r->P; i++) g[i] *= inv;
+        *loss /= (double)mb;
+    }
+    nn__net_set_has_grad(r->net, true);
+    if (tr->hook) {
+        st = agree(tr, tr->hook(g, r->P, mb, loss, tr->hook_ctx));
+        if (st) return st;
+    }
+    st = nn_optim_step(r->opt, r->net);
+    if (!st) r->t++;
+    return st;
+}
+
+/* Sharded validation: this shard's part of the validation rows, summed. */
+static nn_status shard_validate(run *r, double *loss, double *acc)
+{
+    const bool own = r->vv.m != 0;
+    size_t count = own ? r->vv.m : r->n_val, lo, hi;
+    shard_range(r->tr, count, &lo, &hi);
+    double s[4] = {0.0, 0.0, (double)(hi - lo), 0.0}; /* loss, correct, rows */
+    nn_status st = NN_OK;
+    if (hi > lo && own) {
+        nn__dview sub = r->vv;
+        sub.m = hi - lo;
+        sub.X += lo * sub.n;
+        if (sub.labels) sub.labels += lo;
+        else sub.Y += lo * sub.k;
+        st = nn__eval_sums(r->net, r->ctx, &sub, NULL, hi - lo, NULL, NULL,
+                           &s[0], &s[1]);
+    } else if (hi > lo) {
+        void *gt = r->k ? (void *)r->gy : (void *)r->gl;
+        st = nn__eval_sums(r->net, r->ctx, &r->tv, r->val_rows + lo, hi - lo,
+                           r->gx, gt, &s[0], &s[1]);
+    }
+    s[3] = st ? 1.0 : 0.0;
+    nn_status sum_st = r->tr->allsum(s, 4, r->tr->allsum_ctx);
+    if (sum_st) return sum_st;
+    if (s[3] != 0.0) return agree(r->tr, st);
+    if (s[2] != (double)count) return NN_ERR_STATE;
+    *loss = s[0] / (double)count;
+    *acc = r->k ? NAN : s[1] / (double)count;
+    return NN_OK;
 }
 
 /* One step on the gathered batch: without a hook, the one-call training
@@ -488,39 +642,47 @@ static void report_fill(const run *r, const epoch_acc *a, int32_t kind,
 }
 
 /* Every NN_TRAIN_REPORT_EVERY batches: a batch report; a non-zero answer
- * ends the run at once, as if the epoch had ended there (no validation). */
-static bool batch_report(run *r, const epoch_acc *a)
+ * (on any shard) ends the run at once, as if the epoch had ended there (no
+ * validation). Shards agree on stopping even where no callback is set. */
+static nn_status batch_report(run *r, const epoch_acc *a, bool *stop)
 {
     const nn_trainer_t *tr = r->tr;
     size_t every = (size_t)IV(tr, NN_TRAIN_REPORT_EVERY);
-    if (!tr->report || every == 0 || a->b % every != 0) return false;
+    *stop = false;
+    if ((!tr->report && !tr->allsum) || every == 0 || a->b % every != 0)
+        return NN_OK;
     nn_report rep;
     report_fill(r, a, NN_REPORT_BATCH, &rep);
-    if (!tr->report(&rep, tr->report_ctx)) return false;
+    *stop = tr->report && tr->report(&rep, tr->report_ctx) != 0;
+    nn_status st = agree_stop(r, stop);
+    if (st || !*stop) return st;
     r->res.epochs_run = a->e + 1;
     r->res.final_loss = rep.train_loss;
     r->res.stopped_early = a->e + 1 < r->epochs || a->b < r->batches;
-    return true;
+    return NN_OK;
 }
 
 /* The batches of epoch a->e (after its shuffle). */
 static nn_status run_batches(run *r, epoch_acc *a, bool *stop)
 {
-    const bool sum_red = nn__net_reduction(r->net) == NN_REDUCE_SUM;
+    const bool sum_red = r->red0 == NN_REDUCE_SUM;
     for (size_t start = 0; start < r->m_tr; start += r->B) {
         size_t mb = r->m_tr - start < r->B ? r->m_tr - start : r->B;
         double loss = 0.0;
-        gather(r, &r->tv, r->rows + start, mb);
-        nn_status st = run_step(r, a->e, mb, &loss);
+        nn_status st;
+        if (r->tr->allsum) {
+            st = shard_step(r, a->e, r->rows + start, mb, &loss);
+        } else {
+            gather(r, &r->tv, r->rows + start, mb);
+            st = run_step(r, a->e, mb, &loss);
+        }
         if (st) return st;
         /* per-row losses: a SUM batch loss already is their sum */
         a->sum += sum_red ? loss : loss * (double)mb;
         a->rows += mb;
         a->b++;
-        if (batch_report(r, a)) {
-            *stop = true;
-            return NN_OK;
-        }
+        st = batch_report(r, a, stop);
+        if (st || *stop) return st;
     }
     return NN_OK;
 }
@@ -528,6 +690,7 @@ static nn_status run_batches(run *r, epoch_acc *a, bool *stop)
 /* Validation loss and accuracy after an epoch (NaN without validation). */
 static nn_status run_validate(run *r, double *loss, double *acc)
 {
+    if (r->have_val && r->tr->allsum) return shard_validate(r, loss, acc);
     if (r->vv.m)
         return nn__eval_rows(r->net, r->ctx, &r->vv, NULL, r->vv.m, NULL,
                              NULL, loss, acc);
@@ -541,8 +704,8 @@ static nn_status run_validate(run *r, double *loss, double *acc)
 }
 
 /* End of an epoch: best-weights bookkeeping, the epoch report, patience.
- * Returns true to stop. */
-static bool epoch_end(run *r, const nn_report *rep)
+ * Sets *stop to stop. */
+static nn_status epoch_end(run *r, const nn_report *rep, bool *stop_out)
 {
     const nn_trainer_t *tr = r->tr;
     r->res.epochs_run = rep->epoch;
@@ -560,10 +723,13 @@ static bool epoch_end(run *r, const nn_report *rep)
         }
     }
     bool stop = tr->report && tr->report(rep, tr->report_ctx) != 0;
+    nn_status st = agree_stop(r, &stop);
+    if (st) return st;
     size_t patience = (size_t)IV(tr, NN_TRAIN_PATIENCE);
     if (patience > 0 && r->bad >= patience) stop = true;
     if (stop) r->res.stopped_early = rep->epoch < r->epochs;
-    return stop;
+    *stop_out = stop;
+    return NN_OK;
 }
 
 static nn_status run_epochs(run *r)
@@ -588,7 +754,8 @@ static nn_status run_epochs(run *r)
         report_fill(r, &a, NN_REPORT_EPOCH, &rep);
         rep.val_loss = vl;
         rep.val_accuracy = va;
-        if (epoch_end(r, &rep)) break;
+        st = epoch_end(r, &rep, &stop);
+        if (st || stop) return st;
     }
     return NN_OK;
 }
@@ -599,10 +766,20 @@ nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net, nn_optim_t *opt,
     run r;
     nn_status st = run_setup(&r, trainer, net, opt, train, val);
     if (!st) st = run_alloc(&r);
+    if (trainer && trainer->allsum) { /* every shard set up, or none runs */
+        nn_status agreed = agree(trainer, st);
+        if (agreed && !st) run_free(&r);
+        st = agreed;
+    }
     if (st) return st;
     const double t_start = now_s();
     run_begin(&r);
+    if (trainer->allsum) /* shards sum their rows' losses (see shard_step) */
+        nn_net_set_int(net, NN_NET_REDUCTION, NN_REDUCE_SUM);
     st = run_epochs(&r);
+    /* the net's own settings as at the call (both valid values) */
+    nn_net_set_int(net, NN_NET_REDUCTION, r.red0);
+    nn_net_set_int(net, NN_NET_DROPOUT_ROW0, r.row0_0);
     if (st) {
         run_rollback(&r);
     } else {

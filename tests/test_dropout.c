@@ -1,7 +1,9 @@
 /* test_dropout.c — inverted dropout: only in training passes, masks drawn with
  * probability p, kept units scaled by 1/(1-p), gradients through the mask;
- * masks come from the network's own generator, seeded by NN_NET_DROPOUT_SEED
- * and independent of the weight seed of nn_net_init. */
+ * masks come from the network's own counter-based stream, seeded by
+ * NN_NET_DROPOUT_SEED and independent of the weight seed of nn_net_init, and
+ * depend on each row's global index (NN_NET_DROPOUT_ROW0 + i), not on how a
+ * batch is split. */
 #include "testutil.h"
 
 #include <math.h>
@@ -276,6 +278,66 @@ START_TEST(failed_gradient_keeps_the_masks)
 }
 END_TEST
 
+/* Masks are a function of the row's global index: a batch's summed
+ * gradient equals the sum of its parts' gradients when each part is drawn
+ * at the same NN_NET_DROPOUT_STEP with NN_NET_DROPOUT_ROW0 = its first
+ * row's index (what the shards of a data-parallel step do), and differs
+ * when a part claims the wrong rows. Every pass adds one to the step. */
+START_TEST(masks_follow_the_global_row)
+{
+    enum { M = 7 };
+    nn_net_t *net = make_net(0.5);
+    NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_REDUCTION, NN_REDUCE_SUM));
+    NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_DROPOUT_SEED, 99));
+    double X[M * NIN], Y[M * NOUT], whole[64], part[64], wrong[64];
+    tu_rng r = {5};
+    tu_fill(&r, X, M * NIN, -1, 1);
+    for (int i = 0; i < M * NOUT; i++) Y[i] = (double)(i % 3 == 0);
+    size_t np = nn_net_n_params(net);
+    const int64_t step0 = 11;
+    NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_DROPOUT_STEP, step0));
+    NN_OK_OR_FAIL(nn_net_gradient(net, M, NN_ROW_MAJOR, X, NIN, Y, NOUT, NULL));
+    memcpy(whole, nn_net_grads(net), np * sizeof(double));
+    int64_t step = -1;
+    NN_OK_OR_FAIL(nn_net_get_int(net, NN_NET_DROPOUT_STEP, &step));
+    ck_assert_int_eq(step, step0 + 1);
+    for (size_t cut = 1; cut < M; cut++) {
+        for (size_t i = 0; i < np; i++) part[i] = wrong[i] = 0.0;
+        const size_t lo[2] = {0, cut}, hi[2] = {cut, M};
+        for (int k = 0; k < 2; k++) {
+            for (int w = 0; w < 2; w++) { /* w = 1: every part claims row 0 */
+                NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_DROPOUT_STEP, step0));
+                NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_DROPOUT_ROW0,
+                                             w ? 0 : (int64_t)lo[k]));
+                NN_OK_OR_FAIL(nn_net_gradient(net, hi[k] - lo[k], NN_ROW_MAJOR,
+                                              X + lo[k] * NIN, NIN,
+                                              Y + lo[k] * NOUT, NOUT, NULL));
+                double *acc = w ? wrong : part;
+                for (size_t i = 0; i < np; i++) acc[i] += nn_net_grads(net)[i];
+            }
+        }
+        NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_DROPOUT_ROW0, 0));
+        int same_wrong = 1;
+        for (size_t i = 0; i < np; i++) {
+            ck_assert_msg(fabs(part[i] - whole[i]) <=
+                              1e-14 * fmax(1.0, fabs(whole[i])),
+                          "cut %zu [%zu]: %g vs %g", cut, i, part[i], whole[i]);
+            same_wrong &= fabs(wrong[i] - whole[i]) <=
+                          1e-14 * fmax(1.0, fabs(whole[i]));
+        }
+        ck_assert_msg(!same_wrong, "cut %zu: row offsets do not matter", cut);
+    }
+    int64_t row0 = -1;
+    NN_OK_OR_FAIL(nn_net_get_int(net, NN_NET_DROPOUT_ROW0, &row0));
+    ck_assert_int_eq(row0, 0);
+    ck_assert_int_eq(nn_net_set_int(net, NN_NET_DROPOUT_STEP, -1),
+                     NN_ERR_INVALID);
+    ck_assert_int_eq(nn_net_set_int(net, NN_NET_DROPOUT_ROW0, -1),
+                     NN_ERR_INVALID);
+    nn_net_destroy(net);
+}
+END_TEST
+
 START_TEST(bad_rates_refused)
 {
     const double bad[] = {-0.1, 1.0, 1.5, NAN, INFINITY};
@@ -354,6 +416,7 @@ int main(void)
     tcase_add_test(tc, masks_reproducible);
     tcase_add_test(tc, dropout_seed_is_separate);
     tcase_add_test(tc, failed_gradient_keeps_the_masks);
+    tcase_add_test(tc, masks_follow_the_global_row);
     tcase_add_test(tc, bad_rates_refused);
     tcase_add_test(tc, dropout_net_trains);
     suite_add_tcase(s, tc);

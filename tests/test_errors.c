@@ -575,7 +575,7 @@ static void check_bad_gets(void *o, const keyed_ops *ops, const int32_t *ik,
 }
 
 /* A wrong key of every kind, for the unknown-key cases of every object. */
-static const int32_t alien_keys[] = {0,    -1,   99,   104,  199,  205,
+static const int32_t alien_keys[] = {0,    -1,   99,   106,  199,  205,
                                      299,  310,  399,  413,  449,  463,
                                      500,  INT32_MIN, INT32_MAX,
                                      NN_KEY_EXPERIMENTAL,
@@ -1204,7 +1204,9 @@ static const spec_set_case spec_set_cases[] = {
     SS_I("key 0", 0, 0, 0),
     SS_I("key 205", 0, 205, 0),
     SS_R("key 205 (real)", 0, 205, 0.0),
-    SS_I("key 104 net-wide", W_, 104, 0),
+    SS_I("key 106 net-wide", W_, 106, 0),
+    SS_I("dropout step is net-only", W_, NN_NET_DROPOUT_STEP, 0),
+    SS_I("dropout row0 is net-only", W_, NN_NET_DROPOUT_ROW0, 0),
     SS_I("experimental key", W_, NN_KEY_EXPERIMENTAL + 1, 0),
     /* read-only keys */
     SS_I("loss is read-only", W_, NN_NET_LOSS, NN_LOSS_MSE),
@@ -1751,7 +1753,7 @@ START_TEST(net_settings_errors)
                          NN_ERR_INVALID);
     }
     const int32_t bad_get[] = {NN_LAYER_KIND, NN_OPTIM_LR, NN_TRAIN_SEED,
-                               NN_METRIC_LOSS, 0, 104, NN_KEY_EXPERIMENTAL};
+                               NN_METRIC_LOSS, 0, 106, NN_KEY_EXPERIMENTAL};
     check_bad_gets(net, &net_ops, alien_keys, N_OF(alien_keys), NULL, 0,
                    "nn_net_get_int");
     check_bad_gets(net, &net_ops, bad_get, N_OF(bad_get), NULL, 0,
@@ -3178,7 +3180,7 @@ END_TEST
 /* ================================================================ keys */
 START_TEST(param_info_errors)
 {
-    const int32_t unknown[] = {0,   -1,  99,  104, 199, 205, 299, 310,
+    const int32_t unknown[] = {0,   -1,  99,  106, 199, 205, 299, 310,
                                399, 413, 449, 454, 463, INT32_MIN, INT32_MAX,
                                NN_KEY_EXPERIMENTAL + 12345};
     for (size_t i = 0; i < N_OF(unknown); i++) {

@@ -505,7 +505,7 @@ START_TEST(net_getters_and_setters_refuse)
     ck_assert_int_eq(nn_net_get_layer_real(net, 3, NN_LAYER_DROPOUT, &rv), NN_ERR_INVALID);
     ck_assert_int_eq(nn_net_get_layer_int(net, 0, NN_NET_LOSS, &iv), NN_ERR_INVALID);
     ck_assert_int_eq(nn_net_get_int(net, NN_LAYER_UNITS, &iv), NN_ERR_INVALID);
-    ck_assert_int_eq(nn_net_get_int(net, 104, &iv), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_net_get_int(net, 106, &iv), NN_ERR_INVALID);
     ck_assert_int_eq(nn_net_get_int(NULL, NN_NET_LOSS, &iv), NN_ERR_INVALID);
     ck_assert_int_eq(nn_net_get_int(net, NN_NET_LOSS, NULL), NN_ERR_INVALID);
     ck_assert(iv == -99 && rv == -99);
@@ -513,7 +513,7 @@ START_TEST(net_getters_and_setters_refuse)
     ck_assert_int_eq(nn_net_set_int(net, NN_NET_REDUCTION, 2), NN_ERR_INVALID);
     ck_assert_int_eq(nn_net_set_int(net, NN_NET_CHECK_FINITE, 2), NN_ERR_INVALID);
     ck_assert_int_eq(nn_net_set_int(net, NN_LAYER_ACTIVATION, 1), NN_ERR_INVALID);
-    ck_assert_int_eq(nn_net_set_int(net, 104, 0), NN_ERR_INVALID);
+    ck_assert_int_eq(nn_net_set_int(net, 106, 0), NN_ERR_INVALID);
     ck_assert_int_eq(nn_net_set_int(NULL, NN_NET_REDUCTION, 0), NN_ERR_INVALID);
     net_settings v = settings_of(net);
     assert_settings_eq(&v, &RICH);
