@@ -21,3 +21,16 @@ for f in h x; do
     ${CXX:-c++} -std=c++11 -Wall -Wextra -pedantic -Werror $d -fsyntax-only "$tmp/$f.cpp"
 done
 echo "nn.h compiles alone as C99 and C++11, with and without NN_EXPERIMENTAL"
+# nn_mpi.h (with MPI's own flags) likewise, where MPI's compiler wrappers are
+if command -v mpicc >/dev/null 2>&1; then
+    mhdr="$(cd "$1" && pwd)/include/nn_mpi.h"
+    printf '#include "%s"\nint main(void) { return nn_mpi_size(NULL); }\n' \
+        "$mhdr" > "$tmp/m.c"
+    cp "$tmp/m.c" "$tmp/m.cpp"
+    mpicc -std=c99 -Wall -Wextra -pedantic -Werror -fsyntax-only "$tmp/m.c"
+    if command -v mpicxx >/dev/null 2>&1; then
+        mpicxx -std=c++11 -Wall -Wextra -Werror -DOMPI_SKIP_MPICXX -DMPICH_SKIP_MPICXX \
+            -fsyntax-only "$tmp/m.cpp"
+    fi
+    echo "nn_mpi.h compiles alone as C99 and C++11"
+fi

@@ -25,3 +25,24 @@ soname=$(readelf -d "$so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 # shellcheck disable=SC2086
 ${CC:-cc} $extra "$src/docs/examples/minimal.c" $flags -o "$stage/minimal"
 LD_LIBRARY_PATH=$(dirname "$so") "$stage/minimal" "$stage/xor.nnm"
+
+# The MPI adapter, where it was built: nn-mpi.pc (which requires nn and the
+# MPI library's own .pc), its header, and a consumer run on 2 ranks.
+mpc=$(find "$stage" -name nn-mpi.pc | head -n 1)
+if [ -n "$mpc" ]; then
+    [ -f "$(dirname "$mpc")/nn.pc" ] || { echo "nn-mpi.pc not beside nn.pc"; exit 1; }
+    reqs=$(pkg-config --print-requires nn-mpi | awk '{print $1}' | tr '\n' ' ')
+    case " $reqs" in
+    *" nn "*) ;;
+    *) echo "nn-mpi.pc does not require nn: $reqs"; exit 1 ;;
+    esac
+    mflags=$(pkg-config --cflags --libs nn-mpi)
+    echo "pkg-config --cflags --libs nn-mpi: $mflags"
+    # mpicc adds MPI's real paths; the staged copies of them that the
+    # sysroot prefix makes up do not exist and are ignored
+    # shellcheck disable=SC2086
+    mpicc $extra "$src/docs/examples/mpi_train.c" $mflags -lm -o "$stage/mpi_train"
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+        LD_LIBRARY_PATH=$(dirname "$so") timeout 120 \
+        mpirun --oversubscribe -np 2 "$stage/mpi_train" "$stage/rings.nnm"
+fi

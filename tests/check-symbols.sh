@@ -5,7 +5,9 @@
 # NN_API functions of include/nn.h (experimental ones included: they are
 # exported, only not promised), so header, list and library cannot drift
 # apart; and nothing outside the nn_ prefix may be exported.
-# usage: check-symbols.sh LIBNN_SO NN_SYMBOLS   check
+# usage: check-symbols.sh LIB_SO SYMBOLS [HEADER]  check (HEADER: nn.h;
+#                                               the MPI adapter's list is
+#                                               that of nn_mpi.h)
 #        check-symbols.sh --list [NN_H]         print the header's list
 #                                               (regenerate nn.symbols with
 #                                               it: > tests/nn.symbols)
@@ -30,9 +32,10 @@ lib=${1:?usage: check-symbols.sh LIBNN_SO NN_SYMBOLS}
 expected=${2:?usage: check-symbols.sh LIBNN_SO NN_SYMBOLS}
 status=0
 
-declared=$(header_symbols "$here/../include/nn.h")
+header=${3:-$here/../include/nn.h}
+declared=$(header_symbols "$header")
 if ! diff_out=$(printf '%s\n' "$declared" | diff -u "$expected" -); then
-    echo "$expected differs from the NN_API functions of include/nn.h"
+    echo "$expected differs from the NN_API functions of $header"
     echo "(regenerate: $0 --list > $expected):"
     printf '%s\n' "$diff_out"
     status=1
