@@ -12,6 +12,7 @@
  *
  * Failures: a failed check prints and calls MPI_Abort, so mpirun fails; an
  * alarm ends a rank that waits too long, so a hang fails too. */
+#define _POSIX_C_SOURCE 200809L /* mkstemp, alarm */
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -443,6 +444,48 @@ static void test_seam_failures(nn_mpi_t *mpi)
     nn_net_destroy(net);
 }
 
+/* ------------------------------------------------------------ checkpoints */
+/* Rank 0 writes the model (with its optimizer) after a data-parallel run;
+ * every rank loads it and finds its own parameters and state, bitwise. */
+static void test_checkpoint(nn_mpi_t *mpi)
+{
+    const cfg c = {NN_OPTIM_ADAM, 0.3, 0};
+    nn_data_t *d = data_of(X, LAB, NULL, M);
+    nn_net_t *net = make_net(&c, H, 4);
+    nn_optim_t *opt = make_opt(net, c.kind);
+    nn_trainer_t *tr = make_trainer(2, NULL);
+    OK(nn_mpi_train(mpi, tr, net, opt, d, NULL));
+    char path[64] = "";
+    if (g_rank == 0) {
+        snprintf(path, sizeof path, "/tmp/test_mpi_XXXXXX");
+        int fd = mkstemp(path);
+        CHECK(fd >= 0, "mkstemp");
+        close(fd);
+        OK(nn_model_save(path, net, opt, NULL));
+    }
+    MPI_Bcast(path, sizeof path, MPI_CHAR, 0, MPI_COMM_WORLD);
+    nn_net_t *back = NULL;
+    nn_optim_t *bopt = NULL;
+    OK(nn_model_load(path, &back, &bopt, NULL, NULL));
+    MPI_Barrier(MPI_COMM_WORLD); /* everyone has read it */
+    if (g_rank == 0) unlink(path);
+    saved v;
+    save_state(net, opt, &v);
+    check_unchanged(back, bopt, &v, "checkpoint loaded on this rank");
+    int64_t s1 = -1, s2 = -2;
+    OK(nn_net_get_int(net, NN_NET_DROPOUT_STEP, &s1));
+    OK(nn_net_get_int(back, NN_NET_DROPOUT_STEP, &s2));
+    CHECK(s1 == s2 && s1 > 0, "dropout step %lld vs %lld", (long long)s1,
+          (long long)s2);
+    report("checkpoint written by rank 0 loads bitwise on every rank");
+    nn_optim_destroy(bopt);
+    nn_net_destroy(back);
+    nn_trainer_destroy(tr);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+    nn_data_destroy(d);
+}
+
 /* ------------------------------------------------------------ main */
 static const struct {
     cfg c;
@@ -474,6 +517,7 @@ int main(int argc, char **argv)
     }
     test_failures(mpi);
     test_seam_failures(mpi);
+    test_checkpoint(mpi);
     /* a sub-communicator (even and odd ranks): libnn works on what it is
      * given, the two halves train independently */
     MPI_Comm half;
