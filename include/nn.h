@@ -946,7 +946,10 @@ typedef nn_status (*nn_allsum_fn)(double *buf, size_t len, void *ctx);
  * fails the run on all of them with the same status (the smallest failing
  * code), agreed before any update. The report callback runs on every
  * process and a stop requested on any of them stops all; a gradient hook
- * sees the combined gradient, and its status is agreed too. count 1 with
+ * (on every process or on none: else NN_ERR_INVALID on all) sees the
+ * combined gradient, and its status is agreed too. NN_NET_DROPOUT_ROW0 at
+ * the call counts as the index of each batch's first row, as in one
+ * process. count 1 with
  * an allsum is a one-process run of the sharded algorithm; (0, 1, NULL,
  * NULL) switches sharding off (the default).
  * @return NN_ERR_INVALID for index >= count, count 0, or count > 1 without

@@ -492,6 +492,20 @@ static nn_status agree(const nn_trainer_t *tr, nn_status local)
     return NN_ERR_STATE;
 }
 
+/* The start of a sharded run: every shard set up (else the smallest
+ * failing status everywhere), and a gradient hook on every shard or on none
+ * (one agreement per step follows a hook: a hook on some shards only would
+ * pair collectives of different steps). */
+static nn_status shard_setup(const nn_trainer_t *tr, nn_status local)
+{
+    nn_status st = agree(tr, local);
+    if (st) return st;
+    double v[2] = {tr->hook ? 1.0 : 0.0, 1.0};
+    st = tr->allsum(v, 2, tr->allsum_ctx);
+    if (!st && v[0] != 0.0 && v[0] != v[1]) st = NN_ERR_INVALID;
+    return st;
+}
+
 /* Whether any shard asked to stop (the answer of every shard's callback,
  * which may differ between shards or be absent on some). */
 static nn_status agree_stop(const run *r, bool *stop)
@@ -520,7 +534,9 @@ static nn_status shard_gradient(run *r, const size_t *rows, size_t ml,
         return NN_OK;
     }
     gather(r, &r->tv, rows, ml);
-    nn_status st = nn_net_set_int(net, NN_NET_DROPOUT_ROW0, (int64_t)lo);
+    /* the offset at the call plays the role of row 0, as in one process */
+    nn_status st = nn_net_set_int(net, NN_NET_DROPOUT_ROW0,
+                                  r->row0_0 + (int64_t)lo);
     if (st) return st;
     const size_t n = r->n, k = r->k;
     return k ? nn_net_gradient(net, ml, NN_ROW_MAJOR, r->gx, n, r->gy, k, loss)
@@ -767,7 +783,7 @@ nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net, nn_optim_t *opt,
     nn_status st = run_setup(&r, trainer, net, opt, train, val);
     if (!st) st = run_alloc(&r);
     if (trainer && trainer->allsum) { /* every shard set up, or none runs */
-        nn_status agreed = agree(trainer, st);
+        nn_status agreed = shard_setup(trainer, st);
         if (agreed && !st) run_free(&r);
         st = agreed;
     }
