@@ -13,11 +13,58 @@
 /* ------------------------------------------------------------ messages */
 /* Part of one line: newlines and other control characters become spaces,
  * so every message stays one line. */
+/* Messages go to stderr, or into memory while held (cli_hold_messages). */
+static FILE *held;
+static char *held_buf;
+static size_t held_len;
+
+static FILE *msg_out(void)
+{
+    return held ? held : stderr;
+}
+
+static void held_close(void)
+{
+    if (held) fclose(held);
+    free(held_buf);
+    held = NULL;
+    held_buf = NULL;
+    held_len = 0;
+}
+
+void cli_hold_messages(bool hold)
+{
+    held_close();
+    /* without memory for the stream, messages simply go to stderr */
+    if (hold) held = open_memstream(&held_buf, &held_len);
+}
+
+bool cli_held_messages(bool print, const char *tag)
+{
+    if (!held) return false;
+    fflush(held);
+    bool any = held_len > 0;
+    for (const char *p = held_buf; print && p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+        if (tag && !strncmp(p, "nn: ", 4)) {
+            fprintf(stderr, "nn: %s: ", tag);
+            fwrite(p + 4, 1, n - 4, stderr);
+        } else {
+            fwrite(p, 1, n, stderr);
+        }
+        p += n;
+    }
+    if (print) fflush(stderr);
+    cli_hold_messages(true);
+    return any;
+}
+
 static void put_text(const char *s)
 {
     for (const char *p = s; *p; p++) {
         unsigned char c = (unsigned char)*p;
-        fputc(c < 0x20 || c == 0x7f ? ' ' : c, stderr);
+        fputc(c < 0x20 || c == 0x7f ? ' ' : c, msg_out());
     }
 }
 
@@ -52,7 +99,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     char *msg = format(fmt, ap);
     va_end(ap);
     const char *m = msg ? msg : "out of memory";
-    fputs("nn: ", stderr);
+    fputs("nn: ", msg_out());
     if (cmd) {
         put_text(cmd);
         put_text(": ");
@@ -65,8 +112,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     } else {
         put_text(" (see 'nn --help')");
     }
-    fputc('\n', stderr);
-    fflush(stderr);
+    fputc('\n', msg_out());
+    fflush(msg_out());
     free(msg);
     return EXIT_USAGE;
 }
@@ -77,10 +124,10 @@ int cli_error(const char *fmt, ...)
     va_start(ap, fmt);
     char *msg = format(fmt, ap);
     va_end(ap);
-    fputs("nn: ", stderr);
+    fputs("nn: ", msg_out());
     put_text(msg ? msg : "out of memory");
-    fputc('\n', stderr);
-    fflush(stderr);
+    fputc('\n', msg_out());
+    fflush(msg_out());
     free(msg);
     return EXIT_RUNTIME;
 }

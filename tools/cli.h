@@ -25,6 +25,14 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * *err (file, line, column, message) when it has any. */
 int cli_lib_error(const char *what, const char *path, nn_status st,
                   const nn_error_info *err);
+/* Under MPI, ranks other than 0 hold their messages in memory (mpi.c): a
+ * failure every rank meets is told once, by rank 0. hold = true starts
+ * holding (anything held before is dropped), false stops and drops. */
+void cli_hold_messages(bool hold);
+/* Prints what is held to stderr when print is set, each "nn: " line as
+ * "nn: TAG: " (tag may be NULL), then empties it and holds on. @return
+ * whether anything was held. */
+bool cli_held_messages(bool print, const char *tag);
 
 /* ------------------------------------------------------------ options */
 typedef struct cli_opt {

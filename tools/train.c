@@ -2,6 +2,7 @@
  * nn_trainer on IDX or CSV data, save it atomically with its optimizer state
  * and its input scaling; optional per-epoch history CSV and gnuplot plot. */
 #include "cli.h"
+#include "cli_mpi.h"
 
 #include <errno.h>
 #include <math.h>
@@ -59,7 +60,8 @@ static const char *const train_help =
 "  --step-epochs N       step: epochs between decays (default: 10)\n"
 "  --lr-min X            cosine: final learning rate (default: 0)\n"
 "  --seed N              weights, shuffling, validation split (default: 0)\n"
-"  --threads N           BLAS threads (default: the BLAS library's)\n"
+"  --threads N           BLAS threads, per MPI rank (default: the BLAS\n"
+"                        library's)\n"
 "Output:\n"
 "  -o, --output MODEL    model file to write (required; '-': stdout, and the\n"
 "                        summary goes to stderr)\n"
@@ -71,7 +73,11 @@ static const char *const train_help =
 "a file is replaced atomically (through a symlink: its target), a device or\n"
 "FIFO is written in place. FILE may be '-' (stdin), a pipe or a FIFO.\n"
 "  -q, --quiet           no progress output\n"
-"  -h, --help            this help\n";
+"  -h, --help            this help\n"
+"\n"
+"Under an MPI launcher (mpirun -np N nn train ..., in a build with MPI),\n"
+"training is data-parallel over the N ranks: each reads the whole data set\n"
+"(regular files only), rank 0 prints and writes the outputs; see nn(1).\n";
 
 enum {
     T_LAYERS = 1, T_LOSS, T_INIT, T_OPTIM, T_LR, T_MOMENTUM, T_BETA1, T_BETA2,
@@ -665,12 +671,37 @@ static int check_files(const train_args *a, train_run *r)
     return cli_check_files("train", in, n_in, out, n_out);
 }
 
-/* Environment checks before any work: outputs, gnuplot, threads. */
-static int check_env(const train_args *a, train_run *r)
+/* Under MPI every rank opens the data itself: standard input reaches rank
+ * 0 only (mpirun forwards it there), and a pipe or FIFO would hand each
+ * reader a different part. A name that cannot be stat'ed is left to the
+ * loader's message. */
+static int check_mpi_inputs(const train_args *a)
+{
+    const char *opt[3] = {"--csv", "--images", "--labels"};
+    const char *name[3] = {a->data.csv, a->data.images, a->data.labels};
+    for (int i = 0; i < 3; i++) {
+        struct stat sb;
+        if (!name[i]) continue;
+        if (!strcmp(name[i], "-") ||
+            (stat(name[i], &sb) == 0 && !S_ISREG(sb.st_mode)))
+            return cli_usage_error("train", "%s %s: under MPI every rank "
+                                   "reads the data itself, so it must be a "
+                                   "regular file (not stdin, a pipe, a FIFO "
+                                   "or a device)", opt[i],
+                                   cli_cap(cli_in_shown(name[i])));
+    }
+    return 0;
+}
+
+/* Environment checks before any work: outputs and gnuplot (on rank 0, the
+ * only one that writes), inputs under MPI, threads (every rank's BLAS). */
+static int check_env(const train_args *a, train_run *r, const cli_mpi *mpi)
 {
     int rc;
-    if ((rc = check_files(a, r))) return rc;
-    if (a->plot && !have_gnuplot())
+    if (cli_mpi_size(mpi) > 1 && (rc = check_mpi_inputs(a))) return rc;
+    bool root = cli_mpi_rank(mpi) == 0;
+    if (root && (rc = check_files(a, r))) return rc;
+    if (root && a->plot && !have_gnuplot())
         return cli_error("--plot %s: gnuplot is not installed or not in PATH "
                          "(install the gnuplot package, or drop --plot)",
                          a->plot);
@@ -758,7 +789,7 @@ static nn_status make_optim(const train_args *a, const nn_net_t *net,
 }
 
 /* The trainer: --epochs, --batch, --seed, validation, schedule; epoch
- * reports go to on_report. */
+ * reports go to on_report where p is given (under MPI, rank 0 only). */
 static nn_status make_trainer(const train_args *a, progress *p,
                               nn_trainer_t **out)
 {
@@ -783,7 +814,7 @@ static nn_status make_trainer(const train_args *a, progress *p,
                                 (int64_t)a->step_epochs);
     if (!st && a->set_lr_min)
         st = nn_trainer_set_real(t, NN_TRAIN_LR_MIN, a->lr_min);
-    if (!st) st = nn_trainer_set_report(t, on_report, p);
+    if (!st && p) st = nn_trainer_set_report(t, on_report, p);
     if (st) {
         nn_trainer_destroy(t);
         return st;
@@ -826,8 +857,10 @@ static void run_free(train_run *r)
     free(r->specs);
 }
 
-/* Data, network (carrying the input scaling), optimizer and trainer. */
-static int setup(const train_args *a, nn_loss loss, train_run *r)
+/* Data, network (carrying the input scaling), optimizer and trainer.
+ * report: rank 0 (or the single process) records and shows the epochs. */
+static int setup(const train_args *a, nn_loss loss, bool report,
+                 train_run *r)
 {
     const char *c = "train";
     int rc;
@@ -855,7 +888,7 @@ static int setup(const train_args *a, nn_loss loss, train_run *r)
     if (st) return cli_lib_error("creating the network", NULL, st, NULL);
     if ((st = make_optim(a, r->net, &r->opt)))
         return cli_lib_error("creating the optimizer", NULL, st, NULL);
-    if ((st = make_trainer(a, &r->prog, &r->trainer)))
+    if ((st = make_trainer(a, report ? &r->prog : NULL, &r->trainer)))
         return cli_lib_error("setting up the training", NULL, st, NULL);
     if (!a->quiet) {
         char arch[256];
@@ -902,7 +935,9 @@ static int write_outputs(const train_args *a, train_run *r)
     return 0;
 }
 
-static void print_summary(const train_args *a, const train_run *r)
+/* ranks: how many trained data-parallel, 0 for a single process. */
+static void print_summary(const train_args *a, const train_run *r,
+                          int ranks)
 {
     int64_t epochs = 0, best = 0, early = 0;
     double seconds = 0, loss = NAN;
@@ -925,50 +960,92 @@ static void print_summary(const train_args *a, const train_run *r)
     if (lr && !isnan(lr->val_loss))
         fprintf(f, ", val loss %.4f, val accuracy %.4f (best val loss: epoch "
                 "%lld)", lr->val_loss, lr->val_accuracy, (long long)best);
+    if (ranks)
+        fprintf(f, ", trained on %d MPI rank%s", ranks, ranks == 1 ? "" : "s");
     fprintf(f, "\n");
     fflush(f);
 }
 
-int cmd_train(int argc, char **argv)
+/* A failed training: nn_mpi_train refuses ranks whose settings or data
+ * differ (NN_ERR_INVALID on every rank), which the tool's own checks
+ * cannot cause otherwise. */
+static int train_failed(const cli_mpi *mpi, nn_status st)
+{
+    int n = cli_mpi_size(mpi);
+    if (!mpi) return cli_lib_error("training failed", NULL, st, NULL);
+    if (st == NN_ERR_INVALID)
+        return cli_error("training on %d MPI rank%s failed: %s (do all ranks "
+                         "read the same data files?)", n, n == 1 ? "" : "s",
+                         nn_strerror(st));
+    return cli_error("training on %d MPI rank%s failed: %s", n,
+                     n == 1 ? "" : "s", nn_strerror(st));
+}
+
+/* Everything before the first collective: arguments, outputs, data,
+ * network, optimizer, trainer; work that may fail on one rank only. */
+static int prepare(int argc, char **argv, const cli_mpi *mpi, train_args *a,
+                   train_run *r, nn_loss *loss)
+{
+    memset(a, 0, sizeof *a);
+    a->loss = -1;
+    a->kind = NN_OPTIM_ADAM;
+    a->epochs = 10;
+    a->batch = 64;
+    a->init = NN_INIT_DEFAULT;
+    a->schedule = NN_SCHED_CONSTANT;
+    int rc = cli_parse("train", argc, argv, train_opts, train_opt, a);
+    if (rc || (rc = check_args(a))) return rc;
+    bool root = cli_mpi_rank(mpi) == 0;
+    if (!root) a->quiet = true; /* rank 0 speaks for all */
+    r->prog.tty = isatty(2) == 1;
+    r->prog.quiet = a->quiet;
+    if ((rc = parse_layers(a->layers, &r->specs, &r->n_layers)) ||
+        (rc = pick_loss(a, &r->specs[r->n_layers - 1], loss)) ||
+        (rc = check_env(a, r, mpi)) || (rc = setup(a, *loss, root, r)))
+        return rc;
+    return 0;
+}
+
+/* Collective from here on: train, then rank 0 writes the outputs. */
+static int train_and_save(const train_args *a, train_run *r, cli_mpi *mpi)
+{
+    int rc = 0;
+    nn_status st = cli_mpi_train(mpi, r->trainer, r->net, r->opt, r->data);
+    if (r->prog.tty && !a->quiet && r->prog.n) fputc('\n', stderr);
+    if (r->prog.nomem)
+        rc = cli_error("out of memory recording the training history");
+    else if (st)
+        rc = train_failed(mpi, st);
+    else if (cli_mpi_rank(mpi) == 0 && !(rc = write_outputs(a, r)))
+        print_summary(a, r, mpi ? cli_mpi_size(mpi) : 0);
+    /* a failed write on rank 0 fails every rank alike */
+    return cli_mpi_agree(mpi, rc);
+}
+
+static int train_main(int argc, char **argv, cli_mpi *mpi)
 {
     if (cli_wants_help(argc, argv)) {
-        fputs(train_help, stdout);
+        if (cli_mpi_rank(mpi) == 0) fputs(train_help, stdout);
         return 0;
     }
     train_args a;
-    memset(&a, 0, sizeof a);
-    a.loss = -1;
-    a.kind = NN_OPTIM_ADAM;
-    a.epochs = 10;
-    a.batch = 64;
-    a.init = NN_INIT_DEFAULT;
-    a.schedule = NN_SCHED_CONSTANT;
-    int rc = cli_parse("train", argc, argv, train_opts, train_opt, &a);
-    if (rc || (rc = check_args(&a))) return rc;
-
     train_run r;
     memset(&r, 0, sizeof r);
     r.model.fd = r.hist.fd = r.plot.fd = -1;
-    r.prog.tty = isatty(2) == 1;
-    r.prog.quiet = a.quiet;
     nn_loss loss = NN_LOSS_MSE;
-    if ((rc = parse_layers(a.layers, &r.specs, &r.n_layers)) ||
-        (rc = pick_loss(&a, &r.specs[r.n_layers - 1], &loss)) ||
-        (rc = check_env(&a, &r)) || (rc = setup(&a, loss, &r)))
-        goto out;
-    nn_status st = nn_train(r.trainer, r.net, r.opt, r.data, NULL);
-    if (r.prog.tty && !a.quiet && r.prog.n) fputc('\n', stderr);
-    if (r.prog.nomem) {
-        rc = cli_error("out of memory recording the training history");
-        goto out;
-    }
-    if (st) {
-        rc = cli_lib_error("training failed", NULL, st, NULL);
-        goto out;
-    }
-    if ((rc = write_outputs(&a, &r))) goto out;
-    print_summary(&a, &r);
-out:
+    int rc = prepare(argc, argv, mpi, &a, &r, &loss);
+    /* a failure on any rank, agreed before the training's collectives */
+    if (!(rc = cli_mpi_agree(mpi, rc))) rc = train_and_save(&a, &r, mpi);
     run_free(&r);
     return rc;
+}
+
+/* Under an MPI launcher every rank runs this, and MPI is finalized on
+ * every path; otherwise MPI is never touched. */
+int cmd_train(int argc, char **argv)
+{
+    cli_mpi *mpi = NULL;
+    int rc = cli_mpi_begin(&mpi);
+    if (rc) return rc;
+    return cli_mpi_end(mpi, train_main(argc, argv, mpi));
 }
