@@ -674,6 +674,10 @@ NN_API nn_status nn_net_train_step_labels(nn_net_t *net, nn_optim_t *opt,
  * second moments, which no run produces from finite gradients; model files
  * restore a diverged state bit for bit without this check. */
 NN_API size_t nn_optim_state_len(const nn_optim_t *opt);
+/* A borrowed read-only view of the state (nn_optim_state_len doubles, same
+ * layout), valid until the optimizer is destroyed; its contents change
+ * with every step. NULL for a NULL optimizer or an empty state (SGD). */
+NN_API const double *nn_optim_state_view(const nn_optim_t *opt);
 NN_API nn_status nn_optim_get_state(const nn_optim_t *opt, uint64_t *steps,
                                     double *state, size_t len);
 NN_API nn_status nn_optim_set_state(nn_optim_t *opt, uint64_t steps,

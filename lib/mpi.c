@@ -289,19 +289,28 @@ typedef struct snap {
     size_t P, S;
 } snap;
 
-static void snap_take(snap *s, const nn_net_t *net, const nn_optim_t *opt)
+/* The settings part of a state (iv, rv). */
+static void snap_settings(snap *s, const nn_net_t *net, const nn_optim_t *opt)
 {
-    memcpy(s->v, nn_net_params((nn_net_t *)net), s->P * sizeof(double));
+    memset(s->iv, 0, sizeof s->iv);
+    memset(s->rv, 0, sizeof s->rv);
     nn_net_get_int(net, NN_NET_DROPOUT_SEED, &s->iv[I_SEED]);
     nn_net_get_int(net, NN_NET_DROPOUT_STEP, &s->iv[I_DSTEP]);
     nn_net_get_int(net, NN_NET_REDUCTION, &s->iv[I_RED]);
     nn_net_get_int(net, NN_NET_CHECK_FINITE, &s->iv[I_CF]);
     if (!opt) return;
-    uint64_t steps = 0;
-    nn_optim_get_state(opt, &steps, s->v + s->P, s->S);
-    s->iv[I_STEPS] = (int64_t)steps;
+    nn_optim_get_int(opt, NN_OPTIM_STEPS, &s->iv[I_STEPS]);
     nn_optim_get_int(opt, NN_OPTIM_DECOUPLED, &s->iv[I_DECOUPLED]);
-    for (size_t i = 0; i < NR; i++) nn_optim_get_real(opt, OPT_REALS[i], &s->rv[i]);
+    for (size_t i = 0; i < NR; i++)
+        nn_optim_get_real(opt, OPT_REALS[i], &s->rv[i]);
+}
+
+static void snap_take(snap *s, const nn_net_t *net, const nn_optim_t *opt)
+{
+    memcpy(s->v, nn_net_params((nn_net_t *)net), s->P * sizeof(double));
+    snap_settings(s, net, opt);
+    if (opt && s->S)
+        memcpy(s->v + s->P, nn_optim_state_view(opt), s->S * sizeof(double));
 }
 
 /* Commit a state; only the optimizer state can be refused (non-finite), and
@@ -322,6 +331,21 @@ static nn_status snap_apply(const snap *s, nn_net_t *net, nn_optim_t *opt)
     nn_net_set_int(net, NN_NET_REDUCTION, s->iv[I_RED]);
     nn_net_set_int(net, NN_NET_CHECK_FINITE, s->iv[I_CF]);
     return NN_OK;
+}
+
+/* A fingerprint of what nn_mpi_broadcast sends: every parameter and
+ * optimizer value and the settings (read in place, no copy). */
+static uint64_t fp_state(const nn_net_t *net, const nn_optim_t *opt)
+{
+    snap s = {.P = nn_net_n_params(net), .S = nn_optim_state_len(opt)};
+    uint64_t h = FP0;
+    /* nn_net_params is the mutable view; this only reads it */
+    fp_reals(&h, nn_net_params((nn_net_t *)net), s.P);
+    if (s.S) fp_reals(&h, nn_optim_state_view(opt), s.S);
+    snap_settings(&s, net, opt);
+    for (int i = 0; i < NI; i++) fp_word(&h, (uint64_t)s.iv[i]);
+    fp_reals(&h, s.rv, NR);
+    return h;
 }
 
 static nn_status snap_alloc(const nn_mpi_t *m, snap *s, const nn_net_t *net,
@@ -395,12 +419,19 @@ nn_status nn_mpi_train(nn_mpi_t *mpi, nn_trainer_t *trainer, nn_net_t *net,
     if (!mpi) return NN_ERR_INVALID;
     nn_status st = train_checks(mpi, trainer, net, opt, train, val);
     if (st) return st;
-    /* ranks other than 0 keep their own state, to put back on failure */
+    /* ranks that already start alike (a run continued, a loaded model)
+     * need nothing sent; else each keeps its own state to put back on
+     * failure where rank 0's replaced it */
+    int same = 0, sent = 0;
+    uint64_t v[2] = {fp_shape(net, opt), fp_state(net, opt)};
+    st = same_everywhere(mpi, v, 2, &same);
     snap own = {0};
-    if (mpi->rank != 0) st = snap_alloc(mpi, &own, net, opt);
-    if (!st && mpi->rank != 0) snap_take(&own, net, opt);
-    st = agree(mpi, st);
-    if (!st) st = nn_mpi_broadcast(mpi, net, opt);
+    if (!st && !same) {
+        st = agree(mpi, snap_alloc(mpi, &own, net, opt));
+        if (!st) snap_take(&own, net, opt);
+        if (!st) st = nn_mpi_broadcast(mpi, net, opt);
+        sent = !st;
+    }
     if (!st) {
         st = nn_trainer_set_shards(trainer, (size_t)mpi->rank,
                                    (size_t)mpi->size, nn_mpi_allsum, mpi);
@@ -410,8 +441,8 @@ nn_status nn_mpi_train(nn_mpi_t *mpi, nn_trainer_t *trainer, nn_net_t *net,
         st = nn_train(trainer, net, opt, train, val); /* agreed inside */
         nn_trainer_set_shards(trainer, 0, 1, NULL, NULL);
     }
-    if (st && own.v) snap_apply(&own, net, opt);
-    if (own.v) snap_free(mpi, &own);
+    if (st && sent && mpi->rank != 0) snap_apply(&own, net, opt);
+    snap_free(mpi, &own);
     return st;
 }
 

@@ -347,5 +347,10 @@ nn_status nn_optim_set_state(nn_optim_t *opt, uint64_t steps,
  * doubles), restored as stored, without nn_optim_set_state's value checks. */
 uint64_t nn__optim_steps(const nn_optim_t *opt) { return opt->steps; }
 const double *nn__optim_state(const nn_optim_t *opt) { return opt->state; }
+
+const double *nn_optim_state_view(const nn_optim_t *opt)
+{
+    return opt && nn_optim_state_len(opt) ? opt->state : NULL;
+}
 double *nn__optim_state_mut(nn_optim_t *opt) { return opt->state; }
 void nn__optim_set_steps(nn_optim_t *opt, uint64_t steps) { opt->steps = steps; }

@@ -381,10 +381,19 @@ START_TEST(test_adam_two_steps)
     uint64_t t;
     NN_OK_OR_FAIL(nn_optim_get_state(opt, &t, s, 2 * NP));
     ck_assert_uint_eq(t, 2);
+    /* the borrowed view holds the same moments, in place */
+    const double *view = nn_optim_state_view(opt);
+    ck_assert_ptr_nonnull(view);
     for (int j = 0; j < NP; j++) {
         ck_assert(tu_relerr(s[j], m[j], FLOOR) < TOL);
         ck_assert(tu_relerr(s[NP + j], v[j], 1e-6) < TOL);
+        ck_assert(view[j] == s[j] && view[NP + j] == s[NP + j]);
     }
+    ck_assert_ptr_null(nn_optim_state_view(NULL));
+    nn_optim_t *sgd = NULL;
+    NN_OK_OR_FAIL(nn_optim_create(&sgd, net, NN_OPTIM_SGD, NULL));
+    ck_assert_ptr_null(nn_optim_state_view(sgd)); /* no state */
+    nn_optim_destroy(sgd);
     nn_optim_destroy(opt);
     nn_net_destroy(net);
 }
