@@ -181,9 +181,21 @@ static void fp_real(uint64_t *h, double x)
     fp_word(h, w);
 }
 
+/* Four independent FNV lanes, folded at the end: one multiply chain is
+ * latency-bound, four keep the multiplier busy (a data set is hashed on
+ * every nn_mpi_train call). */
 static void fp_reals(uint64_t *h, const double *x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) fp_real(h, x[i]);
+    uint64_t l[4] = {*h, *h ^ 1, *h ^ 2, *h ^ 3};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; j++) {
+            uint64_t w;
+            memcpy(&w, &x[i + j], sizeof w);
+            l[j] = (l[j] ^ w) * 0x100000001b3ull;
+        }
+    for (; i < n; i++) fp_real(&l[0], x[i]);
+    for (int j = 0; j < 4; j++) fp_word(h, l[j]);
 }
 
 #define FP0 0xcbf29ce484222325ull
