@@ -60,8 +60,9 @@ NN_API nn_status nn_mpi_create(nn_mpi_t **out, MPI_Comm comm,
 /* The same for a Fortran communicator handle (MPI_Comm_f2c). */
 NN_API nn_status nn_mpi_create_f(nn_mpi_t **out, MPI_Fint comm,
                                  const nn_allocator *alloc);
-/* Collective: free the duplicate and the adapter. NULL is a no-op (on
- * every rank alike). */
+/* Collective: free the duplicate and the adapter (call it before
+ * MPI_Finalize; after it, only the memory is released). NULL is a no-op
+ * (on every rank alike). */
 NN_API void nn_mpi_destroy(nn_mpi_t *mpi);
 /* This rank's index and the number of ranks; -1 and 0 for NULL. */
 NN_API int32_t nn_mpi_rank(const nn_mpi_t *mpi);

@@ -99,7 +99,10 @@ void nn_mpi_destroy(nn_mpi_t *mpi)
 {
     if (!mpi) return;
     nn_allocator al = mpi->al;
-    MPI_Comm_free(&mpi->comm);
+    int fin = 1;
+    /* after MPI_Finalize the communicator is gone (and freeing it would be
+     * erroneous): only the memory is left to release */
+    if (MPI_Finalized(&fin) == MPI_SUCCESS && !fin) MPI_Comm_free(&mpi->comm);
     mem_free(&al, mpi, sizeof *mpi);
 }
 
