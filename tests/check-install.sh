@@ -23,7 +23,7 @@ so=$(find "$stage" -name 'libnn.so.1' | head -n 1)
 soname=$(readelf -d "$so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ "$soname" = libnn.so.1 ] || { echo "soname is '$soname'"; exit 1; }
 # shellcheck disable=SC2086
-${CC:-cc} $extra "$src/docs/examples/minimal.c" $flags -o "$stage/minimal"
+${CC:-cc} $extra "$src/examples/minimal.c" $flags -o "$stage/minimal"
 LD_LIBRARY_PATH=$(dirname "$so") "$stage/minimal" "$stage/xor.nnm"
 
 # The MPI adapter, where it was built: nn-mpi.pc (which requires nn and the
@@ -41,7 +41,7 @@ if [ -n "$mpc" ]; then
     # mpicc adds MPI's real paths; the staged copies of them that the
     # sysroot prefix makes up do not exist and are ignored
     # shellcheck disable=SC2086
-    mpicc $extra "$src/docs/examples/mpi_train.c" $mflags -lm -o "$stage/mpi_train"
+    mpicc $extra "$src/examples/mpi_train.c" $mflags -lm -o "$stage/mpi_train"
     OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
         LD_LIBRARY_PATH=$(dirname "$so") timeout 120 \
         mpirun --oversubscribe -np 2 "$stage/mpi_train" "$stage/rings.nnm"

@@ -20,7 +20,7 @@ libs=$(pkg-config --libs nn)
 libdir=$(pkg-config --variable=libdir nn | sed 's/\\ / /g')
 echo "pkg-config: $cflags $libs"
 # shellcheck disable=SC2086
-eval "${CC:-cc} $cflags \"$src/docs/examples/minimal.c\" $libs -o \"$tmp/minimal\""
+eval "${CC:-cc} $cflags \"$src/examples/minimal.c\" $libs -o \"$tmp/minimal\""
 LD_LIBRARY_PATH="$libdir" "$tmp/minimal" "$tmp/xor.nnm"
 [ -x "$prefix/bin/nn" ] && "$prefix/bin/nn" --version
 [ -f "$(find "$prefix" -name nn.1 | head -n 1)" ] || { echo "man page nn.1 not installed"; exit 1; }

@@ -9,7 +9,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/subprojects"
 ln -s "$src" "$tmp/subprojects/libnn"
-cp "$src/docs/examples/minimal.c" "$tmp/"
+cp "$src/examples/minimal.c" "$tmp/"
 cat > "$tmp/meson.build" <<'MESON'
 project('consumer', 'c')
 nn = dependency('nn', fallback : ['libnn', 'nn_dep'])
