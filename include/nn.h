@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * nn.h — libnn 1.0, a BLAS-accelerated neural-network library in C.
  *
  * The one public header of libnn. Self-contained (stddef/stdint only),
@@ -72,6 +73,10 @@ extern "C" {
 #endif
 
 /* ---------------------------------------------------------------- visibility */
+/** @defgroup visibility Visibility
+ * @{ */
+/** @def NN_API
+ * Marks each function of the API: exported from the shared library. */
 #if defined(_WIN32) && defined(NN_BUILDING)
 #define NN_API __declspec(dllexport)
 #elif defined(__GNUC__) && __GNUC__ >= 4
@@ -79,61 +84,76 @@ extern "C" {
 #else
 #define NN_API
 #endif
+/** @} */
 
 /* ------------------------------------------------------------------- version */
-#define NN_VERSION_MAJOR 1
-#define NN_VERSION_MINOR 0
-#define NN_VERSION_PATCH 0
-/* MAJOR*10000 + MINOR*100 + PATCH, e.g. 1.0.0 -> 10000 */
+/** @defgroup version Version
+ * @{ */
+#define NN_VERSION_MAJOR 1 /**< this header's major version */
+#define NN_VERSION_MINOR 0 /**< this header's minor version */
+#define NN_VERSION_PATCH 0 /**< this header's patch level */
+/** MAJOR*10000 + MINOR*100 + PATCH, e.g.\ 1.0.0 -> 10000 */
 #define NN_VERSION_NUMBER \
     (NN_VERSION_MAJOR * 10000 + NN_VERSION_MINOR * 100 + NN_VERSION_PATCH)
-#define NN_VERSION_STRING "1.0.0"
+#define NN_VERSION_STRING "1.0.0" /**< the same as a string */
 
-/* Version of the library actually loaded, as NN_VERSION_NUMBER. Compare it
+/** Version of the library actually loaded, as NN_VERSION_NUMBER. Compare it
  * with the macro to detect a header/.so mismatch. */
 NN_API uint32_t nn_version_number(void);
-/* Same, as a static string such as "1.0.0". Never NULL; do not free. */
+/** Same, as a static string such as "1.0.0". Never NULL; do not free. */
 NN_API const char *nn_version_string(void);
+/** @} */
 
 /* -------------------------------------------------------------------- status */
-/* Fixed values: they are part of the ABI and never renumbered. New codes may
+/** @defgroup status Status codes
+ * @{ */
+/** Fixed values: they are part of the ABI and never renumbered. New codes may
  * be appended: treat any code you do not know as a failure. */
 typedef int32_t nn_status;
+/** The nn_status codes. */
 enum {
-    NN_OK = 0,
-    NN_ERR_NOMEM = 1,        /* an allocation failed; nothing was changed      */
-    NN_ERR_INVALID = 2,      /* NULL pointer, zero size, bad enum, key or value */
-    NN_ERR_SHAPE = 3,        /* dimensions or leading dimensions do not match  */
-    NN_ERR_NUMERIC = 4,      /* NaN/Inf met where the caller asked to be told  */
-    NN_ERR_IO = 5,           /* reading or writing a file failed               */
-    NN_ERR_FORMAT = 6,       /* a file or buffer is malformed                  */
-    NN_ERR_TOO_LARGE = 7,    /* a size overflows size_t or BLAS's int          */
-    NN_ERR_UNSUPPORTED = 8,  /* valid request this build/version cannot serve  */
-    NN_ERR_STATE = 9         /* call out of order (e.g. step before gradient)  */
+    NN_OK = 0,               /**< success                                         */
+    NN_ERR_NOMEM = 1,        /**< an allocation failed; nothing was changed       */
+    NN_ERR_INVALID = 2,      /**< NULL pointer, zero size, bad enum, key or value */
+    NN_ERR_SHAPE = 3,        /**< dimensions or leading dimensions do not match   */
+    NN_ERR_NUMERIC = 4,      /**< NaN/Inf met where the caller asked to be told   */
+    NN_ERR_IO = 5,           /**< reading or writing a file failed                */
+    NN_ERR_FORMAT = 6,       /**< a file or buffer is malformed                   */
+    NN_ERR_TOO_LARGE = 7,    /**< a size overflows size_t or BLAS's int           */
+    NN_ERR_UNSUPPORTED = 8,  /**< valid request this build/version cannot serve   */
+    NN_ERR_STATE = 9         /**< call out of order (e.g.\ step before gradient)  */
 };
 
-/* Human-readable message for a status code. Never NULL (unknown codes get a
+/** Human-readable message for a status code. Never NULL (unknown codes get a
  * generic message); the string is static: do not free. */
 NN_API const char *nn_strerror(nn_status status);
+/** @} */
 
 /* ---------------------------------------------------------------- constants */
-/* Storage order of a batch. */
+/** @defgroup constants Constants
+ * @{ */
+/** Storage order of a batch. */
 typedef int32_t nn_order;
-enum { NN_ROW_MAJOR = 0, NN_COL_MAJOR = 1 };
-
-/* Activation g applied elementwise (softmax: per row). */
-typedef int32_t nn_activation;
+/** The nn_order values. */
 enum {
-    NN_ACT_IDENTITY = 0,   /* g(z) = z                                          */
-    NN_ACT_SIGMOID = 1,    /* g(z) = 1 / (1 + exp(-z))                          */
-    NN_ACT_TANH = 2,       /* g(z) = tanh(z)                                    */
-    NN_ACT_RELU = 3,       /* g(z) = max(z, 0); g'(0) = 0                       */
-    NN_ACT_LEAKY_RELU = 4, /* g(z) = z > 0 ? z : slope*z; slope finite, >= 0    */
-    NN_ACT_SOFTMAX = 5     /* g(z)_j = exp(z_j) / sum_k exp(z_k), per row;      */
-                           /* needs at least 2 units                            */
+    NN_ROW_MAJOR = 0, /**< element (i,j) at p[i*ld + j] */
+    NN_COL_MAJOR = 1  /**< element (i,j) at p[j*ld + i] */
 };
 
-/* Output loss of a network. The per-sample loss is a SUM OVER THE OUTPUTS;
+/** Activation g applied elementwise (softmax: per row). */
+typedef int32_t nn_activation;
+/** The nn_activation values. */
+enum {
+    NN_ACT_IDENTITY = 0,   /**< g(z) = z                                        */
+    NN_ACT_SIGMOID = 1,    /**< g(z) = 1 / (1 + exp(-z))                        */
+    NN_ACT_TANH = 2,       /**< g(z) = tanh(z)                                  */
+    NN_ACT_RELU = 3,       /**< g(z) = max(z, 0); g'(0) = 0                     */
+    NN_ACT_LEAKY_RELU = 4, /**< g(z) = z > 0 ? z : slope*z; slope finite, >= 0  */
+    NN_ACT_SOFTMAX = 5     /**< g(z)_j = exp(z_j) / sum_k exp(z_k), per row;
+                                needs at least 2 units                          */
+};
+
+/** Output loss of a network. The per-sample loss is a SUM OVER THE OUTPUTS;
  * the batch loss is its MEAN over the m rows (NN_REDUCE_MEAN, the default)
  * or its SUM (NN_REDUCE_SUM), see NN_NET_REDUCTION and docs/MATH.md:
  *   NN_LOSS_MSE:        l = sum_j (a_j - y_j)^2,  dl/da_j = 2 (a_j - y_j).
@@ -148,190 +168,217 @@ enum {
  *                       dZ = (A * sum_j y_j - Y)/m (= (A - Y)/m for one-hot).
  * (The /m is absent under NN_REDUCE_SUM.) */
 typedef int32_t nn_loss;
-enum { NN_LOSS_MSE = 0, NN_LOSS_BCE = 1, NN_LOSS_SOFTMAX_CE = 2 };
-
-/* How a batch's per-sample losses (and so the gradients) are combined. */
+/** The nn_loss values. */
 enum {
-    NN_REDUCE_MEAN = 0, /* (1/m) sum_i l_i: gradients independent of m      */
-    NN_REDUCE_SUM = 1   /* sum_i l_i: gradients of disjoint batches add up   */
-                        /* exactly (data parallelism: sum, then divide by    */
-                        /* the global row count in a gradient hook)          */
+    NN_LOSS_MSE = 0,       /**< squared error, any output activation */
+    NN_LOSS_BCE = 1,       /**< binary cross-entropy, sigmoid output */
+    NN_LOSS_SOFTMAX_CE = 2 /**< cross-entropy, softmax output        */
 };
 
-/* Weight initialisation schemes (biases are set to zero). fan_in = n_in,
+/** How a batch's per-sample losses (and so the gradients) are combined. */
+enum {
+    NN_REDUCE_MEAN = 0, /**< (1/m) sum_i l_i: gradients independent of m    */
+    NN_REDUCE_SUM = 1   /**< sum_i l_i: gradients of disjoint batches add up
+                             exactly (data parallelism: sum, then divide by
+                             the global row count in a gradient hook)       */
+};
+
+/** Weight initialisation schemes (biases are set to zero). fan_in = n_in,
  * fan_out = n_out of the layer. */
 typedef int32_t nn_init;
+/** The nn_init values. */
 enum {
-    NN_INIT_DEFAULT = 0,        /* He uniform for (leaky) relu, Glorot uniform else */
-    NN_INIT_GLOROT_UNIFORM = 1, /* U(-r, r), r = sqrt(6 / (fan_in + fan_out))        */
-    NN_INIT_HE_UNIFORM = 2,     /* U(-r, r), r = sqrt(6 / fan_in)                    */
-    NN_INIT_ZERO = 3,           /* W = 0 (for tests and hand-set weights)            */
-    NN_INIT_GLOROT_NORMAL = 4,  /* N(0, s^2), s = sqrt(2 / (fan_in + fan_out))       */
-    NN_INIT_HE_NORMAL = 5,      /* N(0, s^2), s = sqrt(2 / fan_in)                   */
-    NN_INIT_ORTHOGONAL = 6      /* Q of the QR of a Gaussian matrix (LAPACKE dgeqrf/ */
-                                /* dorgqr), sign-corrected: W^T W = I (tall/square) */
-                                /* or W W^T = I (wide)                              */
+    NN_INIT_DEFAULT = 0,        /**< He uniform for (leaky) relu, Glorot uniform else */
+    NN_INIT_GLOROT_UNIFORM = 1, /**< U(-r, r), r = sqrt(6 / (fan_in + fan_out))       */
+    NN_INIT_HE_UNIFORM = 2,     /**< U(-r, r), r = sqrt(6 / fan_in)                   */
+    NN_INIT_ZERO = 3,           /**< W = 0 (for tests and hand-set weights)           */
+    NN_INIT_GLOROT_NORMAL = 4,  /**< N(0, s^2), s = sqrt(2 / (fan_in + fan_out))      */
+    NN_INIT_HE_NORMAL = 5,      /**< N(0, s^2), s = sqrt(2 / fan_in)                  */
+    NN_INIT_ORTHOGONAL = 6      /**< Q of the QR of a Gaussian matrix (LAPACKE dgeqrf/
+                                     dorgqr), sign-corrected: W^T W = I (tall/square)
+                                     or W W^T = I (wide)                              */
 };
 
-/* A column index meaning "no column" (nn_data_load_csv's label_col). */
+/** A column index meaning "no column" (nn_data_load_csv's label_col). */
 #define NN_NO_COLUMN ((size_t)-1)
-/* A layer index meaning "the network as a whole" (nn_netspec_set_*). */
+/** A layer index meaning "the network as a whole" (nn_netspec_set_*). */
 #define NN_NET_WIDE ((size_t)-1)
+/** @} */
 
 /* ---------------------------------------------------------------- keys */
-/* Network keys: nn_netspec_set_* with layer NN_NET_WIDE (initial values),
+/** @defgroup keys Settings keys
+ * @{ */
+/** Network keys: nn_netspec_set_* with layer NN_NET_WIDE (initial values),
  * nn_net_set_* / nn_net_get_* (current values). */
 enum {
-    NN_NET_LOSS = 100,         /* int, read-only after creation: nn_loss     */
-    NN_NET_REDUCTION = 101,    /* int: NN_REDUCE_MEAN (default) / _SUM        */
-    NN_NET_CHECK_FINITE = 102, /* int 0/1 (0): see nn_net_gradient           */
-    NN_NET_DROPOUT_SEED = 103, /* int, any 64-bit value (0): setting it       */
-                               /* restarts the dropout stream (STEP 0);       */
-                               /* reading it gives the seed last set.         */
-                               /* Independent of the weight seed of           */
-                               /* nn_net_init.                                */
-    NN_NET_DROPOUT_STEP = 104, /* int >= 0 (0), net only: training passes     */
-                               /* drawn under the seed; each nn_net_gradient* */
-                               /* / nn_net_train_step* adds one              */
-    NN_NET_DROPOUT_ROW0 = 105  /* int >= 0 (0), net only: global index of the */
-                               /* next training batch's first row            */
+    NN_NET_LOSS = 100,         /**< int, read-only after creation: nn_loss    */
+    NN_NET_REDUCTION = 101,    /**< int: NN_REDUCE_MEAN (default) / _SUM      */
+    NN_NET_CHECK_FINITE = 102, /**< int 0/1 (0): see nn_net_gradient          */
+    NN_NET_DROPOUT_SEED = 103, /**< int, any 64-bit value (0): setting it
+                                    restarts the dropout stream (STEP 0);
+                                    reading it gives the seed last set.
+                                    Independent of the weight seed of
+                                    nn_net_init.                              */
+    NN_NET_DROPOUT_STEP = 104, /**< int >= 0 (0), net only: training passes
+                                    drawn under the seed; each nn_net_gradient*
+                                    / nn_net_train_step* adds one             */
+    NN_NET_DROPOUT_ROW0 = 105  /**< int >= 0 (0), net only: global index of the
+                                    next training batch's first row           */
 };
-/* Dropout masks are counter-based: the mask of unit j of layer l for row i
+/** @var NN_NET_DROPOUT_SEED
+ * Dropout masks are counter-based: the mask of unit j of layer l for row i
  * of a training batch is a fixed function of (DROPOUT_SEED, DROPOUT_STEP,
  * l, DROPOUT_ROW0 + i, j). A batch split across processes, each part with
  * its ROW0 and the same STEP, draws exactly the masks of the whole batch in
  * one call (docs/DISTRIBUTED.md). nn_netspec_set_int refuses the two
  * net-only keys. */
 
-/* Layer keys: nn_netspec_set_* (per layer), nn_net_get_layer_*. */
+/** A layer kind (NN_LAYER_KIND). */
 typedef int32_t nn_layer_kind;
-enum { NN_LAYER_DENSE = 0 };
+/** The nn_layer_kind values. */
 enum {
-    NN_LAYER_KIND = 200,       /* int, read-only: nn_layer_kind              */
-    NN_LAYER_UNITS = 201,      /* int, read-only: n_out (>= 1)               */
-    NN_LAYER_ACTIVATION = 202, /* int: nn_activation                          */
-    NN_LAYER_ACT_PARAM = 203,  /* real: leaky-relu slope, finite, >= 0 (0.01) */
-                               /* (ignored by the other activations)         */
-    NN_LAYER_DROPOUT = 204     /* real in [0, 1) (0): inverted dropout on the */
-                               /* layer's output in training passes (each     */
-                               /* unit zeroed with probability p, kept ones   */
-                               /* scaled by 1/(1-p)); inference untouched.    */
-                               /* Must be 0 on the output layer.              */
+    NN_LAYER_DENSE = 0 /**< a dense (fully connected) layer */
+};
+/** Layer keys: nn_netspec_set_* (per layer), nn_net_get_layer_*. */
+enum {
+    NN_LAYER_KIND = 200,       /**< int, read-only: nn_layer_kind             */
+    NN_LAYER_UNITS = 201,      /**< int, read-only: n_out (>= 1)              */
+    NN_LAYER_ACTIVATION = 202, /**< int: nn_activation                        */
+    NN_LAYER_ACT_PARAM = 203,  /**< real: leaky-relu slope, finite, >= 0 (0.01)
+                                    (ignored by the other activations)        */
+    NN_LAYER_DROPOUT = 204     /**< real in [0, 1) (0): inverted dropout on the
+                                    layer's output in training passes (each
+                                    unit zeroed with probability p, kept ones
+                                    scaled by 1/(1-p)); inference untouched.
+                                    Must be 0 on the output layer.            */
 };
 
-/* Optimizer keys: nn_optim_set_* / nn_optim_get_*. */
+/** An optimizer kind (nn_optim_create, NN_OPTIM_KIND). */
 typedef int32_t nn_optim_kind;
+/** The nn_optim_kind values. */
 enum {
-    NN_OPTIM_SGD = 0,      /* w -= lr*g                                        */
-    NN_OPTIM_MOMENTUM = 1, /* v = mu*v + g;  w -= lr*v          (PyTorch form) */
-    NN_OPTIM_NESTEROV = 2, /* v = mu*v + g;  w -= lr*(g + mu*v) (PyTorch form) */
-    NN_OPTIM_ADAM = 3      /* bias-corrected Adam (Kingma & Ba)                */
+    NN_OPTIM_SGD = 0,      /**< w -= lr*g                                        */
+    NN_OPTIM_MOMENTUM = 1, /**< v = mu*v + g;  w -= lr*v          (PyTorch form) */
+    NN_OPTIM_NESTEROV = 2, /**< v = mu*v + g;  w -= lr*(g + mu*v) (PyTorch form) */
+    NN_OPTIM_ADAM = 3      /**< bias-corrected Adam (Kingma & Ba)                */
 };
+/** Optimizer keys: nn_optim_set_* / nn_optim_get_*. */
 enum {
-    NN_OPTIM_KIND = 300,         /* int, read-only: nn_optim_kind             */
-    NN_OPTIM_LR = 301,           /* real > 0, finite   (0.01; Adam 0.001)     */
-    NN_OPTIM_MOMENTUM_COEF = 302,/* real in [0, 1)     (0.9) momentum kinds  */
-    NN_OPTIM_BETA1 = 303,        /* real in [0, 1)     (0.9)   Adam          */
-    NN_OPTIM_BETA2 = 304,        /* real in [0, 1)     (0.999) Adam          */
-    NN_OPTIM_EPS = 305,          /* real > 0, finite   (1e-8)  Adam          */
-    NN_OPTIM_WEIGHT_DECAY = 306, /* real >= 0, finite  (0)                   */
-    NN_OPTIM_DECOUPLED = 307,    /* int 0/1            (0)     Adam: AdamW   */
-    NN_OPTIM_CLIP_NORM = 308,    /* real >= 0, finite  (0 = no clipping)     */
-    NN_OPTIM_STEPS = 309         /* int, read-only: steps taken              */
+    NN_OPTIM_KIND = 300,         /**< int, read-only: nn_optim_kind           */
+    NN_OPTIM_LR = 301,           /**< real > 0, finite   (0.01; Adam 0.001)   */
+    NN_OPTIM_MOMENTUM_COEF = 302,/**< real in [0, 1)     (0.9) momentum kinds */
+    NN_OPTIM_BETA1 = 303,        /**< real in [0, 1)     (0.9)   Adam         */
+    NN_OPTIM_BETA2 = 304,        /**< real in [0, 1)     (0.999) Adam         */
+    NN_OPTIM_EPS = 305,          /**< real > 0, finite   (1e-8)  Adam         */
+    NN_OPTIM_WEIGHT_DECAY = 306, /**< real >= 0, finite  (0)                  */
+    NN_OPTIM_DECOUPLED = 307,    /**< int 0/1            (0)     Adam: AdamW  */
+    NN_OPTIM_CLIP_NORM = 308,    /**< real >= 0, finite  (0 = no clipping)    */
+    NN_OPTIM_STEPS = 309         /**< int, read-only: steps taken             */
 };
 
-/* Trainer keys: nn_trainer_set_* / nn_trainer_get_* (defaults in brackets). */
+/** A learning-rate schedule (NN_TRAIN_SCHEDULE). */
 typedef int32_t nn_schedule;
+/** The nn_schedule values. */
 enum {
-    NN_SCHED_CONSTANT = 0, /* lr = lr0                                           */
-    NN_SCHED_STEP = 1,     /* lr = lr0 * gamma^floor(epoch_index / step_epochs)  */
-    NN_SCHED_COSINE = 2    /* lr = lr_min + (lr0 - lr_min)(1 + cos(pi t/T))/2,    */
-                           /* t = steps done, T = total steps of the run         */
+    NN_SCHED_CONSTANT = 0, /**< lr = lr0                                          */
+    NN_SCHED_STEP = 1,     /**< lr = lr0 * gamma^floor(epoch_index / step_epochs) */
+    NN_SCHED_COSINE = 2    /**< lr = lr_min + (lr0 - lr_min)(1 + cos(pi t/T))/2,
+                                t = steps done, T = total steps of the run        */
 };
+/** Trainer keys: nn_trainer_set_* / nn_trainer_get_* (defaults in brackets). */
 enum {
-    NN_TRAIN_EPOCHS = 400,       /* int >= 1                           [10]   */
-    NN_TRAIN_BATCH_SIZE = 401,   /* int >= 1; last batch may be smaller [64]  */
-    NN_TRAIN_SHUFFLE = 402,      /* int 0/1: reshuffle rows every epoch [1]   */
-    NN_TRAIN_SEED = 403,         /* int, any 64-bit value: shuffling and the  */
-                                 /* validation split                  [0]    */
-    NN_TRAIN_VAL_FRACTION = 404, /* real in [0, 1): rows held out for         */
-                                 /* validation when no set is given   [0]    */
-    NN_TRAIN_PATIENCE = 405,     /* int >= 0: stop after this many epochs     */
-                                 /* without a better val loss; 0 = off [0]   */
-    NN_TRAIN_RESTORE_BEST = 406, /* int 0/1: end with the best-val weights [1]*/
-    NN_TRAIN_SCHEDULE = 407,     /* int: nn_schedule            [CONSTANT]    */
-    NN_TRAIN_GAMMA = 408,        /* real in (0, 1]: STEP factor        [0.1]  */
-    NN_TRAIN_STEP_EPOCHS = 409,  /* int >= 1: STEP period              [10]   */
-    NN_TRAIN_LR_MIN = 410,       /* real >= 0: COSINE floor            [0]    */
-    NN_TRAIN_WARMUP_STEPS = 411, /* int >= 0: linear warm-up, the rate of     */
-                                 /* step t (0-based) times min(1, (t+1)/W) [0]*/
-    NN_TRAIN_REPORT_EVERY = 412, /* int >= 0: a batch report every N batches  */
-                                 /* (0: epoch reports only)           [0]    */
+    NN_TRAIN_EPOCHS = 400,       /**< int >= 1                           [10]    */
+    NN_TRAIN_BATCH_SIZE = 401,   /**< int >= 1; last batch may be smaller [64]   */
+    NN_TRAIN_SHUFFLE = 402,      /**< int 0/1: reshuffle rows every epoch [1]    */
+    NN_TRAIN_SEED = 403,         /**< int, any 64-bit value: shuffling and the
+                                      validation split                  [0]      */
+    NN_TRAIN_VAL_FRACTION = 404, /**< real in [0, 1): rows held out for
+                                      validation when no set is given   [0]      */
+    NN_TRAIN_PATIENCE = 405,     /**< int >= 0: stop after this many epochs
+                                      without a better val loss; 0 = off [0]     */
+    NN_TRAIN_RESTORE_BEST = 406, /**< int 0/1: end with the best-val weights [1] */
+    NN_TRAIN_SCHEDULE = 407,     /**< int: nn_schedule            [CONSTANT]     */
+    NN_TRAIN_GAMMA = 408,        /**< real in (0, 1]: STEP factor        [0.1]   */
+    NN_TRAIN_STEP_EPOCHS = 409,  /**< int >= 1: STEP period              [10]    */
+    NN_TRAIN_LR_MIN = 410,       /**< real >= 0: COSINE floor            [0]     */
+    NN_TRAIN_WARMUP_STEPS = 411, /**< int >= 0: linear warm-up, the rate of
+                                      step t (0-based) times min(1, (t+1)/W) [0] */
+    NN_TRAIN_REPORT_EVERY = 412, /**< int >= 0: a batch report every N batches
+                                      (0: epoch reports only)           [0]      */
     /* results of the last nn_train run (read-only; 0 / NaN before any run) */
-    NN_TRAIN_EPOCHS_RUN = 450,   /* int: epochs completed                     */
-    NN_TRAIN_BEST_EPOCH = 451,   /* int: 1-based epoch of the best val loss   */
-                                 /* (0 without validation)                   */
-    NN_TRAIN_STOPPED_EARLY = 452,/* int 0/1: fewer epochs ran than planned    */
-    NN_TRAIN_STEPS_RUN = 453,    /* int: optimizer steps taken                */
-    NN_TRAIN_BEST_VAL_LOSS = 460,/* real: NaN without validation              */
-    NN_TRAIN_FINAL_LOSS = 461,   /* real: train loss of the last epoch        */
-    NN_TRAIN_SECONDS = 462       /* real: wall time of the run                */
+    NN_TRAIN_EPOCHS_RUN = 450,   /**< int: epochs completed                      */
+    NN_TRAIN_BEST_EPOCH = 451,   /**< int: 1-based epoch of the best val loss
+                                      (0 without validation)                     */
+    NN_TRAIN_STOPPED_EARLY = 452,/**< int 0/1: fewer epochs ran than planned     */
+    NN_TRAIN_STEPS_RUN = 453,    /**< int: optimizer steps taken                 */
+    NN_TRAIN_BEST_VAL_LOSS = 460,/**< real: NaN without validation               */
+    NN_TRAIN_FINAL_LOSS = 461,   /**< real: train loss of the last epoch         */
+    NN_TRAIN_SECONDS = 462       /**< real: wall time of the run                 */
 };
 
-/* Metric keys for nn_net_evaluate. */
+/** Metric keys for nn_net_evaluate. */
 enum {
-    NN_METRIC_LOSS = 500,        /* 1 value: mean loss per row (whatever the  */
-                                 /* net's reduction)                          */
-    NN_METRIC_ACCURACY = 501,    /* 1 value: labelled data only               */
-    NN_METRIC_MSE = 502,         /* 1 value: mean over rows and outputs of    */
-                                 /* (a - y)^2                                 */
-    NN_METRIC_MAE = 503,         /* 1 value: mean of |a - y|                  */
-    NN_METRIC_R2 = 504,          /* 1 value: mean over outputs of R^2_j       */
-    NN_METRIC_MSE_OUTPUTS = 510, /* n_out values: MSE of each output          */
-    NN_METRIC_MAE_OUTPUTS = 511, /* n_out values: MAE of each output          */
-    NN_METRIC_R2_OUTPUTS = 512   /* n_out values: R^2_j = 1 - SS_res/SS_tot   */
-                                 /* (SS_tot = 0: 1 if SS_res = 0, else 0)     */
+    NN_METRIC_LOSS = 500,        /**< 1 value: mean loss per row (whatever the
+                                      net's reduction)                        */
+    NN_METRIC_ACCURACY = 501,    /**< 1 value: labelled data only             */
+    NN_METRIC_MSE = 502,         /**< 1 value: mean over rows and outputs of
+                                      (a - y)^2                               */
+    NN_METRIC_MAE = 503,         /**< 1 value: mean of |a - y|                */
+    NN_METRIC_R2 = 504,          /**< 1 value: mean over outputs of R^2_j     */
+    NN_METRIC_MSE_OUTPUTS = 510, /**< n_out values: MSE of each output        */
+    NN_METRIC_MAE_OUTPUTS = 511, /**< n_out values: MAE of each output        */
+    NN_METRIC_R2_OUTPUTS = 512   /**< n_out values: R^2_j = 1 - SS_res/SS_tot
+                                      (SS_tot = 0: 1 if SS_res = 0, else 0)   */
 };
 
-/* Experimental keys start here; they may change or vanish in any release. */
+/** Experimental keys start here; they may change or vanish in any release. */
 #define NN_KEY_EXPERIMENTAL 10000
 
-/* Value type of a key, as reported by nn_param_info. */
-enum { NN_PARAM_INT = 1, NN_PARAM_REAL = 2 };
+/** Value type of a key, as reported by nn_param_info. */
+enum {
+    NN_PARAM_INT = 1, /**< int64_t: *_set_int / *_get_int  */
+    NN_PARAM_REAL = 2 /**< double: *_set_real / *_get_real */
+};
 
-/* What a key takes: its type (NN_PARAM_INT / NN_PARAM_REAL), its inclusive
+/** What a key takes: its type (NN_PARAM_INT / NN_PARAM_REAL), its inclusive
  * bounds (as doubles; integer bounds above 2^53 are rounded) and whether it
  * can be set (read-only keys give 0). Any out pointer may be NULL.
  * @return NN_ERR_INVALID for an unknown key. */
 NN_API nn_status nn_param_info(int32_t key, int32_t *type, double *lo,
                                double *hi, int32_t *writable);
+/** @} */
 
 /* ---------------------------------------------------------------- allocator */
-/* A caller-supplied allocator. Every byte an object allocates goes through it
+/** @defgroup allocator Allocator and error details
+ * @{ */
+/** A caller-supplied allocator. Every byte an object allocates goes through it
  * (objects created with a NULL allocator use malloc/free). alloc must return
  * memory aligned for double (malloc's guarantee) or NULL on failure; free
  * receives the same size that was requested for that pointer. The struct is
  * copied at creation; ctx must stay valid until the object is destroyed.
  * Frozen: this struct never changes. */
 typedef struct nn_allocator {
-    void *(*alloc)(void *ctx, size_t size);
-    void (*free)(void *ctx, void *ptr, size_t size);
-    void *ctx;
+    void *(*alloc)(void *ctx, size_t size);          /**< size bytes, or NULL */
+    void (*free)(void *ctx, void *ptr, size_t size); /**< ptr and its size    */
+    void *ctx;                                       /**< passed to both      */
 } nn_allocator;
 
-/* Where a malformed input went wrong. Filled by the loaders when the caller
+/** Where a malformed input went wrong. Filled by the loaders when the caller
  * passes one (may be NULL); owned by the caller, so no global error state.
  * Frozen: this struct never changes (new detail goes into message). */
 typedef struct nn_error_info {
-    char file[256];    /* the file (truncated to fit)                       */
-    size_t line;       /* 1-based line (CSV) or 0                           */
-    size_t column;     /* 1-based column / field (CSV) or 0                 */
-    size_t offset;     /* byte offset in the (decompressed) file, or 0      */
-    char message[256]; /* what was expected and what was found              */
+    char file[256];    /**< the file (truncated to fit)                     */
+    size_t line;       /**< 1-based line (CSV) or 0                         */
+    size_t column;     /**< 1-based column / field (CSV) or 0               */
+    size_t offset;     /**< byte offset in the (decompressed) file, or 0    */
+    char message[256]; /**< what was expected and what was found            */
 } nn_error_info;
+/** @} */
 
 /* ---------------------------------------------------------------- threads */
-/* Set the number of threads (n >= 1) the BLAS library uses for every product
+/** @defgroup threads Threads
+ * @{ */
+/** Set the number of threads (n >= 1) the BLAS library uses for every product
  * libnn computes, through the BLAS's own call (OpenBLAS, BLIS, MKL). This is
  * a PROCESS-WIDE setting of the BLAS library, not of one object: call it
  * before starting threads that use libnn.
@@ -339,17 +386,20 @@ typedef struct nn_error_info {
  * fit in an int; NN_ERR_UNSUPPORTED if the BLAS libnn was built against has
  * no thread control (a generic CBLAS). */
 NN_API nn_status nn_set_num_threads(size_t n);
-/* Number of threads the BLAS library will use (>= 1) in *n.
+/** Number of threads the BLAS library will use (>= 1) in *n.
  * @return NN_ERR_INVALID for n == NULL; NN_ERR_UNSUPPORTED (and *n
  * untouched) without thread control. */
 NN_API nn_status nn_get_num_threads(size_t *n);
+/** @} */
 
 /* ================================================================ dense layer */
-/* A single dense layer, usable on its own: A = g(X.W + b).
+/** @defgroup dense Dense layer
+ * @{ */
+/** A single dense layer, usable on its own: A = g(X.W + b).
  * The layer caches its activations A for the next backward call. */
 typedef struct nn_dense nn_dense_t;
 
-/* Create a layer with n_in inputs, n_out outputs and activation act
+/** Create a layer with n_in inputs, n_out outputs and activation act
  * (act_param is the leaky-relu slope; ignored, but must be finite, for the
  * others). W is initialised with NN_INIT_DEFAULT and seed 0, b with zeros.
  * alloc may be NULL (malloc/free); it is copied.
@@ -357,26 +407,28 @@ typedef struct nn_dense nn_dense_t;
 NN_API nn_status nn_dense_create(nn_dense_t **out, size_t n_in, size_t n_out,
                                  nn_activation act, double act_param,
                                  const nn_allocator *alloc);
-/* Destroy a layer and everything it allocated. NULL is a no-op. Borrowed
+/** Destroy a layer and everything it allocated. NULL is a no-op. Borrowed
  * pointers obtained from the layer become invalid. */
 NN_API void nn_dense_destroy(nn_dense_t *layer);
 
-/* Shape queries. NULL layer gives 0. */
+/** @{ */
+/** Shape queries. NULL layer gives 0. */
 NN_API size_t nn_dense_n_in(const nn_dense_t *layer);
 NN_API size_t nn_dense_n_out(const nn_dense_t *layer);
+/** @} */
 
-/* Pre-size the workspace for batches of up to m_max rows, so that later
+/** Pre-size the workspace for batches of up to m_max rows, so that later
  * forward/backward calls never allocate. Calls with a larger m grow it. */
 NN_API nn_status nn_dense_reserve(nn_dense_t *layer, size_t m_max);
 
-/* Forward pass on a batch: A = g(X.W + b). X is m x n_in (ldx), A is
+/** Forward pass on a batch: A = g(X.W + b). X is m x n_in (ldx), A is
  * m x n_out (lda), both in `order`. The layer keeps its own copy of A for
  * nn_dense_backward; X is not retained. */
 NN_API nn_status nn_dense_forward(nn_dense_t *layer, size_t m, nn_order order,
                                   const double *X, size_t ldx,
                                   double *A, size_t lda);
 
-/* Backward pass for the batch of the last forward call (same m, and X must
+/** Backward pass for the batch of the last forward call (same m, and X must
  * hold the same values): given dA = dL/dA (m x n_out), computes
  *   dZ = dA o g'(Z)   (softmax: dZ = A o (dA - rowsum(dA o A)))
  *   dW = X^T.dZ, db = sum over rows of dZ        (stored in the layer)
@@ -390,7 +442,8 @@ NN_API nn_status nn_dense_backward(nn_dense_t *layer, size_t m, nn_order order,
                                    const double *dA, size_t ldda,
                                    double *dX, size_t lddx);
 
-/* Copy parameters / gradients out (get) or in (set). W is n_in x n_out in
+/** @{ */
+/** Copy parameters / gradients out (get) or in (set). W is n_in x n_out in
  * `order` with leading dimension ldw; b and db are n_out contiguous values.
  * Either pointer may be NULL to skip it (not both). Gradients are those of the
  * last backward call (zero before any). */
@@ -401,8 +454,10 @@ NN_API nn_status nn_dense_set_params(nn_dense_t *layer, nn_order order,
                                      const double *b);
 NN_API nn_status nn_dense_get_grads(const nn_dense_t *layer, nn_order order,
                                     double *dW, size_t ldw, double *db);
+/** @} */
 
-/* Borrowed pointers to the layer's own storage: W (row-major n_in x n_out,
+/** @{ */
+/** Borrowed pointers to the layer's own storage: W (row-major n_in x n_out,
  * leading dimension n_out), b (n_out), dW, db (same shapes). Valid until the
  * layer is destroyed (storage never moves). Writing through the non-const
  * W/b pointers changes the parameters. NULL layer gives NULL. */
@@ -410,9 +465,13 @@ NN_API double *nn_dense_weights(nn_dense_t *layer);
 NN_API double *nn_dense_bias(nn_dense_t *layer);
 NN_API const double *nn_dense_grad_weights(const nn_dense_t *layer);
 NN_API const double *nn_dense_grad_bias(const nn_dense_t *layer);
+/** @} */
+/** @} */
 
 /* ================================================================ network spec */
-/* The description a network is built from: inputs, a loss, layers added one
+/** @defgroup netspec Network specification
+ * @{ */
+/** The description a network is built from: inputs, a loss, layers added one
  * by one, and keyed settings per layer (NN_LAYER_*) or for the whole network
  * (NN_NET_* with layer NN_NET_WIDE). New layer kinds and settings arrive as
  * new functions and keys; nothing the caller allocates is ever indexed by the
@@ -420,25 +479,28 @@ NN_API const double *nn_dense_grad_bias(const nn_dense_t *layer);
 typedef struct nn_netspec nn_netspec_t;
 typedef struct nn_net nn_net_t;
 
-/* A spec with n_in >= 1 inputs, the given loss and no layers yet.
+/** A spec with n_in >= 1 inputs, the given loss and no layers yet.
  * alloc may be NULL (malloc/free); it is copied. */
 NN_API nn_status nn_netspec_create(nn_netspec_t **out, size_t n_in,
                                    nn_loss loss, const nn_allocator *alloc);
-/* The spec of an existing network (its architecture and current settings),
- * e.g. to build a variant of it. */
+/** The spec of an existing network (its architecture and current settings),
+ * e.g.\ to build a variant of it. */
 NN_API nn_status nn_netspec_from_net(nn_netspec_t **out, const nn_net_t *net,
                                      const nn_allocator *alloc);
+/** Destroy a spec. NULL is a no-op. */
 NN_API void nn_netspec_destroy(nn_netspec_t *spec);
 
-/* Append a dense layer of n_out >= 1 units with activation act; its other
+/** Append a dense layer of n_out >= 1 units with activation act; its other
  * settings take their defaults (slope 0.01, no dropout). The new layer's
  * index is the number of layers before the call.
  * @return NN_ERR_INVALID for n_out == 0, an unknown activation or a softmax
  * layer of one unit; NN_ERR_TOO_LARGE for sizes BLAS cannot take. */
 NN_API nn_status nn_netspec_add_dense(nn_netspec_t *spec, size_t n_out,
                                       nn_activation act);
+/** Number of layers added so far (0 for NULL). */
 NN_API size_t nn_netspec_n_layers(const nn_netspec_t *spec);
-/* Set a key of layer `layer` (NN_LAYER_*) or, with layer == NN_NET_WIDE, of
+/** @{ */
+/** Set a key of layer `layer` (NN_LAYER_*) or, with layer == NN_NET_WIDE, of
  * the network (NN_NET_REDUCTION, NN_NET_CHECK_FINITE, NN_NET_DROPOUT_SEED).
  * Each value is checked here against its key's bounds; rules that involve
  * several layers (the loss fits the output activation, no dropout on the
@@ -449,14 +511,20 @@ NN_API nn_status nn_netspec_set_int(nn_netspec_t *spec, size_t layer,
                                     int32_t key, int64_t value);
 NN_API nn_status nn_netspec_set_real(nn_netspec_t *spec, size_t layer,
                                      int32_t key, double value);
+/** @} */
+/** @} */
 
 /* ================================================================ network */
-/* A stack of layers with an output loss. Its parameters live in one flat
+/** @defgroup net Network
+ * @{ */
+/** @typedef nn_net_t
+ * @ingroup net
+ * A stack of layers with an output loss. Its parameters live in one flat
  * array and its gradients in a second one with the same layout: layer by
  * layer, for each layer W (n_in x n_out, row-major) then b (n_out).
  * (nn_net_t is declared with nn_netspec_t above.) */
 
-/* Create a network from a spec (copied; the spec may be destroyed at once).
+/** Create a network from a spec (copied; the spec may be destroyed at once).
  * NN_LOSS_BCE requires a sigmoid output layer and NN_LOSS_SOFTMAX_CE a
  * softmax output layer; softmax layers need >= 2 units; the output layer has
  * no dropout (else NN_ERR_INVALID; a spec without layers too).
@@ -465,36 +533,42 @@ NN_API nn_status nn_netspec_set_real(nn_netspec_t *spec, size_t layer,
  * @return NN_OK and *out set; on error *out is left untouched. */
 NN_API nn_status nn_net_create(nn_net_t **out, const nn_netspec_t *spec,
                                const nn_allocator *alloc);
-/* A deep copy of net (parameters, gradients, settings, dropout generator,
+/** A deep copy of net (parameters, gradients, settings, dropout generator,
  * attached scalers), with its own allocator (alloc may be NULL). */
 NN_API nn_status nn_net_clone(nn_net_t **out, const nn_net_t *net,
                               const nn_allocator *alloc);
-/* Destroy a network and everything it allocated. NULL is a no-op. */
+/** Destroy a network and everything it allocated. NULL is a no-op. */
 NN_API void nn_net_destroy(nn_net_t *net);
 
-/* Shape queries (0 for NULL net or out-of-range layer). */
+/** @{ */
+/** Shape queries (0 for NULL net or out-of-range layer). */
 NN_API size_t nn_net_n_in(const nn_net_t *net);
 NN_API size_t nn_net_n_out(const nn_net_t *net);
 NN_API size_t nn_net_n_layers(const nn_net_t *net);
 NN_API size_t nn_net_layer_n_in(const nn_net_t *net, size_t layer);
 NN_API size_t nn_net_layer_n_out(const nn_net_t *net, size_t layer);
-/* Total number of parameters (weights and biases): the length of the flat
+/** @} */
+/** Total number of parameters (weights and biases): the length of the flat
  * parameter and gradient arrays. */
 NN_API size_t nn_net_n_params(const nn_net_t *net);
 
-/* Network settings (NN_NET_*). NN_NET_LOSS is read-only.
+/** @{ */
+/** Network settings (NN_NET_*). NN_NET_LOSS is read-only.
  * @return NN_ERR_INVALID for an unknown, read-only or wrongly typed key or a
  * value out of bounds (and nothing changes). */
 NN_API nn_status nn_net_set_int(nn_net_t *net, int32_t key, int64_t value);
 NN_API nn_status nn_net_get_int(const nn_net_t *net, int32_t key,
                                 int64_t *value);
-/* A layer's settings (NN_LAYER_*), as given in the spec. */
+/** @} */
+/** @{ */
+/** A layer's settings (NN_LAYER_*), as given in the spec. */
 NN_API nn_status nn_net_get_layer_int(const nn_net_t *net, size_t layer,
                                       int32_t key, int64_t *value);
 NN_API nn_status nn_net_get_layer_real(const nn_net_t *net, size_t layer,
                                        int32_t key, double *value);
+/** @} */
 
-/* Re-initialise all weights with scheme `init`, drawing from a generator
+/** Re-initialise all weights with scheme `init`, drawing from a generator
  * seeded with `seed` (owned by this call: same seed, same weights, on every
  * machine). Biases are set to zero; gradients are cleared (no gradient is
  * current afterwards). The dropout generator is not touched (it has its own
@@ -504,33 +578,40 @@ NN_API nn_status nn_net_get_layer_real(const nn_net_t *net, size_t layer,
 NN_API nn_status nn_net_init(nn_net_t *net, nn_init init, uint64_t seed);
 
 /* ---------------------------------------------------------------- the seam */
-/* Borrowed, mutable views of the flat parameter and gradient arrays
+/** @defgroup seam The seam: parameters and gradients
+ * @{ */
+/** @name The flat arrays
+ * @{ */
+/** Borrowed, mutable views of the flat parameter and gradient arrays
  * (nn_net_n_params values each, layout above). Valid until the network is
  * destroyed (storage never moves). Writing parameters changes the network;
  * writing gradients changes what the next nn_optim_step applies (e.g. an
  * in-place allreduce). NULL for a NULL net. */
 NN_API double *nn_net_params(nn_net_t *net);
 NN_API double *nn_net_grads(nn_net_t *net);
-/* The gradient array is followed by NN_GRAD_SPARE doubles of scratch: the
+/** @} */
+/** The gradient array is followed by NN_GRAD_SPARE doubles of scratch: the
  * library never reads them and writes them only during a sharded nn_train,
  * so that a collective can carry a step's gradients, loss and row count in
  * one contiguous buffer (nn_mpi_allsum_grads does). */
 #define NN_GRAD_SPARE 4
-/* Offsets of layer `layer`'s W and b in those arrays. */
+/** Offsets of layer `layer`'s W and b in those arrays. */
 NN_API nn_status nn_net_layer_offset(const nn_net_t *net, size_t layer,
                                      size_t *w_offset, size_t *b_offset);
-/* 1 when the gradient array holds a gradient the optimizer may apply (after
+/** 1 when the gradient array holds a gradient the optimizer may apply (after
  * nn_net_gradient*, or nn_net_set_grads), else 0: before any, after
  * nn_net_init, after an optimizer step or a one-call training step, and after
  * a check-finite failure. */
 NN_API int32_t nn_net_has_grads(const nn_net_t *net);
-/* Copy len == nn_net_n_params values into the gradient array (grad may be
+/** Copy len == nn_net_n_params values into the gradient array (grad may be
  * nn_net_grads(net) itself, to declare gradients written in place) and make
  * them current. @return NN_ERR_SHAPE for another len. */
 NN_API nn_status nn_net_set_grads(nn_net_t *net, const double *grad,
                                   size_t len);
 
-/* Copy one layer's parameters / gradients out or in; same conventions as
+/** @name One layer's parameters and gradients
+ * @{ */
+/** Copy one layer's parameters / gradients out or in; same conventions as
  * nn_dense_get_params (W is layer_n_in x layer_n_out).
  * nn_net_get_grads returns NN_ERR_STATE when no gradient is current. */
 NN_API nn_status nn_net_get_params(const nn_net_t *net, size_t layer,
@@ -542,46 +623,53 @@ NN_API nn_status nn_net_set_params(nn_net_t *net, size_t layer,
 NN_API nn_status nn_net_get_grads(const nn_net_t *net, size_t layer,
                                   nn_order order, double *dW, size_t ldw,
                                   double *db);
+/** @} */
+/** @} */
 
 /* ---------------------------------------------------------------- contexts */
-/* An execution context: the workspace of inference calls on a const network,
+/** @defgroup ctx Execution contexts
+ * @{ */
+/** An execution context: the workspace of inference calls on a const network,
  * for batches of up to its capacity (larger batches are processed in chunks
  * of that many rows). One context serves any network of the same shape (the
  * one it was made for, its clones, a reloaded copy); use one per thread. */
 typedef struct nn_ctx nn_ctx_t;
 
-/* Bytes a context for `net` with capacity m_max needs (for nn_ctx_create_in). */
+/** Bytes a context for `net` with capacity m_max needs (for nn_ctx_create_in). */
 NN_API nn_status nn_ctx_size(const nn_net_t *net, size_t m_max, size_t *bytes);
-/* A context allocated through alloc (NULL: malloc). */
+/** A context allocated through alloc (NULL: malloc). */
 NN_API nn_status nn_ctx_create(nn_ctx_t **out, const nn_net_t *net,
                                size_t m_max, const nn_allocator *alloc);
-/* A context placed in caller memory: `bytes` (at least nn_ctx_size's answer,
+/** A context placed in caller memory: `bytes` (at least nn_ctx_size's answer,
  * else NN_ERR_SHAPE) at `mem`, aligned for double (else NN_ERR_INVALID). The
  * caller owns the memory; it must outlive the context, and nn_ctx_destroy
  * releases nothing. */
 NN_API nn_status nn_ctx_create_in(nn_ctx_t **out, const nn_net_t *net,
                                   size_t m_max, void *mem, size_t bytes);
-/* Destroy a context (for one in caller memory: only forget it). NULL no-op. */
+/** Destroy a context (for one in caller memory: only forget it). NULL no-op. */
 NN_API void nn_ctx_destroy(nn_ctx_t *ctx);
-/* Rows the context holds. 0 for NULL. */
+/** Rows the context holds. 0 for NULL. */
 NN_API size_t nn_ctx_capacity(const nn_ctx_t *ctx);
+/** @} */
 
 /* ---------------------------------------------------------------- inference */
-/* Every call here reads net and writes only ctx and its outputs: any number
+/** @defgroup inference Inference
+ * Every call here reads net and writes only ctx and its outputs: any number
  * of threads may run them on one net, each with its own context. ctx may be
  * NULL: the call then allocates a temporary workspace (up to 256 rows)
  * through the net's allocator (NN_ERR_NOMEM possible) and frees it before
  * returning — so threads sharing a net with NULL contexts need a thread-safe
  * allocator (malloc, the default, is).
- * @return NN_ERR_SHAPE if ctx belongs to a network of another shape. */
-
-/* Y = network(X). X is m x n_in (ldx), Y is m x n_out (ldy).
+ * @return NN_ERR_SHAPE if ctx belongs to a network of another shape.
+ * @{ */
+/** Y = network(X). X is m x n_in (ldx), Y is m x n_out (ldy).
  * Y holds the output activations (probabilities for sigmoid/softmax). */
 NN_API nn_status nn_net_predict(const nn_net_t *net, nn_ctx_t *ctx, size_t m,
                                 nn_order order, const double *X, size_t ldx,
                                 double *Y, size_t ldy);
 
-/* Loss of a batch (in the net's reduction) with dense targets Y
+/** @{ */
+/** Loss of a batch (in the net's reduction) with dense targets Y
  * (m x n_out, ldy), or with class-index targets labels[0..m-1]: label c
  * stands for the one-hot row e_c (0 <= c < n_out); for a single-output
  * network, label c stands for the target value c (0 or 1). A label out of
@@ -593,14 +681,20 @@ NN_API nn_status nn_net_loss_labels(const nn_net_t *net, nn_ctx_t *ctx,
                                     size_t m, nn_order order, const double *X,
                                     size_t ldx, const int32_t *labels,
                                     double *loss);
+/** @} */
+/** @} */
+/** @} */
 
 /* ================================================================ training */
-/* Pre-size the network's own training workspace for batches of up to m_max
+/** @defgroup training Training
+ * @{ */
+/** Pre-size the network's own training workspace for batches of up to m_max
  * rows: afterwards nn_net_gradient* and nn_net_train_step* with m <= m_max
  * never allocate. Larger batches grow it (one allocation) and keep it. */
 NN_API nn_status nn_net_reserve(nn_net_t *net, size_t m_max);
 
-/* One forward + backward pass on a batch (dropout on): the loss (in *loss if
+/** @{ */
+/** One forward + backward pass on a batch (dropout on): the loss (in `*loss` if
  * loss != NULL) and the gradients of every parameter, stored in the flat
  * gradient array, which becomes current. Targets as for nn_net_loss*.
  * With NN_NET_CHECK_FINITE on, a NaN/Inf loss or gradient gives
@@ -613,9 +707,13 @@ NN_API nn_status nn_net_gradient_labels(nn_net_t *net, size_t m,
                                         nn_order order, const double *X,
                                         size_t ldx, const int32_t *labels,
                                         double *loss);
+/** @} */
+/** @} */
 
 /* ================================================================ optimizers */
-/* An optimizer updates a network's parameters from its current gradients.
+/** @defgroup optim Optimizers
+ * @{ */
+/** An optimizer updates a network's parameters from its current gradients.
  * It owns its state (velocities, moments), sized for the network it was
  * created for; the step allocates nothing. Weight decay applies to weights
  * only, never to biases: coupled (L2, all kinds): g += weight_decay * w
@@ -625,15 +723,17 @@ NN_API nn_status nn_net_gradient_labels(nn_net_t *net, size_t m,
  * clip_norm, before decay and update. */
 typedef struct nn_optim nn_optim_t;
 
-/* An optimizer of `kind` with its defaults (see the NN_OPTIM_* keys) for
+/** An optimizer of `kind` with its defaults (see the NN_OPTIM_* keys) for
  * networks shaped like `net` (only used to size the state; not retained).
  * alloc may be NULL. */
 NN_API nn_status nn_optim_create(nn_optim_t **out, const nn_net_t *net,
                                  nn_optim_kind kind,
                                  const nn_allocator *alloc);
+/** Destroy an optimizer. NULL is a no-op. */
 NN_API void nn_optim_destroy(nn_optim_t *opt);
 
-/* Settings (NN_OPTIM_*), changeable between steps (schedules set the rate).
+/** @{ */
+/** Settings (NN_OPTIM_*), changeable between steps (schedules set the rate).
  * Keys of another kind (NN_OPTIM_BETA1 on SGD) are accepted and kept. */
 NN_API nn_status nn_optim_set_real(nn_optim_t *opt, int32_t key, double value);
 NN_API nn_status nn_optim_get_real(const nn_optim_t *opt, int32_t key,
@@ -641,8 +741,9 @@ NN_API nn_status nn_optim_get_real(const nn_optim_t *opt, int32_t key,
 NN_API nn_status nn_optim_set_int(nn_optim_t *opt, int32_t key, int64_t value);
 NN_API nn_status nn_optim_get_int(const nn_optim_t *opt, int32_t key,
                                   int64_t *value);
+/** @} */
 
-/* THE update: net's parameters from its current gradients, which are then no
+/** THE update: net's parameters from its current gradients, which are then no
  * longer current. Allocates nothing.
  * @return NN_ERR_STATE if net has no current gradient; NN_ERR_SHAPE if net is
  * not shaped like the network the optimizer was created for; NN_ERR_NUMERIC
@@ -650,7 +751,8 @@ NN_API nn_status nn_optim_get_int(const nn_optim_t *opt, int32_t key,
  * NaN/Inf. */
 NN_API nn_status nn_optim_step(nn_optim_t *opt, nn_net_t *net);
 
-/* One training step in one call: nn_net_gradient* then nn_optim_step, with
+/** @{ */
+/** One training step in one call: nn_net_gradient* then nn_optim_step, with
  * the same result. For plain SGD without clipping or weight decay (and
  * check-finite off) the update is fused into the dW products (dgemm with
  * beta = 1: no stored dW, no separate pass over the parameters; the product
@@ -665,8 +767,9 @@ NN_API nn_status nn_net_train_step_labels(nn_net_t *net, nn_optim_t *opt,
                                           const double *X, size_t ldx,
                                           const int32_t *labels,
                                           double *loss);
+/** @} */
 
-/* Optimizer state, for saving and restoring: a step count and
+/** Optimizer state, for saving and restoring: a step count and
  * nn_optim_state_len() doubles (velocity for momentum kinds; first then
  * second moments for Adam; none for SGD), in the flat parameter layout.
  * len must equal nn_optim_state_len (NN_ERR_SHAPE). nn_optim_set_state
@@ -674,41 +777,48 @@ NN_API nn_status nn_net_train_step_labels(nn_net_t *net, nn_optim_t *opt,
  * second moments, which no run produces from finite gradients; model files
  * restore a diverged state bit for bit without this check. */
 NN_API size_t nn_optim_state_len(const nn_optim_t *opt);
-/* A borrowed read-only view of the state (nn_optim_state_len doubles, same
+/** A borrowed read-only view of the state (nn_optim_state_len doubles, same
  * layout), valid until the optimizer is destroyed; its contents change
  * with every step. NULL for a NULL optimizer or an empty state (SGD). */
 NN_API const double *nn_optim_state_view(const nn_optim_t *opt);
+/** @{ */
+/** Copy the step count and the state out (get) or in (set): see
+ * nn_optim_state_len. */
 NN_API nn_status nn_optim_get_state(const nn_optim_t *opt, uint64_t *steps,
                                     double *state, size_t len);
 NN_API nn_status nn_optim_set_state(nn_optim_t *opt, uint64_t steps,
                                     const double *state, size_t len);
+/** @} */
+/** @} */
 
 /* ================================================================ data */
-/* A data set: m samples of n features (row-major, contiguous) and, if given,
+/** @defgroup data Data sets
+ * @{ */
+/** A data set: m samples of n features (row-major, contiguous) and, if given,
  * either m class labels or m x k dense real-valued targets (one replaces the
  * other). */
 typedef struct nn_data nn_data_t;
 
-/* A data set from caller features (copied): m x n in `order`, leading
+/** A data set from caller features (copied): m x n in `order`, leading
  * dimension ldx; no labels or targets yet. */
 NN_API nn_status nn_data_create(nn_data_t **out, size_t m, size_t n,
                                 nn_order order, const double *X, size_t ldx,
                                 const nn_allocator *alloc);
-/* Attach m class labels (copied), each in [0, 2^31); drops any targets. */
+/** Attach m class labels (copied), each in [0, 2^31); drops any targets. */
 NN_API nn_status nn_data_set_labels(nn_data_t *data, const int32_t *labels);
-/* Attach m x k dense targets (copied; in `order`, ldy; finite, else
+/** Attach m x k dense targets (copied; in `order`, ldy; finite, else
  * NN_ERR_NUMERIC); drops any labels. */
 NN_API nn_status nn_data_set_targets(nn_data_t *data, size_t k,
                                      nn_order order, const double *Y,
                                      size_t ldy);
-/* Move the feature columns cols[0..k-1] (distinct, any order) into dense
+/** Move the feature columns cols[0..k-1] (distinct, any order) into dense
  * targets (target j = feature column cols[j]); the remaining features keep
  * their order. Drops any labels. E.g. the real-valued target columns of a
  * CSV file loaded with label_col = NN_NO_COLUMN. */
 NN_API nn_status nn_data_take_targets(nn_data_t *data, const size_t *cols,
                                       size_t k);
 
-/* Read an IDX file (the MNIST family format; gzip-compressed if its name ends
+/** Read an IDX file (the MNIST family format; gzip-compressed if its name ends
  * in .gz or it starts with the gzip magic), any element type, any number of
  * dimensions: the first dimension gives the rows, the product of the others
  * the columns; values converted to double unscaled. Sizes are checked
@@ -719,17 +829,17 @@ NN_API nn_status nn_data_take_targets(nn_data_t *data, const size_t *cols,
 NN_API nn_status nn_data_load_idx(nn_data_t **out, const char *path,
                                   const nn_allocator *alloc,
                                   nn_error_info *err);
-/* Attach labels from an IDX file with one dimension (m values, each an
+/** Attach labels from an IDX file with one dimension (m values, each an
  * integer in [0, 2^31)); m must match (NN_ERR_SHAPE). */
 NN_API nn_status nn_data_load_idx_labels(nn_data_t *data, const char *path,
                                          nn_error_info *err);
-/* Read a numeric CSV file (comma-separated; header line skipped when
+/** Read a numeric CSV file (comma-separated; header line skipped when
  * header != 0). label_col is the 0-based column holding an integer class
  * label (>= 0), or NN_NO_COLUMN; every other column is a feature. Numbers
  * are read in the "C" locale whatever the process's locale, and must be
  * plain decimal (no hex, inf or nan). Every row, and the header, must have
  * the same number of fields. A leading UTF-8 BOM is skipped; lines end in
- * \n, \r\n or \r. A non-numeric cell, ragged row or bad label gives
+ * `\n`, `\r\n` or `\r`. A non-numeric cell, ragged row or bad label gives
  * NN_ERR_FORMAT with line and column in *err. Every loader reads its input
  * once (pipes and FIFOs work; a FIFO without a writer is an empty file, never
  * a hang); gzip input must be complete (a cut stream is NN_ERR_FORMAT). */
@@ -737,32 +847,37 @@ NN_API nn_status nn_data_load_csv(nn_data_t **out, const char *path,
                                   int32_t header, size_t label_col,
                                   const nn_allocator *alloc,
                                   nn_error_info *err);
+/** Destroy a data set. NULL is a no-op. */
 NN_API void nn_data_destroy(nn_data_t *data);
 
-/* Rows m and feature columns n (0 for NULL). */
+/** @{ */
+/** Rows m and feature columns n (0 for NULL). */
 NN_API size_t nn_data_rows(const nn_data_t *data);
 NN_API size_t nn_data_cols(const nn_data_t *data);
-/* Borrowed: the m x n features (row-major, leading dimension n), writable so
+/** @} */
+/** Borrowed: the m x n features (row-major, leading dimension n), writable so
  * a caller may transform them in place; valid until nn_data_destroy or a
  * call that changes the columns (nn_data_take_targets,
  * nn_data_labels_from_one_hot). */
 NN_API double *nn_data_x(nn_data_t *data);
-/* Borrowed: the m labels, or NULL if none; valid until the labels change. */
+/** Borrowed: the m labels, or NULL if none; valid until the labels change. */
 NN_API const int32_t *nn_data_labels(const nn_data_t *data);
-/* 1 + the largest label (0 if none). */
+/** 1 + the largest label (0 if none). */
 NN_API size_t nn_data_n_classes(const nn_data_t *data);
-/* Number of dense target columns k (0 if none), and a borrowed, writable
+/** @{ */
+/** Number of dense target columns k (0 if none), and a borrowed, writable
  * pointer to the m x k targets (row-major, leading dimension k; NULL if
  * none); valid until the targets change. */
 NN_API size_t nn_data_n_targets(const nn_data_t *data);
 NN_API double *nn_data_targets(nn_data_t *data);
+/** @} */
 
-/* Labels as one-hot rows: Y (m x k in `order`, leading dimension ldy) gets
+/** Labels as one-hot rows: Y (m x k in `order`, leading dimension ldy) gets
  * Y(i,j) = [label_i == j]. k must exceed every label (NN_ERR_SHAPE), the data
  * must have labels (NN_ERR_INVALID). */
 NN_API nn_status nn_data_one_hot(const nn_data_t *data, size_t k,
                                  nn_order order, double *Y, size_t ldy);
-/* Turn k one-hot feature columns first_col .. first_col+k-1 (e.g. the label
+/** Turn k one-hot feature columns first_col .. first_col+k-1 (e.g. the label
  * columns of a CSV file loaded with label_col = NN_NO_COLUMN) into class
  * labels, and remove them from the features. Every row must hold exactly one
  * 1 and k-1 zeros there, else NN_ERR_FORMAT (with the 1-based row and column
@@ -770,67 +885,88 @@ NN_API nn_status nn_data_one_hot(const nn_data_t *data, size_t k,
  * or targets. */
 NN_API nn_status nn_data_labels_from_one_hot(nn_data_t *data, size_t first_col,
                                              size_t k, nn_error_info *err);
+/** @} */
 
 /* ================================================================ scalers */
-/* Per-column affine preprocessing x' = (x - offset_j) / scale_j, fitted on
+/** @defgroup scaler Scalers
+ * Per-column affine preprocessing x' = (x - offset_j) / scale_j, fitted on
  * training data and applied to any data with the same columns; its
  * parameters are exposed and can be attached to a network (nn_net_set_scaler)
  * to travel in its model file.
  *   NN_SCALE_STANDARD: offset = mean, scale = population sd (sd 0 -> 1)
  *   NN_SCALE_MINMAX:   offset = min,  scale = max - min     (range 0 -> 1)
- *   NN_SCALE_CUSTOM:   given offsets and scales (nn_scaler_create) */
+ *   NN_SCALE_CUSTOM:   given offsets and scales (nn_scaler_create)
+ * @{ */
+/** How a scaler's offsets and scales are chosen. */
 typedef int32_t nn_scale_kind;
-enum { NN_SCALE_STANDARD = 0, NN_SCALE_MINMAX = 1, NN_SCALE_CUSTOM = 2 };
+/** The nn_scale_kind values. */
+enum {
+    NN_SCALE_STANDARD = 0, /**< offset = mean, scale = population sd */
+    NN_SCALE_MINMAX = 1,   /**< offset = min, scale = max - min      */
+    NN_SCALE_CUSTOM = 2    /**< given offsets and scales             */
+};
+/** A scaler: n offsets and n scales, one pair per column. */
 typedef struct nn_scaler nn_scaler_t;
 
-/* Fit on the m x n matrix X (order, ldx): STANDARD or MINMAX. Values must be
+/** Fit on the m x n matrix X (order, ldx): STANDARD or MINMAX. Values must be
  * finite (NN_ERR_NUMERIC). */
 NN_API nn_status nn_scaler_fit(nn_scaler_t **out, nn_scale_kind kind, size_t m,
                                size_t n, nn_order order, const double *X,
                                size_t ldx, const nn_allocator *alloc);
-/* Fit on a data set's features. */
+/** Fit on a data set's features. */
 NN_API nn_status nn_scaler_fit_data(nn_scaler_t **out, nn_scale_kind kind,
                                     const nn_data_t *data,
                                     const nn_allocator *alloc);
-/* A CUSTOM scaler from n offsets (finite) and n scales (finite, non-zero),
+/** A CUSTOM scaler from n offsets (finite) and n scales (finite, non-zero),
  * copied. */
 NN_API nn_status nn_scaler_create(nn_scaler_t **out, size_t n,
                                   const double *offset, const double *scale,
                                   const nn_allocator *alloc);
+/** Destroy a scaler. NULL is a no-op. */
 NN_API void nn_scaler_destroy(nn_scaler_t *scaler);
-/* Columns (0 for NULL) and kind. */
+/** @{ */
+/** Columns (0 for NULL) and kind. */
 NN_API size_t nn_scaler_n(const nn_scaler_t *scaler);
 NN_API nn_status nn_scaler_get_kind(const nn_scaler_t *scaler,
                                     nn_scale_kind *kind);
-/* Copy out the n offsets and/or n scales (either may be NULL, not both). */
+/** @} */
+/** Copy out the n offsets and/or n scales (either may be NULL, not both). */
 NN_API nn_status nn_scaler_get_params(const nn_scaler_t *scaler,
                                       double *offset, double *scale);
-/* In place on an m x n matrix (order, ld): apply x' = (x - offset)/scale, or
- * invert it, x = x' * scale + offset (e.g. predictions of scaled targets). */
+/** @{ */
+/** In place on an m x n matrix (order, ld): apply x' = (x - offset)/scale, or
+ * invert it, x = x' * scale + offset (e.g.\ predictions of scaled targets). */
 NN_API nn_status nn_scaler_apply(const nn_scaler_t *scaler, size_t m,
                                  nn_order order, double *X, size_t ld);
 NN_API nn_status nn_scaler_invert(const nn_scaler_t *scaler, size_t m,
                                   nn_order order, double *X, size_t ld);
-/* In place on a data set's features. */
+/** @} */
+/** In place on a data set's features. */
 NN_API nn_status nn_scaler_apply_data(const nn_scaler_t *scaler,
                                       nn_data_t *data);
 
-/* Scalers a network carries (saved in and restored from its model file):
+/** Scalers a network carries (saved in and restored from its model file):
  * NN_SCALER_INPUT (n_in columns) for its inputs and NN_SCALER_TARGET
  * (n_out columns) for its targets. They are NOT applied by the network's own
  * calls: they record the preprocessing for whoever uses the model (the nn
  * tool applies them). */
-enum { NN_SCALER_INPUT = 0, NN_SCALER_TARGET = 1 };
-/* Attach a copy of scaler under `role` (NULL removes it). @return
+enum {
+    NN_SCALER_INPUT = 0, /**< n_in columns: the network's inputs */
+    NN_SCALER_TARGET = 1 /**< n_out columns: its targets         */
+};
+/** Attach a copy of scaler under `role` (NULL removes it). @return
  * NN_ERR_SHAPE for the wrong number of columns. */
 NN_API nn_status nn_net_set_scaler(nn_net_t *net, int32_t role,
                                    const nn_scaler_t *scaler);
-/* Borrowed: the scaler under `role`, or NULL; valid until it is replaced or
+/** Borrowed: the scaler under `role`, or NULL; valid until it is replaced or
  * the network destroyed. */
 NN_API const nn_scaler_t *nn_net_get_scaler(const nn_net_t *net, int32_t role);
+/** @} */
 
 /* ================================================================ linear models */
-/* Closed-form least squares for linear regression y = x.w + b (the notes'
+/** @defgroup lstsq Linear models
+ * @{ */
+/** Closed-form least squares for linear regression y = x.w + b (the notes'
  * first line): minimises sum_i (x_i.w + b - y_i)^2 through LAPACKE (dgelsd,
  * SVD-based, so rank-deficient X gives the minimum-norm solution; singular
  * values below max(m, n+1) * DBL_EPSILON * the largest count as zero).
@@ -841,9 +977,12 @@ NN_API const nn_scaler_t *nn_net_get_scaler(const nn_net_t *net, int32_t role);
  * NN_ERR_NOMEM if scratch cannot be allocated. Nothing is written on error. */
 NN_API nn_status nn_lstsq(size_t m, size_t n, nn_order order, const double *X,
                           size_t ldx, const double *y, double *w, double *b);
+/** @} */
 
 /* ================================================================ metrics */
-/* Metrics of `net` over a whole data set (labels or dense targets), computed
+/** @defgroup metrics Metrics
+ * @{ */
+/** Metrics of `net` over a whole data set (labels or dense targets), computed
  * in batches of the context's capacity (ctx NULL: a temporary context of
  * min(m, 256) rows). metrics[0..n_metrics-1] are NN_METRIC_* keys; their
  * values go to `values` in that order, one value each (n_out for the
@@ -857,60 +996,68 @@ NN_API nn_status nn_net_evaluate(const nn_net_t *net, nn_ctx_t *ctx,
                                  const nn_data_t *data, size_t n_metrics,
                                  const int32_t *metrics, double *values);
 
-/* Confusion matrix over a labelled data set: counts[t*k + p] is the number of
+/** Confusion matrix over a labelled data set: counts[t*k + p] is the number of
  * samples of true class t predicted as class p, where k = n_out (2 for a
  * single output). counts must hold k*k values; it is overwritten. */
 NN_API nn_status nn_net_confusion(const nn_net_t *net, nn_ctx_t *ctx,
                                   const nn_data_t *data, size_t *counts);
+/** @} */
 
 /* ================================================================ trainer */
-/* Mini-batch training of a network on a data set (labels or dense targets)
+/** @defgroup trainer Trainer
+ * @{ */
+/** Mini-batch training of a network on a data set (labels or dense targets)
  * with an optimizer: shuffling, a validation split, schedules, warm-up,
  * early stopping, reports, and a gradient hook. Settings are NN_TRAIN_* keys;
  * after a run, the NN_TRAIN_* result keys describe it. */
 typedef struct nn_trainer nn_trainer_t;
 
-/* What the report callback receives. Written by the library, read by the
+/** What the report callback receives. Written by the library, read by the
  * caller: members are only ever appended, and `size` tells how many bytes
  * this library filled (check it before reading a member newer than your
  * header's first release). val_* are NaN without validation (val_accuracy
  * also for dense targets) and in batch reports. */
 typedef struct nn_report {
-    size_t size;         /* sizeof(nn_report) of the library that filled it */
-    int32_t kind;        /* NN_REPORT_BATCH or NN_REPORT_EPOCH              */
-    int32_t reserved;    /* 0                                              */
-    size_t epoch;        /* 1-based                                        */
-    size_t epochs;       /* planned number of epochs                       */
-    size_t batch;        /* batches done in this epoch                     */
-    size_t batches;      /* batches per epoch                              */
-    size_t rows;         /* training rows done in this epoch               */
-    double train_loss;   /* mean loss per row over this epoch's batches so far */
-    double val_loss;     /* loss on the validation data after the epoch    */
-    double val_accuracy; /* accuracy on the validation data after the epoch */
-    double lr;           /* learning rate of the last step                 */
-    double seconds;      /* wall time since the epoch began                */
+    size_t size;         /**< sizeof(nn_report) of the library that filled it    */
+    int32_t kind;        /**< NN_REPORT_BATCH or NN_REPORT_EPOCH                 */
+    int32_t reserved;    /**< 0                                                  */
+    size_t epoch;        /**< 1-based                                            */
+    size_t epochs;       /**< planned number of epochs                           */
+    size_t batch;        /**< batches done in this epoch                         */
+    size_t batches;      /**< batches per epoch                                  */
+    size_t rows;         /**< training rows done in this epoch                   */
+    double train_loss;   /**< mean loss per row over this epoch's batches so far */
+    double val_loss;     /**< loss on the validation data after the epoch        */
+    double val_accuracy; /**< accuracy on the validation data after the epoch    */
+    double lr;           /**< learning rate of the last step                     */
+    double seconds;      /**< wall time since the epoch began                    */
 } nn_report;
-enum { NN_REPORT_BATCH = 0, NN_REPORT_EPOCH = 1 };
+/** The nn_report kinds. */
+enum {
+    NN_REPORT_BATCH = 0, /**< every NN_TRAIN_REPORT_EVERY batches */
+    NN_REPORT_EPOCH = 1  /**< at the end of an epoch              */
+};
 
-/* Called after every epoch (and every NN_TRAIN_REPORT_EVERY batches); return
+/** Called after every epoch (and every NN_TRAIN_REPORT_EVERY batches); return
  * non-zero to stop training (after a batch report: at once, as if the epoch
  * had ended there, with no validation for it). */
 typedef int32_t (*nn_report_fn)(const nn_report *report, void *ctx);
 
-/* Called in every step between the gradient and the update with the flat
+/** Called in every step between the gradient and the update with the flat
  * gradient array (writable), its length, the batch's row count m and its
- * loss (in the net's reduction; writable: e.g. summed across processes).
+ * loss (in the net's reduction; writable: e.g.\ summed across processes).
  * Return NN_OK to go on; any other status fails the run with that status. */
 typedef nn_status (*nn_grad_hook_fn)(double *grad, size_t len, size_t m,
                                      double *loss, void *ctx);
 
-/* A trainer with the default settings (see the NN_TRAIN_* keys); alloc (may
+/** A trainer with the default settings (see the NN_TRAIN_* keys); alloc (may
  * be NULL) is copied and serves every allocation of its runs. */
 NN_API nn_status nn_trainer_create(nn_trainer_t **out,
                                    const nn_allocator *alloc);
-/* Destroy a trainer. NULL is a no-op. */
+/** Destroy a trainer. NULL is a no-op. */
 NN_API void nn_trainer_destroy(nn_trainer_t *trainer);
-/* Settings (NN_TRAIN_* up to NN_TRAIN_REPORT_EVERY) and, get only, the
+/** @{ */
+/** Settings (NN_TRAIN_* up to NN_TRAIN_REPORT_EVERY) and, get only, the
  * results of the last run (NN_TRAIN_EPOCHS_RUN ...). @return NN_ERR_INVALID
  * for an unknown, foreign, read-only or wrongly typed key or a value out of
  * bounds (and nothing changes). Settings are checked against each other
@@ -923,20 +1070,23 @@ NN_API nn_status nn_trainer_set_real(nn_trainer_t *trainer, int32_t key,
                                      double value);
 NN_API nn_status nn_trainer_get_real(const nn_trainer_t *trainer, int32_t key,
                                      double *value);
-/* Report callback and gradient hook (NULL: none); ctx is passed back. */
+/** @} */
+/** @{ */
+/** Report callback and gradient hook (NULL: none); ctx is passed back. */
 NN_API nn_status nn_trainer_set_report(nn_trainer_t *trainer, nn_report_fn fn,
                                        void *ctx);
 NN_API nn_status nn_trainer_set_grad_hook(nn_trainer_t *trainer,
                                           nn_grad_hook_fn fn, void *ctx);
+/** @} */
 
-/* Data-parallel runs (docs/DISTRIBUTED.md). A collective sum: replace
+/** Data-parallel runs (docs/DISTRIBUTED.md). A collective sum: replace
  * buf[0..len-1], on every process of the run, by its elementwise sum over
  * the processes, with a result bitwise identical on all of them (the
  * parameters stay identical only if it is). Return NN_OK, or a failure
  * status (which fails the run). */
 typedef nn_status (*nn_allsum_fn)(double *buf, size_t len, void *ctx);
 
-/* Make the trainer's runs shard `index` of `count` (index < count) of a
+/** Make the trainer's runs shard `index` of `count` (index < count) of a
  * data-parallel run whose processes all call nn_train with the same
  * settings, data and starting state (nn_mpi_train does all of this over
  * MPI). Every process then draws the same split and shuffles, so the global
@@ -962,7 +1112,7 @@ NN_API nn_status nn_trainer_set_shards(nn_trainer_t *trainer, size_t index,
                                        size_t count, nn_allsum_fn allsum,
                                        void *ctx);
 
-/* Train `net` with `opt` (created for net) on `train`, validating on `val`
+/** Train `net` with `opt` (created for net) on `train`, validating on `val`
  * if given, else on a seeded NN_TRAIN_VAL_FRACTION of `train`. Targets are
  * the data's labels or dense targets (val must have the same kind). The base
  * learning rate lr0 is opt's rate at the call; the schedule and warm-up set
@@ -980,17 +1130,21 @@ NN_API nn_status nn_trainer_set_shards(nn_trainer_t *trainer, size_t index,
 NN_API nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net,
                           nn_optim_t *opt, const nn_data_t *train,
                           const nn_data_t *val);
+/** @} */
 
 /* ================================================================ model files */
-/* A model file holds a network (architecture, settings, parameters, the
+/** @defgroup model Model files
+ * A model file holds a network (architecture, settings, parameters, the
  * state of its dropout generator, its attached scalers) and, optionally, an
  * optimizer (its kind, settings, step count and state) so that training
  * resumes exactly. The format (docs/FORMAT.md) is little-endian with
  * explicit sizes, a format version and a CRC-32 (zlib) of the payload.
- * Version-1 files (libnn 0.x) still load. */
+ * Version-1 files (libnn 0.x) still load.
+ * @{ */
+/** The format version this library writes. */
 #define NN_MODEL_FORMAT_VERSION 3
 
-/* Save net (and opt, if not NULL; it must fit net) to `path`. A regular or
+/** Save net (and opt, if not NULL; it must fit net) to `path`. A regular or
  * new file is replaced atomically: the bytes go to a temporary file in the
  * same directory, which is flushed, fsync'ed and renamed over `path`; on any
  * failure the previous file is intact and the temporary file is removed. A
@@ -1007,7 +1161,7 @@ NN_API nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net,
 NN_API nn_status nn_model_save(const char *path, const nn_net_t *net,
                                const nn_optim_t *opt, nn_error_info *err);
 
-/* Serialise to memory. *size receives the number of bytes the model needs.
+/** Serialise to memory. *size receives the number of bytes the model needs.
  * With buf == NULL nothing else happens (NN_OK: a size query); with cap too
  * small nothing is written to buf but *size is set (NN_ERR_SHAPE: the one
  * failed call that reports a value, so a caller can retry with enough room);
@@ -1015,7 +1169,8 @@ NN_API nn_status nn_model_save(const char *path, const nn_net_t *net,
 NN_API nn_status nn_model_save_mem(const nn_net_t *net, const nn_optim_t *opt,
                                    void *buf, size_t cap, size_t *size);
 
-/* Load a model: a new network in *net and, if opt != NULL, a new optimizer
+/** @{ */
+/** Load a model: a new network in *net and, if opt != NULL, a new optimizer
  * in *opt (NULL when the file holds none). Everything is validated before it
  * is trusted: magic, version, every size (against the file's real length and
  * for overflow, before any allocation), enum values, the CRC-32.
@@ -1035,19 +1190,24 @@ NN_API nn_status nn_model_load_mem(const void *buf, size_t size,
                                    nn_net_t **net, nn_optim_t **opt,
                                    const nn_allocator *alloc,
                                    nn_error_info *err);
+/** @} */
+/** @} */
 
 /* ================================================================ experimental */
-/* Not part of the stable API: declared only when NN_EXPERIMENTAL is defined
+/** @defgroup experimental Experimental
+ * Not part of the stable API: declared only when NN_EXPERIMENTAL is defined
  * before including nn.h, and may change or vanish in any release (like
  * zstd's ZSTD_STATIC_LINKING_ONLY). The symbols are exported but not covered
- * by the ABI promise. */
+ * by the ABI promise.
+ * @{ */
 #ifdef NN_EXPERIMENTAL
-/* Borrowed: the activations of hidden layer `layer` (< n_layers - 1) for the
+/** Borrowed: the activations of hidden layer `layer` (< n_layers - 1) for the
  * rows of the last chunk of the last inference call on ctx (row-major,
  * leading dimension layer_n_out; rows = min(m, capacity) of that chunk). NULL
  * for the output layer, an out-of-range layer or a context never used. */
 NN_API const double *nn_ctx_layer_output(const nn_ctx_t *ctx, size_t layer);
 #endif
+/** @} */
 
 #ifdef __cplusplus
 }

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * nn_mpi.h — libnn_mpi 1.0: data-parallel training of libnn networks over
  * MPI, an adapter library (libnn_mpi.so, pkg-config nn-mpi) beside libnn.
  *
@@ -44,31 +45,35 @@
 extern "C" {
 #endif
 
-/* Version of the adapter, as NN_VERSION_NUMBER (the two ship together). */
+/** @defgroup mpi MPI adapter
+ * @{ */
+/** Version of the adapter, as NN_VERSION_NUMBER (the two ship together). */
 NN_API uint32_t nn_mpi_version_number(void);
 
-/* An adapter: a duplicate of a communicator (MPI_Comm_dup, so that libnn's
+/** An adapter: a duplicate of a communicator (MPI_Comm_dup, so that libnn's
  * messages never mix with the caller's) and its scratch memory. */
 typedef struct nn_mpi nn_mpi_t;
 
-/* Collective over comm. alloc (may be NULL: malloc) is copied and serves
+/** Collective over comm. alloc (may be NULL: malloc) is copied and serves
  * the adapter's own memory. @return NN_ERR_INVALID if MPI is not
  * initialised or comm is MPI_COMM_NULL; NN_ERR_NOMEM if any rank's
  * allocation failed (then no rank has an adapter). */
 NN_API nn_status nn_mpi_create(nn_mpi_t **out, MPI_Comm comm,
                                const nn_allocator *alloc);
-/* The same for a Fortran communicator handle (MPI_Comm_f2c). */
+/** The same for a Fortran communicator handle (MPI_Comm_f2c). */
 NN_API nn_status nn_mpi_create_f(nn_mpi_t **out, MPI_Fint comm,
                                  const nn_allocator *alloc);
-/* Collective: free the duplicate and the adapter (call it before
+/** Collective: free the duplicate and the adapter (call it before
  * MPI_Finalize; after it, only the memory is released). NULL is a no-op
  * (on every rank alike). */
 NN_API void nn_mpi_destroy(nn_mpi_t *mpi);
-/* This rank's index and the number of ranks; -1 and 0 for NULL. */
+/** @{ */
+/** This rank's index and the number of ranks; -1 and 0 for NULL. */
 NN_API int32_t nn_mpi_rank(const nn_mpi_t *mpi);
 NN_API int32_t nn_mpi_size(const nn_mpi_t *mpi);
+/** @} */
 
-/* Collective: the status of a piece of per-rank work (loading a file, a
+/** Collective: the status of a piece of per-rank work (loading a file, a
  * setup step) agreed by all ranks: NN_OK if every rank's `local` is NN_OK,
  * else the smallest failing code, written to *agreed on every rank. Use it
  * after work that can fail on one rank only, before the next collective.
@@ -76,13 +81,13 @@ NN_API int32_t nn_mpi_size(const nn_mpi_t *mpi);
 NN_API nn_status nn_mpi_agree(nn_mpi_t *mpi, nn_status local,
                               nn_status *agreed);
 
-/* Collective: buf[0..len-1] replaced on every rank by its sum over the
+/** Collective: buf[0..len-1] replaced on every rank by its sum over the
  * ranks, bitwise identical everywhere (reduce to rank 0, then broadcast).
  * An nn_allsum_fn with ctx = the adapter: what nn_mpi_train gives the
  * trainer. */
 NN_API nn_status nn_mpi_allsum(double *buf, size_t len, void *mpi);
 
-/* Collective: give every rank rank 0's parameters, dropout seed and step,
+/** Collective: give every rank rank 0's parameters, dropout seed and step,
  * loss reduction and check-finite setting, and (opt != NULL on every rank,
  * or NULL on every rank) its optimizer's settings, step count and state.
  * @return NN_ERR_SHAPE on every rank if the networks (or optimizers) are
@@ -92,7 +97,7 @@ NN_API nn_status nn_mpi_allsum(double *buf, size_t len, void *mpi);
 NN_API nn_status nn_mpi_broadcast(nn_mpi_t *mpi, nn_net_t *net,
                                   nn_optim_t *opt);
 
-/* Collective: nn_train, data-parallel over the adapter's ranks. Every rank
+/** Collective: nn_train, data-parallel over the adapter's ranks. Every rank
  * passes the same trainer settings and the same data (train, and val if
  * given: NULL on every rank or on none), and its own net and opt, shaped
  * alike; the call checks all of this (NN_ERR_INVALID on every rank when
@@ -109,7 +114,7 @@ NN_API nn_status nn_mpi_train(nn_mpi_t *mpi, nn_trainer_t *trainer,
                               nn_net_t *net, nn_optim_t *opt,
                               const nn_data_t *train, const nn_data_t *val);
 
-/* Collective, for hand-written loops on the seam: combine the gradients
+/** Collective, for hand-written loops on the seam: combine the gradients
  * each rank computed on its rows of one global batch into the gradient of
  * the whole batch, in one collective over the gradient array and its spare
  * doubles (NN_GRAD_SPARE). Each rank computes its part under
@@ -128,6 +133,7 @@ NN_API nn_status nn_mpi_allsum_grads(nn_mpi_t *mpi, nn_net_t *net,
                                      nn_status local, size_t m_local,
                                      int32_t reduction, double *loss,
                                      size_t *m_global);
+/** @} */
 
 #ifdef __cplusplus
 }
