@@ -37,6 +37,16 @@
 #ifndef NN_MPI_H
 #define NN_MPI_H
 
+/* Only MPI's C API is used: keep its deprecated C++ bindings (removed in
+ * MPI-3, and noisy under -Wall -Wextra) out of C++ translation units. */
+#ifndef OMPI_SKIP_MPICXX
+/** Open MPI's switch: no C++ bindings (libnn uses MPI's C API only). */
+#define OMPI_SKIP_MPICXX 1
+#endif
+#ifndef MPICH_SKIP_MPICXX
+/** MPICH's switch: no C++ bindings (libnn uses MPI's C API only). */
+#define MPICH_SKIP_MPICXX 1
+#endif
 #include <mpi.h>
 
 #include "nn.h"

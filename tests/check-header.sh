@@ -29,7 +29,7 @@ if command -v mpicc >/dev/null 2>&1; then
     cp "$tmp/m.c" "$tmp/m.cpp"
     mpicc -std=c99 -Wall -Wextra -pedantic -Werror -fsyntax-only "$tmp/m.c"
     if command -v mpicxx >/dev/null 2>&1; then
-        mpicxx -std=c++11 -Wall -Wextra -Werror -DOMPI_SKIP_MPICXX -DMPICH_SKIP_MPICXX \
+        mpicxx -std=c++11 -Wall -Wextra -Werror \
             -fsyntax-only "$tmp/m.cpp"
     fi
     echo "nn_mpi.h compiles alone as C99 and C++11"
