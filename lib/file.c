@@ -26,8 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define set_err nn__set_error
-
 /* write() all n bytes, retrying short writes and EINTR. */
 static bool write_all(int fd, const unsigned char *p, size_t n)
 {
@@ -105,8 +103,8 @@ static nn_status write_atomic(const char *path, const unsigned char *bytes,
     nn_status st = NN_OK;
     int fd = create_temp(path, tmp, tmp_size);
     if (fd < 0) {
-        set_err(err, path, 0, "cannot create temporary file %s: %s", tmp,
-                NN_ERRNO_TEXT(errno));
+        nn__set_error(err, path, 0, "cannot create temporary file %s: %s",
+                      tmp, NN_ERRNO_TEXT(errno));
         st = NN_ERR_IO;
         goto out;
     }
@@ -128,10 +126,10 @@ static nn_status write_atomic(const char *path, const unsigned char *bytes,
     if (what) {
         int e = errno;
         unlink(tmp);
-        set_err(err, path, 0, "%s %s: %s", what,
-                strcmp(what, "cannot rename") == 0 ? "the temporary file"
-                                                   : tmp,
-                NN_ERRNO_TEXT(e));
+        nn__set_error(err, path, 0, "%s %s: %s", what,
+                      strcmp(what, "cannot rename") == 0 ? "the temporary file"
+                                                         : tmp,
+                      NN_ERRNO_TEXT(e));
         st = NN_ERR_IO;
         goto out;
     }
@@ -152,10 +150,11 @@ static nn_status write_direct(const char *path, const unsigned char *bytes,
     int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        set_err(err, path, 0, e == ENXIO ? "cannot open: nothing is reading "
-                                           "this FIFO or device (%s)"
-                                         : "cannot open: %s",
-                NN_ERRNO_TEXT(e));
+        nn__set_error(err, path, 0,
+                      e == ENXIO ? "cannot open: nothing is reading this "
+                                   "FIFO or device (%s)"
+                                 : "cannot open: %s",
+                      NN_ERRNO_TEXT(e));
         return NN_ERR_IO;
     }
     struct stat sb;
@@ -171,7 +170,7 @@ static nn_status write_direct(const char *path, const unsigned char *bytes,
     int e = errno;
     if (close(fd) != 0 && !what) what = "cannot close", e = errno;
     if (!what) return NN_OK;
-    set_err(err, path, 0, "%s: %s", what, NN_ERRNO_TEXT(e));
+    nn__set_error(err, path, 0, "%s: %s", what, NN_ERRNO_TEXT(e));
     return NN_ERR_IO;
 }
 
@@ -224,8 +223,8 @@ static nn_status resolve_dest(const char *path, const nn_allocator *al,
         size = next_size;
     }
     if (st == NN_ERR_IO)
-        set_err(err, path, 0, "cannot resolve the destination: %s",
-                NN_ERRNO_TEXT(errno));
+        nn__set_error(err, path, 0, "cannot resolve the destination: %s",
+                      NN_ERRNO_TEXT(errno));
     if (st) {
         nn__free(al, cur, size);
         return st;
@@ -247,10 +246,11 @@ nn_status nn__save_file(const char *path, const unsigned char *bytes,
     struct stat fsb, sb;
     bool found = stat(path, &fsb) == 0;
     if (found && S_ISDIR(fsb.st_mode)) {
-        set_err(err, path, 0, "cannot save over a directory");
+        nn__set_error(err, path, 0, "cannot save over a directory");
         return NN_ERR_IO;
     }
-    if (found && !S_ISREG(fsb.st_mode)) return write_direct(path, bytes, n, err);
+    if (found && !S_ISREG(fsb.st_mode))
+        return write_direct(path, bytes, n, err);
     char *dest = NULL;
     size_t dest_size = 0;
     bool exists = false;
@@ -261,7 +261,8 @@ nn_status nn__save_file(const char *path, const unsigned char *bytes,
                                       sb.st_ino != fsb.st_ino ||
                                       !S_ISREG(sb.st_mode)))) {
         /* a link to a file without a name (deleted, anonymous), or a race */
-        set_err(err, path, 0, "cannot find the file's name behind the link");
+        nn__set_error(err, path, 0,
+                      "cannot find the file's name behind the link");
         st = NN_ERR_IO;
     } else {
         st = write_atomic(dest, bytes, n, exists ? &sb : NULL, al, err);

@@ -847,10 +847,10 @@ static nn_status read_node(importer *im, size_t k)
     if (*dom && strcmp(dom, "ai.onnx") != 0)
         return fail(im, NN_ERR_UNSUPPORTED, "op domain %s is not supported",
                     quote(q, dom));
-    size_t o = 0;
-    while (o < 5 && strcmp(OPS[o], op) != 0) o++;
+    size_t o = 0, n_ops = sizeof OPS / sizeof OPS[0];
+    while (o < n_ops && strcmp(OPS[o], op) != 0) o++;
     int a = act_index(op);
-    if (o == 5 && a < 0)
+    if (o == n_ops && a < 0)
         return fail(im, NN_ERR_UNSUPPORTED, "op not supported (libnn reads "
                     "chains of Gemm or MatMul + Add and activations)");
     if (n->n_output != 1 || !*n->output[0])

@@ -62,8 +62,12 @@ for src in "$root"/lib/*.c; do
 done
 # each target: its harness + the objects, linked with libFuzzer's main
 for t in $targets; do
+    # fuzz_onnx's structure-aware mutator works on the generated protobuf-c
+    # code (the replay build, without it, has byte mutations only)
+    tflags=""
+    [ "$t" = onnx ] && tflags="-DNN_FUZZ_ONNX_MUTATOR $onnx_flags"
     # shellcheck disable=SC2086
-    $CC $cflags -I"$root/include" "$root/tests/fuzz/fuzz_$t.c" $objs $libs \
-        -o "$out/fuzz_$t"
+    $CC $cflags $tflags -I"$root/include" "$root/tests/fuzz/fuzz_$t.c" \
+        $objs $libs -o "$out/fuzz_$t"
     echo "built $out/fuzz_$t"
 done

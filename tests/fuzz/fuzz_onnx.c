@@ -10,7 +10,12 @@
  * loss, and bitwise the same parameters and predictions; its export is a
  * fixed point (exporting the re-import gives the same bytes), and the
  * NN_ONNX_LOGITS export re-imports to the same parameters with an identity
- * output. */
+ * output.
+ *
+ * Built by build.sh, the target also has a structure-aware mutator
+ * (NN_FUZZ_ONNX_MUTATOR, on the protobuf-c code generated for libnn): byte
+ * mutations of a protobuf rarely get past the parser, while the importer's
+ * checks are about ops, attributes, shapes and names. */
 #include "fuzz_common.h"
 
 /* Layer sizes, activations, slopes (bitwise) and loss of a and b agree;
@@ -200,3 +205,255 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     return 0;
 }
+
+#ifdef NN_FUZZ_ONNX_MUTATOR
+/* ------------------------------------------------ structure-aware mutator
+ * The input is unpacked as a ModelProto, one field is changed in place
+ * (an op, an attribute, a dimension, a data type, a name, a node dropped,
+ * moved or repeated, an opset) and the model packed again. Every pointer
+ * or count changed is logged and restored before protobuf-c frees the
+ * message it allocated. Inputs that do not unpack, and one mutation in
+ * four, get libFuzzer's own byte mutations. */
+#include <math.h>
+#include <stdbool.h>
+
+#include "onnx.pb-c.h"
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
+                               unsigned int seed);
+
+typedef struct {
+    uint64_t rng;
+    void **ptr_slot[8];
+    void *ptr_old[8];
+    size_t *n_slot[8];
+    size_t n_old[8];
+    int n_ptr, n_n;
+    void *owned; /* an array we allocated, freed after the restore */
+} mut;
+
+static uint32_t mrand(mut *m, uint32_t below)
+{
+    m->rng ^= m->rng << 13;
+    m->rng ^= m->rng >> 7;
+    m->rng ^= m->rng << 17;
+    return below ? (uint32_t)(m->rng % below) : 0;
+}
+
+static void set_ptr(mut *m, void **slot, void *v)
+{
+    if (m->n_ptr == 8) return;
+    m->ptr_slot[m->n_ptr] = slot;
+    m->ptr_old[m->n_ptr++] = *slot;
+    *slot = v;
+}
+
+static void set_n(mut *m, size_t *slot, size_t v)
+{
+    if (m->n_n == 8) return;
+    m->n_slot[m->n_n] = slot;
+    m->n_old[m->n_n++] = *slot;
+    *slot = v;
+}
+
+static void restore(mut *m)
+{
+    while (m->n_ptr--) *m->ptr_slot[m->n_ptr] = m->ptr_old[m->n_ptr];
+    while (m->n_n--) *m->n_slot[m->n_n] = m->n_old[m->n_n];
+    free(m->owned);
+}
+
+static const char *const ops[] = {
+    "Gemm", "MatMul", "Add", "Relu", "LeakyRelu", "Sigmoid", "Tanh",
+    "Softmax", "Identity", "Flatten", "Constant", "Elu", "Transpose", ""};
+static const int64_t ints[] = {0, 1, -1, 2, 3, -2, 7, 11, 13, 21, 100,
+                               INT32_MAX, (int64_t)1 << 32, INT64_MAX,
+                               INT64_MIN};
+static const float floats[] = {0.0f, 1.0f, -1.0f, 0.5f, 2.0f, 0.01f,
+                               1e30f, -1e-30f, 3.4e38f, NAN, INFINITY};
+
+static int64_t some_int(mut *m)
+{
+    return ints[mrand(m, sizeof ints / sizeof *ints)];
+}
+
+/* A name already in the graph (an input, an output, an initializer). */
+static char *some_name(mut *m, Onnx__GraphProto *g)
+{
+    uint32_t k = mrand(m, 3);
+    if (k == 0 && g->n_node) {
+        Onnx__NodeProto *n = g->node[mrand(m, (uint32_t)g->n_node)];
+        if (n->n_output) return n->output[0];
+    }
+    if (k == 1 && g->n_initializer)
+        return g->initializer[mrand(m, (uint32_t)g->n_initializer)]->name;
+    if (g->n_input) return g->input[0]->name;
+    return NULL;
+}
+
+static void mutate_attr(mut *m, Onnx__AttributeProto *a)
+{
+    switch (mrand(m, 4)) {
+    case 0: a->i = some_int(m); a->has_i = 1; break;
+    case 1:
+        a->f = floats[mrand(m, sizeof floats / sizeof *floats)];
+        a->has_f = 1;
+        break;
+    case 2:
+        a->type = (Onnx__AttributeProto__AttributeType)mrand(m, 15);
+        a->has_type = 1;
+        break;
+    default: {
+        static char *const names[] = {"alpha", "beta", "transA", "transB",
+                                      "axis", "value", "broadcast"};
+        set_ptr(m, (void **)&a->name, names[mrand(m, 7)]);
+    }
+    }
+}
+
+static void mutate_tensor(mut *m, Onnx__TensorProto *t)
+{
+    static const int32_t types[] = {0, 1, 7, 10, 11, 16, 99};
+    switch (mrand(m, 5)) {
+    case 0:
+        if (t->n_dims) t->dims[mrand(m, (uint32_t)t->n_dims)] = some_int(m);
+        break;
+    case 1: t->data_type = types[mrand(m, 7)]; t->has_data_type = 1; break;
+    case 2:
+        if (t->n_dims) set_n(m, &t->n_dims, t->n_dims - 1);
+        break;
+    case 3:
+        if (t->raw_data.len)
+            set_n(m, &t->raw_data.len, mrand(m, (uint32_t)t->raw_data.len));
+        else if (t->n_float_data)
+            set_n(m, &t->n_float_data, t->n_float_data - 1);
+        else if (t->n_double_data)
+            set_n(m, &t->n_double_data, t->n_double_data - 1);
+        break;
+    default: /* a NaN in the data */
+        if (t->raw_data.len >= 4)
+            memset(t->raw_data.data +
+                       4 * mrand(m, (uint32_t)(t->raw_data.len / 4)),
+                   0xff, 4);
+        break;
+    }
+}
+
+/* Drops, moves or repeats node i. */
+static void mutate_order(mut *m, Onnx__GraphProto *g, size_t i)
+{
+    size_t n = g->n_node;
+    if (m->owned || m->n_ptr == 8 || m->n_n == 8) return; /* once */
+    Onnx__NodeProto **a = malloc((n + 1) * sizeof *a);
+    FZ_ASSERT(a);
+    m->owned = a;
+    memcpy(a, g->node, n * sizeof *a);
+    size_t j = mrand(m, (uint32_t)n);
+    switch (mrand(m, 3)) {
+    case 0: /* drop i */
+        memmove(a + i, a + i + 1, (n - i - 1) * sizeof *a);
+        n--;
+        break;
+    case 1: { /* swap i and j */
+        Onnx__NodeProto *t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        break;
+    }
+    default: /* i once more, before j */
+        memmove(a + j + 1, a + j, (n - j) * sizeof *a);
+        a[j] = g->node[i];
+        n++;
+    }
+    set_ptr(m, (void **)&g->node, a);
+    set_n(m, &g->n_node, n);
+}
+
+static void mutate_node(mut *m, Onnx__GraphProto *g)
+{
+    size_t i = mrand(m, (uint32_t)g->n_node);
+    Onnx__NodeProto *n = g->node[i];
+    char *name;
+    switch (mrand(m, 5)) {
+    case 0:
+        set_ptr(m, (void **)&n->op_type,
+                (void *)ops[mrand(m, sizeof ops / sizeof *ops)]);
+        break;
+    case 1:
+        if (n->n_attribute)
+            mutate_attr(m, n->attribute[mrand(m, (uint32_t)n->n_attribute)]);
+        else
+            set_ptr(m, (void **)&n->domain, "ai.onnx");
+        break;
+    case 2:
+        if (n->n_input && (name = some_name(m, g)))
+            set_ptr(m, (void **)&n->input[mrand(m, (uint32_t)n->n_input)],
+                    name);
+        break;
+    case 3:
+        if (n->n_input) set_n(m, &n->n_input, n->n_input - 1);
+        break;
+    default: mutate_order(m, g, i);
+    }
+}
+
+static void mutate_value_info(mut *m, Onnx__ValueInfoProto *v)
+{
+    Onnx__TypeProto *t = v->type;
+    if (!t || t->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE) return;
+    Onnx__TypeProto__Tensor *tt = t->tensor_type;
+    if (mrand(m, 2) || !tt->shape || !tt->shape->n_dim) {
+        tt->elem_type = (int32_t)mrand(m, 17);
+        tt->has_elem_type = 1;
+        return;
+    }
+    Onnx__TensorShapeProto *s = tt->shape;
+    if (mrand(m, 2)) {
+        set_n(m, &s->n_dim, mrand(m, (uint32_t)s->n_dim + 1));
+        return;
+    }
+    Onnx__TensorShapeProto__Dimension *d =
+        s->dim[mrand(m, (uint32_t)s->n_dim)];
+    if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+        d->dim_value = some_int(m);
+}
+
+static void mutate_model(mut *m, Onnx__ModelProto *mp)
+{
+    Onnx__GraphProto *g = mp->graph;
+    uint32_t k = mrand(m, 10);
+    if (k < 5 && g && g->n_node) {
+        mutate_node(m, g);
+    } else if (k < 7 && g && g->n_initializer) {
+        mutate_tensor(m, g->initializer[mrand(m, (uint32_t)g->n_initializer)]);
+    } else if (k < 8 && g && (g->n_input || g->n_output)) {
+        bool in = g->n_input && (!g->n_output || mrand(m, 2));
+        mutate_value_info(m, in ? g->input[mrand(m, (uint32_t)g->n_input)]
+                                : g->output[mrand(m, (uint32_t)g->n_output)]);
+    } else if (k < 9 && mp->n_opset_import) {
+        mp->opset_import[0]->version = some_int(m);
+        mp->opset_import[0]->has_version = 1;
+    } else {
+        mp->ir_version = some_int(m);
+        mp->has_ir_version = 1;
+    }
+}
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
+                               unsigned int seed)
+{
+    mut m = {.rng = 0x9E3779B97F4A7C15ull ^ seed};
+    Onnx__ModelProto *mp = mrand(&m, 4) && size
+                               ? onnx__model_proto__unpack(NULL, size, data)
+                               : NULL;
+    if (!mp) return LLVMFuzzerMutate(data, size, max_size);
+    int rounds = 1 + (int)mrand(&m, 3);
+    for (int r = 0; r < rounds; r++) mutate_model(&m, mp);
+    size_t need = onnx__model_proto__get_packed_size(mp);
+    size_t out = need <= max_size ? onnx__model_proto__pack(mp, data) : 0;
+    restore(&m);
+    onnx__model_proto__free_unpacked(mp, NULL);
+    return out ? out : LLVMFuzzerMutate(data, size, max_size);
+}
+#endif

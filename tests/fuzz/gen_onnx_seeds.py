@@ -227,6 +227,18 @@ def broken(seeds):
     def opset_old(m):
         m.opset_import[0].version = 1
 
+    def identity_two_inputs(m):
+        m.graph.node.insert(2, helper.make_node("Identity", ["a0", "a0"],
+                                                ["a0b"]))
+        m.graph.node[3].input[0] = "a0b"
+
+    def sparse(m):
+        sp = m.graph.sparse_initializer.add()
+        sp.values.CopyFrom(tensor("s", weights(2)))
+        sp.indices.CopyFrom(numpy_helper.from_array(
+            np.array([0, 1], dtype=np.int64), "si"))
+        sp.dims.extend([4])
+
     for name, edit in [("bad_conv", conv), ("bad_domain", unknown_domain),
                        ("bad_int64_bias", int64_init),
                        ("bad_external_data", external),
@@ -240,9 +252,61 @@ def broken(seeds):
                        ("bad_huge_dims", huge_dims),
                        ("bad_negative_dim", negative_dim),
                        ("bad_no_graph", no_graph),
-                       ("bad_opset_1", opset_old)]:
+                       ("bad_opset_1", opset_old),
+                       ("bad_identity_two_inputs", identity_two_inputs),
+                       ("bad_sparse_initializer", sparse)]:
         variant(name, edit)
     return out
+
+
+def varint(v):
+    out = b""
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        out += bytes([b | (0x80 if v else 0)])
+        if not v:
+            return out
+
+
+def field(num, payload):
+    """A length-delimited protobuf field."""
+    return varint(num << 3 | 2) + varint(len(payload)) + payload
+
+
+def raw_seeds(seeds):
+    """Inputs built byte by byte: nesting and sizes no writer produces."""
+    out = {}
+    # graph > node > attribute > graph ... 40 times: 120 levels, over the
+    # 100 protobuf's own parsers allow
+    g = b""
+    for _ in range(40):
+        g = field(1, field(5, field(6, g)))
+    out["bad_deep_nesting"] = field(7, g)
+    # a bare protobuf that is no ModelProto's (unknown fields only)
+    out["bad_unknown_fields"] = field(99, b"x" * 8) + field(100, b"")
+    return out
+
+
+def rank3_flatten():
+    """A [batch, 2, 3] input flattened before the first layer, and the same
+    without the Flatten (refused)."""
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT,
+                                      ["batch", 2, 3])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT,
+                                      ["batch", 2])
+    w = tensor("W", weights(2, 6))
+    b = tensor("b", weights(2))
+    nodes = [helper.make_node("Flatten", ["input"], ["f"], axis=1),
+             helper.make_node("Gemm", ["f", "W", "b"], ["z"], transB=1),
+             helper.make_node("Sigmoid", ["z"], ["output"])]
+    ok = helper.make_model(helper.make_graph(nodes, "r3", [x], [y], [w, b]),
+                           opset_imports=[helper.make_opsetid("", 13)])
+    nodes = [helper.make_node("Gemm", ["input", "W", "b"], ["z"], transB=1),
+             helper.make_node("Sigmoid", ["z"], ["output"])]
+    bad = helper.make_model(helper.make_graph(nodes, "r3", [x], [y], [w, b]),
+                            opset_imports=[helper.make_opsetid("", 13)])
+    return ok, bad
 
 
 def torch_seed(dirname):
@@ -288,6 +352,12 @@ def main():
     for name, m in broken(seeds).items():
         with open(os.path.join(d, name), "wb") as f:
             f.write(m.SerializeToString())
+    ok, bad = rank3_flatten()
+    onnx.save(ok, os.path.join(d, "gemm_rank3_flatten"))
+    onnx.save(bad, os.path.join(d, "bad_rank3_no_flatten"))
+    for name, data in raw_seeds(seeds).items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
     raw = seeds["matmul_add_relu"].SerializeToString()
     for name, data in [("bad_truncated", raw[:len(raw) // 2]),
                        ("bad_varint", b"\x08" + b"\xff" * 11),
