@@ -1193,6 +1193,72 @@ NN_API nn_status nn_model_load_mem(const void *buf, size_t size,
 /** @} */
 /** @} */
 
+/* ================================================================ ONNX */
+/** @defgroup onnx ONNX import and export
+ * Dense networks to and from ONNX files (docs/ONNX.md), for models trained
+ * elsewhere (PyTorch's torch.onnx.export of an nn.Sequential of Linear and
+ * activations) and for handing libnn models to other runtimes. Only the
+ * inference graph travels (no loss, optimizer, dropout or scalers). Built
+ * when the library was configured with the `onnx` feature (protobuf-c and
+ * an onnx.proto, e.g. Debian's libonnx-dev); otherwise every call here
+ * returns NN_ERR_UNSUPPORTED whatever its arguments (so
+ * nn_onnx_save_mem(NULL, 0, NULL, 0, &size) tells whether the library has
+ * ONNX support: NN_ERR_INVALID when it has). @{ */
+
+/** The opset of the models nn_onnx_save writes (the default domain). */
+#define NN_ONNX_OPSET 13
+/** nn_onnx_save flag: end the graph at the output layer's logits (leave the
+ * output activation out), as PyTorch models trained with a loss on logits
+ * do. Without it the graph computes what nn_net_predict returns. */
+#define NN_ONNX_LOGITS 1
+
+/** Load a network from an ONNX file (read once, at most 2 GiB - 1 bytes,
+ * protobuf's limit; a FIFO without a writer does not block). The graph must
+ * be a chain of dense layers from its one data input ([batch, n_in], float
+ * or double) to its one output: Gemm (transA 0, any transB, alpha, beta, a
+ * vector bias or none) or MatMul (+ Add of a bias), each followed by at
+ * most one of Relu, LeakyRelu, Sigmoid, Tanh, Softmax (last axis), with
+ * Identity anywhere and a Flatten (axis 1) before the first layer; weights
+ * as float32 or float64 initializers or Constants (float32 values are
+ * converted exactly to double; Gemm's alpha and beta are folded into W and
+ * b; LeakyRelu's float32 alpha is read as its shortest decimal, 0.01f ->
+ * 0.01); IR version >= 3, default-domain opset 6 to 21. The loss of the new
+ * network follows its output activation: sigmoid -> NN_LOSS_BCE, softmax ->
+ * NN_LOSS_SOFTMAX_CE, anything else -> NN_LOSS_MSE.
+ * @return NN_ERR_FORMAT (not a valid ONNX protobuf, inconsistent shapes,
+ * types or sizes, an empty file), NN_ERR_UNSUPPORTED (an op, a branch, an
+ * attribute, external data, an opset or a data type libnn cannot serve),
+ * NN_ERR_IO (cannot open or read; a directory), NN_ERR_NOMEM, NN_ERR_INVALID
+ * (out or path NULL, an allocator with one function). err (may be NULL) says
+ * where: its message names the node (index, name, op) or the initializer at
+ * fault. alloc (may be NULL) serves the network and all scratch memory,
+ * protobuf-c's included. On failure *out is untouched and nothing leaks. */
+NN_API nn_status nn_onnx_load(nn_net_t **out, const char *path,
+                              const nn_allocator *alloc, nn_error_info *err);
+/** The same from `size` bytes at buf (not retained). */
+NN_API nn_status nn_onnx_load_mem(nn_net_t **out, const void *buf,
+                                  size_t size, const nn_allocator *alloc,
+                                  nn_error_info *err);
+/** Save net as an ONNX model (IR version 7, opset NN_ONNX_OPSET, float64
+ * initializers bit for bit, input "input" [batch, n_in], output "output"
+ * [batch, n_out]; one Gemm per layer, then its activation node; dropout and
+ * scalers are not written). flags: 0 or NN_ONNX_LOGITS. Written as
+ * nn_model_save writes (atomic replace; a failed save keeps the old file).
+ * Scratch memory comes from net's allocator.
+ * @return NN_ERR_INVALID (NULL or empty path, NULL net, unknown flags),
+ * NN_ERR_IO (with the path and the system's message in *err if given),
+ * NN_ERR_NOMEM, NN_ERR_TOO_LARGE (over protobuf's 2 GiB), NN_ERR_UNSUPPORTED
+ * (a leaky-relu slope beyond float32's range). */
+NN_API nn_status nn_onnx_save(const char *path, const nn_net_t *net,
+                              int32_t flags, nn_error_info *err);
+/** The same into memory, as nn_model_save_mem: *size receives the bytes
+ * needed; buf == NULL is a size query (NN_OK); cap too small writes
+ * nothing and returns NN_ERR_SHAPE with *size set. May also return
+ * NN_ERR_NOMEM (scratch through net's allocator). */
+NN_API nn_status nn_onnx_save_mem(const nn_net_t *net, int32_t flags,
+                                  void *buf, size_t cap, size_t *size);
+/** @} */
+
 /* ================================================================ experimental */
 /** @defgroup experimental Experimental
  * Not part of the stable API: declared only when NN_EXPERIMENTAL is defined

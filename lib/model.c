@@ -44,31 +44,18 @@
  * their own validation applies (a refusal there is NN_ERR_FORMAT naming the
  * field).
  *
- * Saving to a file depends on what the destination is (symbolic links are
- * followed to their final target first; a dangling link names the file to
- * create):
- * - a regular file, or none: atomic. The bytes go to TARGET.tmp.XXXXXX in
- *   the target's directory (created O_EXCL, mode 0666 minus the umask like
- *   fopen, or the replaced file's permission bits), which is written,
- *   fsync'ed, closed and renamed over TARGET; the directory is then fsync'ed
- *   (best effort). Any failure removes the temporary file and leaves TARGET
- *   as it was. A link stays a link.
- * - a character or block device, FIFO or socket: written directly, never
- *   replaced by a regular file (O_NONBLOCK for the open, so a FIFO without a
- *   reader fails with ENXIO instead of hanging).
- * - a directory: refused. */
+ * Saving to a file (nn__save_file, lib/file.c, shared with the ONNX writer)
+ * replaces a regular file atomically (temporary file, fsync, rename), writes
+ * a device, FIFO or socket directly and refuses a directory. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "nn_private.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -338,252 +325,6 @@ nn_status nn_model_save_mem(const nn_net_t *net, const nn_optim_t *opt,
     return NN_OK;
 }
 
-/* write() all n bytes, retrying short writes and EINTR. */
-static bool write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        size_t chunk = n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n;
-        ssize_t k = write(fd, p, chunk);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        if (k == 0) {
-            errno = EIO;
-            return false;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return true;
-}
-
-/* Create PATH.tmp.XXXXXX exclusively (mode 0666 & ~umask); tmp holds
- * strlen(path) + 12 bytes. Returns the descriptor or -1 (errno set). */
-static int create_temp(const char *path, char *tmp, size_t tmp_size)
-{
-    static const char chars[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    struct timespec ts = {0, 0};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
-                 ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)tmp;
-    nn_rng r;
-    nn__rng_seed(&r, x);
-    for (int attempt = 0; attempt < 100; attempt++) {
-        uint64_t v = nn__rng_next(&r);
-        char suffix[7];
-        for (int i = 0; i < 6; i++, v >>= 8) suffix[i] = chars[(v & 0xFF) % 62];
-        suffix[6] = '\0';
-        snprintf(tmp, tmp_size, "%s.tmp.%s", path, suffix);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST) return fd;
-    }
-    errno = EEXIST;
-    return -1;
-}
-
-/* fsync the directory holding path, so that the rename is durable. Best
- * effort: some file systems refuse to fsync a directory. */
-static void sync_dir(const char *path, char *scratch)
-{
-    const char *slash = strrchr(path, '/');
-    const char *dir = ".";
-    if (slash == path) {
-        dir = "/";
-    } else if (slash) {
-        size_t n = (size_t)(slash - path);
-        memcpy(scratch, path, n);
-        scratch[n] = '\0';
-        dir = scratch;
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return;
-    (void)fsync(fd);
-    close(fd);
-}
-
-/* Write bytes to path atomically (see the top of the file). */
-static nn_status write_atomic(const char *path, const unsigned char *bytes,
-                              size_t n, const struct stat *old,
-                              const nn_allocator *al, nn_error_info *err)
-{
-    size_t tmp_size;
-    if (!nn__add(strlen(path), 16, &tmp_size)) return NN_ERR_TOO_LARGE;
-    char *tmp = nn__alloc(al, tmp_size);
-    if (!tmp) return NN_ERR_NOMEM;
-    nn_status st = NN_OK;
-    int fd = create_temp(path, tmp, tmp_size);
-    if (fd < 0) {
-        set_err(err, path, 0, "cannot create temporary file %s: %s", tmp,
-                NN_ERRNO_TEXT(errno));
-        st = NN_ERR_IO;
-        goto out;
-    }
-    const char *what = NULL;
-    /* a replaced file keeps its permission bits (a private 0600 model does
-     * not become world-readable by being saved again) */
-    if (old && fchmod(fd, old->st_mode & 07777) != 0) what = "cannot chmod";
-    else if (!write_all(fd, bytes, n)) what = "cannot write";
-    else if (fsync(fd) != 0) what = "cannot sync";
-    if (what) {
-        int e = errno;
-        close(fd);
-        errno = e;
-    } else if (close(fd) != 0) {
-        what = "cannot close";
-    } else if (rename(tmp, path) != 0) {
-        what = "cannot rename";
-    }
-    if (what) {
-        int e = errno;
-        unlink(tmp);
-        set_err(err, path, 0, "%s %s: %s", what,
-                strcmp(what, "cannot rename") == 0 ? "the temporary file"
-                                                   : tmp,
-                NN_ERRNO_TEXT(e));
-        st = NN_ERR_IO;
-        goto out;
-    }
-    sync_dir(path, tmp); /* tmp is longer than path's directory */
-out:
-    nn__free(al, tmp, tmp_size);
-    return st;
-}
-
-/* Write bytes straight to a destination that is not a regular file (a
- * character or block device, a FIFO, a socket): it is never replaced by a
- * regular file. O_NONBLOCK keeps open from waiting forever on a FIFO that
- * has no reader (ENXIO); it is cleared before writing, so that a reader that
- * drains slowly is waited for. */
-static nn_status write_direct(const char *path, const unsigned char *bytes,
-                              size_t n, nn_error_info *err)
-{
-    int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        set_err(err, path, 0, e == ENXIO ? "cannot open: nothing is reading "
-                                           "this FIFO or device (%s)"
-                                         : "cannot open: %s",
-                NN_ERRNO_TEXT(e));
-        return NN_ERR_IO;
-    }
-    struct stat sb;
-    int fl;
-    const char *what = NULL;
-    if (fstat(fd, &sb) != 0) what = "cannot stat";
-    else if (S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))
-        what = "changed while saving", errno = EAGAIN; /* a race: refuse */
-    else if ((fl = fcntl(fd, F_GETFL)) < 0 ||
-             fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
-        what = "cannot set blocking mode";
-    else if (!write_all(fd, bytes, n)) what = "cannot write";
-    int e = errno;
-    if (close(fd) != 0 && !what) what = "cannot close", e = errno;
-    if (!what) return NN_OK;
-    set_err(err, path, 0, "%s: %s", what, NN_ERRNO_TEXT(e));
-    return NN_ERR_IO;
-}
-
-/* The path a symbolic link names, relative to the link's directory, into
- * a new buffer (*out, *out_size through al). */
-static nn_status link_target(const char *link, const nn_allocator *al,
-                             char **out, size_t *out_size)
-{
-    char buf[4096];
-    ssize_t k = readlink(link, buf, sizeof buf);
-    if (k < 0) return NN_ERR_IO;
-    if ((size_t)k == sizeof buf) {
-        errno = ENAMETOOLONG;
-        return NN_ERR_IO;
-    }
-    const char *slash = strrchr(link, '/');
-    size_t dir = buf[0] == '/' || !slash ? 0 : (size_t)(slash - link) + 1;
-    *out_size = dir + (size_t)k + 1;
-    *out = nn__alloc(al, *out_size);
-    if (!*out) return NN_ERR_NOMEM;
-    memcpy(*out, link, dir);
-    memcpy(*out + dir, buf, (size_t)k);
-    (*out)[dir + (size_t)k] = '\0';
-    return NN_OK;
-}
-
-/* Follow path through its symbolic links (at most 40, as the kernel): *dest
- * (through al, size *dest_size) is the final name, *sb its lstat and
- * *exists whether it exists (a dangling link names a file to create). */
-static nn_status resolve_dest(const char *path, const nn_allocator *al,
-                              char **dest, size_t *dest_size, struct stat *sb,
-                              bool *exists, nn_error_info *err)
-{
-    size_t size = strlen(path) + 1;
-    char *cur = nn__alloc(al, size);
-    if (!cur) return NN_ERR_NOMEM;
-    memcpy(cur, path, size);
-    nn_status st = NN_OK;
-    for (int hops = 0;; hops++) {
-        *exists = lstat(cur, sb) == 0;
-        if (!*exists && errno != ENOENT) st = NN_ERR_IO;
-        if (st || !*exists || !S_ISLNK(sb->st_mode)) break;
-        char *next = NULL;
-        size_t next_size = 0;
-        if (hops == 40) errno = ELOOP, st = NN_ERR_IO;
-        else st = link_target(cur, al, &next, &next_size);
-        if (st) break;
-        nn__free(al, cur, size);
-        cur = next;
-        size = next_size;
-    }
-    if (st == NN_ERR_IO)
-        set_err(err, path, 0, "cannot resolve the destination: %s",
-                NN_ERRNO_TEXT(errno));
-    if (st) {
-        nn__free(al, cur, size);
-        return st;
-    }
-    *dest = cur;
-    *dest_size = size;
-    return NN_OK;
-}
-
-/* Save bytes to path as the top of the file says: a regular or new file
- * (also behind symbolic links) is replaced atomically, other kinds are
- * written directly, a directory is refused. What path finally is comes from
- * stat (which also follows /proc's magic links: /dev/stdout on a pipe is a
- * FIFO, though its link text "pipe:[N]" names no file); the name to replace
- * comes from following the links by hand, and must lead to that same file. */
-static nn_status save_bytes(const char *path, const unsigned char *bytes,
-                            size_t n, const nn_allocator *al,
-                            nn_error_info *err)
-{
-    struct stat fsb, sb;
-    bool found = stat(path, &fsb) == 0;
-    if (found && S_ISDIR(fsb.st_mode)) {
-        set_err(err, path, 0, "cannot save over a directory");
-        return NN_ERR_IO;
-    }
-    if (found && !S_ISREG(fsb.st_mode)) return write_direct(path, bytes, n, err);
-    char *dest = NULL;
-    size_t dest_size = 0;
-    bool exists = false;
-    nn_status st = resolve_dest(path, al, &dest, &dest_size, &sb, &exists,
-                                err);
-    if (st) return st;
-    if (found != exists || (found && (sb.st_dev != fsb.st_dev ||
-                                      sb.st_ino != fsb.st_ino ||
-                                      !S_ISREG(sb.st_mode)))) {
-        /* a link to a file without a name (deleted, anonymous), or a race */
-        set_err(err, path, 0, "cannot find the file's name behind the link");
-        st = NN_ERR_IO;
-    } else {
-        st = write_atomic(dest, bytes, n, exists ? &sb : NULL, al, err);
-    }
-    if (st && err && strcmp(dest, path) != 0 && strlen(err->message) < 200)
-        strcat(err->message, " (the target of a symbolic link)");
-    if (st && err) nn__copy_path(err->file, sizeof err->file, path);
-    nn__free(al, dest, dest_size);
-    return st;
-}
-
 nn_status nn_model_save(const char *path, const nn_net_t *net,
                         const nn_optim_t *opt, nn_error_info *err)
 {
@@ -595,7 +336,7 @@ nn_status nn_model_save(const char *path, const nn_net_t *net,
     unsigned char *buf = nn__alloc(al, total);
     if (!buf) return NN_ERR_NOMEM;
     encode(net, opt, buf, total);
-    st = save_bytes(path, buf, total, al, err);
+    st = nn__save_file(path, buf, total, al, err);
     nn__free(al, buf, total);
     return st;
 }
@@ -1116,23 +857,6 @@ nn_status nn_model_load_mem(const void *buf, size_t size, nn_net_t **net,
     return load_bytes(buf, size, "", net, opt, alloc, err);
 }
 
-/* read() up to n bytes, retrying short reads and EINTR; *got the count
- * (short only at end of file). False on a read error (errno set). */
-static bool read_full(int fd, unsigned char *p, size_t n, size_t *got)
-{
-    *got = 0;
-    while (*got < n) {
-        size_t want = n - *got > ((size_t)1 << 30) ? ((size_t)1 << 30)
-                                                   : n - *got;
-        ssize_t k = read(fd, p + *got, want);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) return false;
-        if (k == 0) break;
-        *got += (size_t)k;
-    }
-    return true;
-}
-
 /* Open path for reading without waiting on a FIFO that has no writer
  * (nn__open_read). *regular tells a regular file,
  * *size its length (UINT64_MAX for anything else). Returns the descriptor or -1 (error in *err). */
@@ -1161,7 +885,7 @@ static nn_status read_model(int fd, const unsigned char *head, size_t want,
     memcpy(b, head, HEADER_BYTES);
     size_t have = HEADER_BYTES, k;
     for (;;) {
-        if (!read_full(fd, b + have, c - have, &k)) goto io;
+        if (!nn__read_full(fd, b + have, c - have, &k)) goto io;
         have += k;
         if (have < c || have == want) break;
         size_t nc = c > want / 2 ? want : c * 2;
@@ -1176,7 +900,7 @@ static nn_status read_model(int fd, const unsigned char *head, size_t want,
         c = nc;
     }
     unsigned char extra;
-    if (have == want && !read_full(fd, &extra, 1, &k)) goto io;
+    if (have == want && !nn__read_full(fd, &extra, 1, &k)) goto io;
     *buf = b;
     *cap = c;
     *got = have == want && k ? want + 1 : have; /* one byte too many */
@@ -1203,7 +927,7 @@ nn_status nn_model_load(const char *path, nn_net_t **net, nn_optim_t **opt,
     reader r = {.p = head, .size = 0, .name = path, .err = err};
     if (regular && (fsize > MAX_FILE_BYTES || fsize >= (uint64_t)SIZE_MAX))
         st = bad(&r, "file too large (%llu bytes)", (unsigned long long)fsize);
-    else if (!read_full(fd, head, HEADER_BYTES, &got))
+    else if (!nn__read_full(fd, head, HEADER_BYTES, &got))
         st = NN_ERR_IO;
     else if (got == 0)
         st = bad(&r, "empty file");

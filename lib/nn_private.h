@@ -222,6 +222,25 @@ void nn__copy_path(char *dst, size_t cap, const char *path);
 int nn__open_read(const char *path, bool *regular, uint64_t *size,
                   const char **what, int *err_no);
 
+/* (status.c) Fill *err (if not NULL) from scratch: file, byte offset and a
+ * printf-style message; line and column 0. */
+void nn__set_error(nn_error_info *err, const char *file, size_t offset,
+                   const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* (file.c) read() up to n bytes, retrying short reads and EINTR; *got the
+ * count (short only at end of file). False on a read error (errno set). */
+bool nn__read_full(int fd, unsigned char *p, size_t n, size_t *got);
+/* (file.c) Save n bytes to path as nn_model_save does: a regular or new file
+ * (also behind symbolic links) replaced atomically, a device, FIFO or socket
+ * written directly, a directory refused (NN_ERR_IO, *err saying why). al
+ * serves the scratch (names). */
+nn_status nn__save_file(const char *path, const unsigned char *bytes,
+                        size_t n, const nn_allocator *al, nn_error_info *err);
+
 /* True when every one of the n values is finite. */
 bool nn__all_finite(const double *p, size_t n);
 

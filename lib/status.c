@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -51,6 +52,19 @@ void nn__copy_path(char *dst, size_t cap, const char *path)
     const char *tail = path + n - (cap - 4);
     while ((*tail & 0xC0) == 0x80) tail++; /* a continuation byte */
     snprintf(dst, cap, "...%s", tail);
+}
+
+void nn__set_error(nn_error_info *err, const char *file, size_t offset,
+                   const char *fmt, ...)
+{
+    if (!err) return;
+    memset(err, 0, sizeof *err);
+    nn__copy_path(err->file, sizeof err->file, file ? file : "");
+    err->offset = offset;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
 }
 
 /* O_NONBLOCK makes open return at once on a FIFO that has no writer (a

@@ -148,11 +148,22 @@ typedef struct cli_in {
 } cli_in;
 int cli_in_open(cli_in *in, const char *opt, const char *name);
 void cli_in_close(cli_in *in);
-/* A model input: *regular = true for a regular file (load it by name);
- * otherwise the stream is read once into *buf (malloc'ed, *len bytes; one
- * that does not start with the model magic stops after 8 bytes). */
+/* The formats a model input may have: libnn's (docs/FORMAT.md), told by
+ * its first byte (that of the magic), or ONNX (anything else). */
+enum { CLI_MODEL_NATIVE, CLI_MODEL_ONNX };
+/* The most an ONNX stream may hold: a protobuf message's limit, 2 GiB. */
+#define CLI_ONNX_MAX ((size_t)INT32_MAX)
+/* A model input: *regular = true for a regular file (load it by name; its
+ * first byte is read for *kind); otherwise the stream is read once into
+ * *buf (malloc'ed, *len bytes; one that starts like the model magic but is
+ * not stops after 8 bytes, an ONNX one where it stops being a protobuf). */
 int cli_read_model_stream(const char *opt, const char *name, bool *regular,
-                          unsigned char **buf, size_t *len);
+                          int *kind, unsigned char **buf, size_t *len);
+/* Loads MODEL in either format (model.c); opt may be NULL (an ONNX model
+ * has none: *opt is set to NULL); *kind (may be NULL) receives the
+ * format. Prints the error and returns an exit status on failure. */
+int cli_load_model(const char *path, nn_net_t **net, nn_optim_t **opt,
+                   int *kind);
 
 /* An output. ATOMIC (a regular file or a new name, symlinks followed to
  * their target): written to a temporary beside the target and renamed over
@@ -207,5 +218,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -233,11 +233,66 @@ void cli_in_close(cli_in *in)
     in->path = NULL;
 }
 
-/* Reads the whole stream; a stream not starting with the model magic is
- * refused after its first 8 bytes. */
-static int read_model_stream(stream *s, unsigned char **buf, size_t *len)
+/* The format a model's first byte announces: libnn's for the magic's
+ * first byte, 0x89, which no ONNX file starts with in practice (and for
+ * nothing at all: an empty input gets the model loader's message), ONNX
+ * (a protobuf) for anything else. */
+static int model_kind(const unsigned char *b, size_t n)
 {
-    size_t cap = 65536, n = 0;
+    return n == 0 || b[0] == model_magic[0] ? CLI_MODEL_NATIVE
+                                            : CLI_MODEL_ONNX;
+}
+
+/* A protobuf varint at b[0..n): its value and length, 0 when incomplete,
+ * -1 when longer than 10 bytes. */
+static int pb_varint(const unsigned char *b, size_t n, uint64_t *v)
+{
+    *v = 0;
+    for (size_t i = 0; i < 10; i++) {
+        if (i == n) return 0;
+        *v |= (uint64_t)(b[i] & 0x7f) << (7 * i);
+        if (!(b[i] & 0x80)) return (int)i + 1;
+    }
+    return -1;
+}
+
+/* Walks the top-level fields of a protobuf in b[*pos..n), as far as they
+ * are complete: false at a field no protobuf has (field number 0, a group
+ * or reserved wire type, a length past CLI_ONNX_MAX). An ONNX stream that
+ * is garbage (/dev/zero, a CSV) is so refused after a few bytes instead of
+ * being read whole. */
+#define PB_FIELD_MAX 536870911u /* 2^29 - 1 */
+static bool pb_walk(const unsigned char *b, size_t n, size_t *pos)
+{
+    for (;;) {
+        size_t p = *pos;
+        uint64_t tag = 0, len = 0;
+        int k = pb_varint(b + p, n - p, &tag);
+        if (k < 0 || (k > 0 && (tag >> 3 == 0 || tag >> 3 > PB_FIELD_MAX)))
+            return false;
+        if (k == 0) return true;
+        p += (size_t)k;
+        switch (tag & 7) {
+        case 0: k = pb_varint(b + p, n - p, &len); len = 0; break;
+        case 1: k = 0; len = 8; break;
+        case 5: k = 0; len = 4; break;
+        case 2: k = pb_varint(b + p, n - p, &len); break;
+        default: return false;
+        }
+        if (k < 0 || len > CLI_ONNX_MAX) return false;
+        if (k == 0 && (tag & 7) != 1 && (tag & 7) != 5) return true;
+        if (len > n - p - (size_t)k) return true; /* not all read yet */
+        *pos = p + (size_t)k + (size_t)len;
+    }
+}
+
+/* Reads the model stream whole. One starting like libnn's format but not
+ * with its magic stops after 8 bytes; an ONNX one stops where pb_walk
+ * finds it is no protobuf, or past CLI_ONNX_MAX bytes. */
+static int read_model_stream(stream *s, int *kind, unsigned char **buf,
+                             size_t *len)
+{
+    size_t cap = 65536, n = 0, walked = 0;
     unsigned char *b = malloc(cap);
     if (!b) return cli_error("out of memory");
     for (;;) {
@@ -260,26 +315,56 @@ static int read_model_stream(stream *s, unsigned char **buf, size_t *len)
         if (k == 0) break;
         size_t before = n;
         n += (size_t)k;
-        if (before < 8 && n >= 8 && memcmp(b, model_magic, 8) != 0) break;
+        if (model_kind(b, n) == CLI_MODEL_NATIVE) {
+            if (before < 8 && n >= 8 && memcmp(b, model_magic, 8) != 0)
+                break; /* a bad magic: the loader says so */
+            continue;
+        }
+        if (!pb_walk(b, n, &walked)) break; /* garbage: the loader says so */
+        if (n > CLI_ONNX_MAX) {
+            free(b);
+            return cli_error("%s %s: more than 2 GiB, the most a protobuf "
+                             "(ONNX) message may hold", s->opt,
+                             cli_in_shown(s->name));
+        }
     }
     if (n == 0) {
         free(b);
         return cli_error("%s %s: empty input (nothing was written to it)",
                          s->opt, cli_in_shown(s->name));
     }
+    *kind = model_kind(b, n);
     *buf = b;
     *len = n;
     return 0;
 }
 
+/* The first (up to) 8 bytes of a regular file, for model_kind. */
+static int peek_model(const char *opt, const char *name, int *kind)
+{
+    int fd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) return cli_error("%s: cannot open: %s", name, strerror(errno));
+    unsigned char b[8];
+    ssize_t n;
+    do n = read(fd, b, sizeof b);
+    while (n < 0 && errno == EINTR);
+    int e = errno;
+    close(fd);
+    if (n < 0)
+        return cli_error("%s %s: cannot read: %s", opt, name, strerror(e));
+    *kind = model_kind(b, (size_t)n);
+    return 0;
+}
+
 int cli_read_model_stream(const char *opt, const char *name, bool *regular,
-                          unsigned char **buf, size_t *len)
+                          int *kind, unsigned char **buf, size_t *len)
 {
     int rc = stat_input(opt, name, regular);
-    if (rc || *regular) return rc;
+    if (rc) return rc;
+    if (*regular) return peek_model(opt, name, kind);
     stream st;
     if ((rc = open_stream(&st, opt, name))) return rc;
-    rc = read_model_stream(&st, buf, len);
+    rc = read_model_stream(&st, kind, buf, len);
     close_stream(&st);
     return rc;
 }

@@ -1,4 +1,5 @@
-/* nn.c — the `nn` command-line tool of libnn: train, eval, predict, info.
+/* nn.c — the `nn` command-line tool of libnn: train, eval, predict, info,
+ * import, export.
  * Built on the public API (nn.h) only. Errors: one line on stderr starting
  * with "nn: ", exit status 2 for usage errors and 1 for runtime errors. */
 #include "cli.h"
@@ -19,6 +20,10 @@ static const char *const main_help =
 "  eval      loss, accuracy and confusion matrix of a model on labelled data\n"
 "  predict   write a model's predictions as CSV\n"
 "  info      describe a model file (architecture, parameters, checksum)\n"
+"  import    convert an ONNX model into a libnn model file\n"
+"  export    write a model as ONNX\n"
+"\n"
+"MODEL, wherever a command reads one, may be a libnn model file or ONNX.\n"
 "\n"
 "'nn COMMAND --help' describes a command's options; see also nn(1).\n"
 "Exit status: 0 success, 1 runtime error, 2 usage error.\n";
@@ -29,7 +34,8 @@ static const char *const eval_help =
 "\n"
 "Print the mean loss, the accuracy and the confusion matrix (rows: true\n"
 "class, columns: predicted class; shown for at most 64 classes) of MODEL\n"
-"on labelled data. MODEL and FILE may be '-' (stdin), a pipe or a FIFO.\n"
+"on labelled data. MODEL (a libnn model file or ONNX) and FILE may be '-'\n"
+"(stdin), a pipe or a FIFO.\n"
 "\n"
 "  --csv FILE          numeric CSV (gzip ok), label in the last column\n"
 "  --header            the CSV's first line is a header\n"
@@ -47,7 +53,8 @@ static const char *const predict_help =
 "\n"
 "Write one CSV line per data row: the predicted class, then the model's\n"
 "outputs (probabilities for softmax/sigmoid outputs), after a header line.\n"
-"MODEL and FILE may be '-' (stdin), a pipe or a FIFO.\n"
+"MODEL (a libnn model file or ONNX) and FILE may be '-' (stdin), a pipe or\n"
+"a FIFO.\n"
 "\n"
 "  --csv FILE          numeric CSV (gzip ok); by default a last column\n"
 "                      beyond the model's inputs is taken as a label and\n"
@@ -60,6 +67,8 @@ static const char *const predict_help =
 "                      --images, none for --csv)\n"
 "  -o, --output FILE   write there instead of stdout ('-'): a file is\n"
 "                      replaced atomically, a device or FIFO written in place\n"
+"  --digits N          significant digits of the outputs, 1 to 17 (default:\n"
+"                      9; 17 prints every double exactly)\n"
 "  --batch N           rows per prediction batch (default: 1000)\n"
 "  -h, --help          this help\n";
 
@@ -68,7 +77,8 @@ static const char *const info_help =
 "\n"
 "Load MODEL (validating its checksum) and print its architecture, loss,\n"
 "parameter count, format version, checksum status, input scaling and\n"
-"optimizer. MODEL may be '-' (stdin), a pipe or a FIFO.\n"
+"optimizer. MODEL may be '-' (stdin), a pipe or a FIFO, and a libnn model\n"
+"file or ONNX (then 'format: ONNX' replaces the version and checksum).\n"
 "\n"
 "  -h, --help          this help\n";
 
@@ -79,9 +89,10 @@ typedef struct use_args {
     const char *output;
     cli_data_opts data;
     size_t batch;
+    size_t digits;
 } use_args;
 
-enum { U_BATCH = 1, U_OUTPUT, U_HELP };
+enum { U_BATCH = 1, U_OUTPUT, U_DIGITS, U_HELP };
 
 static int use_opt(void *ctx, const cli_opt *o, const char *v)
 {
@@ -98,33 +109,15 @@ static int use_opt(void *ctx, const cli_opt *o, const char *v)
     switch (o->id) {
     case U_BATCH: return cli_size(a->cmd, "batch", v, 1, &a->batch);
     case U_OUTPUT: a->output = v; return 0;
+    case U_DIGITS: {
+        int rc = cli_size(a->cmd, "digits", v, 1, &a->digits);
+        if (!rc && a->digits > 17)
+            rc = cli_usage_error(a->cmd, "--digits expects 1 to 17, got "
+                                 "'%s'", cli_cap(v));
+        return rc;
+    }
     }
     return 0;
-}
-
-/* Loads MODEL: a regular file by name (the library checks its size and
- * magic before reading it whole), anything else (stdin "-", a FIFO, a
- * pipe) read once into memory first. */
-static int load_model(const char *path, nn_net_t **net, nn_optim_t **opt)
-{
-    nn_error_info err;
-    memset(&err, 0, sizeof err);
-    bool regular = false;
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    int rc = cli_read_model_stream("MODEL", path, &regular, &buf, &len);
-    if (rc) return rc;
-    nn_status st = regular ? nn_model_load(path, net, opt, NULL, &err)
-                           : nn_model_load_mem(buf, len, net, opt, NULL, &err);
-    free(buf);
-    if (!st) return 0;
-    err.offset = 0; /* a field's position in the header helps nobody */
-    const char *what = st == NN_ERR_UNSUPPORTED
-                           ? "model file of a newer format version"
-                       : st == NN_ERR_FORMAT ? "not a valid model file"
-                       : st == NN_ERR_IO     ? "cannot read the model"
-                                             : "cannot load the model";
-    return cli_lib_error(what, path, st, &err);
 }
 
 /* The model and data inputs of eval / predict / info, for
@@ -219,7 +212,7 @@ int cmd_eval(int argc, char **argv)
     nn_data_t *data = NULL;
     nn_ctx_t *ctx = NULL;
     size_t *counts = NULL;
-    if ((rc = load_model(a.model, &net, NULL))) return rc;
+    if ((rc = cli_load_model(a.model, &net, NULL, NULL))) return rc;
     size_t n_out = nn_net_n_out(net), k = cli_net_classes(net);
     if ((rc = load_for_model(&a, net, true, &data))) goto out;
     if ((rc = cli_check_labels(&a.data, data, k, n_out))) goto out;
@@ -259,8 +252,8 @@ out:
 /* ------------------------------------------------------------ predict */
 static const cli_opt predict_opts[] = {
     CLI_DATA_OPTIONS, {"batch", 0, true, U_BATCH},
-    {"output", 'o', true, U_OUTPUT}, {"help", 'h', false, U_HELP},
-    {NULL, 0, false, 0}};
+    {"output", 'o', true, U_OUTPUT}, {"digits", 0, true, U_DIGITS},
+    {"help", 'h', false, U_HELP}, {NULL, 0, false, 0}};
 
 int cmd_predict(int argc, char **argv)
 {
@@ -268,7 +261,7 @@ int cmd_predict(int argc, char **argv)
         fputs(predict_help, stdout);
         return 0;
     }
-    use_args a = {.cmd = "predict", .batch = 1000};
+    use_args a = {.cmd = "predict", .batch = 1000, .digits = 9};
     int rc = cli_parse(a.cmd, argc, argv, predict_opts, use_opt, &a);
     if (rc) return rc;
     if (!a.model) return cli_usage_error(a.cmd, "missing MODEL");
@@ -282,7 +275,7 @@ int cmd_predict(int argc, char **argv)
     cli_out *outs[1] = {&out};
     if ((rc = cli_out_prepare(&out, "--output", a.output ? a.output : "-")) ||
         (rc = cli_check_files(a.cmd, in, use_inputs(&a, in), outs, 1)) ||
-        (rc = load_model(a.model, &net, NULL)))
+        (rc = cli_load_model(a.model, &net, NULL, NULL)))
         goto out;
     size_t n_in = nn_net_n_in(net), n_out = nn_net_n_out(net);
     if ((rc = load_for_model(&a, net, false, &data))) goto out;
@@ -313,7 +306,8 @@ int cmd_predict(int argc, char **argv)
         for (size_t i = 0; i < mb; i++) {
             const double *y = Y + i * n_out;
             fprintf(out.f, "%zu", cli_predicted_class(y, n_out));
-            for (size_t j = 0; j < n_out; j++) fprintf(out.f, ",%.9g", y[j]);
+            for (size_t j = 0; j < n_out; j++)
+                fprintf(out.f, ",%.*g", (int)a.digits, y[j]);
             fputc('\n', out.f);
         }
     }
@@ -403,12 +397,17 @@ int cmd_info(int argc, char **argv)
     if (!a.model) return cli_usage_error(a.cmd, "missing MODEL");
     nn_net_t *net = NULL;
     nn_optim_t *opt = NULL;
+    int kind = CLI_MODEL_NATIVE;
     if ((rc = cli_check_path("MODEL", a.model))) return rc;
-    if ((rc = load_model(a.model, &net, &opt))) return rc;
+    if ((rc = cli_load_model(a.model, &net, &opt, &kind))) return rc;
     size_t L = nn_net_n_layers(net);
     printf("model: %s\n", cli_in_shown(a.model));
-    printf("format version: %d\n", NN_MODEL_FORMAT_VERSION);
-    printf("checksum: ok\n");
+    if (kind == CLI_MODEL_ONNX) {
+        printf("format: ONNX\n");
+    } else {
+        printf("format version: %d\n", NN_MODEL_FORMAT_VERSION);
+        printf("checksum: ok\n");
+    }
     printf("inputs: %zu\n", nn_net_n_in(net));
     printf("outputs: %zu\n", nn_net_n_out(net));
     printf("layers: %zu\n", L);
@@ -448,8 +447,8 @@ static int close_stdout(int rc)
 static int run(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage_error(NULL, "missing command (train, eval, predict "
-                               "or info)");
+        return cli_usage_error(NULL, "missing command (train, eval, predict, "
+                               "info, import or export)");
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         fputs(main_help, stdout);
@@ -464,10 +463,12 @@ static int run(int argc, char **argv)
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "predict")) return cmd_predict(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
+    if (!strcmp(cmd, "import")) return cmd_import(argc - 2, argv + 2);
+    if (!strcmp(cmd, "export")) return cmd_export(argc - 2, argv + 2);
     if (cmd[0] == '-')
         return cli_usage_error(NULL, "unknown option '%s'", cli_cap(cmd));
     return cli_usage_error(NULL, "unknown command '%s' (expected train, eval, "
-                           "predict or info)", cli_cap(cmd));
+                           "predict, info, import or export)", cli_cap(cmd));
 }
 
 int main(int argc, char **argv)

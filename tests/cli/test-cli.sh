@@ -58,7 +58,7 @@ awk 'BEGIN { for (i = 0; i < 40; i++) { c = i % 2; s = c ? 1 : -1;
 # --- help and version --------------------------------------------------------
 run 0 "--version" "$NN" --version
 grep -q '^nn (libnn) ' out && ok "--version prints the version" || bad "--version output: $(cat out)"
-for c in "" train eval predict info; do
+for c in "" train eval predict info import export; do
     # shellcheck disable=SC2086
     run 0 "nn $c --help" "$NN" $c --help
     grep -q '^usage: nn' out && ok "nn $c --help prints usage" || bad "nn $c --help output"
@@ -392,6 +392,160 @@ else
     echo "skip - no /dev/full: failed writes to stdout not tested"
 fi
 ls ./*.tmp.* ./.*.tmp.* >/dev/null 2>&1 && bad "temporary files left behind" || ok "no temporary files after the stream tests"
+
+# --- ONNX: import, export, ONNX files as MODEL (docs/ONNX.md) ---------------
+# close NAME A B TOL: CSV files A and B have the same lines and fields, a
+# "predicted,..." header the same text, every other field (classes too)
+# the same number within TOL relative
+close() {
+    if awk -F, -v tol="$4" 'NR == FNR { a[FNR] = $0; n = FNR; next }
+        { if (!(FNR in a) || split(a[FNR], x, ",") != NF) exit 1
+          if ($1 == "predicted") { if (a[FNR] != $0) exit 1; next }
+          for (i = 1; i <= NF; i++) {
+              d = x[i] - $i; if (d < 0) d = -d; s = x[i] < 0 ? -x[i] : x[i]
+              if (d > tol * (s > 1e-300 ? s : 1e-300)) exit 1 } }
+        END { if (FNR != n) exit 1 }' "$2" "$3"; then ok "$1"; else bad "$1"; fi
+}
+# the first python3 that can import MODULES (Debian's python3-onnx and
+# python3-torch are /usr/bin/python3's, not a pyenv's), or nothing
+python_with() {
+    for p in /usr/bin/python3 python3; do
+        command -v "$p" >/dev/null 2>&1 && "$p" -c "import $1" >/dev/null 2>&1 &&
+            { echo "$p"; return; }
+    done
+}
+"$NN" export m.nnm -o probe.onnx >out 2>err
+if grep -q "without ONNX" err; then
+    echo "skip - libnn built without ONNX: import/export not tested"
+    fails 1 "export without ONNX support" "without ONNX" -- "$NN" export m.nnm -o x.onnx
+else
+    run 0 "export" "$NN" export m.nnm -o m.onnx
+    [ -s m.onnx ] && [ "$(od -An -tx1 -N1 m.onnx | tr -d ' ')" != 89 ] \
+        && ok "export wrote an ONNX file" || bad "export output"
+    run 0 "import" "$NN" import m.onnx -o mi.nnm
+    run 0 "info on the imported model" "$NN" info mi.nnm
+    grep -q 'layer 1: dense 2 -> 8, tanh' out && grep -q 'layer 2: dense 8 -> 2, softmax' out &&
+        grep -q '^parameters: 42$' out && grep -q '^loss: ce$' out && grep -q '^optimizer: none$' out \
+        && ok "imported: architecture, loss, no optimizer" || { bad "imported model"; cat out; }
+    # the weights travel exactly: the same predictions to the last bit
+    run 0 "predict, original" "$NN" predict m.nnm --csv d.csv --digits 17 -o p17.csv
+    run 0 "predict, imported" "$NN" predict mi.nnm --csv d.csv --digits 17 -o pi17.csv
+    same "export + import: predictions equal to 17 digits" p17.csv pi17.csv
+    run 0 "predict on the .onnx directly" "$NN" predict m.onnx --csv d.csv --digits 17 -o po17.csv
+    same "ONNX file as MODEL: predictions equal to 17 digits" p17.csv po17.csv
+    "$NN" predict - --csv d.csv --digits 17 <m.onnx >ps17.csv 2>err
+    same "ONNX MODEL from stdin" p17.csv ps17.csv
+    run 0 "info on the .onnx" "$NN" info m.onnx
+    grep -q '^format: ONNX$' out && grep -q '^parameters: 42$' out && ! grep -q checksum out \
+        && ok "info: format ONNX" || { bad "info on ONNX"; cat out; }
+    "$NN" eval m.nnm --csv d.csv >e1 2>&1
+    run 0 "eval on the .onnx" "$NN" eval m.onnx --csv d.csv
+    same "eval: the same loss, accuracy and matrix" e1 out
+    run 0 "export -o -" "$NN" export m.nnm -o -
+    same "export -o -: the same bytes" m.onnx out
+    "$NN" export m.nnm -o - | "$NN" import - -o - >pipe.nnm 2>err
+    run 0 "info on export | import" "$NN" info pipe.nnm
+    run 0 "re-export of the import" "$NN" export mi.nnm -o mi.onnx
+    same "re-export: the same ONNX bytes" m.onnx mi.onnx
+    # --logits: the output layer's softmax left out; softmax of the logits
+    # (computed here, in awk) is the original's probability
+    run 0 "export --logits" "$NN" export m.nnm --logits -o ml.onnx
+    run 0 "info --logits" "$NN" info ml.onnx
+    grep -q 'layer 2: dense 8 -> 2, identity' out && ok "--logits: identity output" || { bad "--logits"; cat out; }
+    run 0 "predict the logits" "$NN" predict ml.onnx --csv d.csv --digits 17 -o pl.csv
+    tail -n +2 pl.csv | awk -F, '{ m = $2 > $3 ? $2 : $3; a = exp($2 - m); b = exp($3 - m)
+        printf "%d,%.17g,%.17g\n", $1, a / (a + b), b / (a + b) }' >plsm.csv
+    tail -n +2 p17.csv >p17b.csv
+    close "--logits: softmax of the logits = the probabilities (1e-12)" p17b.csv plsm.csv 1e-12
+    # the input scaling (/255 of an IDX model) is folded into the first
+    # layer; --unscaled leaves it out, so nn's default /255 for --images
+    # makes that file predict exactly as the model
+    run 0 "predict, IDX model" "$NN" predict i.nnm --images x.idx --digits 17 -o ip.csv
+    run 0 "export a scaled model" "$NN" export i.nnm -o i.onnx
+    run 0 "predict, folded scaling" "$NN" predict i.onnx --images x.idx --scale none --digits 17 -o ipf.csv
+    close "folded scaling: the same predictions (1e-12)" ip.csv ipf.csv 1e-12
+    run 0 "export --unscaled" "$NN" export i.nnm --unscaled -o iu.onnx
+    run 0 "predict, --unscaled" "$NN" predict iu.onnx --images x.idx --digits 17 -o ipu.csv
+    same "--unscaled, default /255: predictions equal to 17 digits" ip.csv ipu.csv
+    # errors: one line, the right status, outputs untouched
+    head -c 100 m.onnx >cut.onnx
+    cp p.csv keep.csv
+    fails 1 "truncated .onnx (predict)" "cut.onnx" "not a valid model file" -- \
+        "$NN" predict cut.onnx --csv d.csv -o keep.csv
+    same "truncated .onnx: predictions file untouched" p.csv keep.csv
+    cp m.nnm keep.nnm
+    fails 1 "truncated .onnx (import)" "cut.onnx" "ONNX" -- "$NN" import cut.onnx -o keep.nnm
+    same "truncated .onnx: model file untouched" m.nnm keep.nnm
+    fails 1 "garbage stdin as MODEL" "stdin" "not a valid model" -- sh -c 'head -c 100000 /dev/zero | "$0" info -' "$NN"
+    timeout 10 "$NN" info - </dev/zero >out 2>err
+    rc=$?
+    [ "$rc" -eq 1 ] && ok "MODEL - from /dev/zero: error, no hang" || bad "MODEL - </dev/zero: exit $rc (124: hung), $(cat err)"
+    fails 1 "import of a libnn model" "m.nnm" "already a libnn model" -- "$NN" import m.nnm -o x.nnm
+    [ -e x.nnm ] && bad "refused import wrote a file" || ok "refused import wrote no file"
+    fails 2 "import: missing -o" "missing --output" -- "$NN" import m.onnx
+    fails 2 "export: missing MODEL" "missing MODEL" -- "$NN" export -o x.onnx
+    fails 2 "export -o over its input" "same file as MODEL" -- "$NN" export m.nnm -o m.nnm
+    same "export -o over its input: model intact" m.nnm keep.nnm
+    cp m.onnx keep.onnx
+    fails 2 "import -o over its input" "same file as MODEL" -- "$NN" import m.onnx -o m.onnx
+    same "import -o over its input: file intact" m.onnx keep.onnx
+    fails 2 "predict --digits 18" "--digits" "1 to 17" -- "$NN" predict m.nnm --csv d.csv --digits 18
+    # a model made elsewhere: PyTorch's own export and outputs (float64, so
+    # the two agree to rounding; a leaky slope that float32, the type of
+    # ONNX's alpha, holds exactly), straight into predict and through import
+    py=$(python_with "torch, onnx")
+    if [ -n "$py" ]; then
+        "$py" - <<'PY' 2>err
+import torch
+torch.manual_seed(11)
+net = torch.nn.Sequential(torch.nn.Linear(2, 5), torch.nn.LeakyReLU(0.25),
+                          torch.nn.Linear(5, 3), torch.nn.Softmax(dim=1)).double()
+x = torch.tensor([[float(v) for v in l.split(",")[:2]] for l in open("d.csv")],
+                 dtype=torch.float64)
+torch.onnx.export(net, x[:1], "torch.onnx", input_names=["x"], output_names=["y"],
+                  dynamic_axes={"x": {0: "n"}, "y": {0: "n"}}, opset_version=13)
+with open("torch.csv", "w") as f:
+    f.write("predicted,p0,p1,p2\n")
+    for row in net(x).detach().numpy():
+        f.write("%d,%s\n" % (row.argmax(), ",".join("%.17g" % v for v in row)))
+PY
+        if [ -s torch.onnx ]; then
+            run 0 "predict a PyTorch export" "$NN" predict torch.onnx --csv d.csv --digits 17 -o tp.csv
+            close "PyTorch export: PyTorch's outputs (1e-12)" torch.csv tp.csv 1e-12
+            run 0 "import a PyTorch export" "$NN" import torch.onnx -o torch.nnm
+            run 0 "predict the imported PyTorch model" "$NN" predict torch.nnm --csv d.csv --digits 17 -o tpi.csv
+            same "imported PyTorch model: the same predictions" tp.csv tpi.csv
+            run 0 "info on the PyTorch model" "$NN" info torch.nnm
+            grep -q 'layer 1: dense 2 -> 5, leaky=0.25' out && grep -q '^loss: ce$' out \
+                && ok "PyTorch model: leaky 0.25, loss ce" || { bad "PyTorch model info"; cat out; }
+        else
+            bad "torch.onnx.export failed: $(tail -n 1 err)"
+        fi
+    else
+        echo "skip - no python3 with torch and onnx: PyTorch model not tested"
+    fi
+    # an op libnn cannot serve: refused, naming the node and the op
+    py=$(python_with onnx)
+    if [ -n "$py" ]; then
+        "$py" - <<'PY' 2>err
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper, save
+w = numpy_helper.from_array(np.ones((2, 3), np.float32), "W")
+nodes = [helper.make_node("Gemm", ["x", "W"], ["z"], name="fc"),
+         helper.make_node("Elu", ["z"], ["y"], name="act")]
+g = helper.make_graph(nodes, "g",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 2])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3])], [w])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "elu.onnx")
+PY
+        fails 1 "import of an unsupported op" "elu.onnx" "Elu" "act" -- "$NN" import elu.onnx -o elu.nnm
+        [ -e elu.nnm ] && bad "refused import wrote a file" || ok "refused import wrote no file"
+        fails 1 "predict on an unsupported op" "elu.onnx" "Elu" -- "$NN" predict elu.onnx --csv d.csv
+    else
+        echo "skip - no python3 with onnx: unsupported-op import not tested"
+    fi
+    ls ./*.tmp.* ./.*.tmp.* >/dev/null 2>&1 && bad "temporary files left behind" || ok "no temporary files after the ONNX tests"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
