@@ -22,5 +22,5 @@ echo "pkg-config: $cflags $libs"
 # shellcheck disable=SC2086
 eval "${CC:-cc} $cflags \"$src/examples/minimal.c\" $libs -o \"$tmp/minimal\""
 LD_LIBRARY_PATH="$libdir" "$tmp/minimal" "$tmp/xor.nnm"
-[ -x "$prefix/bin/nn" ] && "$prefix/bin/nn" --version
-[ -f "$(find "$prefix" -name nn.1 | head -n 1)" ] || { echo "man page nn.1 not installed"; exit 1; }
+[ -x "$prefix/bin/libnn" ] && "$prefix/bin/libnn" --version
+[ -f "$(find "$prefix" -name libnn.1 | head -n 1)" ] || { echo "man page libnn.1 not installed"; exit 1; }

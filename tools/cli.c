@@ -1,5 +1,5 @@
 /* cli.c — messages, option and number parsing, data loading and atomic
- * output files for the `nn` tool. */
+ * output files for the `libnn` tool. */
 #include "cli.h"
 
 #include <errno.h>
@@ -47,9 +47,9 @@ bool cli_held_messages(bool print, const char *tag)
     for (const char *p = held_buf; print && p && *p;) {
         const char *nl = strchr(p, '\n');
         size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
-        if (tag && !strncmp(p, "nn: ", 4)) {
-            fprintf(stderr, "nn: %s: ", tag);
-            fwrite(p + 4, 1, n - 4, stderr);
+        if (tag && !strncmp(p, "libnn: ", 7)) {
+            fprintf(stderr, "libnn: %s: ", tag);
+            fwrite(p + 7, 1, n - 7, stderr);
         } else {
             fwrite(p, 1, n, stderr);
         }
@@ -99,18 +99,18 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     char *msg = format(fmt, ap);
     va_end(ap);
     const char *m = msg ? msg : "out of memory";
-    fputs("nn: ", msg_out());
+    fputs("libnn: ", msg_out());
     if (cmd) {
         put_text(cmd);
         put_text(": ");
     }
     put_text(m);
     if (cmd) {
-        put_text(" (see 'nn ");
+        put_text(" (see 'libnn ");
         put_text(cmd);
         put_text(" --help')");
     } else {
-        put_text(" (see 'nn --help')");
+        put_text(" (see 'libnn --help')");
     }
     fputc('\n', msg_out());
     fflush(msg_out());
@@ -124,7 +124,7 @@ int cli_error(const char *fmt, ...)
     va_start(ap, fmt);
     char *msg = format(fmt, ap);
     va_end(ap);
-    fputs("nn: ", msg_out());
+    fputs("libnn: ", msg_out());
     put_text(msg ? msg : "out of memory");
     fputc('\n', msg_out());
     fflush(msg_out());

@@ -1,4 +1,4 @@
-/* cli.h — shared pieces of the `nn` command-line tool (tools/): error
+/* cli.h — shared pieces of the `libnn` command-line tool (tools/): error
  * reporting, option parsing, number parsing, data loading and output files.
  * The tool is built on the public API of libnn only (nn.h). */
 #ifndef NN_CLI_H
@@ -16,7 +16,7 @@
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 /* ------------------------------------------------------------ messages */
-/* Every error is exactly one line on stderr, "nn: ...". These print and
+/* Every error is exactly one line on stderr, "libnn: ...". These print and
  * return the exit status to use. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -29,8 +29,8 @@ int cli_lib_error(const char *what, const char *path, nn_status st,
  * failure every rank meets is told once, by rank 0. hold = true starts
  * holding (anything held before is dropped), false stops and drops. */
 void cli_hold_messages(bool hold);
-/* Prints what is held to stderr when print is set, each "nn: " line as
- * "nn: TAG: " (tag may be NULL), then empties it and holds on. @return
+/* Prints what is held to stderr when print is set, each "libnn: " line as
+ * "libnn: TAG: " (tag may be NULL), then empties it and holds on. @return
  * whether anything was held. */
 bool cli_held_messages(bool print, const char *tag);
 

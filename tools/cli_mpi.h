@@ -1,4 +1,4 @@
-/* cli_mpi.h — data-parallel `nn train` under an MPI launcher (mpi.c).
+/* cli_mpi.h — data-parallel `libnn train` under an MPI launcher (mpi.c).
  * (Not "mpi.h": the tool's directory is on the include path, and that name
  * would shadow MPI's own header.)
  *
@@ -30,7 +30,7 @@ int cli_mpi_size(const cli_mpi *m);
  * before the next collective: 0 if every rank's rc is 0, else the status
  * of the lowest failing rank, which is also the one whose message is
  * shown (rank 0 prints its own as it goes; another rank's held message is
- * printed as "nn: rank K of N: ..."). NULL: rc. */
+ * printed as "libnn: rank K of N: ..."). NULL: rc. */
 int cli_mpi_agree(cli_mpi *m, int rc);
 
 /* Collective: nn_mpi_train over the ranks (NULL: nn_train), no separate

@@ -1,4 +1,4 @@
-/* io.c — files and streams of the `nn` tool (docs/TOOL.md, "Files and
+/* io.c — files and streams of the `libnn` tool (docs/TOOL.md, "Files and
  * streams"): inputs are stat'ed before they are opened and read exactly
  * once (streams are spooled), outputs never replace an input, a device, a
  * FIFO or a symlink, and a regular output is replaced atomically. */

@@ -1,4 +1,4 @@
-/* model.c — model files in either format for the `nn` tool: libnn's own
+/* model.c — model files in either format for the `libnn` tool: libnn's own
  * (docs/FORMAT.md) and ONNX (docs/ONNX.md), told apart by their first
  * byte; and the import / export subcommands between the two. */
 #include "cli.h"
@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char *const import_help =
-"usage: nn import MODEL.onnx -o MODEL.nnm\n"
+"usage: libnn import MODEL.onnx -o MODEL.nnm\n"
 "\n"
 "Convert an ONNX model into a libnn model file. The graph must be a chain\n"
 "of dense layers (Gemm, or MatMul + Add), each followed by at most one of\n"
@@ -23,13 +23,13 @@ static const char *const import_help =
 "  -h, --help          this help\n";
 
 static const char *const export_help =
-"usage: nn export MODEL -o OUT.onnx [--logits] [--unscaled]\n"
+"usage: libnn export MODEL -o OUT.onnx [--logits] [--unscaled]\n"
 "\n"
 "Write MODEL (a libnn model file, or ONNX) as an ONNX model: IR version 7,\n"
 "opset 13, float64 weights, input \"input\" [batch, inputs], output\n"
 "\"output\" [batch, outputs], one Gemm per layer and its activation. The\n"
 "model's input scaling is folded into the first layer, so that the ONNX\n"
-"model computes from the raw rows what 'nn predict' prints. The optimizer\n"
+"model computes from the raw rows what 'libnn predict' prints. The optimizer\n"
 "and the target scaling are not exported. MODEL may be '-' (stdin), a pipe\n"
 "or a FIFO.\n"
 "\n"
@@ -164,7 +164,7 @@ int cmd_import(int argc, char **argv)
     int rc = conv_start(&a, argc, argv, import_opts, &out);
     if (!rc) rc = cli_load_model(a.model, &net, NULL, &kind);
     if (!rc && kind == CLI_MODEL_NATIVE)
-        rc = cli_error("%s: already a libnn model file: nn import reads "
+        rc = cli_error("%s: already a libnn model file: libnn import reads "
                        "ONNX models", cli_in_shown(a.model));
     size_t size = 0;
     nn_status st = NN_OK;

@@ -1,4 +1,4 @@
-/* mpi.c — `nn train` data-parallel under an MPI launcher: start-up decided
+/* mpi.c — `libnn train` data-parallel under an MPI launcher: start-up decided
  * from the launcher's environment, the agreed exit status and which rank
  * tells it, training through libnn_mpi. Built with NN_TOOL_MPI when meson
  * found MPI; otherwise the single-process stand-ins at the end. */
@@ -112,7 +112,7 @@ int cli_mpi_agree(cli_mpi *m, int rc)
         char tag[48];
         snprintf(tag, sizeof tag, "rank %d of %d", m->rank, m->size);
         if (!cli_held_messages(true, tag)) {
-            fprintf(stderr, "nn: %s: failed (exit status %d)\n", tag, rc);
+            fprintf(stderr, "libnn: %s: failed (exit status %d)\n", tag, rc);
             fflush(stderr);
         }
     } else if (m->rank != 0) {
@@ -167,7 +167,7 @@ int cli_mpi_begin(cli_mpi **out)
     if (!r) r = getenv("PMI_RANK");
     if (r && strcmp(r, "0")) return EXIT_RUNTIME;
     return cli_error("started by an MPI launcher as several processes, but "
-                     "this nn was built without MPI (rebuild with "
+                     "this libnn tool was built without MPI (rebuild with "
                      "-Dmpi=enabled, or set NN_MPI=0 for independent runs)");
 }
 

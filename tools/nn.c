@@ -1,7 +1,7 @@
-/* nn.c — the `nn` command-line tool of libnn: train, eval, predict, info,
+/* nn.c — the `libnn` command-line tool of libnn: train, eval, predict, info,
  * import, export.
  * Built on the public API (nn.h) only. Errors: one line on stderr starting
- * with "nn: ", exit status 2 for usage errors and 1 for runtime errors. */
+ * with "libnn: ", exit status 2 for usage errors and 1 for runtime errors. */
 #include "cli.h"
 
 #include <errno.h>
@@ -10,8 +10,8 @@
 #include <string.h>
 
 static const char *const main_help =
-"usage: nn COMMAND [options]\n"
-"       nn --help | --version\n"
+"usage: libnn COMMAND [options]\n"
+"       libnn --help | --version\n"
 "\n"
 "Train and use libnn neural networks from the shell.\n"
 "\n"
@@ -25,11 +25,11 @@ static const char *const main_help =
 "\n"
 "MODEL, wherever a command reads one, may be a libnn model file or ONNX.\n"
 "\n"
-"'nn COMMAND --help' describes a command's options; see also nn(1).\n"
+"'libnn COMMAND --help' describes a command's options; see also libnn(1).\n"
 "Exit status: 0 success, 1 runtime error, 2 usage error.\n";
 
 static const char *const eval_help =
-"usage: nn eval MODEL (--csv FILE [--header] [--label-col N] |\n"
+"usage: libnn eval MODEL (--csv FILE [--header] [--label-col N] |\n"
 "                      --images FILE --labels FILE) [options]\n"
 "\n"
 "Print the mean loss, the accuracy and the confusion matrix (rows: true\n"
@@ -48,7 +48,7 @@ static const char *const eval_help =
 "  -h, --help          this help\n";
 
 static const char *const predict_help =
-"usage: nn predict MODEL (--csv FILE [--header] [--label-col N|none] |\n"
+"usage: libnn predict MODEL (--csv FILE [--header] [--label-col N|none] |\n"
 "                         --images FILE) [-o OUT.csv] [options]\n"
 "\n"
 "Write one CSV line per data row: the predicted class, then the model's\n"
@@ -73,7 +73,7 @@ static const char *const predict_help =
 "  -h, --help          this help\n";
 
 static const char *const info_help =
-"usage: nn info MODEL\n"
+"usage: libnn info MODEL\n"
 "\n"
 "Load MODEL (validating its checksum) and print its architecture, loss,\n"
 "parameter count, format version, checksum status, input scaling and\n"
@@ -455,7 +455,7 @@ static int run(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
-        printf("nn (libnn) %s, model format version %d\n",
+        printf("libnn %s, model format version %d\n",
                nn_version_string(), NN_MODEL_FORMAT_VERSION);
         return 0;
     }

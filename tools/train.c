@@ -1,4 +1,4 @@
-/* train.c — `nn train`: build a network from --layers, train it with an
+/* train.c — `libnn train`: build a network from --layers, train it with an
  * nn_trainer on IDX or CSV data, save it atomically with its optimizer state
  * and its input scaling; optional per-epoch history CSV and gnuplot plot. */
 #include "cli.h"
@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 static const char *const train_help =
-"usage: nn train (--csv FILE [--header] [--label-col N] |\n"
+"usage: libnn train (--csv FILE [--header] [--label-col N] |\n"
 "                 --images FILE --labels FILE) --layers SPEC -o MODEL [options]\n"
 "\n"
 "Train a network and save it to MODEL (written atomically at the end, with\n"
@@ -31,7 +31,7 @@ static const char *const train_help =
 "  --labels FILE         IDX labels for --images\n"
 "  --scale none|255      divide every feature by 255, or not (default: 255\n"
 "                        for --images, none for --csv); the scaling is saved\n"
-"                        in MODEL, and nn eval / nn predict apply it\n"
+"                        in MODEL, and libnn eval / libnn predict apply it\n"
 "Network:\n"
 "  --layers SPEC         comma-separated layers UNITS:ACT[:drop=P], ACT one of\n"
 "                        identity, sigmoid, tanh, relu, leaky[=SLOPE], softmax;\n"
@@ -75,9 +75,9 @@ static const char *const train_help =
 "  -q, --quiet           no progress output\n"
 "  -h, --help            this help\n"
 "\n"
-"Under an MPI launcher (mpirun -np N nn train ..., in a build with MPI),\n"
+"Under an MPI launcher (mpirun -np N libnn train ..., in a build with MPI),\n"
 "training is data-parallel over the N ranks: each reads the whole data set\n"
-"(regular files only), rank 0 prints and writes the outputs; see nn(1).\n";
+"(regular files only), rank 0 prints and writes the outputs; see libnn(1).\n";
 
 enum {
     T_LAYERS = 1, T_LOSS, T_INIT, T_OPTIM, T_LR, T_MOMENTUM, T_BETA1, T_BETA2,
@@ -536,7 +536,7 @@ static int draw_plot(const char *plot, const char *tmp, const progress *p)
     fputs("set output ", g);
     gp_quoted(g, tmp);
     fputs("\nset datafile separator ','\n"
-          "set title 'nn train'\nset xlabel 'epoch'\nset ylabel 'loss'\n"
+          "set title 'libnn train'\nset xlabel 'epoch'\nset ylabel 'loss'\n"
           "set grid\nset key outside bottom center horizontal\n"
           "set xtics nomirror\nset ytics nomirror\n", g);
     if (val) fputs("set y2label 'validation accuracy'\nset y2tics\n", g);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # shellcheck disable=SC2015,SC2016,SC2059,SC2002  # ok() always succeeds; printf builds bytes; sh -c script is literal; cat | makes a real pipe
-# End-to-end tests of the `nn` tool: train / eval / predict / info on a small
+# End-to-end tests of the `libnn` tool: train / eval / predict / info on a small
 # CSV (and IDX) data set written here, and every error path's exit status
 # and one-line message.
 # usage: test-cli.sh PATH/TO/nn
@@ -28,7 +28,7 @@ run() {
 }
 
 # fails RC NAME WORD... -- CMD...: exit RC and stderr is exactly one line
-# "nn: ..." holding every WORD.
+# "libnn: ..." holding every WORD.
 fails() {
     want=$1 name=$2
     shift 2
@@ -41,7 +41,7 @@ $1"; shift; done
     [ "$rc" -eq "$want" ] || { bad "$name: exit $rc, expected $want"; sed 's/^/    /' err; return; }
     n=$(wc -l <err | tr -d ' ')
     [ "$n" -eq 1 ] || { bad "$name: $n lines on stderr, expected 1"; sed 's/^/    /' err; return; }
-    grep -q '^nn: ' err || { bad "$name: stderr does not start with 'nn: '"; cat err; return; }
+    grep -q '^libnn: ' err || { bad "$name: stderr does not start with 'libnn: '"; cat err; return; }
     echo "$words" | while IFS= read -r w; do
         [ -z "$w" ] && continue
         grep -qF -- "$w" err || { echo "missing: $w"; }
@@ -57,11 +57,11 @@ awk 'BEGIN { for (i = 0; i < 40; i++) { c = i % 2; s = c ? 1 : -1;
 
 # --- help and version --------------------------------------------------------
 run 0 "--version" "$NN" --version
-grep -q '^nn (libnn) ' out && ok "--version prints the version" || bad "--version output: $(cat out)"
+grep -q '^libnn [0-9]' out && ok "--version prints the version" || bad "--version output: $(cat out)"
 for c in "" train eval predict info import export; do
     # shellcheck disable=SC2086
-    run 0 "nn $c --help" "$NN" $c --help
-    grep -q '^usage: nn' out && ok "nn $c --help prints usage" || bad "nn $c --help output"
+    run 0 "libnn $c --help" "$NN" $c --help
+    grep -q '^usage: libnn' out && ok "libnn $c --help prints usage" || bad "libnn $c --help output"
 done
 
 # --- train / eval / predict / info -----------------------------------------
@@ -385,8 +385,8 @@ if [ -w /dev/full ]; then
         # shellcheck disable=SC2086
         "$NN" $c >/dev/full 2>err
         rc=$?
-        [ "$rc" -eq 1 ] && grep -q "standard output" err && ok "nn $c >/dev/full: exit 1" \
-            || bad "nn $c >/dev/full: exit $rc, $(cat err)"
+        [ "$rc" -eq 1 ] && grep -q "standard output" err && ok "libnn $c >/dev/full: exit 1" \
+            || bad "libnn $c >/dev/full: exit $rc, $(cat err)"
     done
 else
     echo "skip - no /dev/full: failed writes to stdout not tested"

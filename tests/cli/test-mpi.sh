@@ -1,6 +1,6 @@
 #!/bin/sh
 # shellcheck disable=SC2012,SC2015,SC2016,SC2086  # ls lists our own names; ok() always succeeds; sh -c scripts are literal; $TRAIN and $A split into words
-# Data-parallel `nn train` under mpirun: 2 and 3 ranks against a
+# Data-parallel `libnn train` under mpirun: 2 and 3 ranks against a
 # single-process run with the same seed (parameters read from the model
 # files as docs/FORMAT.md lays them out, compared to 1e-12), only rank 0
 # printing and writing, and failures on all ranks or on one rank only
@@ -82,9 +82,9 @@ params ref.nnm >ref.p
 check() {
     np=$1 m=$2
     "$NN" info "$m" >info.out 2>&1 && grep -q '^parameters: 243$' info.out &&
-        ok "np $np: nn info loads the model" || { bad "np $np: nn info"; cat info.out; }
-    "$NN" eval "$m" --csv d.csv >eval.out 2>&1 && ok "np $np: nn eval runs" ||
-        bad "np $np: nn eval"
+        ok "np $np: libnn info loads the model" || { bad "np $np: libnn info"; cat info.out; }
+    "$NN" eval "$m" --csv d.csv >eval.out 2>&1 && ok "np $np: libnn eval runs" ||
+        bad "np $np: libnn eval"
     grep '^accuracy' eval.out >a1; grep '^accuracy' ref.eval >a2
     cmp -s a1 a2 && ok "np $np: accuracy as single-process ($(cat a1))" ||
         bad "np $np: accuracy $(cat a1), single-process $(cat a2)"
@@ -142,7 +142,7 @@ check 3 r3/0/m.nnm
 mpi 1 "$NN" train $TRAIN -o m1.nnm && check 1 m1.nnm || bad "np 1: exit $?"
 
 # --- failures: every rank exits with the same non-zero status, stderr
-# holds exactly one "nn: " line, nothing hangs -----------------------------
+# holds exactly one "libnn: " line, nothing hangs -----------------------------
 # rank.sh CMD...: CMD with each word @D@ replaced by this rank's data file
 # ($ODD_FILE on rank $ODD_RANK, or on every rank for ODD_RANK=all; d.csv
 # elsewhere); its exit status goes to rc.RANK, and the script exits 0, so
@@ -166,9 +166,9 @@ done
 echo $? >"rc.$r"
 EOF_RANK
 chmod +x rank.sh
-# fails NAME WORD ODD_RANK ODD_FILE NP [ARGS]: `nn train --csv @D@ ARGS`
+# fails NAME WORD ODD_RANK ODD_FILE NP [ARGS]: `libnn train --csv @D@ ARGS`
 # on NP ranks; every rank's status is the same, non-zero, and the one
-# "nn: " line on stderr holds WORD
+# "libnn: " line on stderr holds WORD
 fails() {
     name=$1 word=$2
     rm -f rc.*
@@ -185,11 +185,11 @@ fails() {
     case $codes in
     "0 "* | *" "*" "*) bad "$name: rank statuses $codes"; sed 's/^/    /' err; return ;;
     esac
-    n=$(grep -c '^nn: ' err)
-    [ "$n" -eq 1 ] || { bad "$name: $n 'nn: ' lines"; sed 's/^/    /' err; return; }
-    grep '^nn: ' err | grep -qF -- "$word" &&
-        ok "$name: every rank exit $codes'$(grep '^nn: ' err)'" ||
-        { bad "$name: message lacks '$word'"; grep '^nn: ' err; }
+    n=$(grep -c '^libnn: ' err)
+    [ "$n" -eq 1 ] || { bad "$name: $n 'libnn: ' lines"; sed 's/^/    /' err; return; }
+    grep '^libnn: ' err | grep -qF -- "$word" &&
+        ok "$name: every rank exit $codes'$(grep '^libnn: ' err)'" ||
+        { bad "$name: message lacks '$word'"; grep '^libnn: ' err; }
 }
 A="--layers 8:tanh,3:softmax --epochs 2 --seed 1 -o f.nnm"
 # unreadable: no read permission, or (root reads anything) corrupt gzip
@@ -203,9 +203,9 @@ fails "unreadable file, all ranks" "u.csv" all u.csv 3 $A
 fails "not a regular file, all ranks" "regular file" all dir.csv 2 $A
 fails "stdin, all ranks" "regular file" all - 2 $A
 # one rank only: the others must not wait in the training's collectives
-fails "missing file on rank 1 only" "nn: rank 1 of 2: nope.csv" 1 nope.csv 2 $A
-fails "unreadable file on rank 2 only" "nn: rank 2 of 3: u.csv" 2 u.csv 3 $A
-fails "missing file on rank 0 only" "nn: nope.csv" 0 nope.csv 3 $A
+fails "missing file on rank 1 only" "libnn: rank 1 of 2: nope.csv" 1 nope.csv 2 $A
+fails "unreadable file on rank 2 only" "libnn: rank 2 of 3: u.csv" 2 u.csv 3 $A
+fails "missing file on rank 0 only" "libnn: nope.csv" 0 nope.csv 3 $A
 # ranks reading different data: refused by nn_mpi_train on every rank
 fails "different data on rank 1" "same data" 1 e.csv 2 $A
 # only rank 0 checks the outputs
@@ -216,7 +216,7 @@ fails "usage error" "--lr" none - 2 $A --lr -1
 # mpirun itself reports a rank's failure
 mpi 2 "$NN" train --csv nope.csv $A
 rc=$?
-[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$(grep -c '^nn: ' err)" -eq 1 ] &&
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$(grep -c '^libnn: ' err)" -eq 1 ] &&
     ok "mpirun exits $rc when the ranks fail" || { bad "mpirun exit $rc"; cat err; }
 
 echo "$pass passed, $fail failed"
