@@ -847,6 +847,57 @@ NN_API nn_status nn_data_load_csv(nn_data_t **out, const char *path,
                                   int32_t header, size_t label_col,
                                   const nn_allocator *alloc,
                                   nn_error_info *err);
+/** nn_csv_format.header: whether line 1 is a header. */
+enum {
+    NN_CSV_HEADER_NONE = 0, /**< every line is data                            */
+    NN_CSV_HEADER_LINE = 1, /**< line 1 is a header (names), whatever it holds */
+    NN_CSV_HEADER_AUTO = 2  /**< line 1 is a header iff one of its fields is
+                                 not a plain decimal number (a name, an empty
+                                 field)                                        */
+};
+/** How nn_data_read_csv reads a file. Set size to sizeof(nn_csv_format):
+ * members are only ever appended, and a library reads only those the
+ * caller's size covers. */
+typedef struct nn_csv_format {
+    size_t size;       /**< sizeof(nn_csv_format) of the caller's header       */
+    int32_t header;    /**< NN_CSV_HEADER_NONE / _LINE / _AUTO                  */
+    int32_t delimiter; /**< the field separator, one byte: ',' (0 means ','),
+                            ';', '|', ':', tab, or ' ' for runs of blanks
+                            (leading and trailing blanks ignored); letters,
+                            digits, '+', '-', '.', '"' and control bytes are
+                            refused                                          */
+    size_t label_col;  /**< as nn_data_load_csv's label_col, or NN_NO_COLUMN  */
+} nn_csv_format;
+/** nn_data_load_csv with a format: another separator, an automatically
+ * detected header. A header's fields become the data set's column names
+ * (nn_data_name): blanks trimmed, one pair of enclosing double quotes
+ * removed ("" inside them stands for one), bytes otherwise as in the file.
+ * A header must have as many fields as the rows, except scikit-learn's
+ * layout of its bundled files, "m,n,class_0,class_1,..." with m the data
+ * rows and n the fields but one, whose names are the class names.
+ * @return NN_ERR_INVALID for a NULL argument, a size below this release's
+ * struct, an unknown header mode or a refused separator; else as
+ * nn_data_load_csv. */
+NN_API nn_status nn_data_read_csv(nn_data_t **out, const char *path,
+                                  const nn_csv_format *fmt,
+                                  const nn_allocator *alloc,
+                                  nn_error_info *err);
+/** What nn_data_name names. */
+enum {
+    NN_NAME_FEATURE = 0, /**< feature column j (j < nn_data_cols)          */
+    NN_NAME_TARGET = 1,  /**< dense target j (j < nn_data_n_targets)       */
+    NN_NAME_LABEL = 2,   /**< the label column (j = 0)                     */
+    NN_NAME_CLASS = 3    /**< class j: from scikit-learn's header, or the
+                              header names of one-hot columns turned into
+                              labels (nn_data_labels_from_one_hot)         */
+};
+/** A column's name from the CSV header the data was read with: borrowed,
+ * NUL-terminated, valid until nn_data_destroy; names follow their columns
+ * through nn_data_take_targets and nn_data_labels_from_one_hot. NULL when
+ * the data has no such name (no header, another loader, j out of range,
+ * label and class names without labels). */
+NN_API const char *nn_data_name(const nn_data_t *data, int32_t kind,
+                                size_t j);
 /** Destroy a data set. NULL is a no-op. */
 NN_API void nn_data_destroy(nn_data_t *data);
 

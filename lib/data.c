@@ -1,5 +1,6 @@
 /* data.c — data sets: features with class labels or dense targets, and the
- * IDX and CSV loaders. (The scalers live in scaler.c.)
+ * IDX and CSV loaders, and the column names a CSV header gives. (The
+ * scalers live in scaler.c.)
  *
  * Every file is read through zlib's gz* interface, which reads gzip and plain
  * files alike. Sizes claimed by a file header are never trusted for an
@@ -32,6 +33,17 @@
 #define CHUNK ((size_t)1 << 16)
 #define LABEL_LIMIT 2147483648.0 /* labels lie in [0, 2^31) */
 
+/* Column names (nn_data_name), from a CSV header: one allocation holding
+ * the slot array, then the NUL-terminated names. The slots are laid out
+ * for the file's c columns: features [0, c), targets [c, 2c), the label
+ * at 2c, classes from 2c + 1 (ncls of them), so that moving columns between
+ * kinds (nn_data_take_targets, nn_data_labels_from_one_hot) never
+ * allocates and cannot fail. */
+typedef struct names {
+    const char **slot; /* NULL: the data set has no names */
+    size_t bytes, c, ncls;
+} names;
+
 struct nn_data {
     nn_allocator al;
     size_t block_bytes; /* this struct + X (sized for the original n) */
@@ -41,7 +53,10 @@ struct nn_data {
     size_t n_classes; /* 1 + max label (0 without labels) */
     double *Y;        /* separate allocation of m x k doubles, or NULL */
     size_t k;         /* target columns (0 without targets) */
+    names nm;         /* column names from a CSV header (all empty: none) */
 };
+
+static void names_one_hot(names *nm, size_t c0, size_t k, size_t n);
 
 /* ------------------------------------------------------------ errors */
 
@@ -515,6 +530,20 @@ nn_status nn_data_set_targets(nn_data_t *data, size_t k, nn_order order,
     return NN_OK;
 }
 
+/* Names of feature columns cols[0..k-1] (marked in mark) become the
+ * target names, the other features close up (the slots of n features). */
+static void names_take(names *nm, const size_t *cols, size_t k,
+                       const unsigned char *mark, size_t n)
+{
+    if (!nm->slot) return;
+    const char **f = nm->slot, **t = nm->slot + nm->c;
+    for (size_t j = 0; j < k; j++) t[j] = f[cols[j]];
+    for (size_t j = k; j < nm->c; j++) t[j] = NULL;
+    for (size_t j = 0, c = 0; j < n; j++)
+        if (!mark[j]) f[c++] = f[j];
+    for (size_t j = n - k; j < n; j++) f[j] = NULL;
+}
+
 /* Check cols[0..k-1] against n features: each < n (NN_ERR_SHAPE), distinct
  * (NN_ERR_INVALID), and at least one feature left (NN_ERR_SHAPE). mark
  * (n bytes) receives 1 for a taken column. */
@@ -552,6 +581,7 @@ nn_status nn_data_take_targets(nn_data_t *data, const size_t *cols, size_t k)
         for (size_t j = 0, c = 0; j < n; j++)
             if (!mark[j]) dst[c++] = src[j];
     }
+    names_take(&data->nm, cols, k, mark, n);
     nn__free(&data->al, mark, n);
     attach_targets(data, Y, k);
     data->n = nf;
@@ -652,9 +682,14 @@ typedef struct {
     nn_error_info *err;
     locale_t loc;     /* the "C" numeric locale of this load call */
     size_t label_col; /* or NN_NO_COLUMN */
+    char delim;       /* the separator; ' ' stands for runs of blanks */
+    int32_t header;   /* NN_CSV_HEADER_*; AUTO is decided on line 1 */
     size_t fields; /* per row, fixed by the first data row (0 = unknown) */
     size_t header_fields; /* fields of the header line (0 = no header) */
     size_t header_off;    /* its byte offset (after a BOM) */
+    const char *hs, *he;  /* the header line's text */
+    size_t first_line;    /* line number of the first data row */
+    bool sklearn;         /* the header is scikit-learn's "m,n,classes..." */
     size_t rows;
     size_t max_label;
 } csv_state;
@@ -756,13 +791,27 @@ static nn_status csv_row_end(csv_state *cs, const csv_loc *at, size_t col,
         return csv_fail(cs, at, 0, at->s, "label column %zu but rows have "
                         "%zu fields", cs->label_col + 1, col);
     if (nf == 0) return csv_fail(cs, at, 0, at->s, "no feature columns");
-    if (cs->header_fields && cs->header_fields != col) {
-        csv_loc h = {1, cs->header_off, at->s};
-        return csv_fail(cs, &h, 0, at->s, "the header has %zu fields but "
-                        "line %zu has %zu", cs->header_fields, at->no, col);
-    }
     cs->fields = col;
+    cs->first_line = at->no;
     return NN_OK;
+}
+
+/* The cell starting at p of a line ending at e: *b receives its end; the
+ * return value is the separator after it (or e). With delim ' ' a run of
+ * blanks separates cells, the return value is past it, and blanks at the
+ * end of the line are no cell. */
+static const char *cell_end(char delim, const char *p, const char *e,
+                            const char **b)
+{
+    if (delim == ' ') {
+        while (p < e && !is_blank(*p)) p++;
+        *b = p;
+        while (p < e && is_blank(*p)) p++;
+        return p;
+    }
+    while (p < e && *p != delim) p++;
+    *b = p;
+    return p; /* at the separator, or e */
 }
 
 /* Parse one line (`at` to e, no line end). With X non-NULL store the row's
@@ -772,10 +821,11 @@ static nn_status csv_line(csv_state *cs, const csv_loc *at, const char *e,
 {
     size_t col = 0, nf = 0;
     const char *p = at->s;
+    if (cs->delim == ' ')
+        while (p < e && is_blank(*p)) p++;
     for (;;) {
-        const char *a = p;
-        while (p < e && *p != ',') p++;
-        const char *b = p; /* the cell is [a, b) */
+        const char *a = p, *b;
+        p = cell_end(cs->delim, p, e, &b); /* the cell is [a, b) */
         col++;
         if (cs->fields && col > cs->fields)
             return csv_fail(cs, at, col, a, "row has more than %zu fields",
@@ -789,7 +839,7 @@ static nn_status csv_line(csv_state *cs, const csv_loc *at, const char *e,
         if (st) return st;
         nf += col - 1 != cs->label_col;
         if (p >= e) break;
-        p++; /* past ',' */
+        if (cs->delim != ' ') p++; /* past the separator */
     }
     return csv_row_end(cs, at, col, nf);
 }
@@ -806,13 +856,37 @@ static const char *next_line(const char *p, const char *end, const char **ce)
     return p;
 }
 
-/* Fields of a header line [s, e): its commas + 1 (no quoting, as in data
- * rows). */
-static size_t count_fields(const char *s, const char *e)
+/* Fields of a header line [s, e) as cell_end splits it (no quoting of
+ * separators, as in data rows). */
+static size_t count_fields(char delim, const char *s, const char *e)
 {
-    size_t n = 1;
-    for (; s < e; s++) n += *s == ',';
-    return n;
+    size_t n = 0;
+    if (delim == ' ')
+        while (s < e && is_blank(*s)) s++;
+    for (;;) {
+        const char *b;
+        s = cell_end(delim, s, e, &b);
+        n++;
+        if (s >= e) return n;
+        if (delim != ' ') s++;
+    }
+}
+
+/* Whether line [s, e) is a header for NN_CSV_HEADER_AUTO: one of its
+ * fields is not a plain decimal number (a name, an empty field). */
+static bool looks_like_header(char delim, const char *s, const char *e)
+{
+    if (delim == ' ')
+        while (s < e && is_blank(*s)) s++;
+    for (;;) {
+        const char *a = s, *b;
+        s = cell_end(delim, s, e, &b);
+        while (a < b && is_blank(*a)) a++;
+        while (b > a && is_blank(b[-1])) b--;
+        if (!plain_decimal(a, b)) return true;
+        if (s >= e) return false;
+        if (delim != ' ') s++;
+    }
 }
 
 /* Length of a UTF-8 byte order mark at the start of text (0 or 3): some
@@ -824,7 +898,7 @@ static size_t bom_len(const char *text, size_t len)
 
 /* Walk the text; with d non-NULL, fill it (its shape is known). */
 static nn_status csv_walk(csv_state *cs, const char *text, size_t len,
-                          bool header, nn_data_t *d)
+                          nn_data_t *d)
 {
     size_t lineno = 0, row = 0;
     const char *p = text + bom_len(text, len), *end = text + len;
@@ -834,9 +908,14 @@ static nn_status csv_walk(csv_state *cs, const char *text, size_t len,
         const char *ls = p, *ce;
         p = next_line(p, end, &ce);
         csv_loc at = {++lineno, (size_t)(ls - text), ls};
-        if (header && lineno == 1) {
-            cs->header_fields = count_fields(ls, ce);
+        if (lineno == 1 && cs->header == NN_CSV_HEADER_AUTO)
+            cs->header = looks_like_header(cs->delim, ls, ce)
+                             ? NN_CSV_HEADER_LINE : NN_CSV_HEADER_NONE;
+        if (lineno == 1 && cs->header == NN_CSV_HEADER_LINE) {
+            cs->header_fields = count_fields(cs->delim, ls, ce);
             cs->header_off = at.off;
+            cs->hs = ls;
+            cs->he = ce;
             continue;
         }
         if (ce == ls) {
@@ -898,21 +977,106 @@ static nn_status csv_slurp(const char *path, const nn_allocator *al,
     return NN_OK;
 }
 
+/* Whether [a, b) is the plain integer v. */
+static bool is_count(const char *a, const char *b, size_t v)
+{
+    while (a < b && is_blank(*a)) a++;
+    while (b > a && is_blank(b[-1])) b--;
+    char buf[24];
+    int k = snprintf(buf, sizeof buf, "%zu", v);
+    return b - a == k && memcmp(a, buf, (size_t)k) == 0;
+}
+
+/* After the first pass (the shape is known): the header must have as many
+ * fields as the rows, unless it is scikit-learn's layout (its bundled CSV
+ * files): "m,n,name_0,...", m the data rows and n the columns but the last,
+ * followed by the class names. */
+static nn_status csv_check_header(csv_state *cs)
+{
+    if (!cs->header_fields) return NN_OK;
+    const char *a = cs->hs, *b, *p = cell_end(cs->delim, a, cs->he, &b);
+    if (cs->header_fields >= 3 && is_count(a, b, cs->rows) && p < cs->he) {
+        const char *a2 = cs->delim == ' ' ? p : p + 1, *b2;
+        cell_end(cs->delim, a2, cs->he, &b2);
+        cs->sklearn = is_count(a2, b2, cs->fields - 1);
+    }
+    if (cs->sklearn || cs->header_fields == cs->fields) return NN_OK;
+    csv_loc h = {1, cs->header_off, cs->hs};
+    return csv_fail(cs, &h, 0, cs->hs, "the header has %zu fields but line "
+                    "%zu has %zu", cs->header_fields, cs->first_line,
+                    cs->fields);
+}
+
+/* Copy header field [a, b) to t as a name: blanks trimmed, one pair of
+ * enclosing double quotes removed ("" inside stands for one). Returns the
+ * end of the NUL-terminated copy. */
+static char *copy_name(char *t, const char *a, const char *b)
+{
+    while (a < b && is_blank(*a)) a++;
+    while (b > a && is_blank(b[-1])) b--;
+    bool quoted = b - a >= 2 && *a == '"' && b[-1] == '"';
+    if (quoted) {
+        a++;
+        b--;
+    }
+    for (; a < b; a++) {
+        *t++ = *a;
+        if (quoted && *a == '"' && a + 1 < b && a[1] == '"') a++;
+    }
+    *t++ = '\0';
+    return t;
+}
+
+/* The header's names into d->nm (see names): feature and label names, or,
+ * for scikit-learn's layout, the class names. */
+static nn_status csv_names(const csv_state *cs, nn_data_t *d)
+{
+    size_t c = cs->fields, ncls = cs->sklearn ? cs->header_fields - 2 : 0;
+    size_t nslot = 3 * c + 1 + ncls, text = (size_t)(cs->he - cs->hs) + 1 +
+                                             cs->header_fields, bytes;
+    if (!nn__mul(nslot, sizeof(char *), &bytes) || !nn__add(bytes, text, &bytes))
+        return NN_ERR_TOO_LARGE;
+    const char **slot = nn__alloc(&d->al, bytes);
+    if (!slot) return NN_ERR_NOMEM;
+    memset(slot, 0, nslot * sizeof *slot);
+    char *t = (char *)(slot + nslot);
+    const char *p = cs->hs;
+    if (cs->delim == ' ')
+        while (p < cs->he && is_blank(*p)) p++;
+    for (size_t j = 0, f = 0; j < cs->header_fields; j++) {
+        const char *a = p, *b;
+        p = cell_end(cs->delim, p, cs->he, &b);
+        const char *name = t;
+        t = copy_name(t, a, b);
+        if (cs->sklearn) {
+            if (j >= 2) slot[2 * c + 1 + j - 2] = name;
+        } else if (j == cs->label_col) {
+            slot[2 * c] = name;
+        } else {
+            slot[f++] = name;
+        }
+        if (p < cs->he && cs->delim != ' ') p++;
+    }
+    d->nm = (names){slot, bytes, c, ncls};
+    return NN_OK;
+}
+
 /* Two passes over the text in memory (the input itself was read once, so
  * pipes and FIFOs work): the first finds the shape (nothing allocated from
  * what the file claims), the second fills the data set. */
 static nn_status csv_parse(csv_state *cs, const char *text, size_t len,
-                           bool header, const nn_allocator *al,
-                           nn_data_t **out)
+                           const nn_allocator *al, nn_data_t **out)
 {
-    nn_status st = csv_walk(cs, text, len, header, NULL);
+    nn_status st = csv_walk(cs, text, len, NULL);
+    if (!st) st = csv_check_header(cs);
     if (st) return st;
     bool with_labels = cs->label_col != NN_NO_COLUMN;
     nn_data_t *d = NULL;
     st = data_new(&d, al, cs->rows, cs->fields - with_labels);
     if (st) return st;
     if (with_labels) d->labels = alloc_labels(d, &st);
-    if (!st) st = csv_walk(cs, text, len, header, d);
+    if (!st) st = csv_walk(cs, text, len, d);
+    if (!st && cs->header_fields) st = csv_names(cs, d);
     if (st) {
         nn_data_destroy(d);
         return st;
@@ -935,11 +1099,29 @@ static nn_status csv_not_text(const char *path, const unsigned char *text,
     return len == 0 || kind ? NN_ERR_FORMAT : NN_OK;
 }
 
-nn_status nn_data_load_csv(nn_data_t **out, const char *path, int32_t header,
-                           size_t label_col, const nn_allocator *alloc,
-                           nn_error_info *err)
+/* A separator nn_data_read_csv accepts: printable ASCII other than what a
+ * number or a name's quoting may hold, or a tab; ' ' means runs of blanks. */
+static bool delim_ok(int32_t d)
 {
-    if (!out || !path || !nn__allocator_valid(alloc)) return NN_ERR_INVALID;
+    if (d == '\t' || d == ' ') return true;
+    if (d < 0x21 || d > 0x7e) return false;
+    if ((d >= '0' && d <= '9') || (d >= 'A' && d <= 'Z') ||
+        (d >= 'a' && d <= 'z'))
+        return false;
+    return !strchr("+-.\"", d);
+}
+
+nn_status nn_data_read_csv(nn_data_t **out, const char *path,
+                           const nn_csv_format *fmt,
+                           const nn_allocator *alloc, nn_error_info *err)
+{
+    if (!out || !path || !fmt || fmt->size < sizeof(nn_csv_format) ||
+        !nn__allocator_valid(alloc))
+        return NN_ERR_INVALID;
+    int32_t delim = fmt->delimiter ? fmt->delimiter : ',';
+    if (fmt->header < NN_CSV_HEADER_NONE || fmt->header > NN_CSV_HEADER_AUTO ||
+        !delim_ok(delim))
+        return NN_ERR_INVALID;
     nn_allocator al;
     nn__allocator_init(&al, alloc);
     char *text = NULL;
@@ -959,11 +1141,22 @@ nn_status nn_data_load_csv(nn_data_t **out, const char *path, int32_t header,
         return NN_ERR_NOMEM;
     }
     csv_state cs = {.path = path, .err = err, .loc = loc,
-                    .label_col = label_col};
-    st = csv_parse(&cs, text, len, header != 0, &al, out);
+                    .label_col = fmt->label_col, .delim = (char)delim,
+                    .header = fmt->header};
+    st = csv_parse(&cs, text, len, &al, out);
     freelocale(loc);
     nn__free(&al, text, cap);
     return st;
+}
+
+nn_status nn_data_load_csv(nn_data_t **out, const char *path, int32_t header,
+                           size_t label_col, const nn_allocator *alloc,
+                           nn_error_info *err)
+{
+    nn_csv_format fmt = {sizeof fmt,
+                         header ? NN_CSV_HEADER_LINE : NN_CSV_HEADER_NONE,
+                         ',', label_col};
+    return nn_data_read_csv(out, path, &fmt, alloc, err);
 }
 
 /* ------------------------------------------------------------ accessors */
@@ -971,6 +1164,7 @@ void nn_data_destroy(nn_data_t *data)
 {
     if (!data) return;
     drop_targets(data);
+    nn__free(&data->al, data->nm.slot, data->nm.bytes);
     nn_allocator al = data->al;
     nn__free(&al, data, data->block_bytes);
 }
@@ -1065,7 +1259,37 @@ nn_status nn_data_labels_from_one_hot(nn_data_t *data, size_t first_col,
         memmove(dst + first_col, src + first_col + k,
                 (n - first_col - k) * sizeof(double));
     }
+    names_one_hot(&data->nm, first_col, k, n);
     attach_labels(data, lab);
     data->n = nf;
     return NN_OK;
+}
+
+/* The names of one-hot columns [c0, c0 + k) of n features become the
+ * class names (k <= c: they fit the class slots), the features close up. */
+static void names_one_hot(names *nm, size_t c0, size_t k, size_t n)
+{
+    if (!nm->slot) return;
+    const char **f = nm->slot, **cls = nm->slot + 2 * nm->c + 1;
+    for (size_t j = 0; j < k; j++) cls[j] = f[c0 + j];
+    nm->ncls = k;
+    nm->slot[2 * nm->c] = NULL; /* no label column of that name */
+    memmove(f + c0, f + c0 + k, (n - c0 - k) * sizeof *f);
+    for (size_t j = n - k; j < n; j++) f[j] = NULL;
+}
+
+const char *nn_data_name(const nn_data_t *data, int32_t kind, size_t j)
+{
+    if (!data || !data->nm.slot) return NULL;
+    const names *nm = &data->nm;
+    switch (kind) {
+    case NN_NAME_FEATURE: return j < data->n ? nm->slot[j] : NULL;
+    case NN_NAME_TARGET: return j < data->k ? nm->slot[nm->c + j] : NULL;
+    case NN_NAME_LABEL:
+        return j == 0 && data->labels ? nm->slot[2 * nm->c] : NULL;
+    case NN_NAME_CLASS:
+        return j < nm->ncls && data->labels ? nm->slot[2 * nm->c + 1 + j]
+                                            : NULL;
+    }
+    return NULL;
 }

@@ -828,6 +828,126 @@ START_TEST(csv_header_width)
 }
 END_TEST
 
+/* nn_data_read_csv: separators, header detection, column names (following
+ * their columns into targets and one-hot labels), scikit-learn's header. */
+static nn_data_t *read_csv_ok(const char *text, int32_t header, int32_t delim,
+                              size_t label_col)
+{
+    write_text(P("y.csv"), text);
+    nn_csv_format f = {sizeof f, header, delim, label_col};
+    nn_data_t *d = NULL;
+    nn_error_info e = {0};
+    nn_status st = nn_data_read_csv(&d, P("y.csv"), &f, NULL, &e);
+    ck_assert_msg(st == NN_OK, "%s: %s", text, e.message);
+    return d;
+}
+
+START_TEST(csv_read_format_and_names)
+{
+    const size_t NONE = NN_NO_COLUMN;
+    /* ';' and tab separators, the same numbers */
+    const char *texts[] = {"1.5;2;0\n-3;4e1;1\n", "1.5\t2\t0\n-3\t4e1\t1\n",
+                           "  1.5  2   0 \n-3 4e1\t1\n"};
+    const int32_t delims[] = {';', '\t', ' '};
+    for (int i = 0; i < 3; i++) {
+        nn_data_t *d = read_csv_ok(texts[i], NN_CSV_HEADER_AUTO, delims[i], 2);
+        ck_assert_uint_eq(nn_data_rows(d), 2);
+        ck_assert_uint_eq(nn_data_cols(d), 2);
+        const double *x = nn_data_x(d);
+        ck_assert(x[0] == 1.5 && x[1] == 2 && x[2] == -3 && x[3] == 40);
+        ck_assert_int_eq(nn_data_labels(d)[1], 1);
+        ck_assert_ptr_null(nn_data_name(d, NN_NAME_FEATURE, 0));
+        nn_data_destroy(d);
+    }
+    /* auto: a line 1 of names is a header, with quotes removed */
+    nn_data_t *d = read_csv_ok("\"x one\",y,\"say \"\"hi\"\"\",t\n1,2,3,4\n"
+                               "5,6,7,8\n", NN_CSV_HEADER_AUTO, 0, 1);
+    ck_assert_uint_eq(nn_data_rows(d), 2);
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_FEATURE, 0), "x one");
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_FEATURE, 1), "say \"hi\"");
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_FEATURE, 2), "t");
+    ck_assert_ptr_null(nn_data_name(d, NN_NAME_FEATURE, 3));
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_LABEL, 0), "y");
+    nn_data_destroy(d);
+    /* names follow their columns into targets */
+    d = read_csv_ok("a,b,c,d\n1,2,3,4\n", NN_CSV_HEADER_AUTO, ',', NONE);
+    size_t cols[] = {3, 1};
+    ck_assert_int_eq(nn_data_take_targets(d, cols, 2), NN_OK);
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_TARGET, 0), "d");
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_TARGET, 1), "b");
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_FEATURE, 0), "a");
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_FEATURE, 1), "c");
+    ck_assert_ptr_null(nn_data_name(d, NN_NAME_FEATURE, 2));
+    ck_assert_ptr_null(nn_data_name(d, NN_NAME_LABEL, 0)); /* no labels */
+    ck_assert(nn_data_x(d)[1] == 3 && nn_data_targets(d)[0] == 4);
+    nn_data_destroy(d);
+    /* ... and one-hot columns' names become class names */
+    d = read_csv_ok("f,cat,dog\n0.5,0,1\n0.25,1,0\n", NN_CSV_HEADER_AUTO, 0,
+                    NONE);
+    ck_assert_int_eq(nn_data_labels_from_one_hot(d, 1, 2, NULL), NN_OK);
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_CLASS, 0), "cat");
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_CLASS, 1), "dog");
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_FEATURE, 0), "f");
+    ck_assert_int_eq(nn_data_labels(d)[0], 1);
+    nn_data_destroy(d);
+    /* auto: an all-numeric line 1 is data; LINE takes it as a header */
+    d = read_csv_ok("1,2\n3,4\n", NN_CSV_HEADER_AUTO, 0, NONE);
+    ck_assert_uint_eq(nn_data_rows(d), 2);
+    nn_data_destroy(d);
+    d = read_csv_ok("1,2\n3,4\n", NN_CSV_HEADER_LINE, 0, NONE);
+    ck_assert_uint_eq(nn_data_rows(d), 1);
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_FEATURE, 1), "2");
+    nn_data_destroy(d);
+    /* scikit-learn's layout: rows, features, class names */
+    d = read_csv_ok("3,2,setosa,versicolor\n1,2,0\n3,4,1\n5,6,1\n",
+                    NN_CSV_HEADER_AUTO, 0, 2);
+    ck_assert_uint_eq(nn_data_rows(d), 3);
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_CLASS, 0), "setosa");
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_CLASS, 1), "versicolor");
+    ck_assert_ptr_null(nn_data_name(d, NN_NAME_CLASS, 2));
+    ck_assert_ptr_null(nn_data_name(d, NN_NAME_FEATURE, 0));
+    nn_data_destroy(d);
+    /* ... only when the counts match: else the width error */
+    write_text(P("y.csv"), "4,2,a,b\n1,2,0\n3,4,1\n");
+    nn_csv_format f = {sizeof f, NN_CSV_HEADER_AUTO, 0, 2};
+    nn_error_info e = {0};
+    ck_assert_int_eq(nn_data_read_csv(&d, P("y.csv"), &f, NULL, &e),
+                     NN_ERR_FORMAT);
+    ck_assert_msg(strstr(e.message, "the header has 4 fields"), "%s",
+                  e.message);
+    /* no header: a name on line 1 is a cell error at line 1 */
+    f.header = NN_CSV_HEADER_NONE;
+    write_text(P("y.csv"), "a,b\n1,2\n");
+    ck_assert_int_eq(nn_data_read_csv(&d, P("y.csv"), &f, NULL, &e),
+                     NN_ERR_FORMAT);
+    ck_assert_uint_eq(e.line, 1);
+    /* a trailing separator is an empty cell, with any separator */
+    f.header = NN_CSV_HEADER_AUTO;
+    f.delimiter = ';';
+    f.label_col = NONE;
+    write_text(P("y.csv"), "1;2;\n3;4;\n");
+    ck_assert_int_eq(nn_data_read_csv(&d, P("y.csv"), &f, NULL, &e),
+                     NN_ERR_FORMAT);
+    /* refused arguments */
+    const int32_t bad_delims[] = {'1', 'a', '.', '-', '+', '"', '\n', '\r',
+                                  0x7f, 200, -1};
+    for (size_t i = 0; i < sizeof bad_delims / sizeof bad_delims[0]; i++) {
+        f.delimiter = bad_delims[i];
+        ck_assert_int_eq(nn_data_read_csv(&d, P("y.csv"), &f, NULL, NULL),
+                         NN_ERR_INVALID);
+    }
+    f.delimiter = 0;
+    f.header = 3;
+    ck_assert_int_eq(nn_data_read_csv(&d, P("y.csv"), &f, NULL, NULL),
+                     NN_ERR_INVALID);
+    f.header = NN_CSV_HEADER_AUTO;
+    f.size = sizeof f - 1;
+    ck_assert_int_eq(nn_data_read_csv(&d, P("y.csv"), &f, NULL, NULL),
+                     NN_ERR_INVALID);
+    ck_assert_ptr_null(nn_data_name(NULL, NN_NAME_FEATURE, 0));
+}
+END_TEST
+
 START_TEST(csv_plain_decimal_only)
 {
     const size_t NONE = NN_NO_COLUMN;
@@ -1517,6 +1637,7 @@ static Suite *data_suite(void)
     tcase_add_test(tc, scaler_apply_invert_arrays);
     tcase_add_test(tc, scaler_fit_refusals);
     tcase_add_test(tc, scaler_custom);
+    tcase_add_test(tc, csv_read_format_and_names);
     suite_add_tcase(s, tc);
     return s;
 }
