@@ -887,9 +887,12 @@ enum {
     NN_NAME_FEATURE = 0, /**< feature column j (j < nn_data_cols)          */
     NN_NAME_TARGET = 1,  /**< dense target j (j < nn_data_n_targets)       */
     NN_NAME_LABEL = 2,   /**< the label column (j = 0)                     */
-    NN_NAME_CLASS = 3    /**< class j: from scikit-learn's header, or the
+    NN_NAME_CLASS = 3,   /**< class j: from scikit-learn's header, or the
                               header names of one-hot columns turned into
                               labels (nn_data_labels_from_one_hot)         */
+    NN_NAME_COLUMN = 4   /**< field j of the header line as read, whatever
+                              became of its column (non-NULL for j = 0 iff
+                              the file had a header)                       */
 };
 /** A column's name from the CSV header the data was read with: borrowed,
  * NUL-terminated, valid until nn_data_destroy; names follow their columns

@@ -36,12 +36,14 @@
 /* Column names (nn_data_name), from a CSV header: one allocation holding
  * the slot array, then the NUL-terminated names. The slots are laid out
  * for the file's c columns: features [0, c), targets [c, 2c), the label
- * at 2c, classes from 2c + 1 (ncls of them), so that moving columns between
+ * at 2c, classes from 2c + 1 (ncls of them), then the header's fields as
+ * read (nhdr of them), so that moving columns between
  * kinds (nn_data_take_targets, nn_data_labels_from_one_hot) never
  * allocates and cannot fail. */
 typedef struct names {
     const char **slot; /* NULL: the data set has no names */
     size_t bytes, c, ncls;
+    size_t nhdr; /* the header's fields, kept as read after the classes */
 } names;
 
 struct nn_data {
@@ -1032,7 +1034,8 @@ static char *copy_name(char *t, const char *a, const char *b)
 static nn_status csv_names(const csv_state *cs, nn_data_t *d)
 {
     size_t c = cs->fields, ncls = cs->sklearn ? cs->header_fields - 2 : 0;
-    size_t nslot = 3 * c + 1 + ncls, text = (size_t)(cs->he - cs->hs) + 1 +
+    const char **raw; /* slot + 2c + 1 + ncls: the fields as read */
+    size_t nslot = 2 * c + 1 + ncls + cs->header_fields, text = (size_t)(cs->he - cs->hs) + 1 +
                                              cs->header_fields, bytes;
     if (!nn__mul(nslot, sizeof(char *), &bytes) || !nn__add(bytes, text, &bytes))
         return NN_ERR_TOO_LARGE;
@@ -1040,6 +1043,7 @@ static nn_status csv_names(const csv_state *cs, nn_data_t *d)
     if (!slot) return NN_ERR_NOMEM;
     memset(slot, 0, nslot * sizeof *slot);
     char *t = (char *)(slot + nslot);
+    raw = slot + 2 * c + 1 + ncls;
     const char *p = cs->hs;
     if (cs->delim == ' ')
         while (p < cs->he && is_blank(*p)) p++;
@@ -1048,6 +1052,7 @@ static nn_status csv_names(const csv_state *cs, nn_data_t *d)
         p = cell_end(cs->delim, p, cs->he, &b);
         const char *name = t;
         t = copy_name(t, a, b);
+        raw[j] = name;
         if (cs->sklearn) {
             if (j >= 2) slot[2 * c + 1 + j - 2] = name;
         } else if (j == cs->label_col) {
@@ -1057,7 +1062,7 @@ static nn_status csv_names(const csv_state *cs, nn_data_t *d)
         }
         if (p < cs->he && cs->delim != ' ') p++;
     }
-    d->nm = (names){slot, bytes, c, ncls};
+    d->nm = (names){slot, bytes, c, ncls, cs->header_fields};
     return NN_OK;
 }
 
@@ -1290,6 +1295,8 @@ const char *nn_data_name(const nn_data_t *data, int32_t kind, size_t j)
     case NN_NAME_CLASS:
         return j < nm->ncls && data->labels ? nm->slot[2 * nm->c + 1 + j]
                                             : NULL;
+    case NN_NAME_COLUMN:
+        return j < nm->nhdr ? nm->slot[2 * nm->c + 1 + nm->ncls + j] : NULL;
     }
     return NULL;
 }

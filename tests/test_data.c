@@ -857,6 +857,7 @@ START_TEST(csv_read_format_and_names)
         ck_assert(x[0] == 1.5 && x[1] == 2 && x[2] == -3 && x[3] == 40);
         ck_assert_int_eq(nn_data_labels(d)[1], 1);
         ck_assert_ptr_null(nn_data_name(d, NN_NAME_FEATURE, 0));
+        ck_assert_ptr_null(nn_data_name(d, NN_NAME_COLUMN, 0));
         nn_data_destroy(d);
     }
     /* auto: a line 1 of names is a header, with quotes removed */
@@ -868,6 +869,9 @@ START_TEST(csv_read_format_and_names)
     ck_assert_str_eq(nn_data_name(d, NN_NAME_FEATURE, 2), "t");
     ck_assert_ptr_null(nn_data_name(d, NN_NAME_FEATURE, 3));
     ck_assert_str_eq(nn_data_name(d, NN_NAME_LABEL, 0), "y");
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_COLUMN, 1), "y");
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_COLUMN, 3), "t");
+    ck_assert_ptr_null(nn_data_name(d, NN_NAME_COLUMN, 4));
     nn_data_destroy(d);
     /* names follow their columns into targets */
     d = read_csv_ok("a,b,c,d\n1,2,3,4\n", NN_CSV_HEADER_AUTO, ',', NONE);
@@ -906,6 +910,8 @@ START_TEST(csv_read_format_and_names)
     ck_assert_str_eq(nn_data_name(d, NN_NAME_CLASS, 1), "versicolor");
     ck_assert_ptr_null(nn_data_name(d, NN_NAME_CLASS, 2));
     ck_assert_ptr_null(nn_data_name(d, NN_NAME_FEATURE, 0));
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_COLUMN, 0), "3");
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_COLUMN, 3), "versicolor");
     nn_data_destroy(d);
     /* ... only when the counts match: else the width error */
     write_text(P("y.csv"), "4,2,a,b\n1,2,0\n3,4,1\n");
