@@ -66,55 +66,104 @@ int cli_size(const char *cmd, const char *opt, const char *s, size_t min,
 int cli_u64(const char *cmd, const char *opt, const char *s, uint64_t *out);
 
 /* ------------------------------------------------------------ data */
-enum cli_label_mode { LABEL_DEFAULT, LABEL_LAST, LABEL_NONE, LABEL_INDEX };
-enum cli_scale { SCALE_DEFAULT, SCALE_NONE, SCALE_255 };
+/* The data options (data.c; the rules are in docs/TOOL.md, "Data"). */
+enum cli_label_mode { LABEL_DEFAULT, LABEL_LAST, LABEL_NONE, LABEL_INDEX,
+                      LABEL_NAME };
+enum cli_header { HEADER_AUTO, HEADER_YES, HEADER_NO };
+enum cli_scale { SCALE_DEFAULT, SCALE_NONE, SCALE_255, SCALE_STANDARD,
+                 SCALE_MINMAX };
 
 typedef struct cli_data_opts {
     const char *images, *labels, *csv;
-    bool header;
+    int header;             /* cli_header */
+    char delim;             /* 0: ',' */
     int label_mode;
-    size_t label_col;
-    int scale;
+    size_t label_col;       /* LABEL_INDEX */
+    const char *label_name; /* LABEL_NAME */
+    const char *target;     /* --target LIST (regression), or NULL */
+    int scale;              /* cli_scale */
+    bool split;             /* --test-fraction given */
+    double test_fraction;
+    uint64_t seed;          /* of the split */
 } cli_data_opts;
 
 /* Option ids >= CLI_DATA_BASE are data options, handled by cli_data_opt. */
 enum {
     CLI_DATA_BASE = 1000,
     OPT_IMAGES = CLI_DATA_BASE, OPT_LABELS, OPT_CSV, OPT_HEADER,
-    OPT_LABEL_COL, OPT_SCALE
+    OPT_NO_HEADER, OPT_DELIMITER, OPT_LABEL_COL, OPT_TARGET, OPT_SCALE,
+    OPT_TEST_FRACTION
 };
 #define CLI_DATA_OPTIONS                                                  \
     {"images", 0, true, OPT_IMAGES}, {"labels", 0, true, OPT_LABELS},     \
     {"csv", 0, true, OPT_CSV}, {"header", 0, false, OPT_HEADER},          \
-    {"label-col", 0, true, OPT_LABEL_COL}, {"scale", 0, true, OPT_SCALE}
+    {"no-header", 0, false, OPT_NO_HEADER},                               \
+    {"delimiter", 0, true, OPT_DELIMITER},                                \
+    {"label-col", 0, true, OPT_LABEL_COL},                                \
+    {"target", 0, true, OPT_TARGET}, {"scale", 0, true, OPT_SCALE},       \
+    {"test-fraction", 0, true, OPT_TEST_FRACTION}
 
 int cli_data_opt(const char *cmd, cli_data_opts *d, int id, const char *val);
+/* --scale-targets none|standard|minmax (train). */
+int cli_scale_opt(const char *cmd, const char *opt, const char *v, int *out);
 /* Checks the combination (exactly one source, labels with images...). */
-int cli_data_check(const char *cmd, const cli_data_opts *d, bool need_labels);
+int cli_data_check(const char *cmd, const cli_data_opts *d, bool need_truth);
 
-/* Load the data described by *d. need_labels: the rows must be labelled.
- * n_in: the model's input width (0 = not known yet): the data must have
- * that many feature columns (in predict, the default label column is then
- * chosen from the width). Does not scale (see cli_scale_data). Prints the
- * error and returns an exit status on failure. */
-int cli_load_data(const char *cmd, const cli_data_opts *d, bool need_labels,
-                  size_t n_in, nn_data_t **out);
+/* What a command wants of the rows. truth: TRUTH_NEED (train, eval: a
+ * label or targets), TRUTH_OPTIONAL (predict: taken out when present).
+ * regress: dense targets (--target, or a regression model: its last n_out
+ * columns by default) rather than a label column. n_in, n_out: the
+ * model's (0 = no model yet). */
+enum { TRUTH_OPTIONAL, TRUTH_NEED };
+typedef struct cli_want {
+    int truth;
+    bool regress;
+    size_t n_in, n_out;
+} cli_want;
+/* Load the data described by *d: the features, and the label or targets
+ * (a CSV is read once, every column as a feature, then the truth columns
+ * are taken out). Does not scale or split. Prints the error and returns an
+ * exit status on failure. */
+int cli_load_data(const char *cmd, const cli_data_opts *d, const cli_want *w,
+                  nn_data_t **out);
+/* --test-fraction: the seeded split (SplitMix64 + selection sampling,
+ * docs/TOOL.md). With test non-NULL (train), *data keeps the training rows
+ * and *test receives the others; with test NULL (eval, predict), *data
+ * keeps the test rows only. Row order is kept. */
+int cli_split(const char *cmd, const cli_data_opts *d, nn_data_t **data,
+              nn_data_t **test);
+
+/* Names from the CSV header, copied (they outlive a split). */
+typedef struct cli_names {
+    char **target; /* k names (entries may be NULL) */
+    size_t k;
+    char **cls;    /* class names */
+    size_t ncls;
+} cli_names;
+int cli_names_take(const nn_data_t *data, cli_names *nm);
+void cli_names_free(cli_names *nm);
+
 /* Scale the features in place.
  * Training (saved == NULL, made != NULL): --scale or its default (255 for
- * --images); when a scaling is applied, *made receives it as a CUSTOM
- * scaler (offset 0, scale 255) to attach to the network, else NULL.
+ * --images, none for --csv), fitted on these rows; *made receives the
+ * scaler to attach to the network (NULL for none).
  * Using a model (made == NULL): `saved` is the model's input scaler (may be
  * NULL). With one, it is applied, and an explicit --scale that describes
  * another scaling is refused (a usage error naming `model`); without one,
- * --scale or its default is applied as in training. */
+ * --scale none|255 or its default is applied, standard|minmax refused. */
 int cli_scale_data(const char *cmd, const cli_data_opts *d, const char *model,
                    const nn_scaler_t *saved, nn_data_t *data,
                    nn_scaler_t **made);
-/* Describe a scaler in a few words ("every feature divided by 255"). */
+/* Training: fit and apply a target scaler (mode SCALE_NONE: none). */
+int cli_scale_targets(const char *cmd, int mode, nn_data_t *data,
+                      nn_scaler_t **made);
+/* Describe a scaler in a few words ("every feature divided by 255"), or as
+ * one word (none, 255, standard, minmax, custom). */
 void cli_scaler_text(const nn_scaler_t *s, char *buf, size_t size);
+const char *cli_scaler_word(const nn_scaler_t *s);
 /* The source's name, for messages. */
 const char *cli_data_name(const cli_data_opts *d);
-/* Checks every label < n_classes; message names the row (and CSV line). */
+/* Checks every label < n_classes; message names the CSV line. */
 int cli_check_labels(const cli_data_opts *d, const nn_data_t *data,
                      size_t n_classes, size_t n_out);
 
@@ -123,6 +172,10 @@ int cli_check_labels(const cli_data_opts *d, const nn_data_t *data,
 size_t cli_net_classes(const nn_net_t *net);
 /* The predicted class of one output row (as nn_net_evaluate counts it). */
 size_t cli_predicted_class(const double *y, size_t n_out);
+/* Whether a model is a regression one: it carries a target scaler, or its
+ * loss is MSE with an output that is no probability (not sigmoid or
+ * softmax). Its truth columns are then real-valued targets. */
+bool cli_net_regresses(const nn_net_t *net);
 
 /* ------------------------------------------------------------ files */
 /* Files and streams (io.c; the rules are in docs/TOOL.md). "-" is stdin

@@ -138,8 +138,9 @@ static int load_for_model(const use_args *a, const nn_net_t *net,
                           bool need_labels, nn_data_t **out)
 {
     nn_data_t *data = NULL;
-    int rc = cli_load_data(a->cmd, &a->data, need_labels, nn_net_n_in(net),
-                           &data);
+    cli_want w = {need_labels ? TRUTH_NEED : TRUTH_OPTIONAL,
+                  cli_net_regresses(net), nn_net_n_in(net), nn_net_n_out(net)};
+    int rc = cli_load_data(a->cmd, &a->data, &w, &data);
     if (rc) return rc;
     rc = cli_scale_data(a->cmd, &a->data, a->model,
                         nn_net_get_scaler(net, NN_SCALER_INPUT), data, NULL);

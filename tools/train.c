@@ -864,7 +864,8 @@ static int setup(const train_args *a, nn_loss loss, bool report,
 {
     const char *c = "train";
     int rc;
-    if ((rc = cli_load_data(c, &a->data, true, 0, &r->data))) return rc;
+    cli_want w = {TRUTH_NEED, a->data.target != NULL, 0, 0};
+    if ((rc = cli_load_data(c, &a->data, &w, &r->data))) return rc;
     if ((rc = cli_scale_data(c, &a->data, NULL, NULL, r->data, &r->scaler)))
         return rc;
     size_t m = nn_data_rows(r->data), n_in = nn_data_cols(r->data);
