@@ -33,10 +33,11 @@ int cli_mpi_size(const cli_mpi *m);
  * printed as "libnn: rank K of N: ..."). NULL: rc. */
 int cli_mpi_agree(cli_mpi *m, int rc);
 
-/* Collective: nn_mpi_train over the ranks (NULL: nn_train), no separate
- * validation set (the trainer holds out --val-fraction itself). */
+/* Collective: nn_mpi_train over the ranks (NULL: nn_train); val (--val-csv)
+ * may be NULL (the trainer then holds out --val-fraction itself). */
 nn_status cli_mpi_train(cli_mpi *m, nn_trainer_t *trainer, nn_net_t *net,
-                        nn_optim_t *opt, const nn_data_t *data);
+                        nn_optim_t *opt, const nn_data_t *data,
+                        const nn_data_t *val);
 
 /* Collective: the adapter freed, held messages dropped, MPI_Finalize.
  * @return rc. NULL: rc. */

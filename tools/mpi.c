@@ -122,10 +122,11 @@ int cli_mpi_agree(cli_mpi *m, int rc)
 }
 
 nn_status cli_mpi_train(cli_mpi *m, nn_trainer_t *trainer, nn_net_t *net,
-                        nn_optim_t *opt, const nn_data_t *data)
+                        nn_optim_t *opt, const nn_data_t *data,
+                        const nn_data_t *val)
 {
-    if (!m) return nn_train(trainer, net, opt, data, NULL);
-    return nn_mpi_train(m->nn, trainer, net, opt, data, NULL);
+    if (!m) return nn_train(trainer, net, opt, data, val);
+    return nn_mpi_train(m->nn, trainer, net, opt, data, val);
 }
 
 int cli_mpi_end(cli_mpi *m, int rc)
@@ -190,10 +191,11 @@ int cli_mpi_agree(cli_mpi *m, int rc)
 }
 
 nn_status cli_mpi_train(cli_mpi *m, nn_trainer_t *trainer, nn_net_t *net,
-                        nn_optim_t *opt, const nn_data_t *data)
+                        nn_optim_t *opt, const nn_data_t *data,
+                        const nn_data_t *val)
 {
     (void)m;
-    return nn_train(trainer, net, opt, data, NULL);
+    return nn_train(trainer, net, opt, data, val);
 }
 
 int cli_mpi_end(cli_mpi *m, int rc)

@@ -2,6 +2,7 @@
  * nn_trainer on IDX or CSV data, save it atomically with its optimizer state
  * and its input scaling; optional per-epoch history CSV and gnuplot plot. */
 #include "cli.h"
+#include "cli_json.h"
 #include "cli_mpi.h"
 
 #include <errno.h>
@@ -83,7 +84,8 @@ enum {
     T_LAYERS = 1, T_LOSS, T_INIT, T_OPTIM, T_LR, T_MOMENTUM, T_BETA1, T_BETA2,
     T_EPS, T_WD, T_CLIP, T_EPOCHS, T_BATCH, T_VALFRAC, T_PATIENCE,
     T_RESTORE, T_SCHEDULE, T_GAMMA, T_STEP_EPOCHS, T_LR_MIN, T_SEED,
-    T_THREADS, T_OUTPUT, T_HISTORY, T_PLOT, T_QUIET, T_HELP
+    T_THREADS, T_OUTPUT, T_HISTORY, T_PLOT, T_QUIET, T_HELP,
+    T_SCALE_TARGETS, T_VAL_CSV, T_JSON
 };
 
 static const cli_opt train_opts[] = {
@@ -102,6 +104,8 @@ static const cli_opt train_opts[] = {
     {"output", 'o', true, T_OUTPUT}, {"history", 0, true, T_HISTORY},
     {"plot", 0, true, T_PLOT}, {"quiet", 'q', false, T_QUIET},
     {"help", 'h', false, T_HELP},
+    {"scale-targets", 0, true, T_SCALE_TARGETS},
+    {"val-csv", 0, true, T_VAL_CSV}, {"json", 0, false, T_JSON},
     {NULL, 0, false, 0}};
 
 typedef struct train_args {
@@ -118,7 +122,9 @@ typedef struct train_args {
     bool set_gamma, set_step_epochs, set_lr_min;
     nn_schedule schedule;
     uint64_t seed;
-    bool restore_best, quiet;
+    bool restore_best, quiet, json;
+    int scale_targets;   /* cli_scale; default: standard for --target */
+    const char *val_csv; /* validation rows from another file */
 } train_args;
 
 /* --loss, --init, --optim: a name from a fixed list; --schedule and its
@@ -248,12 +254,20 @@ static int train_opt(void *ctx, const cli_opt *o, const char *v)
                           "a number in [0, 1)", &a->val_fraction);
     case T_PATIENCE: return cli_size(c, "patience", v, 0, &a->patience);
     case T_RESTORE: a->restore_best = true; return 0;
-    case T_SEED: return cli_u64(c, "seed", v, &a->seed);
+    case T_SEED: {
+        int rc = cli_u64(c, "seed", v, &a->seed);
+        a->data.seed = a->seed; /* --test-fraction's split too */
+        return rc;
+    }
     case T_THREADS: return cli_size(c, "threads", v, 1, &a->threads);
     case T_OUTPUT: a->output = v; return 0;
     case T_HISTORY: a->history = v; return 0;
     case T_PLOT: a->plot = v; return 0;
     case T_QUIET: a->quiet = true; return 0;
+    case T_SCALE_TARGETS:
+        return cli_scale_opt(c, "scale-targets", v, &a->scale_targets);
+    case T_VAL_CSV: a->val_csv = v; return 0;
+    case T_JSON: a->json = true; return 0;
     }
     return 0;
 }
@@ -574,8 +588,9 @@ typedef struct train_run train_run;
 struct train_run {
     layer_def *specs;
     size_t n_layers;
-    nn_data_t *data;
-    nn_scaler_t *scaler;
+    nn_data_t *data, *val, *test; /* training rows; --val-csv; held out */
+    nn_scaler_t *scaler, *tscaler; /* input and target scalers */
+    cli_names names;               /* the targets' and classes' names */
     nn_net_t *net;
     nn_optim_t *opt;
     nn_trainer_t *trainer;
@@ -611,12 +626,26 @@ static int check_args(const train_args *a)
                                "--schedule step");
     if (a->set_lr_min && a->schedule != NN_SCHED_COSINE)
         return cli_usage_error(c, "--lr-min applies to --schedule cosine");
-    if (a->patience > 0 && a->val_fraction == 0)
+    bool val = a->val_fraction > 0 || a->val_csv;
+    if (a->patience > 0 && !val)
         return cli_usage_error(c, "--patience needs validation data "
-                               "(--val-fraction > 0)");
-    if (a->restore_best && a->val_fraction == 0)
+                               "(--val-fraction > 0 or --val-csv)");
+    if (a->restore_best && !val)
         return cli_usage_error(c, "--restore-best needs validation data "
-                               "(--val-fraction > 0)");
+                               "(--val-fraction > 0 or --val-csv)");
+    if (a->val_csv && a->val_fraction > 0)
+        return cli_usage_error(c, "--val-csv and --val-fraction exclude each "
+                               "other");
+    if (a->val_csv && !a->data.csv)
+        return cli_usage_error(c, "--val-csv goes with --csv");
+    if (a->scale_targets != SCALE_DEFAULT && !a->data.target)
+        return cli_usage_error(c, "--scale-targets applies to real-valued "
+                               "targets (--target)");
+    if (a->json && (!strcmp(a->output, "-") ||
+                    (a->history && !strcmp(a->history, "-")) ||
+                    (a->plot && !strcmp(a->plot, "-"))))
+        return cli_usage_error(c, "--json writes to standard output, which "
+                               "'-' already names for another output");
     if (a->plot && strcmp(a->plot, "-") && !ends_with(a->plot, ".svg") &&
         !ends_with(a->plot, ".png"))
         return cli_usage_error(c, "--plot expects a file name ending in .svg "
@@ -650,11 +679,12 @@ static int pick_loss(const train_args *a, const layer_def *last,
  * anything is read or written. */
 static int check_files(const train_args *a, train_run *r)
 {
-    cli_file in[3];
+    cli_file in[4];
     cli_out *out[3];
     size_t n_in = 0, n_out = 0;
     int rc;
     if (a->data.csv) in[n_in++] = (cli_file){"--csv", a->data.csv};
+    if (a->val_csv) in[n_in++] = (cli_file){"--val-csv", a->val_csv};
     if (a->data.images) in[n_in++] = (cli_file){"--images", a->data.images};
     if (a->data.labels) in[n_in++] = (cli_file){"--labels", a->data.labels};
     if ((rc = cli_out_prepare(&r->model, "--output", a->output))) return rc;
@@ -677,9 +707,10 @@ static int check_files(const train_args *a, train_run *r)
  * loader's message. */
 static int check_mpi_inputs(const train_args *a)
 {
-    const char *opt[3] = {"--csv", "--images", "--labels"};
-    const char *name[3] = {a->data.csv, a->data.images, a->data.labels};
-    for (int i = 0; i < 3; i++) {
+    const char *opt[4] = {"--csv", "--images", "--labels", "--val-csv"};
+    const char *name[4] = {a->data.csv, a->data.images, a->data.labels,
+                           a->val_csv};
+    for (int i = 0; i < 4; i++) {
         struct stat sb;
         if (!name[i]) continue;
         if (!strcmp(name[i], "-") ||
@@ -853,27 +884,93 @@ static void run_free(train_run *r)
     nn_optim_destroy(r->opt);
     nn_net_destroy(r->net);
     nn_scaler_destroy(r->scaler);
+    nn_scaler_destroy(r->tscaler);
     nn_data_destroy(r->data);
+    nn_data_destroy(r->val);
+    nn_data_destroy(r->test);
+    cli_names_free(&r->names);
     free(r->specs);
 }
 
-/* Data, network (carrying the input scaling), optimizer and trainer.
- * report: rank 0 (or the single process) records and shows the epochs. */
-static int setup(const train_args *a, nn_loss loss, bool report,
-                 train_run *r)
+/* The truth the rows carry fits the output layer: labels below its
+ * classes, or as many targets as it has units. */
+static int check_truth(const train_args *a, const train_run *r,
+                       const nn_data_t *d)
+{
+    size_t n_out = r->specs[r->n_layers - 1].n_out;
+    size_t k = nn_data_n_targets(d);
+    if (k && k != n_out)
+        return cli_error("--layers: the output layer has %zu unit%s but "
+                         "--target names %zu column%s", n_out,
+                         n_out == 1 ? "" : "s", k, k == 1 ? "" : "s");
+    return cli_check_labels(&a->data, d, n_out == 1 ? 2 : n_out, n_out);
+}
+
+/* --val-csv: another file read with the same options (no split). */
+static int load_val(const train_args *a, train_run *r)
+{
+    cli_data_opts v = a->data;
+    v.csv = a->val_csv;
+    v.split = false;
+    cli_want w = {TRUTH_NEED, a->data.target != NULL,
+                  nn_data_cols(r->data), 0};
+    int rc = cli_load_data("train", &v, &w, &r->val);
+    if (!rc) rc = check_truth(a, r, r->val);
+    if (!rc && nn_data_n_targets(r->val) != nn_data_n_targets(r->data))
+        rc = cli_error("%s: %zu target columns, %s has %zu",
+                       cli_in_shown(a->val_csv), nn_data_n_targets(r->val),
+                       cli_in_shown(a->data.csv),
+                       nn_data_n_targets(r->data));
+    return rc;
+}
+
+/* A data set's targets through a fitted target scaler. */
+static int scale_targets_of(const nn_scaler_t *s, nn_data_t *d)
+{
+    if (!s || !d) return 0;
+    nn_status st = nn_scaler_apply(s, nn_data_rows(d), NN_ROW_MAJOR,
+                                   nn_data_targets(d), nn_data_n_targets(d));
+    return st ? cli_error("train: scaling the targets: %s", nn_strerror(st))
+              : 0;
+}
+
+/* Load, check, split and scale: the scalers are fitted on the training
+ * rows alone and applied to the validation and test rows. */
+static int load_all(const train_args *a, train_run *r)
 {
     const char *c = "train";
-    int rc;
     cli_want w = {TRUTH_NEED, a->data.target != NULL, 0, 0};
-    if ((rc = cli_load_data(c, &a->data, &w, &r->data))) return rc;
+    int rc;
+    if ((rc = cli_load_data(c, &a->data, &w, &r->data)) ||
+        (rc = check_truth(a, r, r->data)) ||
+        (rc = cli_names_take(r->data, &r->names)))
+        return rc;
+    if (a->data.split && (rc = cli_split(c, &a->data, &r->data, &r->test)))
+        return rc;
+    if (a->val_csv && (rc = load_val(a, r))) return rc;
     if ((rc = cli_scale_data(c, &a->data, NULL, NULL, r->data, &r->scaler)))
         return rc;
-    size_t m = nn_data_rows(r->data), n_in = nn_data_cols(r->data);
-    size_t n_out = r->specs[r->n_layers - 1].n_out;
-    size_t k = n_out == 1 ? 2 : n_out, n_val;
-    if ((rc = cli_check_labels(&a->data, r->data, k, n_out))) return rc;
-    if ((rc = val_rows(a, m, &n_val))) return rc;
-    size_t bad;
+    for (int i = 0; i < 2; i++) {
+        nn_data_t *d = i ? r->test : r->val;
+        if (d && r->scaler &&
+            (rc = cli_scale_data(c, &a->data, "the training data", r->scaler,
+                                 d, NULL)))
+            return rc;
+    }
+    int tmode = a->scale_targets;
+    if (tmode == SCALE_DEFAULT) tmode = a->data.target ? SCALE_STANDARD
+                                                       : SCALE_NONE;
+    if ((rc = cli_scale_targets(c, tmode, r->data, &r->tscaler)) ||
+        (rc = scale_targets_of(r->tscaler, r->val)) ||
+        (rc = scale_targets_of(r->tscaler, r->test)))
+        return rc;
+    return 0;
+}
+
+/* The network of --layers carrying the scalers. */
+static int build_net(const train_args *a, nn_loss loss, train_run *r)
+{
+    size_t n_in = nn_data_cols(r->data), bad;
     nn_status st = make_net(a, r->specs, r->n_layers, n_in, loss, &r->net,
                             &bad);
     if (st && bad != SIZE_MAX)
@@ -886,7 +983,24 @@ static int setup(const train_args *a, nn_loss loss, bool report,
                              : nn_strerror(st));
     if (!st && r->scaler)
         st = nn_net_set_scaler(r->net, NN_SCALER_INPUT, r->scaler);
+    if (!st && r->tscaler)
+        st = nn_net_set_scaler(r->net, NN_SCALER_TARGET, r->tscaler);
     if (st) return cli_lib_error("creating the network", NULL, st, NULL);
+    return 0;
+}
+
+/* Data, network (carrying the scalers), optimizer and trainer.
+ * report: rank 0 (or the single process) records and shows the epochs. */
+static int setup(const train_args *a, nn_loss loss, bool report,
+                 train_run *r)
+{
+    int rc;
+    if ((rc = load_all(a, r))) return rc;
+    size_t m = nn_data_rows(r->data), n_in = nn_data_cols(r->data), n_val;
+    if ((rc = val_rows(a, m, &n_val)) || (rc = build_net(a, loss, r)))
+        return rc;
+    if (r->val) n_val = nn_data_rows(r->val);
+    nn_status st;
     if ((st = make_optim(a, r->net, &r->opt)))
         return cli_lib_error("creating the optimizer", NULL, st, NULL);
     if ((st = make_trainer(a, report ? &r->prog : NULL, &r->trainer)))
@@ -897,9 +1011,15 @@ static int setup(const train_args *a, nn_loss loss, bool report,
         nn_optim_get_real(r->opt, NN_OPTIM_LR, &lr);
         describe(r->specs, r->n_layers, n_in, arch, sizeof arch);
         fprintf(stderr, "training %s (loss %s, %zu parameters) on %zu rows "
-                "(%zu for validation): %s lr %g, batch %zu, %zu epochs\n",
-                arch, cli_loss_name(loss), nn_net_n_params(r->net), m, n_val,
+                "(%zu for validation%s): %s lr %g, batch %zu, %zu epochs\n",
+                arch, cli_loss_name(loss), nn_net_n_params(r->net),
+                m + (r->val ? n_val : 0), n_val, r->val ? ", from --val-csv"
+                                                         : "",
                 cli_optim_name(r->opt), lr, a->batch, a->epochs);
+        if (r->test)
+            fprintf(stderr, "holding out %zu rows for the test (--test-"
+                    "fraction %g, seed %llu)\n", nn_data_rows(r->test),
+                    a->data.test_fraction, (unsigned long long)a->seed);
     }
     return 0;
 }
@@ -936,6 +1056,175 @@ static int write_outputs(const train_args *a, train_run *r)
     return 0;
 }
 
+/* ------------------------------------------------------------ test */
+/* The held-out rows' figures, in the targets' own units: the library's
+ * metrics on scaled targets, MSE_j times s_j^2 and MAE_j times |s_j| for a
+ * target scaler of scales s (R^2 does not change). */
+typedef struct test_result {
+    size_t rows, k; /* k: outputs (regression) or 0 (classification) */
+    double loss, accuracy, mse, mae, r2;
+    double *out; /* regression: 3k values, MSE_j, MAE_j, R2_j */
+} test_result;
+
+static nn_status test_regression(const train_run *r, nn_ctx_t *ctx,
+                                 test_result *t)
+{
+    size_t k = nn_net_n_out(r->net);
+    double *v = calloc(3 * k + 2 * k, sizeof *v), *s = v + 3 * k;
+    if (!v) return NN_ERR_NOMEM;
+    int32_t keys[4] = {NN_METRIC_LOSS, NN_METRIC_MSE_OUTPUTS,
+                       NN_METRIC_MAE_OUTPUTS, NN_METRIC_R2_OUTPUTS};
+    double *vals = calloc(1 + 3 * k, sizeof *vals);
+    nn_status st = vals ? nn_net_evaluate(r->net, ctx, r->test, 4, keys, vals)
+                        : NN_ERR_NOMEM;
+    for (size_t j = 0; j < k; j++) s[j] = 1.0;
+    if (!st && r->tscaler) st = nn_scaler_get_params(r->tscaler, NULL, s);
+    if (!st) {
+        t->loss = vals[0];
+        t->mse = t->mae = t->r2 = 0;
+        for (size_t j = 0; j < k; j++) {
+            v[j] = vals[1 + j] * s[j] * s[j];
+            v[k + j] = vals[1 + k + j] * fabs(s[j]);
+            v[2 * k + j] = vals[1 + 2 * k + j];
+            t->mse += v[j] / (double)k;
+            t->mae += v[k + j] / (double)k;
+            t->r2 += v[2 * k + j] / (double)k;
+        }
+        t->k = k;
+        t->out = v;
+    } else {
+        free(v);
+    }
+    free(vals);
+    return st;
+}
+
+static int test_eval(const train_run *r, test_result *t)
+{
+    memset(t, 0, sizeof *t);
+    t->rows = nn_data_rows(r->test);
+    nn_ctx_t *ctx = NULL;
+    size_t cap = t->rows < 1024 ? t->rows : 1024;
+    nn_status st = nn_ctx_create(&ctx, r->net, cap, NULL);
+    if (!st && nn_data_n_targets(r->test)) {
+        st = test_regression(r, ctx, t);
+    } else if (!st) {
+        int32_t keys[2] = {NN_METRIC_LOSS, NN_METRIC_ACCURACY};
+        double vals[2];
+        st = nn_net_evaluate(r->net, ctx, r->test, 2, keys, vals);
+        t->loss = vals[0];
+        t->accuracy = vals[1];
+    }
+    nn_ctx_destroy(ctx);
+    if (st) return cli_lib_error("evaluating the test rows", NULL, st, NULL);
+    return 0;
+}
+
+static void print_test(FILE *f, const test_result *t)
+{
+    if (t->k)
+        fprintf(f, "test (%zu rows held out): MSE %.6g, RMSE %.6g, MAE "
+                "%.6g, R^2 %.6f\n", t->rows, t->mse, sqrt(t->mse), t->mae,
+                t->r2);
+    else
+        fprintf(f, "test (%zu rows held out): loss %.4f, accuracy %.4f\n",
+                t->rows, t->loss, t->accuracy);
+}
+
+/* ------------------------------------------------------------ json */
+static json_t *json_history(const progress *p)
+{
+    json_t *h = json_array();
+    for (size_t i = 0; h && i < p->n; i++) {
+        const nn_report *e = &p->hist[i];
+        json_t *o = json_object();
+        int bad = !o;
+        bad |= cli_json_set(o, "epoch", json_integer((json_int_t)e->epoch));
+        bad |= cli_json_set(o, "train_loss", cli_json_num(e->train_loss));
+        bad |= cli_json_set(o, "val_loss", cli_json_num(e->val_loss));
+        bad |= cli_json_set(o, "val_accuracy",
+                            cli_json_num(e->val_accuracy));
+        bad |= cli_json_set(o, "lr", cli_json_num(e->lr));
+        bad |= cli_json_set(o, "seconds", cli_json_num(e->seconds));
+        if (bad || json_array_append_new(h, o)) {
+            json_decref(h);
+            return NULL;
+        }
+    }
+    return h;
+}
+
+static json_t *json_test(const train_run *r, const test_result *t)
+{
+    json_t *o = json_object();
+    int bad = !o;
+    bad |= cli_json_set(o, "rows", json_integer((json_int_t)t->rows));
+    if (!t->k) { /* (a regression loss would be in scaled units) */
+        bad |= cli_json_set(o, "loss", cli_json_num(t->loss));
+        bad |= cli_json_set(o, "accuracy", cli_json_num(t->accuracy));
+        return bad ? (json_decref(o), NULL) : o;
+    }
+    bad |= cli_json_set(o, "mse", cli_json_num(t->mse));
+    bad |= cli_json_set(o, "rmse", cli_json_num(sqrt(t->mse)));
+    bad |= cli_json_set(o, "mae", cli_json_num(t->mae));
+    bad |= cli_json_set(o, "r2", cli_json_num(t->r2));
+    json_t *outs = json_array();
+    bad |= cli_json_set(o, "outputs", outs);
+    for (size_t j = 0; !bad && j < t->k; j++) {
+        json_t *e = json_object();
+        const char *name = j < r->names.k ? r->names.target[j] : NULL;
+        bad |= !e;
+        bad |= cli_json_set(e, "name", cli_json_str(name));
+        bad |= cli_json_set(e, "mse", cli_json_num(t->out[j]));
+        bad |= cli_json_set(e, "mae", cli_json_num(t->out[t->k + j]));
+        bad |= cli_json_set(e, "r2", cli_json_num(t->out[2 * t->k + j]));
+        bad |= json_array_append_new(outs, e) != 0;
+    }
+    return bad ? (json_decref(o), NULL) : o;
+}
+
+/* The run as one JSON object (--json), on stdout. */
+static int print_json(const train_args *a, const train_run *r, int ranks,
+                      const test_result *t)
+{
+    int64_t epochs = 0, best = 0, early = 0, steps = 0;
+    double seconds = 0, loss = NAN, best_val = NAN;
+    nn_trainer_get_int(r->trainer, NN_TRAIN_EPOCHS_RUN, &epochs);
+    nn_trainer_get_int(r->trainer, NN_TRAIN_BEST_EPOCH, &best);
+    nn_trainer_get_int(r->trainer, NN_TRAIN_STOPPED_EARLY, &early);
+    nn_trainer_get_int(r->trainer, NN_TRAIN_STEPS_RUN, &steps);
+    nn_trainer_get_real(r->trainer, NN_TRAIN_SECONDS, &seconds);
+    nn_trainer_get_real(r->trainer, NN_TRAIN_FINAL_LOSS, &loss);
+    nn_trainer_get_real(r->trainer, NN_TRAIN_BEST_VAL_LOSS, &best_val);
+    const nn_report *last = r->prog.n ? &r->prog.hist[r->prog.n - 1] : NULL;
+    json_t *o = json_object();
+    int bad = !o;
+    bad |= cli_json_set(o, "model", cli_json_str(a->output));
+    bad |= cli_json_set(o, "task", json_string(nn_data_n_targets(r->data)
+                                                   ? "regression"
+                                                   : "classification"));
+    bad |= cli_json_set(o, "parameters",
+                        json_integer((json_int_t)nn_net_n_params(r->net)));
+    bad |= cli_json_set(o, "rows", json_integer((json_int_t)nn_data_rows(
+                                        r->data)));
+    bad |= cli_json_set(o, "epochs_run", json_integer(epochs));
+    bad |= cli_json_set(o, "steps", json_integer(steps));
+    bad |= cli_json_set(o, "stopped_early", json_boolean(early));
+    bad |= cli_json_set(o, "best_epoch", best ? json_integer(best)
+                                              : json_null());
+    bad |= cli_json_set(o, "seconds", cli_json_num(seconds));
+    bad |= cli_json_set(o, "train_loss", cli_json_num(loss));
+    bad |= cli_json_set(o, "val_loss", cli_json_num(last ? last->val_loss
+                                                          : NAN));
+    bad |= cli_json_set(o, "val_accuracy",
+                        cli_json_num(last ? last->val_accuracy : NAN));
+    bad |= cli_json_set(o, "best_val_loss", cli_json_num(best_val));
+    bad |= cli_json_set(o, "mpi_ranks", json_integer(ranks ? ranks : 1));
+    bad |= cli_json_set(o, "history", json_history(&r->prog));
+    if (r->test) bad |= cli_json_set(o, "test", json_test(r, t));
+    return cli_json_emit(o, stdout, !bad);
+}
+
 /* ranks: how many trained data-parallel, 0 for a single process. */
 static void print_summary(const train_args *a, const train_run *r,
                           int ranks)
@@ -950,7 +1239,7 @@ static void print_summary(const train_args *a, const train_run *r,
     const nn_report *lr = r->prog.n ? &r->prog.hist[r->prog.n - 1] : NULL;
     /* stdout carries an output (-o -, --history -, --plot -): the summary
      * goes to stderr so that it does not corrupt it */
-    FILE *f = r->model.kind == OUT_STDOUT ||
+    FILE *f = a->json || r->model.kind == OUT_STDOUT ||
                       (a->history && r->hist.kind == OUT_STDOUT) ||
                       (a->plot && r->plot.kind == OUT_STDOUT)
                   ? stderr : stdout;
@@ -958,13 +1247,35 @@ static void print_summary(const train_args *a, const train_run *r,
             strcmp(a->output, "-") ? a->output : "the model to stdout",
             (long long)epochs, epochs == 1 ? "" : "s", seconds,
             early ? " (stopped early)" : "", loss);
-    if (lr && !isnan(lr->val_loss))
-        fprintf(f, ", val loss %.4f, val accuracy %.4f (best val loss: epoch "
-                "%lld)", lr->val_loss, lr->val_accuracy, (long long)best);
+    if (lr && !isnan(lr->val_loss)) {
+        fprintf(f, ", val loss %.4f", lr->val_loss);
+        if (!isnan(lr->val_accuracy))
+            fprintf(f, ", val accuracy %.4f", lr->val_accuracy);
+        fprintf(f, " (best val loss: epoch %lld)", (long long)best);
+    }
     if (ranks)
         fprintf(f, ", trained on %d MPI rank%s", ranks, ranks == 1 ? "" : "s");
     fprintf(f, "\n");
     fflush(f);
+}
+
+/* Rank 0 after a run: the test figures, the outputs, the summary (text
+ * on stdout or stderr, or the --json object on stdout). */
+static int finish(const train_args *a, const train_run *r, int ranks)
+{
+    test_result t;
+    memset(&t, 0, sizeof t);
+    int rc = r->test ? test_eval(r, &t) : 0;
+    if (!rc) rc = write_outputs(a, (train_run *)r);
+    if (!rc && (!a->quiet || a->json)) {
+        if (!a->quiet) print_summary(a, r, ranks);
+        if (r->test && !a->quiet)
+            print_test(a->json || r->model.kind == OUT_STDOUT ? stderr
+                                                              : stdout, &t);
+        if (a->json) rc = print_json(a, r, ranks, &t);
+    }
+    free(t.out);
+    return rc;
 }
 
 /* A failed training: nn_mpi_train refuses ranks whose settings or data
@@ -1011,14 +1322,15 @@ static int prepare(int argc, char **argv, const cli_mpi *mpi, train_args *a,
 static int train_and_save(const train_args *a, train_run *r, cli_mpi *mpi)
 {
     int rc = 0;
-    nn_status st = cli_mpi_train(mpi, r->trainer, r->net, r->opt, r->data);
+    nn_status st = cli_mpi_train(mpi, r->trainer, r->net, r->opt, r->data,
+                                 r->val);
     if (r->prog.tty && !a->quiet && r->prog.n) fputc('\n', stderr);
     if (r->prog.nomem)
         rc = cli_error("out of memory recording the training history");
     else if (st)
         rc = train_failed(mpi, st);
-    else if (cli_mpi_rank(mpi) == 0 && !(rc = write_outputs(a, r)))
-        print_summary(a, r, mpi ? cli_mpi_size(mpi) : 0);
+    else if (cli_mpi_rank(mpi) == 0)
+        rc = finish(a, r, mpi ? cli_mpi_size(mpi) : 0);
     /* a failed write on rank 0 fails every rank alike */
     return cli_mpi_agree(mpi, rc);
 }
