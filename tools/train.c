@@ -1267,9 +1267,9 @@ static int finish(const train_args *a, const train_run *r, int ranks)
     memset(&t, 0, sizeof t);
     int rc = r->test ? test_eval(r, &t) : 0;
     if (!rc) rc = write_outputs(a, (train_run *)r);
-    if (!rc && (!a->quiet || a->json)) {
-        if (!a->quiet) print_summary(a, r, ranks);
-        if (r->test && !a->quiet)
+    if (!rc) { /* the summary (and test) lines even under --quiet */
+        print_summary(a, r, ranks);
+        if (r->test)
             print_test(a->json || r->model.kind == OUT_STDOUT ? stderr
                                                               : stdout, &t);
         if (a->json) rc = print_json(a, r, ranks, &t);
