@@ -1225,6 +1225,16 @@ static int print_json(const train_args *a, const train_run *r, int ranks,
     return cli_json_emit(o, stdout, !bad);
 }
 
+/* stdout carries an output (-o -, --history -, --plot -) or the --json
+ * object: the summary lines go to stderr so that they do not corrupt it. */
+static FILE *summary_stream(const train_args *a, const train_run *r)
+{
+    return a->json || r->model.kind == OUT_STDOUT ||
+                   (a->history && r->hist.kind == OUT_STDOUT) ||
+                   (a->plot && r->plot.kind == OUT_STDOUT)
+               ? stderr : stdout;
+}
+
 /* ranks: how many trained data-parallel, 0 for a single process. */
 static void print_summary(const train_args *a, const train_run *r,
                           int ranks)
@@ -1237,12 +1247,7 @@ static void print_summary(const train_args *a, const train_run *r,
     nn_trainer_get_real(r->trainer, NN_TRAIN_SECONDS, &seconds);
     nn_trainer_get_real(r->trainer, NN_TRAIN_FINAL_LOSS, &loss);
     const nn_report *lr = r->prog.n ? &r->prog.hist[r->prog.n - 1] : NULL;
-    /* stdout carries an output (-o -, --history -, --plot -): the summary
-     * goes to stderr so that it does not corrupt it */
-    FILE *f = a->json || r->model.kind == OUT_STDOUT ||
-                      (a->history && r->hist.kind == OUT_STDOUT) ||
-                      (a->plot && r->plot.kind == OUT_STDOUT)
-                  ? stderr : stdout;
+    FILE *f = summary_stream(a, r);
     fprintf(f, "saved %s: %lld epoch%s in %.1f s%s, train loss %.4f",
             strcmp(a->output, "-") ? a->output : "the model to stdout",
             (long long)epochs, epochs == 1 ? "" : "s", seconds,
@@ -1270,8 +1275,7 @@ static int finish(const train_args *a, const train_run *r, int ranks)
     if (!rc) { /* the summary (and test) lines even under --quiet */
         print_summary(a, r, ranks);
         if (r->test)
-            print_test(a->json || r->model.kind == OUT_STDOUT ? stderr
-                                                              : stdout, &t);
+            print_test(summary_stream(a, r), &t);
         if (a->json) rc = print_json(a, r, ranks, &t);
     }
     free(t.out);
