@@ -51,7 +51,8 @@
  *   its own context and share the network.
  * - A call taking a non-const object must not run at the same time as any
  *   other call on that object.
- * - nn_version_*, nn_strerror, nn_param_info are always safe.
+ * - nn_version_*, nn_strerror, nn_param_info, nn_blas_name and
+ *   nn_blas_core are always safe.
  *   nn_set_num_threads changes a process-wide BLAS setting: call it before
  *   starting threads that use libnn.
  *
@@ -390,6 +391,22 @@ NN_API nn_status nn_set_num_threads(size_t n);
  * @return NN_ERR_INVALID for n == NULL; NN_ERR_UNSUPPORTED (and *n
  * untouched) without thread control. */
 NN_API nn_status nn_get_num_threads(size_t *n);
+/** The BLAS library that serves libnn's products, as it describes itself,
+ * asked at run time of the library actually loaded (which may be the one
+ * update-alternatives chose for libblas.so.3): OpenBLAS's configuration
+ * ("OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64"),
+ * "BLIS 0.9.0", MKL's version string; "unknown" for a BLAS that does not
+ * say (the reference BLAS; BLIS through Debian's libblas.so.3, which
+ * exports the BLAS calls only). libnn links against none of these calls:
+ * it looks them up by name.
+ * @return a static string (borrowed, never NULL); safe from any thread. */
+NN_API const char *nn_blas_name(void);
+/** The kernel set the BLAS chose for this CPU: OpenBLAS's core name
+ * ("Haswell", "SkylakeX"; "Prescott" or "Core2" are its generic fallbacks),
+ * BLIS's configuration ("haswell", "zen3", "generic"); "unknown" when the
+ * BLAS does not say (MKL among them).
+ * @return a static string (borrowed, never NULL); safe from any thread. */
+NN_API const char *nn_blas_core(void);
 /** @} */
 
 /* ================================================================ dense layer */

@@ -1,4 +1,7 @@
-/* gemm.c — the one place libnn calls BLAS, and the BLAS thread setting. */
+/* gemm.c — the one place libnn calls BLAS, the BLAS thread setting, and
+ * which BLAS that is. */
+/* dladdr, RTLD_DEFAULT and RTLD_NOLOAD are GNU extensions of <dlfcn.h> */
+#define _GNU_SOURCE
 #include "nn_private.h"
 
 #ifdef NN_CBLAS_MKL_H
@@ -6,7 +9,11 @@
 #else
 #include <cblas.h>
 #endif
+#include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
 
 /* Products with at most this many multiply-adds skip BLAS: at such sizes a
  * cblas_dgemm call costs more in dispatch (argument checks, buffer and
@@ -114,4 +121,114 @@ nn_status nn_get_num_threads(size_t *n)
 #else
     return NN_ERR_UNSUPPORTED;
 #endif
+}
+
+/* ------------------------------------------------------------ which BLAS */
+/* Asked at run time, of the library that serves cblas_dgemm: the build's
+ * choice may be a generic libblas.so.3 that update-alternatives points at
+ * OpenBLAS, BLIS or the reference BLAS. Each BLAS's self-description call
+ * is looked up by name, so libnn links against none of them. The answer is
+ * found once (pthread_once) and read-only afterwards. */
+static struct {
+    const char *name, *core;
+    char buf[200]; /* names built here (BLIS, MKL) */
+} blas;
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+/* dlsym into the function pointer *fn: POSIX makes the conversion valid,
+ * ISO C has no cast that says so, hence the copy. lib NULL: the whole
+ * process. */
+static bool find_fn(void *lib, const char *name, void *fn, size_t size)
+{
+    void *p = dlsym(lib ? lib : RTLD_DEFAULT, name);
+    if (!p || size != sizeof p) return false;
+    memcpy(fn, &p, size);
+    return true;
+}
+
+/* The library that defines cblas_dgemm, opened again (it is loaded
+ * already): dlsym on it searches it and its own dependencies (Debian's
+ * OpenBLAS libblas.so.3 is a front for libopenblas.so.0), and not another
+ * BLAS the program may have loaded too. NULL if it cannot be told. */
+static void *blas_library(void)
+{
+    void (*fn)(void) = (void (*)(void))cblas_dgemm;
+    void *addr = NULL;
+    Dl_info info;
+    if (sizeof addr != sizeof fn) return NULL;
+    memcpy(&addr, &fn, sizeof addr);
+    if (!dladdr(addr, &info) || !info.dli_fname) return NULL;
+    return dlopen(info.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+}
+
+static bool usable(const char *s) { return s && *s; }
+
+/* OpenBLAS: its build configuration (it names itself and its version) and
+ * the core type it chose for this CPU. */
+static bool openblas_info(void *lib)
+{
+    char *(*config)(void) = NULL, *(*corename)(void) = NULL;
+    if (!find_fn(lib, "openblas_get_config", &config, sizeof config))
+        return false;
+    const char *s = config();
+    if (!usable(s)) return false;
+    blas.name = s;
+    if (find_fn(lib, "openblas_get_corename", &corename, sizeof corename) &&
+        usable(corename()))
+        blas.core = corename();
+    return true;
+}
+
+/* BLIS: "BLIS VERSION" and the name of the configuration (kernel set) it
+ * chose for this CPU. */
+static bool blis_info(void *lib)
+{
+    const char *(*version)(void) = NULL, *(*arch_string)(int) = NULL;
+    int (*arch_id)(void) = NULL;
+    if (!find_fn(lib, "bli_info_get_version_str", &version, sizeof version))
+        return false;
+    const char *v = version();
+    snprintf(blas.buf, sizeof blas.buf, "BLIS%s%s", usable(v) ? " " : "",
+             usable(v) ? v : "");
+    blas.name = blas.buf;
+    if (find_fn(lib, "bli_arch_query_id", &arch_id, sizeof arch_id) &&
+        find_fn(lib, "bli_arch_string", &arch_string, sizeof arch_string)) {
+        const char *a = arch_string(arch_id());
+        if (usable(a)) blas.core = a;
+    }
+    return true;
+}
+
+/* MKL: its version string (it tells no kernel name). */
+static bool mkl_info(void *lib)
+{
+    void (*version)(char *, int) = NULL;
+    if (!find_fn(lib, "MKL_Get_Version_String", &version, sizeof version))
+        return false;
+    version(blas.buf, (int)sizeof blas.buf);
+    blas.buf[sizeof blas.buf - 1] = '\0';
+    if (!usable(blas.buf)) return false;
+    blas.name = blas.buf;
+    return true;
+}
+
+static void blas_lookup(void)
+{
+    void *lib = blas_library();
+    blas.name = blas.core = "unknown";
+    if (!openblas_info(lib) && !blis_info(lib)) mkl_info(lib);
+    /* what was found lives in the BLAS, which libnn keeps loaded */
+    if (lib) dlclose(lib);
+}
+
+const char *nn_blas_name(void)
+{
+    pthread_once(&blas_once, blas_lookup);
+    return blas.name ? blas.name : "unknown";
+}
+
+const char *nn_blas_core(void)
+{
+    pthread_once(&blas_once, blas_lookup);
+    return blas.core ? blas.core : "unknown";
 }

@@ -284,6 +284,14 @@ module nn
       integer(c_size_t), intent(out) :: n
       integer(c_int32_t) :: nn_get_num_threads
     end function nn_get_num_threads
+    function nn_blas_name_c() bind(c, name='nn_blas_name')
+      import
+      type(c_ptr) :: nn_blas_name_c
+    end function nn_blas_name_c
+    function nn_blas_core_c() bind(c, name='nn_blas_core')
+      import
+      type(c_ptr) :: nn_blas_core_c
+    end function nn_blas_core_c
     ! dense layer
     function nn_dense_create(out, n_in, n_out, act, act_param, alloc) &
         bind(c, name='nn_dense_create')
@@ -1677,6 +1685,17 @@ contains
     st = nn_get_num_threads(k)
     if (st == NN_OK) n = int(k)
   end function nnf_get_num_threads
+
+  ! nn_blas_name and nn_blas_core as Fortran strings.
+  function nnf_blas_name() result(s)
+    character(len=:), allocatable :: s
+    s = c_to_f(nn_blas_name_c())
+  end function nnf_blas_name
+
+  function nnf_blas_core() result(s)
+    character(len=:), allocatable :: s
+    s = c_to_f(nn_blas_core_c())
+  end function nnf_blas_core
 
   ! What a key takes (nn_param_info); every output is optional.
   function nnf_param_info(key, value_type, lo, hi, writable) result(st)

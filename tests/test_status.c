@@ -1,7 +1,7 @@
 /* test_status.c — version macros against the loaded library (1.0.0),
  * nn_strerror messages, the fixed (ABI) values of the status codes, the
  * settings-key table of nn_param_info against the header's documentation,
- * and the BLAS thread control. */
+ * the BLAS thread control and the BLAS's name. */
 #include "testutil.h"
 
 #include <float.h>
@@ -298,6 +298,27 @@ START_TEST(num_threads_consistent)
 }
 END_TEST
 
+/* The BLAS names itself (OpenBLAS, BLIS, MKL) or is "unknown"; the answer
+ * is a static string, the same on every call. OpenBLAS always names its
+ * core; "unknown" as name goes with "unknown" as core. */
+START_TEST(blas_names_itself)
+{
+    const char *name = nn_blas_name(), *core = nn_blas_core();
+    ck_assert_ptr_nonnull(name);
+    ck_assert_ptr_nonnull(core);
+    ck_assert_uint_gt(strlen(name), 0);
+    ck_assert_uint_gt(strlen(core), 0);
+    ck_assert_msg(strstr(name, "OpenBLAS") || strstr(name, "BLIS") ||
+                      strstr(name, "Math Kernel Library") ||
+                      !strcmp(name, "unknown"),
+                  "nn_blas_name: '%s'", name);
+    if (strstr(name, "OpenBLAS")) ck_assert_str_ne(core, "unknown");
+    if (!strcmp(name, "unknown")) ck_assert_str_eq(core, "unknown");
+    ck_assert_ptr_eq(nn_blas_name(), name);
+    ck_assert_ptr_eq(nn_blas_core(), core);
+}
+END_TEST
+
 static Suite *status_suite(void)
 {
     Suite *s = suite_create("status");
@@ -318,6 +339,7 @@ static Suite *status_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("threads");
     tcase_add_test(tc, num_threads_consistent);
+    tcase_add_test(tc, blas_names_itself);
     suite_add_tcase(s, tc);
     return s;
 }

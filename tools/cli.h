@@ -46,12 +46,29 @@ typedef struct cli_opt {
  * every positional argument (in val). Returns 0 or an exit status. */
 typedef int (*cli_opt_fn)(void *ctx, const cli_opt *opt, const char *val);
 
-/* Parses argv[0..argc) (the words after the subcommand). Returns 0, or
- * EXIT_USAGE after printing the error. "--" ends the options. */
+/* Parses argv[0..argc) (the words after the subcommand) with getopt_long:
+ * options and positional words in any order (positional ones reach fn in
+ * order), "--" ends the options, "--name value" and "--name=value", short
+ * options grouped ("-qo FILE"), long names exact (no abbreviations). Every
+ * table also takes --threads N (nn_set_num_threads, called once all words
+ * are read) unless it lists "threads" itself. Returns 0, or an exit status
+ * after printing the error (an unknown option with the nearest names). */
 int cli_parse(const char *cmd, int argc, char **argv, const cli_opt *opts,
               cli_opt_fn fn, void *ctx);
 /* True if the words hold --help or -h before any "--". */
 bool cli_wants_help(int argc, char **argv);
+/* " (did you mean --a, --b or --c?)" in buf (empty if nothing is near):
+ * the name word abbreviates, if it abbreviates exactly one, then the names
+ * nearest to it by optimal string alignment distance, if at most
+ * max(1, strlen(word) / 3); three at most, each after `dashes` ("--" for
+ * options, "" for commands). @return buf. */
+const char *cli_suggest(const char *word, const char *const *names,
+                        size_t n, const char *dashes, char *buf, size_t size);
+
+/* --version: libnn's and the model format's versions, then the BLAS in use
+ * (nn_blas_name), its core and threads, and a hint when the core is a
+ * generic fallback on a CPU with AVX2. @return 0. */
+int cli_version(void);
 
 /* ------------------------------------------------------------ numbers */
 /* Parse a finite double in the interval described by lo/hi (NaN = no

@@ -20,6 +20,7 @@ static const char *const import_help =
 "\n"
 "  -o, --output FILE   the model file to write (required; '-': stdout); a\n"
 "                      file is replaced atomically\n"
+"  --threads N         BLAS threads (default: the BLAS library's)\n"
 "  -h, --help          this help\n";
 
 static const char *const export_help =
@@ -39,6 +40,7 @@ static const char *const export_help =
 "                      out its softmax or sigmoid)\n"
 "  --unscaled          leave the input scaling out: the ONNX model then\n"
 "                      expects scaled inputs\n"
+"  --threads N         BLAS threads (default: the BLAS library's)\n"
 "  -h, --help          this help\n";
 
 /* ------------------------------------------------------------ loading */

@@ -45,6 +45,7 @@ static const char *const eval_help =
 "                      carry theirs (default: the model's, else 255 for\n"
 "                      --images, none for --csv)\n"
 "  --batch N           rows per evaluation batch (default: 1000)\n"
+"  --threads N         BLAS threads (default: the BLAS library's)\n"
 "  -h, --help          this help\n";
 
 static const char *const predict_help =
@@ -70,6 +71,7 @@ static const char *const predict_help =
 "  --digits N          significant digits of the outputs, 1 to 17 (default:\n"
 "                      9; 17 prints every double exactly)\n"
 "  --batch N           rows per prediction batch (default: 1000)\n"
+"  --threads N         BLAS threads (default: the BLAS library's)\n"
 "  -h, --help          this help\n";
 
 static const char *const info_help =
@@ -80,6 +82,7 @@ static const char *const info_help =
 "optimizer. MODEL may be '-' (stdin), a pipe or a FIFO, and a libnn model\n"
 "file or ONNX (then 'format: ONNX' replaces the version and checksum).\n"
 "\n"
+"  --threads N         BLAS threads (default: the BLAS library's)\n"
 "  -h, --help          this help\n";
 
 /* ------------------------------------------------------------ shared */
@@ -455,19 +458,24 @@ static int run(int argc, char **argv)
         fputs(main_help, stdout);
         return 0;
     }
-    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
-        printf("libnn %s, model format version %d\n",
-               nn_version_string(), NN_MODEL_FORMAT_VERSION);
-        return 0;
-    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) return cli_version();
     if (!strcmp(cmd, "train")) return cmd_train(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "predict")) return cmd_predict(argc - 2, argv + 2);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "import")) return cmd_import(argc - 2, argv + 2);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 2, argv + 2);
+    static const char *const cmds[] = {"train", "eval", "predict", "info",
+                                       "import", "export"};
+    static const char *const opts[] = {"help", "version"};
+    char hint[160];
     if (cmd[0] == '-')
-        return cli_usage_error(NULL, "unknown option '%s'", cli_cap(cmd));
+        return cli_usage_error(NULL, "unknown option '%s'%s", cli_cap(cmd),
+                               cli_suggest(cmd + strspn(cmd, "-"), opts, 2,
+                                           "--", hint, sizeof hint));
+    if (*cli_suggest(cmd, cmds, 6, "", hint, sizeof hint))
+        return cli_usage_error(NULL, "unknown command '%s'%s", cli_cap(cmd),
+                               hint);
     return cli_usage_error(NULL, "unknown command '%s' (expected train, eval, "
                            "predict, info, import or export)", cli_cap(cmd));
 }

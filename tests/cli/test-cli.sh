@@ -58,6 +58,26 @@ awk 'BEGIN { for (i = 0; i < 40; i++) { c = i % 2; s = c ? 1 : -1;
 # --- help and version --------------------------------------------------------
 run 0 "--version" "$NN" --version
 grep -q '^libnn [0-9]' out && ok "--version prints the version" || bad "--version output: $(cat out)"
+# the BLAS in use, as the library finds it at run time (nn_blas_name)
+blas=$(sed -n 's/^BLAS: //p' out)
+cp out version.out
+case $blas in
+*OpenBLAS*"(core: "*")" | *BLIS*"(core: "*")" | *"Math Kernel"*"(core: "*")" | "unknown (core: "*")")
+    ok "--version names the BLAS: $blas" ;;
+*) bad "--version BLAS line: '$blas'"; cat out ;;
+esac
+# OpenBLAS forced onto its generic Prescott kernels, on a CPU with AVX2:
+# --version says how to select better ones
+if echo "$blas" | grep -q 'OpenBLAS.*DYNAMIC_ARCH' && grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+    case $blas in *"(core: Haswell"* | *"(core: SkylakeX"* | *"(core: Zen"*)
+        grep -q '^hint:' version.out && bad "--version hints on a fast core" || ok "--version: no hint on a fast core" ;;
+    esac
+    OPENBLAS_CORETYPE=Prescott "$NN" --version >out 2>err
+    grep -q '(core: Prescott' out && grep -Eq '^hint: .*OPENBLAS_CORETYPE=(Haswell|SkylakeX)' out \
+        && ok "--version: generic core, with a hint" || { bad "--version under OPENBLAS_CORETYPE=Prescott"; cat out; }
+else
+    echo "skip - not OpenBLAS DYNAMIC_ARCH on an AVX2 CPU: core hint not tested"
+fi
 for c in "" train eval predict info import export; do
     # shellcheck disable=SC2086
     run 0 "libnn $c --help" "$NN" $c --help
@@ -162,6 +182,54 @@ fails 2 "--lr abc" "--lr" "abc" "number" -- "$NN" train --csv d.csv "$L" --lr ab
 fails 2 "--lr -1" "--lr" "-1" "> 0" -- "$NN" train --csv d.csv "$L" --lr -1 -o x.nnm
 fails 2 "--epochs 0" "--epochs" "0" -- "$NN" train --csv d.csv "$L" --epochs 0 -o x.nnm
 fails 2 "option without value" "--lr" "needs a value" -- "$NN" train --csv d.csv "$L" -o x.nnm --lr
+# options (getopt_long, docs/TOOL.md "Options"): near names suggested,
+# names exact (no abbreviations), --name=value, flags take no value
+fails 2 "typo in train" "unknown option '--epoch'" "(did you mean --epochs?)" -- \
+    "$NN" train --csv d.csv "$L" --epoch 3 -o x.nnm
+fails 2 "typo in eval" "eval: unknown option '--bach'" "(did you mean --batch?)" -- \
+    "$NN" eval m.nnm --csv d.csv --bach 10
+fails 2 "swapped letters" "'--lr-mni'" "(did you mean --lr-min?)" -- \
+    "$NN" train --csv d.csv "$L" --lr-mni 0.1 -o x.nnm
+fails 2 "abbreviation refused" "unknown option '--epo'" "did you mean --epochs" -- \
+    "$NN" train --csv d.csv "$L" --epo 3 -o x.nnm
+fails 2 "abbreviation with =value refused" "unknown option '--val-frac'" "--val-fraction?" -- \
+    "$NN" train --csv d.csv "$L" --val-frac=0.2 -o x.nnm
+fails 2 "one dash for a long name" "unknown option '-epochs'" "(did you mean --epochs?)" -- \
+    "$NN" train --csv d.csv "$L" -epochs 3 -o x.nnm
+fails 2 "nothing near" "unknown option '--frobnicate'" -- "$NN" eval m.nnm --csv d.csv --frobnicate
+grep -q 'did you mean' err && bad "a far name got a suggestion: $(cat err)" || ok "no suggestion for a far name"
+fails 2 "unknown command suggestion" "unknown command 'trian'" "(did you mean train?)" -- "$NN" trian
+fails 2 "unknown top option suggestion" "unknown option '--verison'" "(did you mean --version?)" -- "$NN" --verison
+fails 2 "flag given a value" "option '--quiet' takes no value" -- \
+    "$NN" train --csv d.csv "$L" --quiet=1 -o x.nnm
+fails 2 "data flag given a value" "option '--header' takes no value" -- \
+    "$NN" eval m.nnm --csv d.csv --header=yes
+run 0 "--name=value" "$NN" train --csv=d.csv "$L" --epochs=3 --batch=8 --seed=1 -q --output=eq.nnm
+run 0 "--name value, same run" "$NN" train --csv d.csv "$L" --epochs 3 --batch 8 --seed 1 -q -o sp.nnm
+cmp -s eq.nnm sp.nnm && ok "--name=value and --name value give the same model" || bad "--name=value model differs"
+run 0 "grouped short options -qo" "$NN" train --csv d.csv "$L" --epochs 1 -qo g1.nnm
+[ -s g1.nnm ] && ok "-qo FILE wrote the model" || bad "-qo FILE wrote no model"
+run 0 "options after MODEL, MODEL last" "$NN" eval --csv d.csv --batch 7 m.nnm
+run 0 "POSIXLY_CORRECT keeps options after MODEL" env POSIXLY_CORRECT=1 "$NN" eval m.nnm --csv d.csv
+fails 2 "after --, words are positional" "unexpected argument '--csv'" -- "$NN" eval m.nnm -- --csv d.csv
+# --threads N in every command (cli_parse sets it before the work); a huge
+# N passes the parse and is refused by nn_set_num_threads: the call is made
+run 0 "eval --threads 1" "$NN" eval m.nnm --csv d.csv --threads 1
+run 0 "predict --threads=2" "$NN" predict --threads=2 m.nnm --csv d.csv
+run 0 "info --threads 1" "$NN" info --threads 1 m.nnm
+# shellcheck disable=SC2086  # $c is several words
+for c in "eval m.nnm --csv d.csv" "predict m.nnm --csv d.csv" "info m.nnm" \
+         "import m.onnx -o x.nnm" "export m.nnm -o x.onnx" "train --csv d.csv $L -o x.nnm"; do
+    set -- $c
+    fails 2 "$1 --threads 0" "$1: --threads expects an integer >= 1, got '0'" -- "$NN" $c --threads 0
+    fails 2 "$1 --threads without value" "option '--threads' needs a value" -- "$NN" $c --threads
+done
+# shellcheck disable=SC2086  # $c is several words
+for c in "eval m.nnm --csv d.csv" "info m.nnm" "export m.nnm -o x.onnx"; do
+    set -- $c
+    fails 2 "$1 --threads 99999999999" "--threads 99999999999" -- "$NN" $c --threads 99999999999
+done
+[ -e x.nnm ] || [ -e x.onnx ] && bad "a refused run wrote a file" || ok "refused --threads runs wrote nothing"
 fails 2 "missing --output" "missing --output" -- "$NN" train --csv d.csv "$L"
 fails 2 "missing --layers" "missing --layers" -- "$NN" train --csv d.csv -o x.nnm
 fails 2 "missing data" "missing data" -- "$NN" train "$L" -o x.nnm
@@ -423,6 +491,9 @@ else
     [ -s m.onnx ] && [ "$(od -An -tx1 -N1 m.onnx | tr -d ' ')" != 89 ] \
         && ok "export wrote an ONNX file" || bad "export output"
     run 0 "import" "$NN" import m.onnx -o mi.nnm
+    run 0 "import --threads 1" "$NN" import --threads 1 m.onnx -o mt.nnm
+    run 0 "export --threads=1" "$NN" export m.nnm --threads=1 -o mt.onnx
+    same "export --threads: the same ONNX bytes" m.onnx mt.onnx
     run 0 "info on the imported model" "$NN" info mi.nnm
     grep -q 'layer 1: dense 2 -> 8, tanh' out && grep -q 'layer 2: dense 8 -> 2, softmax' out &&
         grep -q '^parameters: 42$' out && grep -q '^loss: ce$' out && grep -q '^optimizer: none$' out \
