@@ -1,5 +1,5 @@
 /* nn.c — the `libnn` command-line tool of libnn: train, eval, predict, info,
- * import, export.
+ * import, export, plot.
  * Built on the public API (nn.h) only. Errors: one line on stderr starting
  * with "libnn: ", exit status 2 for usage errors and 1 for runtime errors. */
 #include "cli.h"
@@ -22,6 +22,7 @@ static const char *const main_help =
 "  info      describe a model file (architecture, parameters, checksum)\n"
 "  import    convert an ONNX model into a libnn model file\n"
 "  export    write a model as ONNX\n"
+"  plot      draw a training history (libnn train --history) with gnuplot\n"
 "\n"
 "MODEL, wherever a command reads one, may be a libnn model file or ONNX.\n"
 "\n"
@@ -452,7 +453,7 @@ static int run(int argc, char **argv)
 {
     if (argc < 2)
         return cli_usage_error(NULL, "missing command (train, eval, predict, "
-                               "info, import or export)");
+                               "info, import, export or plot)");
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         fputs(main_help, stdout);
@@ -465,19 +466,21 @@ static int run(int argc, char **argv)
     if (!strcmp(cmd, "info")) return cmd_info(argc - 2, argv + 2);
     if (!strcmp(cmd, "import")) return cmd_import(argc - 2, argv + 2);
     if (!strcmp(cmd, "export")) return cmd_export(argc - 2, argv + 2);
+    if (!strcmp(cmd, "plot")) return cmd_plot(argc - 2, argv + 2);
     static const char *const cmds[] = {"train", "eval", "predict", "info",
-                                       "import", "export"};
+                                       "import", "export", "plot"};
     static const char *const opts[] = {"help", "version"};
     char hint[160];
     if (cmd[0] == '-')
         return cli_usage_error(NULL, "unknown option '%s'%s", cli_cap(cmd),
                                cli_suggest(cmd + strspn(cmd, "-"), opts, 2,
                                            "--", hint, sizeof hint));
-    if (*cli_suggest(cmd, cmds, 6, "", hint, sizeof hint))
+    if (*cli_suggest(cmd, cmds, 7, "", hint, sizeof hint))
         return cli_usage_error(NULL, "unknown command '%s'%s", cli_cap(cmd),
                                hint);
     return cli_usage_error(NULL, "unknown command '%s' (expected train, eval, "
-                           "predict, info, import or export)", cli_cap(cmd));
+                           "predict, info, import, export or plot)",
+                           cli_cap(cmd));
 }
 
 int main(int argc, char **argv)

@@ -4,17 +4,13 @@
 #include "cli.h"
 #include "cli_json.h"
 #include "cli_mpi.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <fcntl.h>
-#include <time.h>
-#include <unistd.h>
 
 static const char *const train_help =
 "usage: libnn train (--csv FILE [--header] [--label-col N] |\n"
@@ -67,7 +63,8 @@ static const char *const train_help =
 "  -o, --output MODEL    model file to write (required; '-': stdout, and the\n"
 "                        summary goes to stderr)\n"
 "  --history FILE.csv    per-epoch CSV: epoch,train_loss,val_loss,\n"
-"                        val_accuracy,lr,seconds ('-': stdout)\n"
+"                        val_accuracy,lr,seconds,epochs,best ('-': stdout;\n"
+"                        libnn plot redraws it)\n"
 "  --plot FILE.svg|png   plot of the loss and accuracy curves (needs gnuplot;\n"
 "                        '-': SVG on stdout)\n"
 "Outputs never overwrite an input or each other (refused before any work);\n"
@@ -410,178 +407,6 @@ static int parse_layers(const char *spec, layer_def **out, size_t *n_out)
     return 0;
 }
 
-/* ------------------------------------------------------------ progress */
-typedef struct progress {
-    bool tty, quiet;
-    size_t shown; /* length of the last tty line */
-    nn_report *hist; /* the epoch reports */
-    size_t n, cap;
-    bool nomem;
-    double elapsed;
-} progress;
-
-static void fmt_time(char *buf, size_t size, double s)
-{
-    if (!(s >= 0) || s > 1e7) {
-        snprintf(buf, size, "--:--");
-        return;
-    }
-    unsigned long t = (unsigned long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(buf, size, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
-    else
-        snprintf(buf, size, "%lu:%02lu", t / 60, t % 60);
-}
-
-static int32_t on_report(const nn_report *r, void *ctx)
-{
-    progress *p = ctx;
-    if (r->kind != NN_REPORT_EPOCH) return 0;
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 64;
-        nn_report *h = realloc(p->hist, cap * sizeof *h);
-        if (!h) {
-            p->nomem = true;
-            return 1;
-        }
-        p->hist = h;
-        p->cap = cap;
-    }
-    p->hist[p->n++] = *r;
-    p->elapsed += r->seconds;
-    if (p->quiet) return 0;
-    bool val = !isnan(r->val_loss);
-    char line[300], eta[32], vals[96] = "";
-    fmt_time(eta, sizeof eta,
-             p->elapsed / (double)r->epoch * (double)(r->epochs - r->epoch));
-    if (val)
-        snprintf(vals, sizeof vals, "  val loss %.4f  val acc %.4f",
-                 r->val_loss, r->val_accuracy);
-    if (p->tty) {
-        char bar[21];
-        size_t fill = r->epochs ? r->epoch * 20 / r->epochs : 20;
-        for (size_t i = 0; i < 20; i++) bar[i] = i < fill ? '#' : '.';
-        bar[20] = '\0';
-        int k = snprintf(line, sizeof line, "epoch %zu/%zu [%s] loss %.4f%s"
-                         "  lr %.2e  ETA %s", r->epoch, r->epochs, bar,
-                         r->train_loss, vals, r->lr, eta);
-        size_t len = k > 0 ? (size_t)k : 0;
-        fprintf(stderr, "\r%s", line);
-        for (size_t i = len; i < p->shown; i++) fputc(' ', stderr);
-        p->shown = len;
-    } else {
-        fprintf(stderr, "epoch %zu/%zu  train loss %.4f%s  lr %.2e  %.2f s"
-                "  ETA %s\n", r->epoch, r->epochs, r->train_loss, vals,
-                r->lr, r->seconds, eta);
-    }
-    fflush(stderr);
-    return 0;
-}
-
-/* ------------------------------------------------------------ gnuplot */
-static bool have_gnuplot(void)
-{
-    pid_t pid = fork();
-    if (pid < 0) return false;
-    if (pid == 0) {
-        int fd = open("/dev/null", O_RDWR);
-        if (fd >= 0) {
-            dup2(fd, 0);
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        char *argv[] = {"gnuplot", "--version", NULL};
-        execvp("gnuplot", argv);
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return false;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-static bool ends_with(const char *s, const char *suf)
-{
-    size_t n = strlen(s), k = strlen(suf);
-    if (n < k) return false;
-    for (size_t i = 0; i < k; i++) {
-        char c = s[n - k + i];
-        if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
-        if (c != suf[i]) return false;
-    }
-    return true;
-}
-
-/* gnuplot single-quoted string: '' stands for one quote. */
-static void gp_quoted(FILE *f, const char *s)
-{
-    fputc('\'', f);
-    for (; *s; s++) {
-        if (*s == '\'') fputc('\'', f);
-        fputc(*s, f);
-    }
-    fputc('\'', f);
-}
-
-static void put_num(FILE *f, double v)
-{
-    if (isnan(v)) fputs("nan", f);
-    else fprintf(f, "%.9g", v);
-}
-
-/* Draws the curves into `tmp` (already created). */
-static int draw_plot(const char *plot, const char *tmp, const progress *p)
-{
-    bool svg = !ends_with(plot, ".png"); /* "-" is SVG */
-    bool val = p->n && !isnan(p->hist[0].val_loss);
-    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-    FILE *g = popen("gnuplot 2>/dev/null", "w");
-    if (!g) {
-        signal(SIGPIPE, old);
-        return cli_error("%s: cannot run gnuplot: %s", plot, strerror(errno));
-    }
-    if (svg)
-        fputs("set terminal svg size 900,540 dynamic background rgb 'white'\n",
-              g);
-    else
-        fputs("if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) "
-              "{ set terminal pngcairo size 900,540 } "
-              "else { set terminal png size 900,540 }\n", g);
-    fputs("set output ", g);
-    gp_quoted(g, tmp);
-    fputs("\nset datafile separator ','\n"
-          "set title 'libnn train'\nset xlabel 'epoch'\nset ylabel 'loss'\n"
-          "set grid\nset key outside bottom center horizontal\n"
-          "set xtics nomirror\nset ytics nomirror\n", g);
-    if (val) fputs("set y2label 'validation accuracy'\nset y2tics\n", g);
-    fputs("$h << EOD\n", g);
-    for (size_t i = 0; i < p->n; i++) {
-        const nn_report *r = &p->hist[i];
-        fprintf(g, "%zu,", r->epoch);
-        put_num(g, r->train_loss);
-        fputc(',', g);
-        put_num(g, r->val_loss);
-        fputc(',', g);
-        put_num(g, r->val_accuracy);
-        fputc('\n', g);
-    }
-    fputs("EOD\n", g);
-    fputs("plot $h using 1:2 with linespoints title 'training loss'", g);
-    if (val)
-        fputs(", $h using 1:3 with linespoints title 'validation loss', "
-              "$h using 1:4 axes x1y2 with linespoints "
-              "title 'validation accuracy'", g);
-    fputs("\nset output\n", g);
-    int status = pclose(g);
-    signal(SIGPIPE, old);
-    struct stat sb;
-    if (status != 0 || stat(tmp, &sb) != 0 || sb.st_size == 0)
-        return cli_error("%s: gnuplot failed to draw the plot (exit status "
-                         "%d)", plot,
-                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    return 0;
-}
-
 /* ------------------------------------------------------------ train */
 typedef struct train_run train_run;
 /* Everything one run holds, released by run_free. */
@@ -646,8 +471,7 @@ static int check_args(const train_args *a)
                     (a->plot && !strcmp(a->plot, "-"))))
         return cli_usage_error(c, "--json writes to standard output, which "
                                "'-' already names for another output");
-    if (a->plot && strcmp(a->plot, "-") && !ends_with(a->plot, ".svg") &&
-        !ends_with(a->plot, ".png"))
+    if (a->plot && !plot_name_ok(a->plot))
         return cli_usage_error(c, "--plot expects a file name ending in .svg "
                                "or .png, got '%s'", cli_cap(a->plot));
     return 0;
@@ -732,7 +556,7 @@ static int check_env(const train_args *a, train_run *r, const cli_mpi *mpi)
     if (cli_mpi_size(mpi) > 1 && (rc = check_mpi_inputs(a))) return rc;
     bool root = cli_mpi_rank(mpi) == 0;
     if (root && (rc = check_files(a, r))) return rc;
-    if (root && a->plot && !have_gnuplot())
+    if (root && a->plot && !plot_have_gnuplot())
         return cli_error("--plot %s: gnuplot is not installed or not in PATH "
                          "(install the gnuplot package, or drop --plot)",
                          a->plot);
@@ -819,8 +643,8 @@ static nn_status make_optim(const train_args *a, const nn_net_t *net,
     return NN_OK;
 }
 
-/* The trainer: --epochs, --batch, --seed, validation, schedule; epoch
- * reports go to on_report where p is given (under MPI, rank 0 only). */
+/* The trainer: --epochs, --batch, --seed, validation, schedule; reports
+ * go to the progress display where p is given (under MPI, rank 0 only). */
 static nn_status make_trainer(const train_args *a, progress *p,
                               nn_trainer_t **out)
 {
@@ -845,7 +669,10 @@ static nn_status make_trainer(const train_args *a, progress *p,
                                 (int64_t)a->step_epochs);
     if (!st && a->set_lr_min)
         st = nn_trainer_set_real(t, NN_TRAIN_LR_MIN, a->lr_min);
-    if (!st && p) st = nn_trainer_set_report(t, on_report, p);
+    if (!st && p) st = nn_trainer_set_report(t, progress_report, p);
+    if (!st && p)
+        st = nn_trainer_set_int(t, NN_TRAIN_REPORT_EVERY,
+                                progress_report_every(p));
     if (st) {
         nn_trainer_destroy(t);
         return st;
@@ -854,32 +681,12 @@ static nn_status make_trainer(const train_args *a, progress *p,
     return NN_OK;
 }
 
-static void write_history(FILE *f, const progress *p)
-{
-    fputs("epoch,train_loss,val_loss,val_accuracy,lr,seconds\n", f);
-    for (size_t i = 0; i < p->n; i++) {
-        const nn_report *r = &p->hist[i];
-        fprintf(f, "%zu,", r->epoch);
-        put_num(f, r->train_loss);
-        fputc(',', f);
-        put_num(f, r->val_loss);
-        fputc(',', f);
-        put_num(f, r->val_accuracy);
-        fputc(',', f);
-        put_num(f, r->lr);
-        fputc(',', f);
-        put_num(f, r->seconds);
-        fputc('\n', f);
-    }
-}
-
-
 static void run_free(train_run *r)
 {
     cli_out_free(&r->model);
     cli_out_free(&r->hist);
     cli_out_free(&r->plot);
-    free(r->prog.hist);
+    progress_free(&r->prog);
     nn_trainer_destroy(r->trainer);
     nn_optim_destroy(r->opt);
     nn_net_destroy(r->net);
@@ -1030,12 +837,15 @@ static int write_outputs(const train_args *a, train_run *r)
 {
     int rc;
     const char *tmp;
+    history h;
+    progress_history(&r->prog, r->trainer, &h);
     if (a->plot && ((rc = cli_out_temp_path(&r->plot, &tmp)) ||
-                    (rc = draw_plot(a->plot, tmp, &r->prog))))
+                    (rc = plot_draw(a->plot, tmp, &h,
+                                    &(plot_opts){"libnn train", false}))))
         return rc;
     if (a->history) {
         if ((rc = cli_out_open(&r->hist))) return rc;
-        write_history(r->hist.f, &r->prog);
+        history_write(r->hist.f, &h);
     }
     /* the model's bytes go through the same writer as the other outputs
      * (stdout, devices and FIFOs in place, files atomically) */
@@ -1313,8 +1123,7 @@ static int prepare(int argc, char **argv, const cli_mpi *mpi, train_args *a,
     if (rc || (rc = check_args(a))) return rc;
     bool root = cli_mpi_rank(mpi) == 0;
     if (!root) a->quiet = true; /* rank 0 speaks for all */
-    r->prog.tty = isatty(2) == 1;
-    r->prog.quiet = a->quiet;
+    progress_init(&r->prog, a->quiet, cli_mpi_size(mpi) == 1);
     if ((rc = parse_layers(a->layers, &r->specs, &r->n_layers)) ||
         (rc = pick_loss(a, &r->specs[r->n_layers - 1], loss)) ||
         (rc = check_env(a, r, mpi)) || (rc = setup(a, *loss, root, r)))
@@ -1328,7 +1137,7 @@ static int train_and_save(const train_args *a, train_run *r, cli_mpi *mpi)
     int rc = 0;
     nn_status st = cli_mpi_train(mpi, r->trainer, r->net, r->opt, r->data,
                                  r->val);
-    if (r->prog.tty && !a->quiet && r->prog.n) fputc('\n', stderr);
+    progress_end(&r->prog);
     if (r->prog.nomem)
         rc = cli_error("out of memory recording the training history");
     else if (st)

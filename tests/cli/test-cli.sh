@@ -91,7 +91,7 @@ run 0 "train" "$NN" train --csv d.csv --layers 8:tanh,2:softmax --optim adam \
 [ -s m.nnm ] && ok "train wrote the model" || bad "no model file"
 [ "$(wc -l <h.csv | tr -d ' ')" -eq 26 ] && ok "history has 25 epochs + header" \
     || bad "history has $(wc -l <h.csv) lines"
-[ "$(head -n 1 h.csv)" = "epoch,train_loss,val_loss,val_accuracy,lr,seconds" ] \
+[ "$(head -n 1 h.csv)" = "epoch,train_loss,val_loss,val_accuracy,lr,seconds,epochs,best" ] \
     && ok "history header" || bad "history header: $(head -n 1 h.csv)"
 ls ./*.tmp.* >/dev/null 2>&1 && bad "temporary files left behind" || ok "no temporary files"
 
@@ -365,7 +365,7 @@ rc=$?
 [ -e ./- ] && bad "train -o - wrote a file named -" || ok "no file named -"
 run 0 "info on the model from stdout" "$NN" info std.nnm
 run 0 "train --history -" "$NN" train --csv d.csv "$L" --epochs 3 -q -o h3.nnm --history -
-[ "$(head -n 1 out)" = "epoch,train_loss,val_loss,val_accuracy,lr,seconds" ] && [ "$(wc -l <out | tr -d ' ')" -eq 4 ] \
+[ "$(head -n 1 out)" = "epoch,train_loss,val_loss,val_accuracy,lr,seconds,epochs,best" ] && [ "$(wc -l <out | tr -d ' ')" -eq 4 ] \
     && ok "--history - on stdout" || bad "--history - output: $(head -n 2 out)"
 run 0 "predict -o -" "$NN" predict m.nnm --csv d.csv -o -
 [ "$(wc -l <out | tr -d ' ')" -eq 41 ] && ok "predict -o - on stdout" || bad "predict -o -: $(wc -l <out) lines"
