@@ -370,6 +370,25 @@ static int csv_truth(const cli_data_opts *d, const cli_want *w,
     return rc;
 }
 
+/* A loader error; a cell that holds another separator (a ';' file read
+ * with ',') gets a hint. */
+static int csv_error(const cli_data_opts *d, nn_status st, nn_error_info *e)
+{
+    const char *cell = strstr(e->message, "found \"");
+    char other = 0;
+    for (const char *p = cell ? cell + 7 : ""; *p && *p != '"' && !other; p++)
+        if (strchr(";,|:\t ", *p) && *p != (d->delim ? d->delim : ','))
+            other = *p;
+    if (st == NN_ERR_FORMAT && other) {
+        size_t n = strlen(e->message);
+        snprintf(e->message + n, sizeof e->message - n, "; another separator? "
+                 "(--delimiter %s)", other == '\t' ? "tab"
+                                     : other == ' ' ? "space"
+                                                    : (char[2]){other, 0});
+    }
+    return cli_lib_error(NULL, d->csv, st, e);
+}
+
 /* The CSV is read exactly once (so a pipe or FIFO works): every column as
  * a feature, then the truth columns are taken out. */
 static int load_csv(const cli_data_opts *d, const cli_want *w,
@@ -387,7 +406,7 @@ static int load_csv(const cli_data_opts *d, const cli_want *w,
                          NN_NO_COLUMN};
     nn_status st = nn_data_read_csv(&data, in.path, &fmt, NULL, &err);
     cli_in_close(&in);
-    if (st) return cli_lib_error(NULL, d->csv, st, &err);
+    if (st) return csv_error(d, st, &err);
     rc = csv_truth(d, w, data);
     size_t truth = nn_data_n_targets(data) + (nn_data_labels(data) ? 1 : 0);
     if (!rc && w->n_in && nn_data_cols(data) != w->n_in)

@@ -618,5 +618,131 @@ PY
     ls ./*.tmp.* ./.*.tmp.* >/dev/null 2>&1 && bad "temporary files left behind" || ok "no temporary files after the ONNX tests"
 fi
 
+# --- data workflow: header detection, separators, targets, scalers, splits -
+# a CSV with a header of names, read without --header (auto-detected)
+awk 'BEGIN { print "a,b,\"the label\""; for (i = 0; i < 40; i++) { c = i % 2; s = c ? 1 : -1;
+    printf "%.3f,%.3f,%d\n", s * (1 + (i % 7) / 10), s * 0.8 + ((i * 37) % 11) / 20 - 0.25, c } }' >h.csv
+run 0 "train on a CSV with a header, detected" "$NN" train --csv h.csv --layers 2:softmax --epochs 2 -q -o h.nnm
+run 0 "eval by header name of the label" "$NN" eval h.nnm --csv h.csv --label-col 'the label'
+grep -q '^rows: 40$' out && ok "header line not taken for data" || bad "header rows: $(head -n 1 out)"
+fails 1 "--no-header on a header" "h.csv:1:1" "expected a decimal number" -- \
+    "$NN" train --csv h.csv --no-header --layers 2:softmax --epochs 1 -q -o x.nnm
+fails 1 "--label-col NAME not in the header" "no column of that name" -- \
+    "$NN" train --csv h.csv --label-col nope --layers 2:softmax --epochs 1 -q -o x.nnm
+fails 1 "--label-col NAME without a header" "no header" -- \
+    "$NN" train --csv d.csv --label-col a --layers 2:softmax --epochs 1 -q -o x.nnm
+# separators: the same rows with ';' and with runs of blanks train the same model
+tr ',' ';' <d.csv >semi.csv
+awk -F, '{ printf "  %s   %s\t%s \n", $1, $2, $3 }' d.csv >blank.csv
+run 0 "train, comma" "$NN" train --csv d.csv --layers 2:softmax --epochs 3 -q -o c1.nnm
+run 0 "train, --delimiter ';'" "$NN" train --csv semi.csv --delimiter ';' --layers 2:softmax --epochs 3 -q -o c2.nnm
+run 0 "train, --delimiter space" "$NN" train --csv blank.csv --delimiter space --layers 2:softmax --epochs 3 -q -o c3.nnm
+cmp -s c1.nnm c2.nnm && cmp -s c1.nnm c3.nnm && ok "separators give bitwise the same model" || bad "separator models differ"
+fails 2 "--delimiter x" "--delimiter" -- "$NN" train --csv d.csv --delimiter x --layers 2:softmax -o x.nnm
+fails 1 "';' file read with ','" "semi.csv:2:1" "--delimiter" -- "$NN" train --csv semi.csv --layers 2:softmax --epochs 1 -q -o x.nnm
+
+# regression: real-valued targets by name or index, several at once
+awk 'BEGIN { srand(3); print "x1,x2,x3,y,z"; for (i = 0; i < 200; i++) {
+    a = rand() * 2 - 1; b = rand() * 2 - 1; c = rand() * 2 - 1;
+    printf "%.6f,%.6f,%.6f,%.6f,%.6f\n", a, b, c, 3 * a - 2 * b + 0.5 * c + 10 + (rand() - 0.5) * 0.2, a - b }}' >reg.csv
+fails 1 "a real-valued label without --target" "expected an integer label" "--target" -- \
+    "$NN" train --csv reg.csv --layers 1:identity --epochs 1 -q -o x.nnm
+run 0 "train two targets by name" "$NN" train --csv reg.csv --target y,z --layers 2:identity --epochs 2 -q -o r2.nnm
+run 0 "info of a regression model" "$NN" info r2.nnm
+grep -q '^target scaling: standardised' out && ok "target scaler saved" || bad "target scaling: $(grep target out)"
+run 0 "train one target by index" "$NN" train --csv reg.csv --target 3 --layers 1:identity --epochs 1 -q -o x.nnm
+fails 1 "--target names a missing column" "--target 'w'" "no column of that name" -- \
+    "$NN" train --csv reg.csv --target y,w --layers 2:identity --epochs 1 -q -o x.nnm
+fails 1 "--target index beyond the columns" "--target 9" -- \
+    "$NN" train --csv reg.csv --target 9 --layers 1:identity --epochs 1 -q -o x.nnm
+fails 2 "--target twice the same column" "named twice" -- \
+    "$NN" train --csv reg.csv --target y,3 --layers 2:identity --epochs 1 -q -o x.nnm
+fails 1 "--target count != output units" "output layer has 1 unit" "2 columns" -- \
+    "$NN" train --csv reg.csv --target y,z --layers 1:identity --epochs 1 -q -o x.nnm
+printf 'x,y\n1,2\n3,abc\n' >nonnum.csv
+fails 1 "a non-numeric target" "nonnum.csv:3:2" "abc" -- \
+    "$NN" train --csv nonnum.csv --target y --layers 1:identity --epochs 1 -q -o x.nnm
+fails 2 "--target with --label-col" "exclude each other" -- \
+    "$NN" train --csv reg.csv --target y --label-col 0 --layers 1:identity -o x.nnm
+fails 2 "--scale-targets without --target" "--scale-targets" -- \
+    "$NN" train --csv d.csv --scale-targets none --layers 2:softmax -o x.nnm
+
+# the least-squares answer: a linear net trained full-batch to convergence
+# on the training rows, its R^2 on the held-out rows (--test-fraction, the
+# split replayed here from its documented SplitMix64 draw) against numpy's
+# least-squares fit of the same rows
+py=$(python_with numpy)
+if [ -n "$py" ]; then
+    run 0 "train to the least-squares fit" "$NN" train --csv reg.csv --target y \
+        --layers 1:identity --optim sgd --lr 0.5 --batch 1000 --epochs 400 --scale standard \
+        --test-fraction 0.25 --seed 11 --json -q -o ls.nnm
+    cp out ls.json
+    "$py" - <<'PY' >lsq.out 2>&1 && ok "R^2 on the held-out rows = least squares' ($(cat lsq.out))" || { bad "least-squares check"; cat lsq.out; }
+import csv, json, numpy as np
+rows = np.array([[float(v) for v in r] for r in list(csv.reader(open("reg.csv")))[1:]])
+X, y = rows[:, :3], rows[:, 3]
+m = len(rows); n_test = int(np.floor(0.25 * m + 0.5))
+M = (1 << 64) - 1
+x = 11 ^ 0x7465737473706C74
+need, test = n_test, []
+for i in range(m):
+    x = (x + 0x9E3779B97F4A7C15) & M
+    z = x
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M
+    z ^= z >> 31
+    u = (z >> 11) * 2.0 ** -53
+    t = need > 0 and u * (m - i) < need
+    test.append(t); need -= t
+test = np.array(test)
+A = np.c_[X, np.ones(m)]
+w = np.linalg.lstsq(A[~test], y[~test], rcond=None)[0]
+res = y[test] - A[test] @ w
+r2 = 1 - res @ res / ((y[test] - y[test].mean()) @ (y[test] - y[test].mean()))
+got = json.load(open("ls.json"))
+assert got["test"]["rows"] == n_test, got["test"]["rows"]
+d = abs(got["test"]["r2"] - r2)
+print("libnn %.9f, numpy %.9f, |diff| %.1e" % (got["test"]["r2"], r2, d))
+assert d < 1e-6
+PY
+else
+    echo "skip - no python3 with numpy: least-squares check not run"
+fi
+
+# --test-fraction: seeded and reproducible; --val-csv; --json
+run 0 "train --test-fraction --json" "$NN" train --csv d.csv --layers 2:softmax --epochs 2 --test-fraction 0.25 --seed 5 --json -q -o t1.nnm
+cp out t1.json
+run 0 "the same again" "$NN" train --csv d.csv --layers 2:softmax --epochs 2 --test-fraction 0.25 --seed 5 --json -q -o t2.nnm
+cmp -s t1.nnm t2.nnm && ok "same seed, same split, bitwise the same model" || bad "--test-fraction not reproducible"
+run 0 "another seed" "$NN" train --csv d.csv --layers 2:softmax --epochs 2 --test-fraction 0.25 --seed 6 -q -o t3.nnm
+cmp -s t1.nnm t3.nnm && bad "another seed gave the same model" || ok "another seed, another model"
+py=$(python_with json)
+if [ -n "$py" ]; then
+    "$py" -c 'import json,sys; d=json.load(open("t1.json")); assert d["test"]["rows"] == 10 and d["rows"] == 30 and len(d["history"]) == 2 and d["task"] == "classification", d' \
+        && ok "--json: 30 training rows, 10 held out, 2 epochs" || bad "--json content: $(head -c 300 t1.json)"
+fi
+fails 2 "--test-fraction 1" "--test-fraction" -- "$NN" train --csv d.csv --test-fraction 1 --layers 2:softmax -o x.nnm
+fails 2 "--test-fraction leaving no rows" "leaves the test part empty" -- \
+    "$NN" train --csv d.csv --test-fraction 0.001 --layers 2:softmax --epochs 1 -q -o x.nnm
+head -n 30 d.csv >tr.csv
+tail -n 10 d.csv >va.csv
+run 0 "train --val-csv" "$NN" train --csv tr.csv --val-csv va.csv --layers 2:softmax --epochs 2 --patience 1 -o v.nnm
+grep -q 'val loss' out && ok "--val-csv validates" || bad "--val-csv: $(cat out)"
+fails 2 "--val-csv with --val-fraction" "exclude each other" -- \
+    "$NN" train --csv tr.csv --val-csv va.csv --val-fraction 0.2 --layers 2:softmax -o x.nnm
+fails 2 "--val-csv is the output" "--val-csv" -- \
+    "$NN" train --csv tr.csv --val-csv v.nnm --layers 2:softmax -o v.nnm
+fails 2 "--json with -o -" "--json" -- "$NN" train --csv d.csv --layers 2:softmax --json -o -
+
+# scalers: standard and minmax saved; a conflicting --scale refused
+run 0 "train --scale standard" "$NN" train --csv d.csv --layers 2:softmax --epochs 1 --scale standard -q -o s.nnm
+run 0 "info" "$NN" info s.nnm
+grep -q '^input scaling: standardised' out && ok "standard scaler saved" || bad "info: $(grep scaling out)"
+fails 2 "eval --scale 255 on a standardised model" "conflicts" "standardised" -- \
+    "$NN" eval s.nnm --csv d.csv --scale 255
+run 0 "eval --scale standard on it" "$NN" eval s.nnm --csv d.csv --scale standard
+fails 2 "eval --scale minmax on an unscaled model" "carries none" -- \
+    "$NN" eval c1.nnm --csv d.csv --scale minmax
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
