@@ -178,6 +178,14 @@ module nn
   integer(c_int32_t), parameter :: NN_SCALE_CUSTOM = 2
   integer(c_int32_t), parameter :: NN_SCALER_INPUT = 0
   integer(c_int32_t), parameter :: NN_SCALER_TARGET = 1
+  integer(c_int32_t), parameter :: NN_CSV_HEADER_NONE = 0
+  integer(c_int32_t), parameter :: NN_CSV_HEADER_LINE = 1
+  integer(c_int32_t), parameter :: NN_CSV_HEADER_AUTO = 2
+  integer(c_int32_t), parameter :: NN_NAME_FEATURE = 0
+  integer(c_int32_t), parameter :: NN_NAME_TARGET = 1
+  integer(c_int32_t), parameter :: NN_NAME_LABEL = 2
+  integer(c_int32_t), parameter :: NN_NAME_CLASS = 3
+  integer(c_int32_t), parameter :: NN_NAME_COLUMN = 4
   integer(c_int32_t), parameter :: NN_REPORT_BATCH = 0
   integer(c_int32_t), parameter :: NN_REPORT_EPOCH = 1
   integer(c_int32_t), parameter :: NN_MODEL_FORMAT_VERSION = 3
@@ -216,6 +224,14 @@ module nn
     real(c_double) :: lr
     real(c_double) :: seconds
   end type nn_report
+
+  ! nn_data_read_csv's format; set size = c_sizeof(fmt) (the wrapper does)
+  type, bind(c) :: nn_csv_format
+    integer(c_size_t) :: size
+    integer(c_int32_t) :: header
+    integer(c_int32_t) :: delimiter
+    integer(c_size_t) :: label_col
+  end type nn_csv_format
 
   ! ---------------------------------------------------------------- callbacks
   ! Write a callback as a bind(c) function with exactly these dummies and
@@ -885,6 +901,23 @@ module nn
       type(c_ptr), value :: err
       integer(c_int32_t) :: nn_data_load_csv
     end function nn_data_load_csv
+    function nn_data_read_csv(out, path, fmt, alloc, err) &
+        bind(c, name='nn_data_read_csv')
+      import
+      type(c_ptr), intent(out) :: out
+      character(kind=c_char), intent(in) :: path(*)
+      type(nn_csv_format), intent(in) :: fmt
+      type(c_ptr), value :: alloc
+      type(c_ptr), value :: err
+      integer(c_int32_t) :: nn_data_read_csv
+    end function nn_data_read_csv
+    function nn_data_name_c(data, kind, j) bind(c, name='nn_data_name')
+      import
+      type(c_ptr), value :: data
+      integer(c_int32_t), value :: kind
+      integer(c_size_t), value :: j
+      type(c_ptr) :: nn_data_name_c
+    end function nn_data_name_c
     subroutine nn_data_destroy(data) bind(c, name='nn_data_destroy')
       import
       type(c_ptr), value :: data
@@ -1330,6 +1363,8 @@ module nn
     procedure :: load_idx => data_load_idx
     procedure :: load_idx_labels => data_load_idx_labels
     procedure :: load_csv => data_load_csv
+    procedure :: read_csv => data_read_csv
+    procedure :: name => data_name
     procedure :: rows => data_rows
     procedure :: cols => data_cols
     procedure :: x => data_x
@@ -1404,7 +1439,7 @@ module nn
       trainer_get_i32, trainer_get_real, trainer_set_report, &
       trainer_set_grad_hook, trainer_set_shards, trainer_train, data_create, &
       data_set_labels, data_set_targets, data_take_targets, data_load_idx, &
-      data_load_idx_labels, data_load_csv, data_rows, data_cols, data_x, &
+      data_load_idx_labels, data_load_csv, data_read_csv, data_name, data_rows, data_cols, data_x, &
       data_labels, data_n_classes, data_n_targets, data_targets, data_one_hot, &
       data_labels_from_one_hot, scaler_fit, scaler_fit_data, scaler_create, &
       scaler_n, scaler_get_kind, scaler_get_params, scaler_apply, &
@@ -2760,6 +2795,44 @@ contains
     st = nn_data_load_csv(p, c_str(path), h, col, alloc_ptr(alloc), err_ptr(err))
     if (st == NN_OK) call this%adopt(p)
   end function data_load_csv
+
+  ! nn_data_read_csv: header (NN_CSV_HEADER_*, default AUTO), delimiter (one
+  ! character; ' ' for runs of blanks; default ','), label_col (0-based,
+  ! default none).
+  function data_read_csv(this, path, header, delimiter, label_col, alloc, err) &
+      result(st)
+    class(nn_data), intent(inout) :: this
+    character(len=*), intent(in) :: path
+    integer(c_int32_t), intent(in), optional :: header
+    character(len=1), intent(in), optional :: delimiter
+    integer, intent(in), optional :: label_col
+    type(nn_allocator), intent(in), optional, target :: alloc
+    type(nn_error_info), intent(inout), optional, target :: err
+    integer(c_int32_t) :: st
+    type(nn_csv_format) :: fmt
+    type(c_ptr) :: p
+    fmt%size = c_sizeof(fmt)
+    fmt%header = NN_CSV_HEADER_AUTO
+    if (present(header)) fmt%header = header
+    fmt%delimiter = 0
+    if (present(delimiter)) fmt%delimiter = ichar(delimiter, c_int32_t)
+    fmt%label_col = NN_NO_COLUMN
+    if (present(label_col)) fmt%label_col = sz(label_col)
+    st = nn_data_read_csv(p, c_str(path), fmt, alloc_ptr(alloc), err_ptr(err))
+    if (st == NN_OK) call this%adopt(p)
+  end function data_read_csv
+
+  ! nn_data_name as a Fortran string ('' where the C call gives NULL); j is
+  ! 0-based, as in C.
+  function data_name(this, kind, j) result(s)
+    class(nn_data), intent(in) :: this
+    integer(c_int32_t), intent(in) :: kind
+    integer, intent(in) :: j
+    character(len=:), allocatable :: s
+    s = ''
+    if (j < 0) return
+    s = c_to_f(nn_data_name_c(this%ptr, kind, sz(j)))
+  end function data_name
 
   function data_rows(this) result(n)
     class(nn_data), intent(in) :: this

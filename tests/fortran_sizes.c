@@ -13,7 +13,7 @@ int32_t nnf_test_constant(const char *name, int64_t *value);
 const char *nnf_test_version_string(void);
 
 /* Sizes and member offsets, in declaration order: nn_allocator (4 values),
- * nn_error_info (6), nn_report (14). */
+ * nn_error_info (6), nn_report (14), nn_csv_format (5). */
 void nnf_test_layout(size_t *out)
 {
     size_t k = 0;
@@ -41,6 +41,11 @@ void nnf_test_layout(size_t *out)
     out[k++] = offsetof(nn_report, val_accuracy);
     out[k++] = offsetof(nn_report, lr);
     out[k++] = offsetof(nn_report, seconds);
+    out[k++] = sizeof(nn_csv_format);
+    out[k++] = offsetof(nn_csv_format, size);
+    out[k++] = offsetof(nn_csv_format, header);
+    out[k++] = offsetof(nn_csv_format, delimiter);
+    out[k++] = offsetof(nn_csv_format, label_col);
 }
 
 /* Every constant of nn.h by name; the size_t sentinels as int64_t (-1,
@@ -153,6 +158,14 @@ static const struct {
     C(NN_SCALE_CUSTOM),
     C(NN_SCALER_INPUT),
     C(NN_SCALER_TARGET),
+    C(NN_CSV_HEADER_NONE),
+    C(NN_CSV_HEADER_LINE),
+    C(NN_CSV_HEADER_AUTO),
+    C(NN_NAME_FEATURE),
+    C(NN_NAME_TARGET),
+    C(NN_NAME_LABEL),
+    C(NN_NAME_CLASS),
+    C(NN_NAME_COLUMN),
     C(NN_REPORT_BATCH),
     C(NN_REPORT_EPOCH),
 };

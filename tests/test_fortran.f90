@@ -318,6 +318,14 @@ contains
     call constant_is('NN_SCALE_CUSTOM', NN_SCALE_CUSTOM)
     call constant_is('NN_SCALER_INPUT', NN_SCALER_INPUT)
     call constant_is('NN_SCALER_TARGET', NN_SCALER_TARGET)
+    call constant_is('NN_CSV_HEADER_NONE', NN_CSV_HEADER_NONE)
+    call constant_is('NN_CSV_HEADER_LINE', NN_CSV_HEADER_LINE)
+    call constant_is('NN_CSV_HEADER_AUTO', NN_CSV_HEADER_AUTO)
+    call constant_is('NN_NAME_FEATURE', NN_NAME_FEATURE)
+    call constant_is('NN_NAME_TARGET', NN_NAME_TARGET)
+    call constant_is('NN_NAME_LABEL', NN_NAME_LABEL)
+    call constant_is('NN_NAME_CLASS', NN_NAME_CLASS)
+    call constant_is('NN_NAME_COLUMN', NN_NAME_COLUMN)
     call constant_is('NN_REPORT_BATCH', NN_REPORT_BATCH)
     call constant_is('NN_REPORT_EPOCH', NN_REPORT_EPOCH)
     ! the version string: the macro's (C), the parameter's, the library's
@@ -337,7 +345,8 @@ contains
     type(nn_allocator), target :: a
     type(nn_error_info), target :: e
     type(nn_report), target :: r
-    integer(c_size_t) :: c(24), f(24)
+    type(nn_csv_format), target :: v
+    integer(c_size_t) :: c(29), f(29)
     call nnf_test_layout(c)
     f = [c_sizeof(a), off(c_loc(a%alloc), c_loc(a)), off(c_loc(a%free), c_loc(a)), &
         off(c_loc(a%ctx), c_loc(a)), &
@@ -350,10 +359,13 @@ contains
         off(c_loc(r%batches), c_loc(r)), off(c_loc(r%rows), c_loc(r)), &
         off(c_loc(r%train_loss), c_loc(r)), off(c_loc(r%val_loss), c_loc(r)), &
         off(c_loc(r%val_accuracy), c_loc(r)), off(c_loc(r%lr), c_loc(r)), &
-        off(c_loc(r%seconds), c_loc(r))]
+        off(c_loc(r%seconds), c_loc(r)), &
+        c_sizeof(v), off(c_loc(v%size), c_loc(v)), off(c_loc(v%header), c_loc(v)), &
+        off(c_loc(v%delimiter), c_loc(v)), off(c_loc(v%label_col), c_loc(v))]
     call expect(f(1) == c(1) .and. all(f(2:4) == c(2:4)), 'nn_allocator layout')
     call expect(f(5) == c(5) .and. all(f(6:10) == c(6:10)), 'nn_error_info layout')
     call expect(f(11) == c(11) .and. all(f(12:24) == c(12:24)), 'nn_report layout')
+    call expect(f(25) == c(25) .and. all(f(26:29) == c(26:29)), 'nn_csv_format layout')
   end subroutine test_structs
 
   ! Byte offset of a member address p from the struct's address base.
@@ -992,10 +1004,17 @@ contains
     write (u, '(a)') 'x1,x2,label', '0.5,-1.2,0', '-0.3,0.8,1', '1.5,0.4,1', &
         '-1.1,-0.7,0', '0.2,1.9,1', '2.0,-2.0,0'
     close (u)
+    call expect_st(data%read_csv(path, delimiter=',', label_col=2), NN_OK, &
+        'read_csv, header detected')
+    call expect(data%rows() == 6 .and. data%name(NN_NAME_LABEL, 0) == 'label', &
+        'read_csv: 6 rows, the label named')
+    call data%destroy()
     call expect_st(data%load_csv(path, header=.true., label_col=2), NN_OK, 'load_csv')
     open (newunit=u, file=path, status='old')
     close (u, status='delete')
     call expect(data%rows() == 6, 'CSV rows')
+    call expect(data%name(NN_NAME_FEATURE, 1) == 'x2', 'CSV header name')
+    call expect(data%name(NN_NAME_FEATURE, 2) == '', 'no third feature name')
     call expect(data%cols() == 2, 'CSV columns')
     call expect(data%n_classes() == 2, 'CSV classes')
     call expect(all(data%labels() == labels), 'CSV labels')
