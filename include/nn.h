@@ -306,12 +306,18 @@ enum {
                                       step t (0-based) times min(1, (t+1)/W) [0] */
     NN_TRAIN_REPORT_EVERY = 412, /**< int >= 0: a batch report every N batches
                                       (0: epoch reports only)           [0]      */
+    NN_TRAIN_RESUME = 413,       /**< int 0/1: nn_train continues the run whose
+                                      progress the trainer holds (a paused
+                                      run's, or a checkpoint's) instead of
+                                      starting a new one; see nn_train  [0]      */
     /* results of the last nn_train run (read-only; 0 / NaN before any run) */
     NN_TRAIN_EPOCHS_RUN = 450,   /**< int: epochs completed                      */
     NN_TRAIN_BEST_EPOCH = 451,   /**< int: 1-based epoch of the best val loss
                                       (0 without validation)                     */
     NN_TRAIN_STOPPED_EARLY = 452,/**< int 0/1: fewer epochs ran than planned     */
     NN_TRAIN_STEPS_RUN = 453,    /**< int: optimizer steps taken                 */
+    NN_TRAIN_PAUSED = 454,       /**< int 0/1: the report callback paused the run
+                                      (NN_REPORT_PAUSE)                          */
     NN_TRAIN_BEST_VAL_LOSS = 460,/**< real: NaN without validation               */
     NN_TRAIN_FINAL_LOSS = 461,   /**< real: train loss of the last epoch         */
     NN_TRAIN_SECONDS = 462       /**< real: wall time of the run                 */
@@ -1109,9 +1115,17 @@ enum {
     NN_REPORT_EPOCH = 1  /**< at the end of an epoch              */
 };
 
+/** What a report callback may return besides 0 (go on) and 1 (or any
+ * other non-zero value: stop). */
+enum {
+    NN_REPORT_PAUSE = 2 /**< end the run at once, resumably: see nn_train */
+};
+
 /** Called after every epoch (and every NN_TRAIN_REPORT_EVERY batches); return
- * non-zero to stop training (after a batch report: at once, as if the epoch
- * had ended there, with no validation for it). */
+ * 0 to go on, NN_REPORT_PAUSE to pause, any other value to stop training
+ * (after a batch report: at once, as if the epoch had ended there, with no
+ * validation for it). The trainer's progress is current when the callback
+ * runs: nn_checkpoint_save may be called from it (periodic checkpoints). */
 typedef int32_t (*nn_report_fn)(const nn_report *report, void *ctx);
 
 /** Called in every step between the gradient and the update with the flat
@@ -1128,7 +1142,7 @@ NN_API nn_status nn_trainer_create(nn_trainer_t **out,
 /** Destroy a trainer. NULL is a no-op. */
 NN_API void nn_trainer_destroy(nn_trainer_t *trainer);
 /** @{ */
-/** Settings (NN_TRAIN_* up to NN_TRAIN_REPORT_EVERY) and, get only, the
+/** Settings (NN_TRAIN_* up to NN_TRAIN_RESUME) and, get only, the
  * results of the last run (NN_TRAIN_EPOCHS_RUN ...). @return NN_ERR_INVALID
  * for an unknown, foreign, read-only or wrongly typed key or a value out of
  * bounds (and nothing changes). Settings are checked against each other
@@ -1197,7 +1211,31 @@ NN_API nn_status nn_trainer_set_shards(nn_trainer_t *trainer, size_t index,
  * (columns or targets that do not fit net), NN_ERR_NUMERIC (check-finite on
  * and a step met NaN/Inf), a hook's status, or a status of the underlying
  * calls. A run that fails part way puts the parameters, the optimizer state
- * and its learning rate back as they were at the call. */
+ * and its learning rate back as they were at the call.
+ *
+ * Pausing and resuming (docs/TRAINING.md). A report callback that returns
+ * NN_REPORT_PAUSE ends the run at once (the current step is complete) WITHOUT
+ * restoring the best weights: net holds the current parameters and dropout
+ * position, opt the current state (its rate set back to lr0), the results
+ * are those of a stop with NN_TRAIN_PAUSED 1, and the trainer holds the
+ * run's progress: epoch and batch, the epoch's loss so far, the global step,
+ * the early-stopping state, a copy of the best parameters (when restore-best
+ * applies), and fingerprints of the settings (every NN_TRAIN_* setting but
+ * NN_TRAIN_EPOCHS, NN_TRAIN_REPORT_EVERY and NN_TRAIN_RESUME, plus opt's
+ * kind and lr0), of the data (train and val: shapes and every value) and of
+ * the parameter count. With NN_TRAIN_RESUME 1, the next nn_train continues
+ * that progress with the net and opt as they were at the pause (or loaded
+ * from its checkpoint): it redraws the split and the shuffles of the
+ * epochs done without training, skips the batches done, and goes on with
+ * the same steps, rates, losses, reports (epochs numbered from the run's
+ * start) and early stopping, so that the final parameters are bitwise those
+ * of the run never paused (one BLAS thread). NN_TRAIN_EPOCHS may differ
+ * (not below the epochs begun; a cosine schedule then follows the new
+ * total). The progress is dropped by a run that ends otherwise (completed
+ * or stopped); a failed run keeps what the trainer held.
+ * @return (resuming) NN_ERR_STATE when the trainer holds no progress;
+ * NN_ERR_INVALID when a fingerprint differs or the progress does not fit
+ * the run (nothing changed). */
 NN_API nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net,
                           nn_optim_t *opt, const nn_data_t *train,
                           const nn_data_t *val);
@@ -1208,9 +1246,10 @@ NN_API nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net,
  * A model file holds a network (architecture, settings, parameters, the
  * state of its dropout generator, its attached scalers) and, optionally, an
  * optimizer (its kind, settings, step count and state) so that training
- * resumes exactly. The format (docs/FORMAT.md) is little-endian with
- * explicit sizes, a format version and a CRC-32 (zlib) of the payload.
- * Version-1 files (libnn 0.x) still load.
+ * resumes exactly; a checkpoint is a model file that also holds a trainer's
+ * progress (nn_checkpoint_save). The format (docs/FORMAT.md) is
+ * little-endian with explicit sizes, a format version and a CRC-32 (zlib)
+ * of the payload. Version-1 files (libnn 0.x) still load.
  * @{ */
 /** The format version this library writes. */
 #define NN_MODEL_FORMAT_VERSION 3
@@ -1261,6 +1300,53 @@ NN_API nn_status nn_model_load_mem(const void *buf, size_t size,
                                    nn_net_t **net, nn_optim_t **opt,
                                    const nn_allocator *alloc,
                                    nn_error_info *err);
+/** @} */
+
+/** Save a checkpoint: a model file (net and opt, both required) with a
+ * training-progress section (docs/FORMAT.md, flags bit 3) holding the
+ * trainer's progress, from which nn_train with NN_TRAIN_RESUME continues
+ * exactly. The progress is that of the run in progress when called from
+ * its report callback (how periodic checkpoints are written; the
+ * optimizer's rate is then saved as the run's base rate lr0 and the net's
+ * reduction as at the call), else the one the trainer holds (a paused
+ * run's, or a loaded checkpoint's). The trainer's settings are not saved.
+ * Written as nn_model_save writes (atomic replace; a failed save keeps the
+ * old file); the bytes are built in memory through net's allocator.
+ * @return NN_ERR_STATE when the trainer holds no progress; NN_ERR_INVALID
+ * for a NULL or empty path, a NULL argument, an optimizer not shaped like
+ * net or a progress of another parameter count; NN_ERR_IO, NN_ERR_NOMEM. */
+NN_API nn_status nn_checkpoint_save(const char *path, const nn_net_t *net,
+                                    const nn_optim_t *opt,
+                                    const nn_trainer_t *trainer,
+                                    nn_error_info *err);
+/** The same into memory, with nn_model_save_mem's size convention: *size
+ * receives the bytes needed; buf == NULL is a size query (NN_OK); cap too
+ * small writes nothing and returns NN_ERR_SHAPE with *size set. */
+NN_API nn_status nn_checkpoint_save_mem(const nn_net_t *net,
+                                        const nn_optim_t *opt,
+                                        const nn_trainer_t *trainer,
+                                        void *buf, size_t cap, size_t *size);
+/** @{ */
+/** Load a checkpoint: a new network in *net, a new optimizer in *opt (both
+ * required), and the progress into trainer (replacing any it held; its
+ * settings are untouched: set them as for the checkpointed run, then
+ * NN_TRAIN_RESUME, and nn_train checks them against the fingerprints).
+ * Validated as nn_model_load validates (every field of the progress too).
+ * The best-parameter copy is allocated through the trainer's allocator.
+ * A model file without a progress section is NN_ERR_FORMAT (nn_model_load
+ * reads it; nn_model_load reads a checkpoint's network and optimizer too,
+ * validating its progress section and ignoring it).
+ * @return as nn_model_load; NN_ERR_INVALID for a NULL argument; NN_ERR_STATE
+ * when called during a run of trainer. On error nothing changes. */
+NN_API nn_status nn_checkpoint_load(const char *path, nn_net_t **net,
+                                    nn_optim_t **opt, nn_trainer_t *trainer,
+                                    const nn_allocator *alloc,
+                                    nn_error_info *err);
+NN_API nn_status nn_checkpoint_load_mem(const void *buf, size_t size,
+                                        nn_net_t **net, nn_optim_t **opt,
+                                        nn_trainer_t *trainer,
+                                        const nn_allocator *alloc,
+                                        nn_error_info *err);
 /** @} */
 /** @} */
 

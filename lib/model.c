@@ -16,12 +16,19 @@
  *                      [optimizer: kind u32, decoupled u32, lr, momentum,
  *                       beta1, beta2, eps, weight_decay, clip_norm (f64),
  *                       steps u64, state_len u64, state f64[state_len]]
+ *                      [training progress (a checkpoint, flags bit 3, with
+ *                       an optimizer only): epoch, batch, rows u64,
+ *                       loss_sum f64, step u64, lr f64, best_epoch u64,
+ *                       best_val f64, bad u64, final_loss f64,
+ *                       fp_settings, fp_data, n_params, reserved (0),
+ *                       n_best u64, best f64[n_best]]
  *
  * Version 1 (libnn 0.x) is the same without the settings before the rng
  * (it loads as reduction mean, check-finite off, dropout seed 0 with the
  * saved generator state), without scalers, and with the layer kind written
  * as a reserved 0. Flags: bit 0 an optimizer follows, bit 1 an input scaler,
- * bit 2 a target scaler (bits 1-2 from version 2). Version 2 is version 3
+ * bit 2 a target scaler (bits 1-2 from version 2), bit 3 a training
+ * progress after the optimizer (version 3). Version 2 is version 3
  * with a sequential generator's state in place of dropout_step and the
  * reserved words; versions 1 and 2 load with the dropout stream at pass 0
  * of their seed (masks are counter-based since version 3).
@@ -69,6 +76,9 @@
 #define FLAG_OPTIM 1u     /* payload flags: an optimizer follows      */
 #define FLAG_SCALER_IN 2u /* v2: an input scaler follows the params   */
 #define FLAG_SCALER_OUT 4u /* v2: a target scaler follows             */
+#define FLAG_PROGRESS 8u  /* v3: a training progress follows the optimizer */
+#define PROG_FIXED 120    /* epoch .. n_best                          */
+#define PROG_FLAGS_AT 52  /* the offset of flags, for messages        */
 /* Files larger than this are refused before anything is read (16 GiB: two
  * billion parameters with nothing else). The file's real length bounds every
  * allocation anyway; this only keeps a stray huge file from being read whole. */
@@ -216,12 +226,16 @@ static unsigned char *encode_arch(unsigned char *p, const nn_net_t *net,
     return p;
 }
 
-/* Settings, dropout generator, the flat parameter array. */
-static unsigned char *encode_state(unsigned char *p, const nn_net_t *net)
+/* Settings, dropout generator, the flat parameter array. live: the
+ * progress of a run in progress (NULL otherwise), whose reduction at the
+ * call is saved (a sharded run sums meanwhile). */
+static unsigned char *encode_state(unsigned char *p, const nn_net_t *net,
+                                   const nn__progress *live)
 {
     uint64_t seed = 0, step = 0;
     nn__net_get_drop_state(net, &seed, &step);
-    put_u32(p, (uint32_t)net_int(net, NN_NET_REDUCTION));
+    put_u32(p, live ? (uint32_t)live->reduction
+                    : (uint32_t)net_int(net, NN_NET_REDUCTION));
     put_u32(p + 4, (uint32_t)net_int(net, NN_NET_CHECK_FINITE));
     put_u64(p + 8, seed);
     p += SETTINGS_BYTES;
@@ -259,7 +273,10 @@ static const int32_t OPT_REAL_KEYS[7] = {
 static const char *const OPT_REAL_NAMES[7] = {
     "lr", "momentum", "beta1", "beta2", "eps", "weight_decay", "clip_norm"};
 
-static void encode_optim(unsigned char *p, const nn_optim_t *opt)
+/* live as for encode_state: its base rate is saved, not the rate the
+ * schedule set for the last step (nn_train restores it at its end too). */
+static unsigned char *encode_optim(unsigned char *p, const nn_optim_t *opt,
+                                   const nn__progress *live)
 {
     int64_t kind = 0, dec = 0;
     nn_optim_get_int(opt, NN_OPTIM_KIND, &kind);
@@ -269,6 +286,7 @@ static void encode_optim(unsigned char *p, const nn_optim_t *opt)
     for (int i = 0; i < 7; i++) {
         double v = 0;
         nn_optim_get_real(opt, OPT_REAL_KEYS[i], &v);
+        if (live && OPT_REAL_KEYS[i] == NN_OPTIM_LR) v = live->lr0;
         put_f64(p + 8 + 8 * i, v);
     }
     /* the exact count (NN_OPTIM_STEPS saturates at INT64_MAX) */
@@ -278,20 +296,46 @@ static void encode_optim(unsigned char *p, const nn_optim_t *opt)
     p += OPT_FIXED;
     const double *st = nn__optim_state(opt);
     for (size_t i = 0; i < len; i++, p += 8) put_f64(p, st[i]);
+    return p;
 }
 
-/* Write the whole model (total bytes, from model_bytes) to out. */
-static void encode(const nn_net_t *net, const nn_optim_t *opt,
-                   unsigned char *out, size_t total)
+/* The training progress section (PROG_FIXED + 8 n_best bytes). */
+static void encode_progress(unsigned char *p, const nn__progress *g)
 {
-    uint32_t flags = payload_flags(net, opt);
+    const uint64_t w[] = {g->epoch, g->batch, g->rows};
+    for (int i = 0; i < 3; i++) put_u64(p + 8 * i, w[i]);
+    put_f64(p + 24, g->loss_sum);
+    put_u64(p + 32, g->step);
+    put_f64(p + 40, g->lr);
+    put_u64(p + 48, g->best_epoch);
+    put_f64(p + 56, g->best_val);
+    put_u64(p + 64, g->bad);
+    put_f64(p + 72, g->final_loss);
+    put_u64(p + 80, g->fp_settings);
+    put_u64(p + 88, g->fp_data);
+    put_u64(p + 96, g->n_params);
+    put_u64(p + 104, 0); /* reserved */
+    put_u64(p + 112, g->n_best);
+    p += PROG_FIXED;
+    for (uint64_t i = 0; i < g->n_best; i++, p += 8) put_f64(p, g->best[i]);
+}
+
+/* Write the whole model (total bytes, from model_bytes and, with a
+ * progress g, progress_bytes) to out; live: g is a running run's. */
+static void encode(const nn_net_t *net, const nn_optim_t *opt,
+                   const nn__progress *g, bool live, unsigned char *out,
+                   size_t total)
+{
+    uint32_t flags = payload_flags(net, opt) | (g ? FLAG_PROGRESS : 0);
+    const nn__progress *over = live ? g : NULL;
     unsigned char *p = encode_arch(out + HEADER_BYTES, net, flags);
-    p = encode_state(p, net);
+    p = encode_state(p, net, over);
     for (int i = 0; i < 2; i++) {
         const nn_scaler_t *s = nn_net_get_scaler(net, ROLES[i]);
         if (s) p = encode_scaler(p, s);
     }
-    if (opt) encode_optim(p, opt);
+    if (opt) p = encode_optim(p, opt, over);
+    if (g) encode_progress(p, g);
     size_t payload = total - HEADER_BYTES;
     memcpy(out, MAGIC, sizeof MAGIC);
     put_u32(out + 8, NN_MODEL_FORMAT_VERSION);
@@ -321,7 +365,7 @@ nn_status nn_model_save_mem(const nn_net_t *net, const nn_optim_t *opt,
     *size = total;
     if (!buf) return NN_OK;
     if (cap < total) return NN_ERR_SHAPE;
-    encode(net, opt, buf, total);
+    encode(net, opt, NULL, false, buf, total);
     return NN_OK;
 }
 
@@ -335,7 +379,64 @@ nn_status nn_model_save(const char *path, const nn_net_t *net,
     const nn_allocator *al = nn__net_allocator(net);
     unsigned char *buf = nn__alloc(al, total);
     if (!buf) return NN_ERR_NOMEM;
-    encode(net, opt, buf, total);
+    encode(net, opt, NULL, false, buf, total);
+    st = nn__save_file(path, buf, total, al, err);
+    nn__free(al, buf, total);
+    return st;
+}
+
+/* ------------------------------------------------------------ checkpoints */
+/* The checkpoint savers' checks: net and opt as for a model (opt
+ * required), the trainer's progress (*g; *live: a running run's) of net's
+ * parameter count; *total the bytes of the whole file. */
+static nn_status checkpoint_args(const nn_net_t *net, const nn_optim_t *opt,
+                                 const nn_trainer_t *tr, nn__progress *g,
+                                 bool *live, size_t *total)
+{
+    if (!net || !opt || !tr) return NN_ERR_INVALID;
+    size_t t, b;
+    nn_status st = check_save_args(net, opt, &t);
+    if (st) return st;
+    if (!nn__trainer_progress(tr, g, live)) return NN_ERR_STATE;
+    if (g->n_params != (uint64_t)nn_net_n_params(net)) return NN_ERR_INVALID;
+    /* n_best is 0 or n_params, which fits */
+    if (!nn__mul((size_t)g->n_best, 8, &b) || !nn__add(b, PROG_FIXED, &b) ||
+        !nn__add(t, b, total))
+        return NN_ERR_TOO_LARGE;
+    return NN_OK;
+}
+
+nn_status nn_checkpoint_save_mem(const nn_net_t *net, const nn_optim_t *opt,
+                                 const nn_trainer_t *trainer, void *buf,
+                                 size_t cap, size_t *size)
+{
+    nn__progress g;
+    bool live = false;
+    size_t total;
+    if (!size) return NN_ERR_INVALID;
+    nn_status st = checkpoint_args(net, opt, trainer, &g, &live, &total);
+    if (st) return st;
+    *size = total;
+    if (!buf) return NN_OK;
+    if (cap < total) return NN_ERR_SHAPE;
+    encode(net, opt, &g, live, buf, total);
+    return NN_OK;
+}
+
+nn_status nn_checkpoint_save(const char *path, const nn_net_t *net,
+                             const nn_optim_t *opt,
+                             const nn_trainer_t *trainer, nn_error_info *err)
+{
+    nn__progress g;
+    bool live = false;
+    size_t total;
+    if (!path || !*path) return NN_ERR_INVALID;
+    nn_status st = checkpoint_args(net, opt, trainer, &g, &live, &total);
+    if (st) return st;
+    const nn_allocator *al = nn__net_allocator(net);
+    unsigned char *buf = nn__alloc(al, total);
+    if (!buf) return NN_ERR_NOMEM;
+    encode(net, opt, &g, live, buf, total);
     st = nn__save_file(path, buf, total, al, err);
     nn__free(al, buf, total);
     return st;
@@ -527,8 +628,12 @@ static nn_status read_arch(reader *r, const nn_allocator *al,
     uint32_t known = r->version == 1
                          ? FLAG_OPTIM
                          : FLAG_OPTIM | FLAG_SCALER_IN | FLAG_SCALER_OUT;
+    if (r->version >= 3) known |= FLAG_PROGRESS;
     if (*flags & ~known)
         return bad(r, "unknown flags 0x%x", (unsigned)*flags);
+    if ((*flags & FLAG_PROGRESS) && !(*flags & FLAG_OPTIM))
+        return bad(r, "flags 0x%x: a training progress (bit 3) needs an "
+                   "optimizer (bit 0)", (unsigned)*flags);
     r->pos = HEADER_BYTES;
     nn_netspec_t *spec = NULL;
     st = nn_netspec_create(&spec, n_in, (nn_loss)lk, al);
@@ -731,9 +836,10 @@ static nn_status read_optim_state(reader *r, nn_optim_t *o, uint32_t kind,
 }
 
 /* The optimizer section (r at its start): settings, steps, state. Creates
- * the optimizer for net; *opt is set on NN_OK. */
+ * the optimizer for net; *opt is set on NN_OK. last: nothing may follow
+ * (else a progress section does). */
 static nn_status read_optim(reader *r, nn_net_t *net, const nn_allocator *al,
-                            nn_optim_t **opt)
+                            bool last, nn_optim_t **opt)
 {
     if (left(r) < OPT_FIXED) return bad(r, "truncated optimizer section");
     const size_t start = r->pos;
@@ -746,7 +852,7 @@ static nn_status read_optim(reader *r, nn_net_t *net, const nn_allocator *al,
     nn_status st = read_count(r, "optimizer state_len", 0,
                               (left(r) - 8) / 8, &len);
     if (st) return st;
-    if (left(r) != len * 8)
+    if (last && left(r) != len * 8)
         return bad(r, "%zu bytes after the optimizer state", left(r) - len * 8);
     /* the state is now bounded by the input's length */
     r->pos = start;
@@ -769,18 +875,158 @@ static nn_status read_optim(reader *r, nn_net_t *net, const nn_allocator *al,
     return NN_OK;
 }
 
+/* ------------------------------------------------------------ progress */
+/* A training progress being read: for a checkpoint load, the trainer that
+ * receives it (NULL: nn_model_load, which validates and ignores it) and the
+ * best copy, allocated through the trainer's allocator. */
+typedef struct prog_load {
+    nn_trainer_t *tr;
+    nn__progress g;
+    void *mem;
+    size_t bytes;
+} prog_load;
+
+/* The u64 / f64 at byte `at` of the input, r->pos set there (messages). */
+static uint64_t u64_at(reader *r, size_t at)
+{
+    r->pos = at;
+    return get_u64(r->p + at);
+}
+
+static double f64_at(reader *r, size_t at)
+{
+    r->pos = at;
+    return get_f64(r->p + at);
+}
+
+/* The counts must fit the trainer's (int64 result keys, size_t). */
+#define PROG_COUNT_MAX \
+    ((uint64_t)SIZE_MAX < (uint64_t)INT64_MAX ? (uint64_t)SIZE_MAX \
+                                              : (uint64_t)INT64_MAX)
+
+/* epoch, batch, rows, loss_sum, step, lr (o: the section's start). */
+static nn_status read_prog_counts(reader *r, size_t o, nn__progress *g)
+{
+    static const char *const names[3] = {"epoch", "batch", "rows"};
+    uint64_t *w[3] = {&g->epoch, &g->batch, &g->rows};
+    for (int i = 0; i < 3; i++)
+        if ((*w[i] = u64_at(r, o + 8 * (size_t)i)) > PROG_COUNT_MAX)
+            return bad(r, "progress %s %llu out of range", names[i],
+                       (unsigned long long)*w[i]);
+    if ((g->batch == 0) != (g->rows == 0) || g->rows < g->batch)
+        return bad(r, "progress: %llu rows in %llu batches",
+                   (unsigned long long)g->rows, (unsigned long long)g->batch);
+    g->loss_sum = f64_at(r, o + 24);
+    if (g->rows == 0 && get_u64(r->p + o + 24) != 0)
+        return bad(r, "progress loss sum %g with no rows", g->loss_sum);
+    g->step = u64_at(r, o + 32);
+    if (g->step > PROG_COUNT_MAX || g->step < g->batch ||
+        (g->epoch == 0 ? g->step != g->batch
+                       : g->step < g->epoch + g->batch))
+        return bad(r, "progress step %llu does not fit epoch %llu batch %llu",
+                   (unsigned long long)g->step, (unsigned long long)g->epoch,
+                   (unsigned long long)g->batch);
+    g->lr = f64_at(r, o + 40);
+    if (g->step == 0 ? get_u64(r->p + o + 40) != 0
+                     : !(g->lr > 0.0 && isfinite(g->lr)))
+        return bad(r, "progress lr %g out of range after %llu steps", g->lr,
+                   (unsigned long long)g->step);
+    return NN_OK;
+}
+
+/* best_epoch, best_val, bad, final_loss: the early-stopping state. */
+static nn_status read_prog_best(reader *r, size_t o, nn__progress *g)
+{
+    g->best_epoch = u64_at(r, o + 48);
+    if (g->best_epoch > g->epoch)
+        return bad(r, "progress best epoch %llu after epoch %llu",
+                   (unsigned long long)g->best_epoch,
+                   (unsigned long long)g->epoch);
+    g->best_val = f64_at(r, o + 56);
+    if (g->best_epoch == 0 ? g->best_val != INFINITY
+                           : isnan(g->best_val) || g->best_val == INFINITY)
+        return bad(r, "progress best val loss %g with best epoch %llu",
+                   g->best_val, (unsigned long long)g->best_epoch);
+    g->bad = u64_at(r, o + 64);
+    if (g->bad > g->epoch - g->best_epoch)
+        return bad(r, "progress: %llu epochs without improvement after epoch "
+                   "%llu", (unsigned long long)g->bad,
+                   (unsigned long long)g->best_epoch);
+    g->final_loss = f64_at(r, o + 72);
+    if (g->epoch == 0 && !isnan(g->final_loss))
+        return bad(r, "progress final loss %g before any epoch ended",
+                   g->final_loss);
+    return NN_OK;
+}
+
+/* Fingerprints, n_params, reserved, n_best and the bytes left. */
+static nn_status read_prog_sizes(reader *r, size_t o, const nn_net_t *net,
+                                 nn__progress *g)
+{
+    const size_t np = nn_net_n_params(net);
+    g->fp_settings = u64_at(r, o + 80);
+    g->fp_data = u64_at(r, o + 88);
+    g->n_params = u64_at(r, o + 96);
+    if (g->n_params != (uint64_t)np)
+        return bad(r, "progress n_params %llu, the network has %zu",
+                   (unsigned long long)g->n_params, np);
+    if (u64_at(r, o + 104) != 0)
+        return bad(r, "progress reserved field not 0");
+    g->n_best = u64_at(r, o + 112);
+    if (g->n_best != 0 && g->n_best != (uint64_t)np)
+        return bad(r, "progress n_best %llu (0 or n_params %zu expected)",
+                   (unsigned long long)g->n_best, np);
+    if (g->n_best && g->best_epoch == 0)
+        return bad(r, "progress holds best parameters but no best epoch");
+    r->pos = o + PROG_FIXED;
+    if (left(r) / 8 < g->n_best)
+        return bad(r, "truncated training progress: %llu best parameters "
+                   "in %zu bytes", (unsigned long long)g->n_best, left(r));
+    if (left(r) != 8 * (size_t)g->n_best)
+        return bad(r, "%zu bytes after the training progress",
+                   left(r) - 8 * (size_t)g->n_best);
+    return NN_OK;
+}
+
+/* The progress section (r at its start), every field checked; for a
+ * checkpoint load, the best copy decoded into memory of pl->tr's. */
+static nn_status read_progress(reader *r, const nn_net_t *net, prog_load *pl)
+{
+    if (left(r) < PROG_FIXED) return bad(r, "truncated training progress");
+    const size_t o = r->pos;
+    nn__progress *g = &pl->g;
+    memset(g, 0, sizeof *g);
+    nn_status st = read_prog_counts(r, o, g);
+    if (!st) st = read_prog_best(r, o, g);
+    if (!st) st = read_prog_sizes(r, o, net, g);
+    if (st || !pl->tr || !g->n_best) return st;
+    pl->bytes = 8 * (size_t)g->n_best; /* bounded by the input's length */
+    double *b = nn__alloc(nn__trainer_allocator(pl->tr), pl->bytes);
+    if (!b) return NN_ERR_NOMEM;
+    for (size_t i = 0; i < g->n_best; i++, r->pos += 8)
+        b[i] = get_f64(r->p + r->pos);
+    pl->mem = b;
+    g->best = b;
+    return NN_OK;
+}
+
 /* ------------------------------------------------------------ whole model */
 /* Everything after the parameters: the scalers the flags announce, then the
- * optimizer or the end of the input. */
+ * optimizer (and the training progress) or the end of the input. */
 static nn_status read_tail(reader *r, nn_net_t *net, uint32_t flags,
-                           const nn_allocator *al, nn_optim_t **opt)
+                           const nn_allocator *al, nn_optim_t **opt,
+                           prog_load *pl)
 {
     for (int i = 0; i < 2; i++) {
         if (!(flags & ROLE_FLAGS[i])) continue;
         nn_status st = read_scaler(r, net, i, al);
         if (st) return st;
     }
-    if (flags & FLAG_OPTIM) return read_optim(r, net, al, opt);
+    const bool prog = (flags & FLAG_PROGRESS) != 0;
+    if (flags & FLAG_OPTIM) {
+        nn_status st = read_optim(r, net, al, !prog, opt);
+        return st || !prog ? st : read_progress(r, net, pl);
+    }
     if (left(r) != 0)
         return bad(r, "%zu unexpected bytes after the %s", left(r),
                    flags ? "scalers" : "parameters");
@@ -820,8 +1066,8 @@ static nn_status read_net(reader *r, const nn_allocator *al, uint32_t *flags,
  * requested) hold new objects. */
 static nn_status load_bytes(const unsigned char *buf, size_t size,
                             const char *name, nn_net_t **net_out,
-                            nn_optim_t **opt_out, const nn_allocator *user,
-                            nn_error_info *err)
+                            nn_optim_t **opt_out, nn_trainer_t *trainer,
+                            const nn_allocator *user, nn_error_info *err)
 {
     reader r = {.p = buf, .size = size, .pos = 0, .name = name, .err = err};
     nn_status st = check_header(&r);
@@ -831,13 +1077,21 @@ static nn_status load_bytes(const unsigned char *buf, size_t size,
     uint32_t flags = 0;
     nn_net_t *net = NULL;
     nn_optim_t *opt = NULL;
+    prog_load pl = {.tr = trainer};
     st = read_net(&r, &al, &flags, &net);
-    if (!st) st = read_tail(&r, net, flags, &al, &opt);
+    if (!st && trainer && !(flags & FLAG_PROGRESS)) {
+        r.pos = PROG_FLAGS_AT;
+        st = bad(&r, "no training progress (flags 0x%x): a model file, not "
+                 "a checkpoint", (unsigned)flags);
+    }
+    if (!st) st = read_tail(&r, net, flags, &al, &opt, &pl);
     if (st) {
+        if (pl.mem) nn__free(nn__trainer_allocator(trainer), pl.mem, pl.bytes);
         nn_optim_destroy(opt);
         nn_net_destroy(net);
         return st;
     }
+    if (trainer) nn__trainer_adopt(trainer, &pl.g, pl.mem, pl.bytes);
     *net_out = net;
     if (opt_out) *opt_out = opt;
     else nn_optim_destroy(opt);
@@ -854,7 +1108,7 @@ nn_status nn_model_load_mem(const void *buf, size_t size, nn_net_t **net,
         set_err(err, "", 0, "empty input");
         return NN_ERR_FORMAT;
     }
-    return load_bytes(buf, size, "", net, opt, alloc, err);
+    return load_bytes(buf, size, "", net, opt, NULL, alloc, err);
 }
 
 /* Open path for reading without waiting on a FIFO that has no writer
@@ -912,10 +1166,11 @@ io:;
     return NN_ERR_IO;
 }
 
-nn_status nn_model_load(const char *path, nn_net_t **net, nn_optim_t **opt,
-                        const nn_allocator *alloc, nn_error_info *err)
+/* nn_model_load, and nn_checkpoint_load with a trainer. */
+static nn_status load_path(const char *path, nn_net_t **net, nn_optim_t **opt,
+                           nn_trainer_t *trainer, const nn_allocator *alloc,
+                           nn_error_info *err)
 {
-    if (!path || !net || !nn__allocator_valid(alloc)) return NN_ERR_INVALID;
     bool regular = false;
     uint64_t fsize = UINT64_MAX;
     size_t got = 0;
@@ -950,8 +1205,51 @@ nn_status nn_model_load(const char *path, nn_net_t **net, nn_optim_t **opt,
                  got < want ? "" : "over ", got - HEADER_BYTES,
                  (unsigned long long)plen);
     } else {
-        st = load_bytes(buf, got, path, net, opt, alloc, err);
+        st = load_bytes(buf, got, path, net, opt, trainer, alloc, err);
     }
     nn__free(&al, buf, cap);
     return st;
+}
+
+nn_status nn_model_load(const char *path, nn_net_t **net, nn_optim_t **opt,
+                        const nn_allocator *alloc, nn_error_info *err)
+{
+    if (!path || !net || !nn__allocator_valid(alloc)) return NN_ERR_INVALID;
+    return load_path(path, net, opt, NULL, alloc, err);
+}
+
+/* The checkpoint loaders' own checks: every out-parameter, and no run of
+ * the trainer in progress (a callback replacing its progress). */
+static nn_status checkpoint_load_args(nn_net_t **net, nn_optim_t **opt,
+                                      const nn_trainer_t *trainer,
+                                      const nn_allocator *alloc)
+{
+    if (!net || !opt || !trainer || !nn__allocator_valid(alloc))
+        return NN_ERR_INVALID;
+    return nn__trainer_running(trainer) ? NN_ERR_STATE : NN_OK;
+}
+
+nn_status nn_checkpoint_load(const char *path, nn_net_t **net,
+                             nn_optim_t **opt, nn_trainer_t *trainer,
+                             const nn_allocator *alloc, nn_error_info *err)
+{
+    nn_status st = checkpoint_load_args(net, opt, trainer, alloc);
+    if (st) return st;
+    if (!path) return NN_ERR_INVALID;
+    return load_path(path, net, opt, trainer, alloc, err);
+}
+
+nn_status nn_checkpoint_load_mem(const void *buf, size_t size, nn_net_t **net,
+                                 nn_optim_t **opt, nn_trainer_t *trainer,
+                                 const nn_allocator *alloc,
+                                 nn_error_info *err)
+{
+    nn_status st = checkpoint_load_args(net, opt, trainer, alloc);
+    if (st) return st;
+    if (!buf && size > 0) return NN_ERR_INVALID;
+    if (size == 0) {
+        set_err(err, "", 0, "empty input");
+        return NN_ERR_FORMAT;
+    }
+    return load_bytes(buf, size, "", net, opt, trainer, alloc, err);
 }

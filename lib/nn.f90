@@ -154,10 +154,12 @@ module nn
   integer(c_int32_t), parameter :: NN_TRAIN_LR_MIN = 410
   integer(c_int32_t), parameter :: NN_TRAIN_WARMUP_STEPS = 411
   integer(c_int32_t), parameter :: NN_TRAIN_REPORT_EVERY = 412
+  integer(c_int32_t), parameter :: NN_TRAIN_RESUME = 413
   integer(c_int32_t), parameter :: NN_TRAIN_EPOCHS_RUN = 450
   integer(c_int32_t), parameter :: NN_TRAIN_BEST_EPOCH = 451
   integer(c_int32_t), parameter :: NN_TRAIN_STOPPED_EARLY = 452
   integer(c_int32_t), parameter :: NN_TRAIN_STEPS_RUN = 453
+  integer(c_int32_t), parameter :: NN_TRAIN_PAUSED = 454
   integer(c_int32_t), parameter :: NN_TRAIN_BEST_VAL_LOSS = 460
   integer(c_int32_t), parameter :: NN_TRAIN_FINAL_LOSS = 461
   integer(c_int32_t), parameter :: NN_TRAIN_SECONDS = 462
@@ -188,6 +190,7 @@ module nn
   integer(c_int32_t), parameter :: NN_NAME_COLUMN = 4
   integer(c_int32_t), parameter :: NN_REPORT_BATCH = 0
   integer(c_int32_t), parameter :: NN_REPORT_EPOCH = 1
+  integer(c_int32_t), parameter :: NN_REPORT_PAUSE = 2
   integer(c_int32_t), parameter :: NN_MODEL_FORMAT_VERSION = 3
 
   ! ---------------------------------------------------------------- structs
@@ -1225,6 +1228,50 @@ module nn
       type(c_ptr), value :: err
       integer(c_int32_t) :: nn_model_load_mem
     end function nn_model_load_mem
+    function nn_checkpoint_save(path, net, opt, trainer, err) &
+        bind(c, name='nn_checkpoint_save')
+      import
+      character(kind=c_char), intent(in) :: path(*)
+      type(c_ptr), value :: net
+      type(c_ptr), value :: opt
+      type(c_ptr), value :: trainer
+      type(c_ptr), value :: err
+      integer(c_int32_t) :: nn_checkpoint_save
+    end function nn_checkpoint_save
+    function nn_checkpoint_save_mem(net, opt, trainer, buf, cap, size) &
+        bind(c, name='nn_checkpoint_save_mem')
+      import
+      type(c_ptr), value :: net
+      type(c_ptr), value :: opt
+      type(c_ptr), value :: trainer
+      type(c_ptr), value :: buf
+      integer(c_size_t), value :: cap
+      integer(c_size_t), intent(out) :: size
+      integer(c_int32_t) :: nn_checkpoint_save_mem
+    end function nn_checkpoint_save_mem
+    function nn_checkpoint_load(path, net, opt, trainer, alloc, err) &
+        bind(c, name='nn_checkpoint_load')
+      import
+      character(kind=c_char), intent(in) :: path(*)
+      type(c_ptr), intent(out) :: net
+      type(c_ptr), intent(out) :: opt
+      type(c_ptr), value :: trainer
+      type(c_ptr), value :: alloc
+      type(c_ptr), value :: err
+      integer(c_int32_t) :: nn_checkpoint_load
+    end function nn_checkpoint_load
+    function nn_checkpoint_load_mem(buf, size, net, opt, trainer, alloc, err) &
+        bind(c, name='nn_checkpoint_load_mem')
+      import
+      type(c_ptr), value :: buf
+      integer(c_size_t), value :: size
+      type(c_ptr), intent(out) :: net
+      type(c_ptr), intent(out) :: opt
+      type(c_ptr), value :: trainer
+      type(c_ptr), value :: alloc
+      type(c_ptr), value :: err
+      integer(c_int32_t) :: nn_checkpoint_load_mem
+    end function nn_checkpoint_load_mem
     ! experimental (declared in nn.h only under NN_EXPERIMENTAL; exported)
     function nn_ctx_layer_output(ctx, layer) bind(c, name='nn_ctx_layer_output')
       import
@@ -1350,6 +1397,10 @@ module nn
     procedure :: set_grad_hook => trainer_set_grad_hook
     procedure :: set_shards => trainer_set_shards
     procedure :: train => trainer_train
+    procedure :: checkpoint_save => trainer_checkpoint_save
+    procedure :: checkpoint_load => trainer_checkpoint_load
+    procedure :: checkpoint_save_mem => trainer_checkpoint_save_mem
+    procedure :: checkpoint_load_mem => trainer_checkpoint_load_mem
     final :: trainer_final
   end type nn_trainer
 
@@ -1437,7 +1488,9 @@ module nn
       optim_state_view, optim_get_state, optim_set_state, trainer_create, &
       trainer_set_i64, trainer_set_i32, trainer_set_real, trainer_get_i64, &
       trainer_get_i32, trainer_get_real, trainer_set_report, &
-      trainer_set_grad_hook, trainer_set_shards, trainer_train, data_create, &
+      trainer_set_grad_hook, trainer_set_shards, trainer_train, &
+      trainer_checkpoint_save, trainer_checkpoint_load, &
+      trainer_checkpoint_save_mem, trainer_checkpoint_load_mem, data_create, &
       data_set_labels, data_set_targets, data_take_targets, data_load_idx, &
       data_load_idx_labels, data_load_csv, data_read_csv, data_name, data_rows, data_cols, data_x, &
       data_labels, data_n_classes, data_n_targets, data_targets, data_one_hot, &
@@ -2705,6 +2758,70 @@ contains
     integer(c_int32_t) :: st
     st = nn_train(this%ptr, net%ptr, opt%ptr, train%ptr, hptr(val))
   end function trainer_train
+
+  ! A checkpoint of net, opt and this trainer's progress (of the run in
+  ! progress when called from its report callback); see nn_checkpoint_save.
+  function trainer_checkpoint_save(this, path, net, opt, err) result(st)
+    class(nn_trainer), intent(in) :: this
+    character(len=*), intent(in) :: path
+    type(nn_net), intent(in) :: net
+    type(nn_optim), intent(in) :: opt
+    type(nn_error_info), intent(inout), optional, target :: err
+    integer(c_int32_t) :: st
+    st = nn_checkpoint_save(c_str(path), net%ptr, opt%ptr, this%ptr, &
+        err_ptr(err))
+  end function trainer_checkpoint_save
+
+  ! Replace net and opt by a checkpoint's, and this trainer's progress by
+  ! its progress (the settings stay: set them, then NN_TRAIN_RESUME).
+  function trainer_checkpoint_load(this, path, net, opt, alloc, err) result(st)
+    class(nn_trainer), intent(inout) :: this
+    character(len=*), intent(in) :: path
+    type(nn_net), intent(inout) :: net
+    type(nn_optim), intent(inout) :: opt
+    type(nn_allocator), intent(in), optional, target :: alloc
+    type(nn_error_info), intent(inout), optional, target :: err
+    integer(c_int32_t) :: st
+    type(c_ptr) :: p, o
+    st = nn_checkpoint_load(c_str(path), p, o, this%ptr, alloc_ptr(alloc), &
+        err_ptr(err))
+    if (st == NN_OK) call adopt_loaded(net, p, o, opt)
+  end function trainer_checkpoint_load
+
+  ! The checkpoint as bytes in buf (allocated to its size; untouched on
+  ! failure).
+  function trainer_checkpoint_save_mem(this, buf, net, opt) result(st)
+    class(nn_trainer), intent(in) :: this
+    integer(c_int8_t), allocatable, intent(inout) :: buf(:)
+    type(nn_net), intent(in) :: net
+    type(nn_optim), intent(in) :: opt
+    integer(c_int32_t) :: st
+    integer(c_int8_t), allocatable, target :: tmp(:)
+    integer(c_size_t) :: need, n
+    st = nn_checkpoint_save_mem(net%ptr, opt%ptr, this%ptr, c_null_ptr, &
+        0_c_size_t, need)
+    if (st /= NN_OK) return
+    allocate(tmp(need))
+    st = nn_checkpoint_save_mem(net%ptr, opt%ptr, this%ptr, c_loc(tmp), need, n)
+    if (st == NN_OK) call move_alloc(tmp, buf)
+  end function trainer_checkpoint_save_mem
+
+  function trainer_checkpoint_load_mem(this, buf, net, opt, alloc, err) &
+      result(st)
+    class(nn_trainer), intent(inout) :: this
+    integer(c_int8_t), intent(in), target, contiguous :: buf(:)
+    type(nn_net), intent(inout) :: net
+    type(nn_optim), intent(inout) :: opt
+    type(nn_allocator), intent(in), optional, target :: alloc
+    type(nn_error_info), intent(inout), optional, target :: err
+    integer(c_int32_t) :: st
+    type(c_ptr) :: p, o
+    st = NN_ERR_FORMAT  ! an empty buffer, as the C call reports it
+    if (size(buf) == 0) return
+    st = nn_checkpoint_load_mem(c_loc(buf), size(buf, kind=c_size_t), p, o, &
+        this%ptr, alloc_ptr(alloc), err_ptr(err))
+    if (st == NN_OK) call adopt_loaded(net, p, o, opt)
+  end function trainer_checkpoint_load_mem
 
   ! ================================================================ nn_data
   ! A data set from a copy of X: X(m, n), or X(n, m) with NN_ROW_MAJOR.

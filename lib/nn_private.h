@@ -307,6 +307,42 @@ double *nn__net_forward(const nn_net_t *net, nn_ctx_t *ctx, size_t m,
  * pass (m rows) when it holds logits: the numbers nn_net_predict returns. */
 void nn__net_finish_outputs(const nn_net_t *net, size_t m, double *O);
 
+/* ------------------------------------------------------------ progress
+ * (train.c, model.c) Where a training run stands: what its remaining steps
+ * depend on besides the network and the optimizer (docs/TRAINING.md,
+ * "Pausing and resuming"; the checkpoint section of docs/FORMAT.md). */
+typedef struct nn__progress {
+    uint64_t epoch;      /* 0-based epoch of the next batch = epochs ended */
+    uint64_t batch;      /* batches of that epoch done                     */
+    uint64_t rows;       /* their training rows                            */
+    double loss_sum;     /* the sum of those rows' losses                  */
+    uint64_t step;       /* global steps taken                             */
+    double lr;           /* rate of the last step (0 before any)           */
+    uint64_t best_epoch; /* 1-based epoch of the best val loss, 0: none    */
+    double best_val;     /* that loss (+Inf: none)                         */
+    uint64_t bad;        /* epochs in a row without a better one           */
+    double final_loss;   /* train loss of the last epoch ended (NaN: none) */
+    uint64_t fp_settings, fp_data, n_params; /* fingerprints               */
+    uint64_t n_best;     /* 0 or n_params                                  */
+    const double *best;  /* the best parameters (n_best values)            */
+    /* a run in progress only (not stored): the base rate and the net's
+     * reduction at the call, which a checkpoint saves in place of the
+     * scheduled rate and a sharded run's SUM */
+    double lr0;
+    int32_t reduction;
+} nn__progress;
+/* The progress a checkpoint of tr would hold (*live: that of the run in
+ * progress, reported from its callback); false when it holds none. */
+bool nn__trainer_progress(const nn_trainer_t *tr, nn__progress *p,
+                          bool *live);
+/* True during an nn_train call on tr. */
+bool nn__trainer_running(const nn_trainer_t *tr);
+const nn_allocator *nn__trainer_allocator(const nn_trainer_t *tr);
+/* Replace tr's progress with *p, whose best copy lies in mem (bytes
+ * allocated through tr's allocator, or NULL), which tr then owns. */
+void nn__trainer_adopt(nn_trainer_t *tr, const nn__progress *p, void *mem,
+                       size_t bytes);
+
 /* ------------------------------------------------------------ data sets
  * (data.c) A read-only view of a data set's arrays: m rows of n features
  * (row-major, contiguous), and either labels (k = 0, Y = NULL) or dense

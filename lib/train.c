@@ -45,7 +45,21 @@
  * parameters, the optimizer's state, step count and learning rate, and the
  * net's dropout generator as they were at the call; the gradient array holds
  * what the failed batch left there and is not current. The trainer's results
- * keep those of its previous run. */
+ * keep those of its previous run.
+ *
+ * Pausing and resuming: a report callback's NN_REPORT_PAUSE ends the run at
+ * once without restoring the best weights, and the trainer keeps the run's
+ * progress (nn__progress: epoch, batch, the epoch's loss sums, the global
+ * step, the early-stopping state, fingerprints) with the best copy in the
+ * run's own block, which it then keeps instead of freeing (so nothing is
+ * allocated at the end of a run, where a failure could not be undone).
+ * NN_TRAIN_RESUME continues it: the generator draws the split and the
+ * shuffles of the epochs ended without training, the first epoch skips the
+ * batches done, and the step, rate, loss sums, best loss and copy, and
+ * patience count go on from the progress, so every later step sees exactly
+ * the numbers the run never paused would. While a run is in progress the
+ * trainer points to it (live), so a checkpoint written from the callback
+ * holds the progress at that report. */
 #include "nn_private.h"
 
 #include <float.h>
@@ -55,10 +69,10 @@
 
 static const double PI = 3.14159265358979323846;
 
-/* Settings keys are NN_TRAIN_EPOCHS .. NN_TRAIN_REPORT_EVERY; both value
- * arrays are indexed by key - NN_TRAIN_EPOCHS (each key uses one of them). */
+/* Settings keys are NN_TRAIN_EPOCHS .. NN_TRAIN_RESUME; both value arrays
+ * are indexed by key - NN_TRAIN_EPOCHS (each key uses one of them). */
 #define KEY0 NN_TRAIN_EPOCHS
-#define NSET (NN_TRAIN_REPORT_EVERY - NN_TRAIN_EPOCHS + 1)
+#define NSET (NN_TRAIN_RESUME - NN_TRAIN_EPOCHS + 1)
 #define IV(tr, key) ((tr)->iv[(key) - KEY0])
 #define RV(tr, key) ((tr)->rv[(key) - KEY0])
 /* Counts (epochs, rows, steps) are stored as size_t. */
@@ -67,7 +81,7 @@ static const double PI = 3.14159265358979323846;
 
 typedef struct results {
     size_t epochs_run, best_epoch, steps_run;
-    int32_t stopped_early;
+    int32_t stopped_early, paused;
     double best_val_loss, final_loss, seconds;
 } results;
 
@@ -83,6 +97,11 @@ struct nn_trainer {
     nn_allsum_fn allsum;  /* NULL: not sharded                          */
     void *allsum_ctx;
     results res; /* of the last successful run */
+    bool have;           /* held: a paused run's or a checkpoint's progress */
+    nn__progress held;
+    void *held_mem;      /* the storage of held.best, or NULL */
+    size_t held_bytes;
+    struct run *live;    /* the run in progress (during nn_train) */
 };
 
 /* ------------------------------------------------------------ settings */
@@ -94,7 +113,7 @@ static bool is_real_key(int32_t key)
 
 static bool is_int_key(int32_t key)
 {
-    return key >= KEY0 && key <= NN_TRAIN_REPORT_EVERY && !is_real_key(key);
+    return key >= KEY0 && key <= NN_TRAIN_RESUME && !is_real_key(key);
 }
 
 /* The bounds are params.c's (those nn_param_info reports); counts must
@@ -120,6 +139,7 @@ static void set_defaults(nn_trainer_t *tr)
     RV(tr, NN_TRAIN_LR_MIN) = 0.0;
     IV(tr, NN_TRAIN_WARMUP_STEPS) = 0;
     IV(tr, NN_TRAIN_REPORT_EVERY) = 0;
+    IV(tr, NN_TRAIN_RESUME) = 0;
     tr->shards = 1;
     tr->res = (results){.best_val_loss = NAN, .final_loss = NAN,
                         .seconds = NAN};
@@ -144,6 +164,7 @@ void nn_trainer_destroy(nn_trainer_t *trainer)
 {
     if (!trainer) return;
     nn_allocator al = trainer->al;
+    nn__free(&al, trainer->held_mem, trainer->held_bytes);
     nn__free(&al, trainer, sizeof *trainer);
 }
 
@@ -166,6 +187,7 @@ nn_status nn_trainer_get_int(const nn_trainer_t *trainer, int32_t key,
     case NN_TRAIN_BEST_EPOCH: *value = (int64_t)r->best_epoch; break;
     case NN_TRAIN_STOPPED_EARLY: *value = r->stopped_early; break;
     case NN_TRAIN_STEPS_RUN: *value = (int64_t)r->steps_run; break;
+    case NN_TRAIN_PAUSED: *value = r->paused; break;
     default:
         if (!is_int_key(key)) return NN_ERR_INVALID;
         *value = IV(trainer, key);
@@ -230,6 +252,12 @@ nn_status nn_trainer_set_shards(nn_trainer_t *trainer, size_t index,
 }
 
 /* ------------------------------------------------------------ a run */
+/* Progress through one epoch. */
+typedef struct epoch_acc {
+    size_t e, b, rows; /* 0-based epoch, batches and rows done */
+    double sum, t0;    /* sum of per-row losses; start time */
+} epoch_acc;
+
 typedef struct run {
     const nn_trainer_t *tr;
     nn_net_t *net;
@@ -258,13 +286,13 @@ typedef struct run {
     double best_val; /* best validation loss so far */
     size_t bad;      /* epochs in a row without a better one */
     results res;
+    epoch_acc acc;    /* the epoch in progress */
+    bool epoch_done;  /* acc.e has ended (its report, or after it) */
+    double last_loss; /* train loss of the last epoch ended */
+    bool resume, paused;
+    uint64_t fp_set, fp_data; /* fingerprints of the settings and data */
+    bool have_fp_data;        /* fp_data computed (once, when needed) */
 } run;
-
-/* Progress through one epoch. */
-typedef struct epoch_acc {
-    size_t e, b, rows; /* 0-based epoch, batches and rows done */
-    double sum, t0;    /* sum of per-row losses; start time */
-} epoch_acc;
 
 static double now_s(void)
 {
@@ -336,6 +364,108 @@ static nn_status run_setup(run *r, nn_trainer_t *tr, nn_net_t *net,
     return st;
 }
 
+/* ------------------------------------------------------------ fingerprints */
+/* 64-bit fingerprints of what shapes a run's trajectory besides the net and
+ * optimizer state, compared when a run resumes. One multiply-rotate round
+ * per 64-bit word and a splitmix64 finish; they catch a changed setting or
+ * data set, not an adversary. The data's is a pass over every value, so it
+ * is computed only when a run resumes or its progress is kept or saved. */
+static uint64_t fp_word(uint64_t h, uint64_t w)
+{
+    h ^= w * 0x9E3779B97F4A7C15u;
+    h = (h << 27 | h >> 37) * 0xC2B2AE3D27D4EB4Fu;
+    return h + 0x165667B19E3779F9u;
+}
+
+static uint64_t fp_reals(uint64_t h, const double *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t w;
+        memcpy(&w, &p[i], sizeof w);
+        h = fp_word(h, w);
+    }
+    return h;
+}
+
+static uint64_t fp_end(uint64_t h)
+{
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9u;
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBu;
+    return h ^ (h >> 31);
+}
+
+/* Every setting but EPOCHS (a resumed run may change it), REPORT_EVERY and
+ * RESUME, then the optimizer's kind and the base rate lr0. */
+static uint64_t fp_settings(const run *r)
+{
+    const nn_trainer_t *tr = r->tr;
+    uint64_t h = fp_word(0, 1); /* the version of this rule */
+    for (int32_t key = NN_TRAIN_BATCH_SIZE; key <= NN_TRAIN_WARMUP_STEPS;
+         key++)
+        h = is_real_key(key) ? fp_reals(h, &RV(tr, key), 1)
+                             : fp_word(h, (uint64_t)IV(tr, key));
+    int64_t kind = 0;
+    nn_optim_get_int(r->opt, NN_OPTIM_KIND, &kind);
+    h = fp_word(h, (uint64_t)kind);
+    return fp_end(fp_reals(h, &r->lr0, 1));
+}
+
+/* A data set's shape, kind of targets and every value (v->m 0: none). */
+static uint64_t fp_view(uint64_t h, const nn__dview *v)
+{
+    h = fp_word(fp_word(fp_word(h, v->m), v->n), v->k);
+    h = fp_word(h, v->labels ? 1 : 0);
+    h = fp_reals(h, v->X, v->m * v->n);
+    if (v->labels)
+        for (size_t i = 0; i < v->m; i++)
+            h = fp_word(h, (uint64_t)(uint32_t)v->labels[i]);
+    else if (v->Y)
+        h = fp_reals(h, v->Y, v->m * v->k);
+    return h;
+}
+
+static uint64_t fp_data(run *r)
+{
+    if (!r->have_fp_data)
+        r->fp_data = fp_end(fp_view(fp_view(fp_word(0, 1), &r->tv), &r->vv));
+    r->have_fp_data = true;
+    return r->fp_data;
+}
+
+/* ------------------------------------------------------------ resuming */
+/* Whether progress p can be this run's: its counts against the batches
+ * per epoch, the epochs planned (not fewer than those begun) and the
+ * rows; the early-stopping state against the validation settings. A
+ * fingerprinted progress meets them all; a hand-made one may not. */
+static bool progress_fits(const run *r, const nn__progress *p)
+{
+    const uint64_t nb = r->batches;
+    if (p->batch > nb || p->epoch > r->epochs ||
+        (p->batch > 0 && p->epoch == r->epochs))
+        return false;
+    uint64_t rows = p->batch == nb ? r->m_tr : p->batch * r->B;
+    if (p->rows != rows || p->step != p->epoch * nb + p->batch) return false;
+    bool best = r->keep_best && p->best_epoch > 0;
+    if (p->n_best != (best ? r->P : 0)) return false;
+    if (!r->have_val) return p->best_epoch == 0 && p->bad == 0;
+    return p->best_epoch <= p->epoch && p->bad == p->epoch - p->best_epoch;
+}
+
+/* NN_TRAIN_RESUME: the trainer must hold a progress of this very run. */
+static nn_status check_resume(run *r)
+{
+    const nn_trainer_t *tr = r->tr;
+    r->fp_set = fp_settings(r);
+    r->resume = IV(tr, NN_TRAIN_RESUME) != 0;
+    if (!r->resume) return NN_OK;
+    if (!tr->have) return NN_ERR_STATE;
+    const nn__progress *p = &tr->held;
+    if (p->fp_settings != r->fp_set || p->n_params != r->P ||
+        !progress_fits(r, p) || p->fp_data != fp_data(r))
+        return NN_ERR_INVALID;
+    return NN_OK;
+}
+
 /* The block's size: the context (cb bytes, a multiple of sizeof(double)),
  * the doubles (gx, gy, best, backup: *nd of them), the row order (size_t),
  * then the gathered labels (int32), each part keeping the alignment of the
@@ -403,6 +533,7 @@ static void run_begin(run *r)
     nn__net_get_drop_state(r->net, &r->drop_seed0, &r->drop_step0);
     r->res = (results){.best_val_loss = NAN, .final_loss = NAN};
     r->best_val = INFINITY;
+    r->last_loss = NAN;
     nn__rng_seed(&r->rng, (uint64_t)IV(r->tr, NN_TRAIN_SEED));
     const size_t m = r->tv.m;
     size_t need = r->n_val, nt = 0, nv = 0;
@@ -417,6 +548,67 @@ static void run_begin(run *r)
         } else {
             r->rows[nt++] = i;
         }
+    }
+}
+
+/* One Fisher–Yates shuffle of the training rows, in place: the order of
+ * epoch e is that of epoch e-1 shuffled once more. */
+static void shuffle_rows(run *r)
+{
+    size_t *tr = r->rows;
+    for (size_t i = r->m_tr - 1; i > 0; i--) {
+        size_t j = rng_index(&r->rng, i + 1), tmp = tr[i];
+        tr[i] = tr[j];
+        tr[j] = tmp;
+    }
+}
+
+/* A resumed run (after run_begin's split): the progress's counts, sums and
+ * early-stopping state, the best copy, and the shuffles of the epochs
+ * ended, drawn again without training; epoch p->epoch's own shuffle comes
+ * in run_epochs as in any epoch. */
+static void resume_begin(run *r)
+{
+    const nn__progress *p = &r->tr->held;
+    r->t = (size_t)p->step;
+    r->lr = p->lr;
+    r->best_val = p->best_val;
+    r->bad = (size_t)p->bad;
+    r->last_loss = p->final_loss;
+    r->res.epochs_run = (size_t)p->epoch;
+    r->res.best_epoch = (size_t)p->best_epoch;
+    r->res.best_val_loss = p->best_epoch ? p->best_val : NAN;
+    r->res.final_loss = p->final_loss;
+    if (p->n_best) memcpy(r->best, p->best, r->P * sizeof(double));
+    r->acc = (epoch_acc){.e = (size_t)p->epoch, .b = (size_t)p->batch,
+                         .rows = (size_t)p->rows, .sum = p->loss_sum};
+    if (IV(r->tr, NN_TRAIN_SHUFFLE))
+        for (uint64_t e = 0; e < p->epoch; e++) shuffle_rows(r);
+}
+
+/* The progress of the run as it stands (consistent at every report). */
+static void run_progress(run *r, nn__progress *p)
+{
+    const epoch_acc *a = &r->acc;
+    const bool done = r->epoch_done;
+    *p = (nn__progress){.epoch = done ? a->e + 1 : a->e,
+                        .batch = done ? 0 : a->b,
+                        .rows = done ? 0 : a->rows,
+                        .loss_sum = done ? 0.0 : a->sum,
+                        .step = r->t,
+                        .lr = r->lr,
+                        .best_epoch = r->res.best_epoch,
+                        .best_val = r->best_val,
+                        .bad = r->bad,
+                        .final_loss = r->last_loss,
+                        .fp_settings = r->fp_set,
+                        .fp_data = fp_data(r),
+                        .n_params = r->P,
+                        .lr0 = r->lr0,
+                        .reduction = (int32_t)r->red0};
+    if (r->keep_best && r->res.best_epoch > 0) {
+        p->n_best = r->P;
+        p->best = r->best;
     }
 }
 
@@ -495,26 +687,42 @@ static nn_status agree(const nn_trainer_t *tr, nn_status local)
 /* The start of a sharded run: every shard set up (else the smallest
  * failing status everywhere), and a gradient hook on every shard or on none
  * (one agreement per step follows a hook: a hook on some shards only would
- * pair collectives of different steps). */
+ * pair collectives of different steps); likewise NN_TRAIN_RESUME (shards
+ * resuming at different points would pair different steps). */
 static nn_status shard_setup(const nn_trainer_t *tr, nn_status local)
 {
     nn_status st = agree(tr, local);
     if (st) return st;
-    double v[2] = {tr->hook ? 1.0 : 0.0, 1.0};
-    st = tr->allsum(v, 2, tr->allsum_ctx);
-    if (!st && v[0] != 0.0 && v[0] != v[1]) st = NN_ERR_INVALID;
+    double v[3] = {tr->hook ? 1.0 : 0.0, 1.0,
+                   IV(tr, NN_TRAIN_RESUME) ? 1.0 : 0.0};
+    st = tr->allsum(v, 3, tr->allsum_ctx);
+    if (!st && ((v[0] != 0.0 && v[0] != v[1]) ||
+                (v[2] != 0.0 && v[2] != v[1])))
+        st = NN_ERR_INVALID;
     return st;
 }
 
-/* Whether any shard asked to stop (the answer of every shard's callback,
- * which may differ between shards or be absent on some). */
-static nn_status agree_stop(const run *r, bool *stop)
+/* A callback's answer: 0 go on, NN_REPORT_PAUSE pause, else stop. */
+static void answer(const nn_trainer_t *tr, const nn_report *rep, bool *stop,
+                   bool *pause)
+{
+    int32_t a = tr->report ? tr->report(rep, tr->report_ctx) : 0;
+    *pause = a == NN_REPORT_PAUSE;
+    *stop = a != 0;
+}
+
+/* Whether any shard asked to stop or to pause (the answer of every shard's
+ * callback, which may differ between shards or be absent on some); a pause
+ * anywhere pauses all, as it keeps a state a stop could still be made
+ * from. */
+static nn_status agree_stop(const run *r, bool *stop, bool *pause)
 {
     const nn_trainer_t *tr = r->tr;
     if (!tr->allsum) return NN_OK;
-    double v = *stop ? 1.0 : 0.0;
-    nn_status st = tr->allsum(&v, 1, tr->allsum_ctx);
-    *stop = v != 0.0;
+    double v[2] = {*stop ? 1.0 : 0.0, *pause ? 1.0 : 0.0};
+    nn_status st = tr->allsum(v, 2, tr->allsum_ctx);
+    *pause = v[1] != 0.0;
+    *stop = *pause || v[0] != 0.0;
     return st;
 }
 
@@ -668,10 +876,12 @@ static nn_status batch_report(run *r, const epoch_acc *a, bool *stop)
     if ((!tr->report && !tr->allsum) || every == 0 || a->b % every != 0)
         return NN_OK;
     nn_report rep;
+    bool pause = false;
     report_fill(r, a, NN_REPORT_BATCH, &rep);
-    *stop = tr->report && tr->report(&rep, tr->report_ctx) != 0;
-    nn_status st = agree_stop(r, stop);
+    answer(tr, &rep, stop, &pause);
+    nn_status st = agree_stop(r, stop, &pause);
     if (st || !*stop) return st;
+    r->paused = pause;
     r->res.epochs_run = a->e + 1;
     r->res.final_loss = rep.train_loss;
     r->res.stopped_early = a->e + 1 < r->epochs || a->b < r->batches;
@@ -682,7 +892,8 @@ static nn_status batch_report(run *r, const epoch_acc *a, bool *stop)
 static nn_status run_batches(run *r, epoch_acc *a, bool *stop)
 {
     const bool sum_red = r->red0 == NN_REDUCE_SUM;
-    for (size_t start = 0; start < r->m_tr; start += r->B) {
+    /* a resumed epoch starts after the batches done */
+    for (size_t start = a->b * r->B; start < r->m_tr; start += r->B) {
         size_t mb = r->m_tr - start < r->B ? r->m_tr - start : r->B;
         double loss = 0.0;
         nn_status st;
@@ -719,13 +930,23 @@ static nn_status run_validate(run *r, double *loss, double *acc)
     return NN_OK;
 }
 
+/* Patience spent: that many epochs in a row without a better val loss. */
+static bool patience_out(const run *r)
+{
+    size_t patience = (size_t)IV(r->tr, NN_TRAIN_PATIENCE);
+    return patience > 0 && r->bad >= patience;
+}
+
 /* End of an epoch: best-weights bookkeeping, the epoch report, patience.
- * Sets *stop to stop. */
+ * Sets *stop to stop (or pause). The progress is brought up to date before
+ * the callback, which may save it. */
 static nn_status epoch_end(run *r, const nn_report *rep, bool *stop_out)
 {
     const nn_trainer_t *tr = r->tr;
     r->res.epochs_run = rep->epoch;
     r->res.final_loss = rep->train_loss;
+    r->last_loss = rep->train_loss;
+    r->epoch_done = true;
     if (r->have_val) {
         if (rep->val_loss < r->best_val) {
             r->best_val = rep->val_loss;
@@ -738,11 +959,12 @@ static nn_status epoch_end(run *r, const nn_report *rep, bool *stop_out)
             r->bad++;
         }
     }
-    bool stop = tr->report && tr->report(rep, tr->report_ctx) != 0;
-    nn_status st = agree_stop(r, &stop);
+    bool stop = false, pause = false;
+    answer(tr, rep, &stop, &pause);
+    nn_status st = agree_stop(r, &stop, &pause);
     if (st) return st;
-    size_t patience = (size_t)IV(tr, NN_TRAIN_PATIENCE);
-    if (patience > 0 && r->bad >= patience) stop = true;
+    r->paused = pause;
+    if (patience_out(r)) stop = true;
     if (stop) r->res.stopped_early = rep->epoch < r->epochs;
     *stop_out = stop;
     return NN_OK;
@@ -751,23 +973,26 @@ static nn_status epoch_end(run *r, const nn_report *rep, bool *stop_out)
 static nn_status run_epochs(run *r)
 {
     const bool shuffle = IV(r->tr, NN_TRAIN_SHUFFLE) != 0;
-    size_t *tr = r->rows;
-    for (size_t e = 0; e < r->epochs; e++) {
-        epoch_acc a = {.e = e, .t0 = now_s()};
-        if (shuffle) /* Fisher–Yates */
-            for (size_t i = r->m_tr - 1; i > 0; i--) {
-                size_t j = rng_index(&r->rng, i + 1), tmp = tr[i];
-                tr[i] = tr[j];
-                tr[j] = tmp;
-            }
+    /* a run resumed from the epoch report that ran out of patience stops
+     * where the run never paused stopped */
+    if (r->resume && patience_out(r)) {
+        r->res.stopped_early = r->acc.e < r->epochs;
+        return NN_OK;
+    }
+    for (size_t e = r->acc.e; e < r->epochs; e++) {
+        if (e != r->acc.e) r->acc = (epoch_acc){.e = e};
+        epoch_acc *a = &r->acc; /* a resumed first epoch: its batches done */
+        a->t0 = now_s();
+        r->epoch_done = false;
+        if (shuffle) shuffle_rows(r);
         bool stop = false;
-        nn_status st = run_batches(r, &a, &stop);
+        nn_status st = run_batches(r, a, &stop);
         if (st || stop) return st;
         nn_report rep;
         double vl, va;
         st = run_validate(r, &vl, &va);
         if (st) return st;
-        report_fill(r, &a, NN_REPORT_EPOCH, &rep);
+        report_fill(r, a, NN_REPORT_EPOCH, &rep);
         rep.val_loss = vl;
         rep.val_accuracy = va;
         st = epoch_end(r, &rep, &stop);
@@ -776,11 +1001,47 @@ static nn_status run_epochs(run *r)
     return NN_OK;
 }
 
+/* The end of a successful run: a paused one leaves its progress in the
+ * trainer, its best copy in the run's block, which the trainer then keeps
+ * (no allocation at the end of a run); any other drops what the trainer
+ * held. Returns whether the block was kept. */
+static bool progress_commit(run *r, nn_trainer_t *tr)
+{
+    nn__free(&tr->al, tr->held_mem, tr->held_bytes);
+    tr->held_mem = NULL;
+    tr->held_bytes = 0;
+    tr->have = r->paused;
+    if (!r->paused) return false;
+    run_progress(r, &tr->held);
+    if (!tr->held.n_best) return false;
+    tr->held_mem = r->block;
+    tr->held_bytes = r->bytes;
+    return true;
+}
+
+/* The run itself, between its setup and its end. */
+static nn_status run_main(run *r, nn_trainer_t *trainer)
+{
+    run_begin(r);
+    if (r->resume) resume_begin(r);
+    if (trainer->allsum) /* shards sum their rows' losses (see shard_step) */
+        nn_net_set_int(r->net, NN_NET_REDUCTION, NN_REDUCE_SUM);
+    trainer->live = r; /* a callback may save the run's progress */
+    nn_status st = run_epochs(r);
+    trainer->live = NULL;
+    /* the net's own settings as at the call (both valid values) */
+    nn_net_set_int(r->net, NN_NET_REDUCTION, r->red0);
+    nn_net_set_int(r->net, NN_NET_DROPOUT_ROW0, r->row0_0);
+    return st;
+}
+
 nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net, nn_optim_t *opt,
                    const nn_data_t *train, const nn_data_t *val)
 {
     run r;
     nn_status st = run_setup(&r, trainer, net, opt, train, val);
+    if (!st && trainer->live) return NN_ERR_STATE; /* from its callback */
+    if (!st) st = check_resume(&r);
     if (!st) st = run_alloc(&r);
     if (trainer && trainer->allsum) { /* every shard set up, or none runs */
         nn_status agreed = shard_setup(trainer, st);
@@ -789,23 +1050,49 @@ nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net, nn_optim_t *opt,
     }
     if (st) return st;
     const double t_start = now_s();
-    run_begin(&r);
-    if (trainer->allsum) /* shards sum their rows' losses (see shard_step) */
-        nn_net_set_int(net, NN_NET_REDUCTION, NN_REDUCE_SUM);
-    st = run_epochs(&r);
-    /* the net's own settings as at the call (both valid values) */
-    nn_net_set_int(net, NN_NET_REDUCTION, r.red0);
-    nn_net_set_int(net, NN_NET_DROPOUT_ROW0, r.row0_0);
+    st = run_main(&r, trainer);
+    bool kept = false;
     if (st) {
-        run_rollback(&r);
+        run_rollback(&r); /* the trainer keeps what it held */
     } else {
-        if (r.keep_best && r.res.best_epoch > 0)
+        /* a paused run keeps its current parameters */
+        if (!r.paused && r.keep_best && r.res.best_epoch > 0)
             memcpy(nn_net_params(net), r.best, r.P * sizeof(double));
         nn_optim_set_real(opt, NN_OPTIM_LR, r.lr0); /* lr0 was valid */
         r.res.steps_run = r.t;
         r.res.seconds = now_s() - t_start;
+        r.res.paused = r.paused;
         trainer->res = r.res;
+        kept = progress_commit(&r, trainer);
     }
-    run_free(&r);
+    if (kept) nn_ctx_destroy(r.ctx); /* the block now holds the progress */
+    else run_free(&r);
     return st;
+}
+
+/* ------------------------------------------------------------ progress */
+bool nn__trainer_progress(const nn_trainer_t *tr, nn__progress *p,
+                          bool *live)
+{
+    *live = tr->live != NULL;
+    if (tr->live) run_progress(tr->live, p);
+    else if (tr->have) *p = tr->held;
+    return tr->live || tr->have;
+}
+
+bool nn__trainer_running(const nn_trainer_t *tr) { return tr->live != NULL; }
+
+const nn_allocator *nn__trainer_allocator(const nn_trainer_t *tr)
+{
+    return &tr->al;
+}
+
+void nn__trainer_adopt(nn_trainer_t *tr, const nn__progress *p, void *mem,
+                       size_t bytes)
+{
+    nn__free(&tr->al, tr->held_mem, tr->held_bytes);
+    tr->held = *p;
+    tr->held_mem = mem;
+    tr->held_bytes = bytes;
+    tr->have = true;
 }

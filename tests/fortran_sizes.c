@@ -140,6 +140,8 @@ static const struct {
     C(NN_TRAIN_BEST_EPOCH),
     C(NN_TRAIN_STOPPED_EARLY),
     C(NN_TRAIN_STEPS_RUN),
+    C(NN_TRAIN_PAUSED),
+    C(NN_TRAIN_RESUME),
     C(NN_TRAIN_BEST_VAL_LOSS),
     C(NN_TRAIN_FINAL_LOSS),
     C(NN_TRAIN_SECONDS),
@@ -168,6 +170,7 @@ static const struct {
     C(NN_NAME_COLUMN),
     C(NN_REPORT_BATCH),
     C(NN_REPORT_EPOCH),
+    C(NN_REPORT_PAUSE),
 };
 
 /* 1 and *value set for a known name, else 0. */

@@ -143,6 +143,16 @@ contains
     stop = 0
   end function on_report
 
+  ! Report callback: pauses the run at the report of epoch 2.
+  function pause_at_2(report, ctx) bind(c) result(answer)
+    type(nn_report), intent(in) :: report
+    type(c_ptr), value :: ctx
+    integer(c_int32_t) :: answer
+    answer = 0
+    if (report%kind == NN_REPORT_EPOCH .and. report%epoch == 2) &
+        answer = NN_REPORT_PAUSE
+  end function pause_at_2
+
   ! Gradient hook: counts the steps; the arguments are the flat gradient
   ! of the 2-8-1 network (33 values) for a batch of 16 rows.
   function on_grad(grad, len, m, loss, ctx) bind(c) result(st)
@@ -198,6 +208,7 @@ program test_fortran
   call test_model_files()
   call test_errors_and_keys()
   call test_trainer()
+  call test_checkpoint()
   call test_layer_scaler_lstsq()
   call test_csv_confusion()
   call test_ownership()
@@ -300,6 +311,8 @@ contains
     call constant_is('NN_TRAIN_BEST_EPOCH', NN_TRAIN_BEST_EPOCH)
     call constant_is('NN_TRAIN_STOPPED_EARLY', NN_TRAIN_STOPPED_EARLY)
     call constant_is('NN_TRAIN_STEPS_RUN', NN_TRAIN_STEPS_RUN)
+    call constant_is('NN_TRAIN_PAUSED', NN_TRAIN_PAUSED)
+    call constant_is('NN_TRAIN_RESUME', NN_TRAIN_RESUME)
     call constant_is('NN_TRAIN_BEST_VAL_LOSS', NN_TRAIN_BEST_VAL_LOSS)
     call constant_is('NN_TRAIN_FINAL_LOSS', NN_TRAIN_FINAL_LOSS)
     call constant_is('NN_TRAIN_SECONDS', NN_TRAIN_SECONDS)
@@ -328,6 +341,7 @@ contains
     call constant_is('NN_NAME_COLUMN', NN_NAME_COLUMN)
     call constant_is('NN_REPORT_BATCH', NN_REPORT_BATCH)
     call constant_is('NN_REPORT_EPOCH', NN_REPORT_EPOCH)
+    call constant_is('NN_REPORT_PAUSE', NN_REPORT_PAUSE)
     ! the version string: the macro's (C), the parameter's, the library's
     call c_f_pointer(nnf_test_version_string(), s, [len(NN_VERSION_STRING)])
     allocate(character(len=size(s)) :: macro)
@@ -911,6 +925,70 @@ contains
     call net%destroy()
     call spec%destroy()
   end subroutine test_trainer
+
+  ! A run paused at epoch 2 of 4, checkpointed to memory and resumed in
+  ! fresh objects ends with the parameters of the run never paused.
+  subroutine test_checkpoint()
+    real(dp) :: X(40, 2), T(40, 1)
+    real(dp), allocatable :: want(:)
+    real(dp), pointer :: p(:)
+    integer(c_int8_t), allocatable :: buf(:)
+    integer(c_int64_t) :: paused
+    type(nn_netspec) :: spec
+    type(nn_net) :: net, net2
+    type(nn_optim) :: opt, opt2
+    type(nn_trainer) :: tr, tr2
+    type(nn_data) :: data
+    integer :: i, pass
+    do i = 1, 40
+      X(i, :) = [cos(0.3_dp * i), sin(0.11_dp * i)]
+    end do
+    T(:, 1) = X(:, 1) - X(:, 2) ** 2
+    call expect_st(spec%create(2, NN_LOSS_MSE), NN_OK, 'ckpt spec')
+    call expect_st(spec%add_dense(5, NN_ACT_TANH), NN_OK, 'ckpt hidden')
+    call expect_st(spec%add_dense(1, NN_ACT_IDENTITY), NN_OK, 'ckpt output')
+    call expect_st(data%create(X), NN_OK, 'ckpt data')
+    call expect_st(data%set_targets(T), NN_OK, 'ckpt targets')
+    do pass = 1, 2
+      call expect_st(net%create(spec), NN_OK, 'ckpt net')
+      call expect_st(opt%create(net, NN_OPTIM_ADAM), NN_OK, 'ckpt adam')
+      call expect_st(tr%create(), NN_OK, 'ckpt trainer')
+      call expect_st(tr%set(NN_TRAIN_EPOCHS, 4), NN_OK, 'ckpt epochs')
+      call expect_st(tr%set(NN_TRAIN_BATCH_SIZE, 8), NN_OK, 'ckpt batch')
+      if (pass == 2) then
+        call expect_st(tr%checkpoint_save_mem(buf, net, opt), NN_ERR_STATE, &
+            'no progress to save yet')
+        call expect_st(tr%set_report(pause_at_2), NN_OK, 'pausing callback')
+      end if
+      call expect_st(tr%train(net, opt, data), NN_OK, 'ckpt train')
+      if (pass == 1) then
+        p => net%params()
+        want = p
+      else
+        call expect_st(tr%get(NN_TRAIN_PAUSED, paused), NN_OK, 'paused?')
+        call expect(paused == 1, 'the run paused')
+        call expect_st(tr%checkpoint_save_mem(buf, net, opt), NN_OK, &
+            'checkpoint to memory')
+        call expect_st(tr2%create(), NN_OK, 'fresh trainer')
+        call expect_st(tr2%set(NN_TRAIN_EPOCHS, 4), NN_OK, 'fresh epochs')
+        call expect_st(tr2%set(NN_TRAIN_BATCH_SIZE, 8), NN_OK, 'fresh batch')
+        call expect_st(tr2%checkpoint_load_mem(buf, net2, opt2), NN_OK, &
+            'checkpoint from memory')
+        call expect_st(tr2%set(NN_TRAIN_RESUME, 1), NN_OK, 'resume')
+        call expect_st(tr2%train(net2, opt2, data), NN_OK, 'resumed train')
+        p => net2%params()
+        call expect(all(p == want), 'resumed = never paused, bit for bit')
+        call tr2%destroy()
+        call opt2%destroy()
+        call net2%destroy()
+      end if
+      call tr%destroy()
+      call opt%destroy()
+      call net%destroy()
+    end do
+    call data%destroy()
+    call spec%destroy()
+  end subroutine test_checkpoint
 
   ! ================================================================ layer, scaler, lstsq
   ! One dense layer forward and backward against its formulas; a standard

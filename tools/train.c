@@ -1,6 +1,7 @@
 /* train.c — `libnn train`: build a network from --layers, train it with an
  * nn_trainer on IDX or CSV data, save it atomically with its optimizer state
  * and its input scaling; optional per-epoch history CSV and gnuplot plot. */
+#include "checkpoint.h"
 #include "cli.h"
 #include "cli_json.h"
 #include "cli_mpi.h"
@@ -8,6 +9,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,6 +76,19 @@ static const char *const train_help =
 "  --seed N              weights, shuffling, validation split (default: 0)\n"
 "  --threads N           BLAS threads, per MPI rank (default: the BLAS\n"
 "                        library's)\n"
+"Checkpoints:\n"
+"  --checkpoint FILE     where checkpoints go (default: MODEL.ckpt); one\n"
+"                        file, replaced atomically by each new checkpoint\n"
+"  --checkpoint-every N  write one after every N epochs (default: only on\n"
+"                        SIGINT or SIGTERM, which end the step in progress,\n"
+"                        write a checkpoint instead of MODEL and exit with\n"
+"                        status 130 or 143)\n"
+"  --resume CKPT         continue the run CKPT was written by, exactly (give\n"
+"                        the same data and options again; --layers may be\n"
+"                        left out); a model file instead: a new run from\n"
+"                        its weights and optimizer state\n";
+/* (two strings: C99 compilers need not take longer ones) */
+static const char *const train_help_out =
 "Output:\n"
 "  -o, --output MODEL    model file to write (required; '-': stdout, and the\n"
 "                        summary goes to stderr)\n"
@@ -98,7 +114,7 @@ enum {
     T_EPS, T_WD, T_CLIP, T_EPOCHS, T_BATCH, T_VALFRAC, T_PATIENCE,
     T_RESTORE, T_SCHEDULE, T_GAMMA, T_STEP_EPOCHS, T_LR_MIN, T_SEED,
     T_THREADS, T_OUTPUT, T_HISTORY, T_PLOT, T_QUIET, T_HELP,
-    T_SCALE_TARGETS, T_VAL_CSV, T_JSON
+    T_SCALE_TARGETS, T_VAL_CSV, T_JSON, T_CHECKPOINT, T_CKPT_EVERY, T_RESUME
 };
 
 static const cli_opt train_opts[] = {
@@ -119,6 +135,9 @@ static const cli_opt train_opts[] = {
     {"help", 'h', false, T_HELP},
     {"scale-targets", 0, true, T_SCALE_TARGETS},
     {"val-csv", 0, true, T_VAL_CSV}, {"json", 0, false, T_JSON},
+    {"checkpoint", 0, true, T_CHECKPOINT},
+    {"checkpoint-every", 0, true, T_CKPT_EVERY},
+    {"resume", 0, true, T_RESUME},
     {NULL, 0, false, 0}};
 
 typedef struct train_args {
@@ -138,6 +157,8 @@ typedef struct train_args {
     bool restore_best, quiet, json;
     int scale_targets;   /* cli_scale; default: standard for --target */
     const char *val_csv; /* validation rows from another file */
+    const char *checkpoint, *resume; /* --checkpoint, --resume */
+    size_t ckpt_every;
 } train_args;
 
 /* --loss, --init, --optim: a name from a fixed list; --schedule and its
@@ -281,6 +302,10 @@ static int train_opt(void *ctx, const cli_opt *o, const char *v)
         return cli_scale_opt(c, "scale-targets", v, &a->scale_targets);
     case T_VAL_CSV: a->val_csv = v; return 0;
     case T_JSON: a->json = true; return 0;
+    case T_CHECKPOINT: a->checkpoint = v; return 0;
+    case T_CKPT_EVERY:
+        return cli_size(c, "checkpoint-every", v, 1, &a->ckpt_every);
+    case T_RESUME: a->resume = v; return 0;
     }
     return 0;
 }
@@ -437,6 +462,8 @@ struct train_run {
     nn_trainer_t *trainer;
     progress prog;
     cli_out model, hist, plot; /* prepared before any work */
+    cli_ckpt ckpt;             /* prepared with them */
+    bool resumed;              /* --resume read a checkpoint */
 };
 static void describe(const layer_def *s, size_t n, size_t n_in,
                      char *buf, size_t size)
@@ -452,7 +479,11 @@ static int check_args(const train_args *a)
     const char *c = "train";
     int rc;
     if (!a->output) return cli_usage_error(c, "missing --output MODEL");
-    if (!a->layers) return cli_usage_error(c, "missing --layers SPEC");
+    if (!a->layers && !a->resume)
+        return cli_usage_error(c, "missing --layers SPEC");
+    if (a->ckpt_every && !a->checkpoint && !strcmp(a->output, "-"))
+        return cli_usage_error(c, "--checkpoint-every needs --checkpoint "
+                               "FILE when the model goes to stdout");
     if ((rc = cli_data_check(c, &a->data, true))) return rc;
     if (a->set_momentum && a->kind != NN_OPTIM_MOMENTUM &&
         a->kind != NN_OPTIM_NESTEROV)
@@ -516,17 +547,20 @@ static int pick_loss(const train_args *a, const layer_def *last,
 }
 
 /* Outputs prepared and checked against the inputs and each other, before
- * anything is read or written. */
-static int check_files(const train_args *a, train_run *r)
+ * anything is read or written. ckpt: checkpoints may be written (not under
+ * MPI: the report settings must agree on every rank, and only rank 0
+ * would write them). */
+static int check_files(const train_args *a, train_run *r, bool ckpt)
 {
     cli_file in[4];
-    cli_out *out[3];
+    cli_out *out[4];
     size_t n_in = 0, n_out = 0;
     int rc;
     if (a->data.csv) in[n_in++] = (cli_file){"--csv", a->data.csv};
     if (a->val_csv) in[n_in++] = (cli_file){"--val-csv", a->val_csv};
     if (a->data.images) in[n_in++] = (cli_file){"--images", a->data.images};
     if (a->data.labels) in[n_in++] = (cli_file){"--labels", a->data.labels};
+    if (a->resume) in[n_in++] = (cli_file){"--resume", a->resume};
     if ((rc = cli_out_prepare(&r->model, "--output", a->output))) return rc;
     out[n_out++] = &r->model;
     if (a->history) {
@@ -538,7 +572,17 @@ static int check_files(const train_args *a, train_run *r)
         if ((rc = cli_out_prepare(&r->plot, "--plot", a->plot))) return rc;
         out[n_out++] = &r->plot;
     }
-    return cli_check_files("train", in, n_in, out, n_out);
+    if ((rc = cli_check_files("train", in, n_in, out, n_out)) || !ckpt)
+        return rc;
+    /* the checkpoint may replace the --resume file (read whole before any
+     * checkpoint is written, and replaced atomically), nothing else */
+    if ((rc = cli_ckpt_prepare(&r->ckpt, a->checkpoint, a->ckpt_every,
+                               &r->model)) ||
+        !r->ckpt.path)
+        return rc;
+    out[n_out++] = &r->ckpt.out;
+    return cli_check_files("train", in, n_in - (a->resume != NULL), out,
+                           n_out);
 }
 
 /* Under MPI every rank opens the data itself: standard input reaches rank
@@ -569,9 +613,12 @@ static int check_mpi_inputs(const train_args *a)
 static int check_env(const train_args *a, train_run *r, const cli_mpi *mpi)
 {
     int rc;
+    if (mpi && (a->checkpoint || a->ckpt_every || a->resume))
+        return cli_usage_error("train", "--checkpoint, --checkpoint-every "
+                               "and --resume are not supported under MPI");
     if (cli_mpi_size(mpi) > 1 && (rc = check_mpi_inputs(a))) return rc;
     bool root = cli_mpi_rank(mpi) == 0;
-    if (root && (rc = check_files(a, r))) return rc;
+    if (root && (rc = check_files(a, r, mpi == NULL))) return rc;
     if (root && a->plot && !plot_have_gnuplot())
         return cli_error("--plot %s: gnuplot is not installed or not in PATH "
                          "(install the gnuplot package, or drop --plot)",
@@ -664,8 +711,8 @@ static nn_status make_optim(const train_args *a, const nn_net_t *net,
 static nn_status make_trainer(const train_args *a, progress *p,
                               nn_trainer_t **out)
 {
-    nn_trainer_t *t = NULL;
-    nn_status st = nn_trainer_create(&t, NULL);
+    nn_trainer_t *t = *out; /* --resume made it, to load the progress */
+    nn_status st = t ? NN_OK : nn_trainer_create(&t, NULL);
     if (!st) st = nn_trainer_set_int(t, NN_TRAIN_EPOCHS, (int64_t)a->epochs);
     if (!st)
         st = nn_trainer_set_int(t, NN_TRAIN_BATCH_SIZE, (int64_t)a->batch);
@@ -690,15 +737,160 @@ static nn_status make_trainer(const train_args *a, progress *p,
         st = nn_trainer_set_int(t, NN_TRAIN_REPORT_EVERY,
                                 progress_report_every(p));
     if (st) {
-        nn_trainer_destroy(t);
+        if (t != *out) nn_trainer_destroy(t);
         return st;
     }
     *out = t;
     return NN_OK;
 }
 
+/* ------------------------------------------------------------ --resume */
+/* What differs from the file --resume names, in one line. */
+static int resume_differs(const train_args *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int resume_differs(const train_args *a, const char *fmt, ...)
+{
+    char what[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return cli_error("--resume %s: the data or settings differ from the "
+                     "checkpoint's (%s)", cli_cap(a->resume), what);
+}
+
+/* The layers of the loaded network, as --layers would give them. */
+static int specs_from_net(const nn_net_t *net, layer_def **out, size_t *n)
+{
+    size_t L = nn_net_n_layers(net);
+    layer_def *s = calloc(L, sizeof *s);
+    if (!s) return cli_error("out of memory");
+    for (size_t l = 0; l < L; l++) {
+        int64_t act = 0;
+        nn_net_get_layer_int(net, l, NN_LAYER_ACTIVATION, &act);
+        nn_net_get_layer_real(net, l, NN_LAYER_ACT_PARAM, &s[l].act_param);
+        nn_net_get_layer_real(net, l, NN_LAYER_DROPOUT, &s[l].dropout);
+        s[l].n_out = nn_net_layer_n_out(net, l);
+        s[l].act = (nn_activation)act;
+        snprintf(s[l].item, sizeof s[l].item, "%zu:%s", s[l].n_out,
+                 cli_act_name(s[l].act));
+    }
+    *out = s;
+    *n = L;
+    return 0;
+}
+
+/* --layers, when given with --resume, must describe the loaded network. */
+static int same_layers(const train_args *a, const layer_def *want,
+                       size_t n, const layer_def *got, size_t n_got)
+{
+    if (n != n_got)
+        return resume_differs(a, "--layers has %zu layers, the network %zu",
+                              n, n_got);
+    for (size_t l = 0; l < n; l++) {
+        const layer_def *w = &want[l], *g = &got[l];
+        bool leaky = w->act == NN_ACT_LEAKY_RELU;
+        if (w->n_out != g->n_out || w->act != g->act ||
+            w->dropout != g->dropout || (leaky && w->act_param != g->act_param))
+            return resume_differs(a, "--layers: layer %zu is '%s' here, %s "
+                                  "(drop %g) in the network", l + 1, w->item,
+                                  g->item, g->dropout);
+    }
+    return 0;
+}
+
+/* Read --resume (after the checks of check_env): the network, optimizer
+ * and progress into r; the layers from the network unless --layers is
+ * given (then they must match); the loss must be the network's. */
+static int resume_open(const train_args *a, train_run *r, nn_loss *loss)
+{
+    nn_status st = nn_trainer_create(&r->trainer, NULL);
+    if (st) return cli_lib_error("setting up the training", NULL, st, NULL);
+    int rc = cli_resume_load(a->resume, r->trainer, &r->net, &r->opt,
+                             &r->resumed);
+    layer_def *got = NULL;
+    size_t n_got = 0;
+    if (!rc) rc = specs_from_net(r->net, &got, &n_got);
+    if (!rc && r->specs) rc = same_layers(a, r->specs, r->n_layers, got, n_got);
+    if (!rc && !r->specs) {
+        r->specs = got;
+        r->n_layers = n_got;
+        got = NULL;
+        rc = pick_loss(a, &r->specs[r->n_layers - 1], loss);
+    }
+    free(got);
+    int64_t net_loss = -1;
+    nn_net_get_int(r->net, NN_NET_LOSS, &net_loss);
+    if (!rc && net_loss != *loss)
+        rc = resume_differs(a, "--loss %s here, %s in the network",
+                            cli_loss_name(*loss),
+                            cli_loss_name((nn_loss)net_loss));
+    return rc;
+}
+
+/* The optimizer options against the loaded optimizer's settings. */
+static int same_optim(const train_args *a, const nn_net_t *net,
+                      const nn_optim_t *got)
+{
+    static const int32_t keys[] = {NN_OPTIM_LR, NN_OPTIM_MOMENTUM_COEF,
+                                   NN_OPTIM_BETA1, NN_OPTIM_BETA2,
+                                   NN_OPTIM_EPS, NN_OPTIM_WEIGHT_DECAY,
+                                   NN_OPTIM_CLIP_NORM};
+    static const char *const names[] = {"lr", "momentum", "beta1", "beta2",
+                                        "eps", "weight-decay", "clip"};
+    nn_optim_t *want = NULL;
+    nn_status st = make_optim(a, net, &want);
+    if (st) return cli_lib_error("creating the optimizer", NULL, st, NULL);
+    int rc = 0;
+    if (strcmp(cli_optim_name(want), cli_optim_name(got)))
+        rc = resume_differs(a, "--optim %s here, %s in the checkpoint",
+                            cli_optim_name(want), cli_optim_name(got));
+    for (size_t i = 0; !rc && i < sizeof keys / sizeof keys[0]; i++) {
+        double w = 0, g = 0;
+        nn_optim_get_real(want, keys[i], &w);
+        nn_optim_get_real(got, keys[i], &g);
+        if (w != g)
+            rc = resume_differs(a, "--%s %.17g here, %.17g in the checkpoint",
+                                names[i], w, g);
+    }
+    nn_optim_destroy(want);
+    return rc;
+}
+
+/* The loaded network fits the data (its inputs); its optimizer, if any,
+ * has the settings the options give. */
+static int resume_fits(const train_args *a, train_run *r, size_t n_in)
+{
+    if (nn_net_n_in(r->net) != n_in)
+        return resume_differs(a, "the data has %zu feature columns, the "
+                              "network %zu inputs", n_in,
+                              nn_net_n_in(r->net));
+    return r->opt ? same_optim(a, r->net, r->opt) : 0;
+}
+
+/* After setup: checkpoints and signals on the trainer; a checkpoint's
+ * progress resumed (NN_TRAIN_RESUME), a model file's state a new run. */
+static int resume_arm(const train_args *a, train_run *r, bool root)
+{
+    /* (without a path, as on ranks other than 0, nothing to attach) */
+    nn_status st = cli_ckpt_attach(&r->ckpt, r->trainer,
+                                   root ? progress_report : NULL, &r->prog, r->net,
+                                   r->opt);
+    if (!st && r->resumed) st = nn_trainer_set_int(r->trainer,
+                                                   NN_TRAIN_RESUME, 1);
+    if (st) return cli_lib_error("setting up the training", NULL, st, NULL);
+    if (a->resume && !a->quiet && root)
+        fprintf(stderr, r->resumed ? "resuming the run of checkpoint %s\n"
+                                   : "continuing from the weights and "
+                                     "optimizer state of model %s (a new "
+                                     "run: it holds no training progress)\n",
+                cli_in_shown(a->resume));
+    return 0;
+}
+
 static void run_free(train_run *r)
 {
+    cli_ckpt_free(&r->ckpt);
     cli_out_free(&r->model);
     cli_out_free(&r->hist);
     cli_out_free(&r->plot);
@@ -757,6 +949,29 @@ static int scale_targets_of(const nn_scaler_t *s, nn_data_t *d)
               : 0;
 }
 
+/* --resume: the network carries the scalers of the run it continues;
+ * they are applied as saved (never fitted again on these rows, which
+ * would change what the model's inputs mean), --scale checked against
+ * them as in eval. */
+static int scale_as_resumed(const train_args *a, train_run *r)
+{
+    const nn_scaler_t *in = nn_net_get_scaler(r->net, NN_SCALER_INPUT);
+    const nn_scaler_t *tg = nn_net_get_scaler(r->net, NN_SCALER_TARGET);
+    nn_data_t *d[3] = {r->data, r->val, r->test};
+    for (int i = 0; i < 3; i++) {
+        int rc = 0;
+        if (!d[i]) continue;
+        if (in || a->data.scale != SCALE_DEFAULT)
+            rc = cli_scale_data("train", &a->data, a->resume, in, d[i], NULL);
+        if (!rc) rc = scale_targets_of(tg, d[i]);
+        if (rc) return rc;
+    }
+    if (tg && !nn_data_n_targets(r->data))
+        return resume_differs(a, "the network was trained on real-valued "
+                              "targets: give --target");
+    return 0;
+}
+
 /* Load, check, split and scale: the scalers are fitted on the training
  * rows alone and applied to the validation and test rows. */
 static int load_all(const train_args *a, train_run *r)
@@ -771,6 +986,7 @@ static int load_all(const train_args *a, train_run *r)
     if (a->data.split && (rc = cli_split(c, &a->data, &r->data, &r->test)))
         return rc;
     if (a->val_csv && (rc = load_val(a, r))) return rc;
+    if (r->net) return scale_as_resumed(a, r); /* --resume: its scalers */
     if ((rc = cli_scale_data(c, &a->data, NULL, NULL, r->data, &r->scaler)))
         return rc;
     for (int i = 0; i < 2; i++) {
@@ -794,6 +1010,7 @@ static int load_all(const train_args *a, train_run *r)
 static int build_net(const train_args *a, nn_loss loss, train_run *r)
 {
     size_t n_in = nn_data_cols(r->data), bad;
+    if (r->net) return resume_fits(a, r, n_in); /* --resume */
     nn_status st = make_net(a, r->specs, r->n_layers, n_in, loss, &r->net,
                             &bad);
     if (st && bad != SIZE_MAX)
@@ -824,7 +1041,7 @@ static int setup(const train_args *a, nn_loss loss, bool report,
         return rc;
     if (r->val) n_val = nn_data_rows(r->val);
     nn_status st;
-    if ((st = make_optim(a, r->net, &r->opt)))
+    if (!r->opt && (st = make_optim(a, r->net, &r->opt)))
         return cli_lib_error("creating the optimizer", NULL, st, NULL);
     if ((st = make_trainer(a, report ? &r->prog : NULL, &r->trainer)))
         return cli_lib_error("setting up the training", NULL, st, NULL);
@@ -1140,9 +1357,13 @@ static int prepare(int argc, char **argv, const cli_mpi *mpi, train_args *a,
     bool root = cli_mpi_rank(mpi) == 0;
     if (!root) a->quiet = true; /* rank 0 speaks for all */
     progress_init(&r->prog, a->quiet, cli_mpi_size(mpi) == 1);
-    if ((rc = parse_layers(a->layers, &r->specs, &r->n_layers)) ||
-        (rc = pick_loss(a, &r->specs[r->n_layers - 1], loss)) ||
-        (rc = check_env(a, r, mpi)) || (rc = setup(a, *loss, root, r)))
+    /* with --resume, --layers may be left out: the file's network */
+    if ((a->layers && (rc = parse_layers(a->layers, &r->specs,
+                                         &r->n_layers))) ||
+        (a->layers && (rc = pick_loss(a, &r->specs[r->n_layers - 1], loss))) ||
+        (rc = check_env(a, r, mpi)) ||
+        (a->resume && (rc = resume_open(a, r, loss))) ||
+        (rc = setup(a, *loss, root, r)) || (rc = resume_arm(a, r, root)))
         return rc;
     return 0;
 }
@@ -1151,13 +1372,22 @@ static int prepare(int argc, char **argv, const cli_mpi *mpi, train_args *a,
 static int train_and_save(const train_args *a, train_run *r, cli_mpi *mpi)
 {
     int rc = 0;
+    cli_ckpt_arm(&r->ckpt); /* SIGINT, SIGTERM: pause and checkpoint */
     nn_status st = cli_mpi_train(mpi, r->trainer, r->net, r->opt, r->data,
                                  r->val);
+    cli_ckpt_disarm();
     progress_end(&r->prog);
     if (r->prog.nomem)
         rc = cli_error("out of memory recording the training history");
+    else if (st == NN_ERR_INVALID && r->resumed)
+        rc = resume_differs(a, "the data, --batch, --seed, --val-fraction, "
+                            "--patience, --restore-best, the schedule and "
+                            "--lr must be the checkpointed run's, --epochs "
+                            "at least the epochs it began");
     else if (st)
         rc = train_failed(mpi, st);
+    else if ((rc = cli_ckpt_finish(&r->ckpt, r->trainer)))
+        ; /* paused by a signal (checkpoint written), or a failed save */
     else if (cli_mpi_rank(mpi) == 0)
         rc = finish(a, r, mpi ? cli_mpi_size(mpi) : 0);
     /* a failed write on rank 0 fails every rank alike */
@@ -1167,13 +1397,16 @@ static int train_and_save(const train_args *a, train_run *r, cli_mpi *mpi)
 static int train_main(int argc, char **argv, cli_mpi *mpi)
 {
     if (cli_wants_help(argc, argv)) {
-        if (cli_mpi_rank(mpi) == 0) fputs(train_help, stdout);
+        if (cli_mpi_rank(mpi) == 0) {
+            fputs(train_help, stdout);
+            fputs(train_help_out, stdout);
+        }
         return 0;
     }
     train_args a;
     train_run r;
     memset(&r, 0, sizeof r);
-    r.model.fd = r.hist.fd = r.plot.fd = -1;
+    r.model.fd = r.hist.fd = r.plot.fd = r.ckpt.out.fd = -1;
     nn_loss loss = NN_LOSS_MSE;
     int rc = prepare(argc, argv, mpi, &a, &r, &loss);
     /* a failure on any rank, agreed before the training's collectives */
