@@ -524,8 +524,11 @@ else
     run 0 "info --logits" "$NN" info ml.onnx
     grep -q 'layer 2: dense 8 -> 2, identity' out && ok "--logits: identity output" || { bad "--logits"; cat out; }
     run 0 "predict the logits" "$NN" predict ml.onnx --csv d.csv --digits 17 -o pl.csv
-    tail -n +2 pl.csv | awk -F, '{ m = $2 > $3 ? $2 : $3; a = exp($2 - m); b = exp($3 - m)
-        printf "%d,%.17g,%.17g\n", $1, a / (a + b), b / (a + b) }' >plsm.csv
+    # an identity output under MSE is a regression model: the logits come
+    # as y0,y1 (no predicted column); the class is their arg-max
+    [ "$(head -n 1 pl.csv)" = "y0,y1" ] && ok "--logits: real-valued columns" || bad "--logits header: $(head -n 1 pl.csv)"
+    tail -n +2 pl.csv | awk -F, '{ m = $1 > $2 ? $1 : $2; a = exp($1 - m); b = exp($2 - m)
+        printf "%d,%.17g,%.17g\n", (b > a), a / (a + b), b / (a + b) }' >plsm.csv
     tail -n +2 p17.csv >p17b.csv
     close "--logits: softmax of the logits = the probabilities (1e-12)" p17b.csv plsm.csv 1e-12
     # the input scaling (/255 of an IDX model) is folded into the first
