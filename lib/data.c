@@ -816,6 +816,27 @@ static const char *cell_end(char delim, const char *p, const char *e,
     return p; /* at the separator, or e */
 }
 
+/* cell_end for a header field, which may be quoted: a separator between
+ * double quotes ("" stands for one quote) belongs to the name. */
+static const char *head_cell_end(char delim, const char *p, const char *e,
+                                 const char **b)
+{
+    const char *q = p;
+    while (q < e && is_blank(*q) && *q != delim) q++;
+    if (q < e && *q == '"') {
+        for (q++; q < e; q++) {
+            if (*q != '"') continue;
+            if (q + 1 < e && q[1] == '"') {
+                q++; /* "" inside the quotes */
+                continue;
+            }
+            p = q + 1; /* the closing quote */
+            break;
+        }
+    }
+    return cell_end(delim, p, e, b);
+}
+
 /* Parse one line (`at` to e, no line end). With X non-NULL store the row's
  * features at X and its label at *label. */
 static nn_status csv_line(csv_state *cs, const csv_loc *at, const char *e,
@@ -867,7 +888,7 @@ static size_t count_fields(char delim, const char *s, const char *e)
         while (s < e && is_blank(*s)) s++;
     for (;;) {
         const char *b;
-        s = cell_end(delim, s, e, &b);
+        s = head_cell_end(delim, s, e, &b);
         n++;
         if (s >= e) return n;
         if (delim != ' ') s++;
@@ -882,7 +903,7 @@ static bool looks_like_header(char delim, const char *s, const char *e)
         while (s < e && is_blank(*s)) s++;
     for (;;) {
         const char *a = s, *b;
-        s = cell_end(delim, s, e, &b);
+        s = head_cell_end(delim, s, e, &b);
         while (a < b && is_blank(*a)) a++;
         while (b > a && is_blank(b[-1])) b--;
         if (!plain_decimal(a, b)) return true;
@@ -996,10 +1017,10 @@ static bool is_count(const char *a, const char *b, size_t v)
 static nn_status csv_check_header(csv_state *cs)
 {
     if (!cs->header_fields) return NN_OK;
-    const char *a = cs->hs, *b, *p = cell_end(cs->delim, a, cs->he, &b);
+    const char *a = cs->hs, *b, *p = head_cell_end(cs->delim, a, cs->he, &b);
     if (cs->header_fields >= 3 && is_count(a, b, cs->rows) && p < cs->he) {
         const char *a2 = cs->delim == ' ' ? p : p + 1, *b2;
-        cell_end(cs->delim, a2, cs->he, &b2);
+        head_cell_end(cs->delim, a2, cs->he, &b2);
         cs->sklearn = is_count(a2, b2, cs->fields - 1);
     }
     if (cs->sklearn || cs->header_fields == cs->fields) return NN_OK;
@@ -1049,7 +1070,7 @@ static nn_status csv_names(const csv_state *cs, nn_data_t *d)
         while (p < cs->he && is_blank(*p)) p++;
     for (size_t j = 0, f = 0; j < cs->header_fields; j++) {
         const char *a = p, *b;
-        p = cell_end(cs->delim, p, cs->he, &b);
+        p = head_cell_end(cs->delim, p, cs->he, &b);
         const char *name = t;
         t = copy_name(t, a, b);
         raw[j] = name;

@@ -873,6 +873,14 @@ START_TEST(csv_read_format_and_names)
     ck_assert_str_eq(nn_data_name(d, NN_NAME_COLUMN, 3), "t");
     ck_assert_ptr_null(nn_data_name(d, NN_NAME_COLUMN, 4));
     nn_data_destroy(d);
+    /* a quoted name may hold the separator */
+    d = read_csv_ok("\"p,q\",\"r;s\"\n1,2\n", NN_CSV_HEADER_AUTO, 0, NONE);
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_FEATURE, 0), "p,q");
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_FEATURE, 1), "r;s");
+    nn_data_destroy(d);
+    d = read_csv_ok("\"a \"\"x\"\", y\";b\n1;2\n", NN_CSV_HEADER_AUTO, ';', NONE);
+    ck_assert_str_eq(nn_data_name(d, NN_NAME_FEATURE, 0), "a \"x\", y");
+    nn_data_destroy(d);
     /* names follow their columns into targets */
     d = read_csv_ok("a,b,c,d\n1,2,3,4\n", NN_CSV_HEADER_AUTO, ',', NONE);
     size_t cols[] = {3, 1};
