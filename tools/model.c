@@ -29,17 +29,17 @@ static const char *const export_help =
 "Write MODEL (a libnn model file, or ONNX) as an ONNX model: IR version 7,\n"
 "opset 13, float64 weights, input \"input\" [batch, inputs], output\n"
 "\"output\" [batch, outputs], one Gemm per layer and its activation. The\n"
-"model's input scaling is folded into the first layer, so that the ONNX\n"
-"model computes from the raw rows what 'libnn predict' prints. The optimizer\n"
-"and the target scaling are not exported. MODEL may be '-' (stdin), a pipe\n"
-"or a FIFO.\n"
+"model's input scaling is folded into the first layer and the inverse of\n"
+"its target scaling into the (identity) output layer, so that the ONNX\n"
+"model computes from the raw rows what 'libnn predict' prints. The\n"
+"optimizer is not exported. MODEL may be '-' (stdin), a pipe or a FIFO.\n"
 "\n"
 "  -o, --output FILE   the ONNX file to write (required; '-': stdout); a\n"
 "                      file is replaced atomically\n"
 "  --logits            end the graph at the output layer's logits (leave\n"
 "                      out its softmax or sigmoid)\n"
-"  --unscaled          leave the input scaling out: the ONNX model then\n"
-"                      expects scaled inputs\n"
+"  --unscaled          leave the scalings out: the ONNX model then expects\n"
+"                      scaled inputs and gives scaled targets\n"
 "  --threads N         BLAS threads (default: the BLAS library's)\n"
 "  -h, --help          this help\n";
 
@@ -216,16 +216,52 @@ static int fold_scaler(nn_net_t *net, const nn_scaler_t *sc)
     return rc;
 }
 
+/* Folds the inverse of a target scaler, y = y' s_j + o_j, into the last
+ * layer, which must be an identity output: W'[i][j] = W[i][j] s_j,
+ * b'[j] = b[j] s_j + o_j; then drops the scaler. */
+static int fold_target(nn_net_t *net, const nn_scaler_t *sc)
+{
+    size_t L = nn_net_n_layers(net) - 1;
+    size_t n = nn_net_layer_n_in(net, L), k = nn_net_layer_n_out(net, L);
+    int64_t act = NN_ACT_IDENTITY;
+    nn_net_get_layer_int(net, L, NN_LAYER_ACTIVATION, &act);
+    if (act != NN_ACT_IDENTITY)
+        return cli_error("the target scaling cannot be folded into a %s "
+                         "output layer: use --unscaled (the ONNX model then "
+                         "gives scaled targets)",
+                         cli_act_name((nn_activation)act));
+    double *W = n <= SIZE_MAX / sizeof *W / k ? malloc(n * k * sizeof *W)
+                                              : NULL;
+    double *b = malloc(k * sizeof *b), *p = malloc(2 * k * sizeof *p);
+    int rc = W && b && p ? 0 : cli_error("out of memory");
+    if (!rc && (nn_net_get_params(net, L, NN_ROW_MAJOR, W, k, b) ||
+                nn_scaler_get_params(sc, p, p + k)))
+        rc = cli_error("internal: reading the last layer or the scaling");
+    for (size_t i = 0; !rc && i < n; i++)
+        for (size_t j = 0; j < k; j++) W[i * k + j] *= p[k + j];
+    for (size_t j = 0; !rc && j < k; j++) b[j] = b[j] * p[k + j] + p[j];
+    if (!rc && (nn_net_set_params(net, L, NN_ROW_MAJOR, W, k, b) ||
+                nn_net_set_scaler(net, NN_SCALER_TARGET, NULL)))
+        rc = cli_error("internal: writing the last layer");
+    free(W);
+    free(b);
+    free(p);
+    return rc;
+}
+
 /* The network to export: net itself, or a copy with the input scaling
- * folded in (*copy, to destroy). */
+ * and the inverse of the target scaling folded in (*copy, to destroy). */
 static int export_net(const conv_args *a, nn_net_t *net, nn_net_t **copy)
 {
-    const nn_scaler_t *sc = nn_net_get_scaler(net, NN_SCALER_INPUT);
+    const nn_scaler_t *in = nn_net_get_scaler(net, NN_SCALER_INPUT);
+    const nn_scaler_t *tg = nn_net_get_scaler(net, NN_SCALER_TARGET);
     *copy = NULL;
-    if (!sc || a->unscaled) return 0;
+    if ((!in && !tg) || a->unscaled) return 0;
     nn_status st = nn_net_clone(copy, net, NULL);
     if (st) return cli_lib_error("copying the network", NULL, st, NULL);
-    return fold_scaler(*copy, sc);
+    int rc = in ? fold_scaler(*copy, in) : 0;
+    if (!rc && tg) rc = fold_target(*copy, tg);
+    return rc;
 }
 
 static const cli_opt export_opts[] = {

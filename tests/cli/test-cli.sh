@@ -538,6 +538,17 @@ else
     run 0 "export a scaled model" "$NN" export i.nnm -o i.onnx
     run 0 "predict, folded scaling" "$NN" predict i.onnx --images x.idx --scale none --digits 17 -o ipf.csv
     close "folded scaling: the same predictions (1e-12)" ip.csv ipf.csv 1e-12
+    # a regression model: its standardised inputs and targets both folded
+    awk 'BEGIN { srand(5); for (i = 0; i < 60; i++) { a = rand() * 40; b = rand() - 0.5;
+        printf "%.6f,%.6f,%.6f\n", a, b, 100 + 3 * a - 20 * b } }' >rx.csv
+    run 0 "train a scaled regression model" "$NN" train --csv rx.csv --target 2 --scale standard \
+        --layers 6:tanh,1:identity --epochs 3 -q -o rx.nnm
+    run 0 "export it" "$NN" export rx.nnm -o rx.onnx
+    run 0 "predict, the model" "$NN" predict rx.nnm --csv rx.csv --digits 17 -o rxa.csv
+    run 0 "predict, its export" "$NN" predict rx.onnx --csv rx.csv --digits 17 -o rxb.csv
+    close "folded input and target scalings: the same predictions (1e-12)" rxa.csv rxb.csv 1e-12
+    fails 1 "target scaling on a sigmoid output" "cannot be folded" "--unscaled" -- \
+        sh -c "'$NN' train --csv rx.csv --target 2 --layers 1:sigmoid --loss mse --epochs 1 -q -o rs.nnm && '$NN' export rs.nnm -o rs.onnx"
     run 0 "export --unscaled" "$NN" export i.nnm --unscaled -o iu.onnx
     run 0 "predict, --unscaled" "$NN" predict iu.onnx --images x.idx --digits 17 -o ipu.csv
     same "--unscaled, default /255: predictions equal to 17 digits" ip.csv ipu.csv
