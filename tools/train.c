@@ -54,6 +54,9 @@ static const char *const train_help =
 "                        output, mse otherwise)\n"
 "  --init SCHEME         default, glorot, glorot-normal, he, he-normal,\n"
 "                        orthogonal, zero (default: default)\n"
+"";
+/* (in three parts: C99 promises string literals of 4095 bytes only) */
+static const char *const train_help_opt =
 "Optimizer:\n"
 "  --optim KIND          sgd, momentum, nesterov, adam, adamw (default: adam)\n"
 "  --lr X                learning rate > 0 (default: 0.01; adam/adamw 0.001)\n"
@@ -1291,9 +1294,10 @@ static void print_summary(const train_args *a, const train_run *r,
     nn_trainer_get_real(r->trainer, NN_TRAIN_FINAL_LOSS, &loss);
     const nn_report *lr = r->prog.n ? &r->prog.hist[r->prog.n - 1] : NULL;
     FILE *f = summary_stream(a, r);
-    fprintf(f, "saved %s: %lld epoch%s in %.1f s%s, train loss %.4f",
+    fprintf(f, "saved %s: %lld epoch%s in %.*f s%s, train loss %.4f",
             strcmp(a->output, "-") ? a->output : "the model to stdout",
-            (long long)epochs, epochs == 1 ? "" : "s", seconds,
+            (long long)epochs, epochs == 1 ? "" : "s",
+            seconds < 10 ? 3 : 1, seconds, /* a fast run is not "0.0 s" */
             early ? " (stopped early)" : "", loss);
     if (lr && !isnan(lr->val_loss)) {
         fprintf(f, ", val loss %.4f", lr->val_loss);
@@ -1399,6 +1403,7 @@ static int train_main(int argc, char **argv, cli_mpi *mpi)
     if (cli_wants_help(argc, argv)) {
         if (cli_mpi_rank(mpi) == 0) {
             fputs(train_help, stdout);
+            fputs(train_help_opt, stdout);
             fputs(train_help_out, stdout);
         }
         return 0;
