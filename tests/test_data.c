@@ -1632,6 +1632,7 @@ static Suite *data_suite(void)
     tcase_add_test(tc, csv_invalid);
     tcase_add_test(tc, csv_bom_and_line_ends);
     tcase_add_test(tc, csv_header_width);
+    tcase_add_test(tc, csv_read_format_and_names);
     tcase_add_test(tc, csv_plain_decimal_only);
     tcase_add_test(tc, csv_idx_messages);
     tcase_add_test(tc, long_path_keeps_end);
@@ -1651,7 +1652,6 @@ static Suite *data_suite(void)
     tcase_add_test(tc, scaler_apply_invert_arrays);
     tcase_add_test(tc, scaler_fit_refusals);
     tcase_add_test(tc, scaler_custom);
-    tcase_add_test(tc, csv_read_format_and_names);
     suite_add_tcase(s, tc);
     return s;
 }
