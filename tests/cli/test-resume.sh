@@ -12,49 +12,10 @@
 set -u
 NN=${1:?usage: test-resume.sh PATH/TO/libnn}
 case $NN in /*) ;; *) NN=$(pwd)/$NN ;; esac
-LC_ALL=C
 OPENBLAS_NUM_THREADS=1
-export LC_ALL OPENBLAS_NUM_THREADS
-dir=$(mktemp -d) || exit 1
-trap 'rm -rf "$dir"' EXIT
-cd "$dir" || exit 1
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok   - $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL - $1"; }
-
-# run EXPECTED_RC NAME CMD...: stdout -> out, stderr -> err
-run() {
-    want=$1 name=$2
-    shift 2
-    "$@" >out 2>err
-    rc=$?
-    if [ "$rc" -eq "$want" ]; then ok "$name: exit $rc"; else
-        bad "$name: exit $rc, expected $want"; sed 's/^/    /' err; fi
-}
-
-# fails RC NAME WORD... -- CMD...: exit RC and stderr is exactly one line
-# "libnn: ..." holding every WORD.
-fails() {
-    want=$1 name=$2
-    shift 2
-    words=""
-    while [ "$1" != -- ]; do words="$words
-$1"; shift; done
-    shift
-    "$@" >out 2>err
-    rc=$?
-    [ "$rc" -eq "$want" ] || { bad "$name: exit $rc, expected $want"; sed 's/^/    /' err; return; }
-    n=$(wc -l <err | tr -d ' ')
-    [ "$n" -eq 1 ] || { bad "$name: $n lines on stderr, expected 1"; sed 's/^/    /' err; return; }
-    grep -q '^libnn: ' err || { bad "$name: stderr does not start with 'libnn: '"; cat err; return; }
-    echo "$words" | while IFS= read -r w; do
-        [ -z "$w" ] && continue
-        grep -qF -- "$w" err || { echo "missing: $w"; }
-    done >missing
-    if [ -s missing ]; then bad "$name: message lacks words"; sed 's/^/    /' missing err
-    else ok "$name: exit $rc, '$(cat err)'"; fi
-}
+export OPENBLAS_NUM_THREADS
+# shellcheck source=common.sh
+. "$(dirname "$0")/common.sh"
 
 same() { # same NAME A B: the two files are byte for byte equal
     if cmp -s "$2" "$3"; then ok "$1"; else bad "$1 ($2 and $3 differ)"; fi
