@@ -1,5 +1,5 @@
 #!/bin/sh
-# shellcheck disable=SC2015  # ok() always succeeds
+# shellcheck disable=SC2015,SC2046  # ok() always succeeds; $OPTS is split on purpose
 # Checkpoints and --resume of `libnn train`: a run resumed from a periodic
 # checkpoint (--checkpoint-every), from the checkpoint of a run stopped by
 # SIGINT or SIGTERM (exit 130 / 143, the model not written), or extended
