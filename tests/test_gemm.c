@@ -7,6 +7,8 @@
  * column-major promise: A transposed gives bitwise the same C as A. The
  * whole-library paths (the routing in lib/gemm.c, -Dsmall_gemm=false) are
  * covered by the reference suites (notes, gradcheck, dense, ...). */
+/* BLIS's cblas.h needs POSIX 2001 (pthread barriers) */
+#define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
 #include "nn_private.h"
