@@ -837,7 +837,9 @@ static int close_stdout(int rc)
         bad = true;
         e = errno;
     }
-    if (!bad) return rc;
+    /* a command that failed has said why in its one line (a write to
+     * stdout that failed, often): no second line */
+    if (!bad || rc) return rc;
     cli_error("writing to standard output failed: %s",
               e ? strerror(e) : "write error");
     return rc ? rc : EXIT_RUNTIME;

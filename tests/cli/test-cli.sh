@@ -718,5 +718,10 @@ run 0 "eval --scale standard on it" "$NN" eval s.nnm --csv d.csv --scale standar
 fails 2 "eval --scale minmax on an unscaled model" "carries none" -- \
     "$NN" eval c1.nnm --csv d.csv --scale minmax
 
+# a failed write to stdout is told once, also by plot's own writer
+"$NN" train --csv d.csv --layers 2:softmax --epochs 2 --val-fraction 0.25 -q -o pl.nnm --history pl.csv >/dev/null 2>&1
+if gnuplot --version >/dev/null 2>&1; then
+    fails 1 "plot -o - >/dev/full" "standard output" -- sh -c "'$NN' plot pl.csv -o - >/dev/full"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
