@@ -70,8 +70,8 @@ typedef struct job {
     double scale;
     bool fused;         /* plain SGD inside the products          */
     double lr;          /* its rate                               */
-    bool check, norm;   /* round 4 checks / measures its ranges   */
-    bool update;        /* round 4 (not fused) also updates       */
+    bool check, norm;   /* round 2 checks / measures its ranges   */
+    bool update;        /* round 2 (not fused) also updates       */
     nn_optim_t *opt;
     nn__optim_consts c;
 } job;
@@ -118,8 +118,6 @@ static bool drops(const nn__team *t, size_t l)
 {
     return layer(t, l, NULL)->dropout > 0.0;
 }
-
-size_t nn__team_size(const nn__team *t) { return t->T; }
 
 /* ------------------------------------------------------------ creation */
 /* Offsets of the block's parts, each aligned, overflow-checked. */
@@ -278,7 +276,7 @@ nn_status nn__team_create(nn__team **out, nn_net_t *net, size_t threads,
     return NN_OK;
 }
 
-/* ------------------------------------------------------------ rounds 1-3 */
+/* ------------------------------------------------------------ round 1 */
 /* Worker w's rows: gathered into the batch buffers, and its parts of the
  * layers' buffers. */
 static void gather_part(nn__team *t, size_t w)
@@ -331,7 +329,7 @@ static void rows_round(void *ctx, size_t w)
     s->loss = nn__net_part_backprop(t->net, &p, true);
 }
 
-/* ------------------------------------------------------------ round 4 */
+/* ------------------------------------------------------------ round 2 */
 /* W_l's rows [r0, r1) over all the rows: their gradient into the net's
  * array (times the scale) or, fused, W += -lr*scale * (the product); the
  * biases [c0, c1) alike, from the workers' column sums in worker order. */

@@ -448,28 +448,25 @@ typedef struct nn__pool nn__pool;
 typedef void (*nn__pool_fn)(void *ctx, size_t w);
 nn_status nn__pool_create(nn__pool **out, size_t n, const nn_allocator *al);
 void nn__pool_run(nn__pool *p, nn__pool_fn fn, void *ctx);
-size_t nn__pool_size(const nn__pool *p);
 void nn__pool_destroy(nn__pool *p);
 
-/* (batchpar.c) The batch-parallel steps of nn_train: a team of T workers,
- * each with a training context of ceil(B / T) rows. A batch of m rows is
- * split in order (the first m % T workers take one row more); each worker
- * back-propagates its rows (nn__net_part_backprop, dropout masks of the
- * rows' global indices row0 + offset), then computes the gradient of the
- * parameters it owns (1/T of every W's rows and b) over all the rows,
- * adding the parts in the fixed order 0..T-1, and updates them. See
- * batchpar.c. */
+/* (batchpar.c) The batch-parallel steps of nn_train: a team of T workers
+ * sharing batch-sized buffers. A batch of m rows is split in order (the
+ * first m % T workers take one row more); each worker back-propagates its
+ * rows (nn__net_part_backprop, dropout masks of the rows' global indices
+ * row0 + offset), then computes the gradient of the parameters it owns
+ * (1/T of every W's rows and of every b) over all the rows, adding the
+ * parts in the fixed order 0..T-1, and updates them. See batchpar.c. */
 typedef struct nn__team nn__team;
 /* min(threads, batch) workers for batches of up to `batch` rows with k
  * dense target columns (0: labels); everything through al. */
 nn_status nn__team_create(nn__team **out, nn_net_t *net, size_t threads,
                           size_t batch, size_t k, const nn_allocator *al);
 void nn__team_destroy(nn__team *t);
-size_t nn__team_size(const nn__team *t);
 /* The gradient of rows[0..m-1] of v (checked for net), times scale, into
  * net's gradient array (made current), and the sum of the rows' losses
  * times scale in *loss; the net's dropout pass advances by one. On
- * failure (the first failing worker's status) the net's pass is where it
+ * failure (NN_ERR_NUMERIC under check-finite) the net's pass is where it
  * was and the gradient is not current. */
 nn_status nn__team_gradient(nn__team *t, const nn__dview *v,
                             const size_t *rows, size_t m, uint64_t row0,
@@ -477,8 +474,10 @@ nn_status nn__team_gradient(nn__team *t, const nn__dview *v,
 /* nn_optim_step (clipping included) with the update split by parameter
  * ranges. */
 nn_status nn__team_update(nn__team *t, nn_optim_t *opt);
-/* nn__team_gradient then nn__team_update, the sum of each range and its
- * update in one pass where no clipping needs the global norm first. */
+/* nn__team_gradient then nn__team_update, each owned range's gradient and
+ * its update in one round where neither check-finite nor clipping needs
+ * the whole gradient first (plain SGD inside the products). A failed
+ * check may leave some ranges updated: the trainer then undoes the run. */
 nn_status nn__team_step(nn__team *t, nn_optim_t *opt, const nn__dview *v,
                         const size_t *rows, size_t m, uint64_t row0,
                         double scale, double *loss);

@@ -171,8 +171,6 @@ nn_status nn__pool_create(nn__pool **out, size_t n, const nn_allocator *al)
     return NN_OK;
 }
 
-size_t nn__pool_size(const nn__pool *p) { return p->n; }
-
 void nn__pool_run(nn__pool *p, nn__pool_fn fn, void *ctx)
 {
     if (p->n == 1) {

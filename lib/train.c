@@ -15,14 +15,22 @@
  * selection sampling (Knuth's algorithm S), so both parts keep the data's
  * order; each part must get at least one row (else NN_ERR_INVALID).
  *
+ * Threads (NN_TRAIN_THREADS = T): for T >= 1 the BLAS runs one thread for
+ * the run (blas_pin, restored at the end); for T >= 2 a team of workers
+ * (batchpar.c, on pool.c's threads, made with the run's memory) takes the
+ * steps (team_step), a sharded run's part of each batch (shard_gradient,
+ * then nn__team_update) and the validation (val_sums); the rest of the
+ * loop, the callbacks and the hook stay on the calling thread.
+ *
  * Memory: the net's training workspace is reserved for one batch, and one
  * block from the trainer's allocator holds an execution context of one batch
  * (for validation, placed with nn_ctx_create_in), the gathered batch
  * (B x n features, B x k targets or B labels), the row order (m indices:
  * training rows, then validation rows), a copy of the parameters and
  * optimizer state at the call (to undo a run that fails part way), and, with
- * validation and restore_best, a copy of the best parameters. Nothing is
- * allocated per step or per epoch.
+ * validation and restore_best, a copy of the best parameters; with workers,
+ * the team's memory instead of the net's workspace. Nothing is allocated
+ * per step or per epoch.
  *
  * Rates, with e the 0-based epoch, t the 0-based global step and
  * T = epochs * ceil(m_train / batch) the steps planned:
