@@ -2,7 +2,12 @@
  * side with libnn on the same networks, in the same run (issue 4, optional):
  *   - the notes' 2-4-1 network, one sample per training step;
  *   - 784-256-128-10, FANN's per-sample (incremental) training against libnn
- *     at batch 1 and batch 64.
+ *     at batch 1 and batch 64;
+ *   - surrogate inference (issue 15): 8-64-64-4 (tanh, linear output) and
+ *     32-128-128-8 (sigmoid, linear output), one sample per call: FANN's
+ *     fann_run against libnn's nn_net_predict with a caller's context, the
+ *     same weights copied into FANN, the outputs compared first (1e-12), the
+ *     two timed alternately; ratio = median of the paired ratios.
  * Only built when libdoublefann is installed. Times are medians of 7 runs. */
 #define _POSIX_C_SOURCE 199309L
 #include <doublefann.h>
@@ -40,6 +45,14 @@ static double median_time(step_fn fn, void *ctx, long steps)
     }
     qsort(t, 7, sizeof t[0], cmp);
     return t[3];
+}
+
+/* Seconds per call of one run of `steps` calls. */
+static double time_once(step_fn fn, void *ctx, long steps)
+{
+    double t0 = now();
+    for (long i = 0; i < steps; i++) fn(ctx, i);
+    return (now() - t0) / (double)steps;
 }
 
 typedef struct {
@@ -133,6 +146,122 @@ static void free_net(ctx_t *c)
     nn_net_destroy(c->net);
 }
 
+/* ------------------------------------------------------------ inference */
+typedef struct {
+    struct fann *ann;
+    nn_net_t *net;
+    nn_ctx_t *ctx;
+    const double *X;
+    double *Y;
+    size_t n_in, n_out, rows;
+    long i;
+} infer_t;
+
+static void fann_infer(void *p, long i)
+{
+    infer_t *c = p;
+    const double *x = c->X + ((size_t)i % c->rows) * c->n_in;
+    c->Y[0] += fann_run(c->ann, (fann_type *)x)[0];
+}
+
+static void nn_infer(void *p, long i)
+{
+    infer_t *c = p;
+    const double *x = c->X + ((size_t)i % c->rows) * c->n_in;
+    nn_net_predict(c->net, c->ctx, 1, NN_ROW_MAJOR, x, c->n_in, c->Y + 1,
+                   c->n_out);
+}
+
+/* Copy libnn's layer parameters into FANN's connections: FANN numbers its
+ * neurons layer by layer, each layer followed by its bias neuron. */
+static void copy_weights(struct fann *ann, nn_net_t *net, const size_t *n,
+                         size_t layers)
+{
+    unsigned int nc = fann_get_total_connections(ann);
+    struct fann_connection *cn = malloc(nc * sizeof *cn);
+    size_t first[8]; /* first neuron of each layer */
+    first[0] = 0;
+    for (size_t l = 1; l <= layers; l++) first[l] = first[l - 1] + n[l - 1] + 1;
+    fann_get_connection_array(ann, cn);
+    for (unsigned int c = 0; c < nc; c++) {
+        size_t l = 1;
+        while (l < layers && cn[c].to_neuron >= first[l + 1]) l++;
+        size_t j = cn[c].to_neuron - first[l], i = cn[c].from_neuron - first[l - 1];
+        double *W = malloc(n[l - 1] * n[l] * sizeof *W), *b = malloc(n[l] * sizeof *b);
+        nn_net_get_params(net, l - 1, NN_ROW_MAJOR, W, n[l], b);
+        cn[c].weight = i == n[l - 1] ? b[j] : W[i * n[l] + j];
+        free(W);
+        free(b);
+    }
+    fann_set_weight_array(ann, cn, nc);
+    free(cn);
+}
+
+/* One inference workload: check, then alternate FANN and libnn. */
+static void infer_row(const char *name, const size_t *n, nn_activation act,
+                      enum fann_activationfunc_enum fact)
+{
+    enum { ROWS = 256 };
+    nn_netspec_t *spec = NULL;
+    infer_t c = {.n_in = n[0], .n_out = n[3], .rows = ROWS};
+    nn_status st = nn_netspec_create(&spec, n[0], NN_LOSS_MSE, NULL);
+    for (size_t l = 0; !st && l < 3; l++)
+        st = nn_netspec_add_dense(spec, n[l + 1], l < 2 ? act : NN_ACT_IDENTITY);
+    if (!st) st = nn_net_create(&c.net, spec, NULL);
+    nn_netspec_destroy(spec);
+    if (!st) st = nn_net_init(c.net, NN_INIT_DEFAULT, 7);
+    if (!st) st = nn_ctx_create(&c.ctx, c.net, 1, NULL);
+    if (st) exit(1);
+    c.ann = fann_create_standard(4, (unsigned)n[0], (unsigned)n[1], (unsigned)n[2],
+                                 (unsigned)n[3]);
+    fann_set_activation_function_hidden(c.ann, fact);
+    /* FANN's tanh is sigmoid-symmetric at steepness 1, its logistic
+     * sigmoid at 0.5 (it computes 1/(1+exp(-2 s x))) */
+    fann_set_activation_steepness_hidden(c.ann, fact == FANN_SIGMOID ? 0.5 : 1.0);
+    fann_set_activation_function_output(c.ann, FANN_LINEAR);
+    fann_set_activation_steepness_output(c.ann, 1.0);
+    copy_weights(c.ann, c.net, n, 3);
+    double *X = malloc(ROWS * n[0] * sizeof *X), Y[1 + 16];
+    for (size_t i = 0; i < ROWS * n[0]; i++)
+        X[i] = 4.0 * (double)((i * 2654435761u) % 1000) / 1000.0 - 2.0;
+    c.X = X;
+    c.Y = Y;
+    double err = 0.0, mag = 0.0;
+    for (size_t r = 0; r < ROWS; r++) {
+        const fann_type *f = fann_run(c.ann, (fann_type *)(X + r * n[0]));
+        nn_net_predict(c.net, c.ctx, 1, NN_ROW_MAJOR, X + r * n[0], n[0], Y + 1,
+                       n[3]);
+        for (size_t j = 0; j < n[3]; j++) {
+            err = fmax(err, fabs(f[j] - Y[1 + j]));
+            mag = fmax(mag, fabs(Y[1 + j]));
+        }
+    }
+    int ok = err <= 1e-12 * (mag > 1.0 ? mag : 1.0);
+    double tf[7], tn[7], q[7];
+    time_once(fann_infer, &c, 100000); /* warm-up */
+    time_once(nn_infer, &c, 200000);
+    for (int r = 0; ok && r < 7; r++) {
+        tf[r] = time_once(fann_infer, &c, 20000);
+        tn[r] = time_once(nn_infer, &c, 50000);
+        q[r] = tf[r] / tn[r];
+    }
+    if (ok) {
+        qsort(tf, 7, sizeof tf[0], cmp);
+        qsort(tn, 7, sizeof tn[0], cmp);
+        qsort(q, 7, sizeof q[0], cmp);
+        printf("%-44s %12.4f %14.4f\n", name, tf[3] * 1e6, tf[3] * 1e6);
+        printf("%-44s %12.4f %14.4f  (FANN / libnn %.2f, max |diff| %.1e)\n",
+               "  libnn nn_net_predict, batch 1, same weights", tn[3] * 1e6,
+               tn[3] * 1e6, q[3], err);
+    } else {
+        printf("%-44s FAIL: FANN and libnn outputs differ by %.3g\n", name, err);
+    }
+    free(X);
+    fann_destroy(c.ann);
+    nn_ctx_destroy(c.ctx);
+    nn_net_destroy(c.net);
+}
+
 int main(void)
 {
     nn_set_num_threads(1);
@@ -223,5 +352,12 @@ int main(void)
     free(X);
     free(Y);
     free(lab);
+
+    /* surrogate inference, one sample per call */
+    static const size_t s1[4] = {8, 64, 64, 4}, s2[4] = {32, 128, 128, 8};
+    infer_row("FANN fann_run 8-64-64-4 tanh", s1, NN_ACT_TANH,
+              FANN_SIGMOID_SYMMETRIC);
+    infer_row("FANN fann_run 32-128-128-8 sigmoid", s2, NN_ACT_SIGMOID,
+              FANN_SIGMOID);
     return 0;
 }

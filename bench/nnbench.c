@@ -869,11 +869,11 @@ static void machine_info(void)
         fclose(f);
     }
     printf("# machine: %s, %ld online CPUs\n", model, sysconf(_SC_NPROCESSORS_ONLN));
-#ifdef NNBENCH_OPENBLAS
-    printf("# OpenBLAS: %s (core %s)\n", openblas_get_config(), openblas_get_corename());
-#else
-    printf("# BLAS: a generic CBLAS (not OpenBLAS)\n");
-#endif
+    /* the BLAS as libnn sees it (any CBLAS), and the kernel set in use:
+     * OpenBLAS without OPENBLAS_CORETYPE may fall back to Prescott's */
+    const char *ct = getenv("OPENBLAS_CORETYPE");
+    printf("# BLAS: %s (core %s; OPENBLAS_CORETYPE=%s)\n", nn_blas_name(),
+           nn_blas_core(), ct ? ct : "unset");
     printf("# libnn %s\n", nn_version_string());
     print_loadavg("at start (other processes make the numbers noisy)");
 }

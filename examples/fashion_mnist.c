@@ -7,11 +7,14 @@
  * usage: fashion_mnist [DATA_DIR [EPOCHS]]
  *        DATA_DIR defaults to /usr/share/datasets/fashion-mnist
  *
- * Recipe (10 classes): 784-256-128-10, relu, relu, softmax + cross-entropy;
- * He-uniform weights from a fixed seed; pixels scaled to [0, 1]; Adam with a
- * cosine learning-rate decay from 1e-3; mini-batches of 128, reshuffled each
- * epoch from a fixed seed. 5000 training images are held out to report a
- * validation loss per epoch; the test set is used once, at the end. */
+ * Recipe (10 classes): 784-256-128-10, relu, relu, softmax + cross-entropy,
+ * inverted dropout 0.25 and 0.1 on the hidden layers; He-uniform weights
+ * from a fixed seed; every pixel standardised with the training images'
+ * mean and standard deviation (nn_scaler, fitted on the 60,000 training
+ * images only); Adam with a cosine learning-rate decay from 3e-3 over 20
+ * epochs of mini-batches of 256, reshuffled each epoch from a fixed seed.
+ * All 60,000 training images train; the test set is used once, at the end
+ * (docs/PERFORMANCE.md, "The main job", has the runs behind the choice). */
 #define _POSIX_C_SOURCE 199309L
 #include <nn.h>
 
@@ -61,15 +64,27 @@ static nn_status load_split(const char *dir, const char *prefix,
     return NN_OK;
 }
 
+/* Every pixel column standardised with the training images' statistics
+ * (a constant column, such as a corner that is always 0, keeps scale 1),
+ * the same transformation applied to the test images. */
+static nn_status standardise(nn_data_t *train, nn_data_t *test)
+{
+    nn_scaler_t *s = NULL;
+    nn_status st = nn_scaler_fit_data(&s, NN_SCALE_STANDARD, train, NULL);
+    if (!st) st = nn_scaler_apply_data(s, train);
+    if (!st) st = nn_scaler_apply_data(s, test);
+    nn_scaler_destroy(s);
+    return st;
+}
+
 /* Progress: one line per epoch (the library itself never prints). */
 static int32_t print_epoch(const nn_report *r, void *ctx)
 {
     (void)ctx;
     if (r->kind != NN_REPORT_EPOCH) return 0;
-    printf("epoch %2zu/%zu  train loss %.4f  val loss %.4f  val acc %.4f  "
-           "lr %.2e  %.2f s (%.0f samples/s)\n",
-           r->epoch, r->epochs, r->train_loss, r->val_loss, r->val_accuracy,
-           r->lr, r->seconds, (double)r->rows / r->seconds);
+    printf("epoch %2zu/%zu  train loss %.4f  lr %.2e  %.2f s (%.0f "
+           "samples/s)\n", r->epoch, r->epochs, r->train_loss, r->lr,
+           r->seconds, (double)r->rows / r->seconds);
     fflush(stdout);
     return 0;
 }
@@ -101,16 +116,24 @@ static nn_status two_classes(nn_data_t *d, int32_t a, int32_t b,
     return NN_OK;
 }
 
-/* A dense network n_in -> units[0] -> ... with the given activations. */
+/* A dense network n_in -> units[0] -> ... with the given activations and
+ * dropout probabilities (drop may be NULL: none); weights and dropout
+ * masks from seed. */
 static nn_status make_net(size_t n_in, size_t n_layers, const size_t *units,
-                          const nn_activation *acts, nn_loss loss,
-                          uint64_t seed, nn_net_t **out)
+                          const nn_activation *acts, const double *drop,
+                          nn_loss loss, uint64_t seed, nn_net_t **out)
 {
     nn_netspec_t *spec = NULL;
     nn_net_t *net = NULL;
     nn_status st = nn_netspec_create(&spec, n_in, loss, NULL);
-    for (size_t i = 0; !st && i < n_layers; i++)
+    for (size_t i = 0; !st && i < n_layers; i++) {
         st = nn_netspec_add_dense(spec, units[i], acts[i]);
+        if (!st && drop && drop[i] > 0)
+            st = nn_netspec_set_real(spec, i, NN_LAYER_DROPOUT, drop[i]);
+    }
+    if (!st)
+        st = nn_netspec_set_int(spec, NN_NET_WIDE, NN_NET_DROPOUT_SEED,
+                                (int64_t)seed);
     if (!st) st = nn_net_create(&net, spec, NULL);
     nn_netspec_destroy(spec);
     if (!st) st = nn_net_init(net, NN_INIT_HE_UNIFORM, seed);
@@ -157,6 +180,7 @@ static int multiclass(nn_data_t *train, nn_data_t *test, size_t epochs)
     static const size_t units[3] = {256, 128, 10};
     static const nn_activation acts[3] = {NN_ACT_RELU, NN_ACT_RELU,
                                           NN_ACT_SOFTMAX};
+    static const double drop[3] = {0.25, 0.1, 0};
     static const int32_t metrics[2] = {NN_METRIC_LOSS, NN_METRIC_ACCURACY};
     size_t n = nn_data_cols(train);
     nn_net_t *net = NULL;
@@ -167,16 +191,17 @@ static int multiclass(nn_data_t *train, nn_data_t *test, size_t epochs)
     int64_t epochs_run = 0;
     size_t counts[100];
 
-    nn_status st = make_net(n, 3, units, acts, NN_LOSS_SOFTMAX_CE, 2026, &net);
+    nn_status st = make_net(n, 3, units, acts, drop, NN_LOSS_SOFTMAX_CE, 2026,
+                            &net);
     if (!st) st = nn_optim_create(&opt, net, NN_OPTIM_ADAM, NULL);
+    if (!st) st = nn_optim_set_real(opt, NN_OPTIM_LR, 3e-3);
     if (!st) st = nn_optim_get_real(opt, NN_OPTIM_LR, &lr);
-    if (!st) st = make_trainer(epochs, 128, 2026, 5000.0 / 60000.0, &tr);
-    /* the cosine schedule ends on its best weights */
-    if (!st) st = nn_trainer_set_int(tr, NN_TRAIN_RESTORE_BEST, 0);
+    if (!st) st = make_trainer(epochs, 256, 2026, 0.0, &tr);
     if (!st) st = nn_trainer_set_report(tr, print_epoch, NULL);
     if (st) return fail("creating the network", st, NULL);
-    printf("10 classes: MLP %zu-256-128-10 (relu), Adam lr %.0e cosine, "
-           "batch %d, %zu epochs\n", n, lr, 128, epochs);
+    printf("10 classes: MLP %zu-256-128-10 (relu, dropout 0.25/0.1), "
+           "standardised pixels, Adam lr %.0e cosine, batch %d, %zu "
+           "epochs\n", n, lr, 256, epochs);
     st = nn_train(tr, net, opt, train, NULL);
     if (st) return fail("training", st, NULL);
     nn_trainer_get_real(tr, NN_TRAIN_SECONDS, &seconds);
@@ -188,13 +213,13 @@ static int multiclass(nn_data_t *train, nn_data_t *test, size_t epochs)
     if (!st) st = nn_net_confusion(net, ctx, test, counts);
     if (st) return fail("evaluating", st, NULL);
     double loss = values[0], acc = values[1];
-    size_t train_rows = nn_data_rows(train) - 5000;
+    size_t train_rows = nn_data_rows(train);
     printf("test accuracy %.4f (loss %.4f) after %.1f s of training "
            "(%.0f samples/s)\n", acc, loss, seconds,
            (double)train_rows * (double)epochs_run / seconds);
     print_confusion(counts);
     printf("target (beat the MLP 256-128-100 of the data set's table, 0.8833; "
-           "ours 0.89): %s\n", acc >= 0.89 ? "reached" : "not reached");
+           "ours 0.90): %s\n", acc >= 0.90 ? "reached" : "not reached");
     nn_ctx_destroy(ctx);
     nn_trainer_destroy(tr);
     nn_optim_destroy(opt);
@@ -216,7 +241,8 @@ static int binary(nn_data_t *train_all, nn_data_t *test_all)
     nn_optim_t *opt = NULL;
     nn_trainer_t *tr = NULL;
     double acc = 0, seconds = 0;
-    st = make_net(nn_data_cols(train), 2, units, acts, NN_LOSS_BCE, 7, &net);
+    st = make_net(nn_data_cols(train), 2, units, acts, NULL, NN_LOSS_BCE, 7,
+                  &net);
     if (!st) st = nn_optim_create(&opt, net, NN_OPTIM_ADAM, NULL);
     if (!st) st = make_trainer(8, 64, 7, 0.0, &tr);
     if (!st) st = nn_train(tr, net, opt, train, NULL);
@@ -238,7 +264,7 @@ static int binary(nn_data_t *train_all, nn_data_t *test_all)
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "/usr/share/datasets/fashion-mnist";
-    long epochs = argc > 2 ? strtol(argv[2], NULL, 10) : 16;
+    long epochs = argc > 2 ? strtol(argv[2], NULL, 10) : 20;
     if (epochs < 1) {
         fprintf(stderr, "usage: fashion_mnist [DATA_DIR [EPOCHS >= 1]]\n");
         return 2;
@@ -255,6 +281,7 @@ int main(int argc, char **argv)
     }
     if (!st) st = load_split(dir, "t10k", &test, &err);
     if (st) return fail("loading data", st, &err);
+    if ((st = standardise(train, test))) return fail("standardising", st, NULL);
     char threads[32] = "default";
     size_t nt = 0;
     if (nn_get_num_threads(&nt) == NN_OK) snprintf(threads, sizeof threads, "%zu", nt);

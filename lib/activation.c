@@ -1,28 +1,13 @@
 /* activation.c — the fused elementwise passes of a dense layer:
  * forward  Z <- g(Z + b)                        (one pass over Z)
- * backward dZ = dA o g'(Z), db = colsum(dZ)      (one pass over dA)
- * g' is computed from A = g(Z), so Z need not be kept. */
+ * backward dZ = dA o M o g'(Z), db = colsum(dZ)  (one pass over dA; M the
+ *                                                dropout mask, if any)
+ * g' is computed from A = g(Z), so Z need not be kept. sigmoid, tanh and
+ * softmax's exp are lib/vmath.c's vectorised kernels (within 2 ulp). */
 #include "nn_private.h"
 
 #include <math.h>
 #include <string.h>
-
-/* g(z) = 1 / (1 + exp(-z)); accurate for all z (exp(-z) = inf gives 0). */
-static inline double sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
-
-/* g(z) = tanh(z). For |z| >= 0.55 one exp does it: (e - 1)/(e + 1) with
- * e = exp(2|z|) is within 2.5 ulp there (measured worst 2.25 ulp against a
- * long-double reference; libm's tanh: 1.97) at half libm's cost, which calls
- * expm1. Smaller |z| (where e - 1 would cancel) and NaN go to libm; beyond
- * 20, tanh rounds to +-1. */
-static inline double tanh_fast(double z)
-{
-    double a = fabs(z);
-    if (!(a >= 0.55)) return tanh(z);
-    if (a > 20.0) return copysign(1.0, z);
-    double e = exp(2.0 * a);
-    return copysign((e - 1.0) / (e + 1.0), z);
-}
 
 /* g(z) = max(z, 0), written so that a NaN z stays NaN. */
 static inline double relu(double z) { return z < 0.0 ? 0.0 : z; }
@@ -34,60 +19,60 @@ static inline double leaky(double z, double slope)
     return z < 0.0 ? t : z;
 }
 
-/* One row of softmax in place: r_j <- exp(r_j - max) / sum_k exp(r_k - max).
- * A row containing NaN, +inf or only -inf gives NaN (documented). */
-static void softmax_row(double *r, size_t n)
+/* One row of softmax in place, the bias added in the same pass as the
+ * maximum: r_j <- exp(r_j + b_j - max) / sum_k exp(r_k + b_k - max), one exp
+ * per element. A row containing NaN, +inf or only -inf gives NaN
+ * (documented): the maximum is then NaN, +inf or -inf, and every r_j - max
+ * NaN or the sum NaN. */
+static void softmax_row(double *restrict r, const double *restrict b,
+                        size_t n)
 {
+    if (b) r[0] += b[0];
     double mx = r[0];
-    for (size_t j = 1; j < n; j++) mx = r[j] > mx ? r[j] : mx;
-    double sum = 0.0;
-    for (size_t j = 0; j < n; j++) {
-        r[j] = exp(r[j] - mx);
-        sum += r[j];
+    for (size_t j = 1; j < n; j++) {
+        double v = b ? r[j] + b[j] : r[j];
+        r[j] = v;
+        mx = v > mx ? v : mx;
     }
-    double inv = 1.0 / sum;
+    double inv = 1.0 / nn__vm_exp_shift_sum(n, r, mx, r);
     for (size_t j = 0; j < n; j++) r[j] *= inv;
 }
 
-/* In-place elementwise g over one contiguous row of n values. */
-static void apply_row(nn_activation act, double slope, double *restrict r,
-                      size_t n)
+/* Z <- g(Z + b) over m rows of n (contiguous), b NULL: no bias. relu and
+ * leaky relu are vectorisable selects (restrict pointers, unconditional
+ * loads); sigmoid and tanh go to the vector kernels over the whole block,
+ * softmax row by row. */
+static void bias_act(nn_activation act, double slope, size_t m, size_t n,
+                     const double *restrict b, double *restrict Z)
 {
     switch (act) {
-    case NN_ACT_IDENTITY: break;
-    case NN_ACT_SIGMOID:
-        for (size_t j = 0; j < n; j++) r[j] = sigmoid(r[j]);
-        break;
-    case NN_ACT_TANH:
-        for (size_t j = 0; j < n; j++) r[j] = tanh_fast(r[j]);
-        break;
+    case NN_ACT_IDENTITY:
+        if (b)
+            for (size_t i = 0; i < m; i++) {
+                double *restrict r = Z + i * n;
+                for (size_t j = 0; j < n; j++) r[j] += b[j];
+            }
+        return;
+    case NN_ACT_SIGMOID: nn__vm_apply(NN_VM_SIGMOID, m, n, Z, n, b); return;
+    case NN_ACT_TANH: nn__vm_apply(NN_VM_TANH, m, n, Z, n, b); return;
     case NN_ACT_RELU:
-        for (size_t j = 0; j < n; j++) r[j] = relu(r[j]);
-        break;
-    case NN_ACT_LEAKY_RELU:
-        for (size_t j = 0; j < n; j++) r[j] = leaky(r[j], slope);
-        break;
-    case NN_ACT_SOFTMAX: softmax_row(r, n); break;
-    }
-}
-
-/* One row of r <- g(r + b). The piecewise-linear activations are done in the
- * same loop as the bias (restrict pointers and unconditional loads let the
- * compiler vectorise the select); the others add the bias, then apply g while
- * the row is still in L1. */
-static void bias_act_row(nn_activation act, double slope, double *restrict r,
-                         const double *restrict b, size_t n)
-{
-    switch (act) {
-    case NN_ACT_RELU:
-        for (size_t j = 0; j < n; j++) r[j] = relu(r[j] + b[j]);
+        for (size_t i = 0; i < m; i++) {
+            double *restrict r = Z + i * n;
+            if (b) for (size_t j = 0; j < n; j++) r[j] = relu(r[j] + b[j]);
+            else for (size_t j = 0; j < n; j++) r[j] = relu(r[j]);
+        }
         return;
     case NN_ACT_LEAKY_RELU:
-        for (size_t j = 0; j < n; j++) r[j] = leaky(r[j] + b[j], slope);
+        for (size_t i = 0; i < m; i++) {
+            double *restrict r = Z + i * n;
+            if (b)
+                for (size_t j = 0; j < n; j++)
+                    r[j] = leaky(r[j] + b[j], slope);
+            else for (size_t j = 0; j < n; j++) r[j] = leaky(r[j], slope);
+        }
         return;
-    default:
-        for (size_t j = 0; j < n; j++) r[j] += b[j];
-        apply_row(act, slope, r, n);
+    case NN_ACT_SOFTMAX:
+        for (size_t i = 0; i < m; i++) softmax_row(Z + i * n, b, n);
         return;
     }
 }
@@ -95,40 +80,42 @@ static void bias_act_row(nn_activation act, double slope, double *restrict r,
 void nn__act_forward(nn_activation act, double slope, size_t m, size_t n,
                      const double *b, double *Z)
 {
-    for (size_t i = 0; i < m; i++) bias_act_row(act, slope, Z + i * n, b, n);
+    bias_act(act, slope, m, n, b, Z);
 }
+
+/* Rows of the scratch a strided nn__act_apply goes through. */
+#define APPLY_CHUNK 256
 
 void nn__act_apply(nn_activation act, double slope, size_t m, size_t n,
                    const double *src, double *dst, size_t dst_rs,
                    size_t dst_cs)
 {
-    if (act == NN_ACT_SOFTMAX) {
-        /* softmax needs the whole row: compute it in place in dst when the
-         * row is contiguous, else element by element through the strides */
-        for (size_t i = 0; i < m; i++) {
-            const double *s = src + i * n;
-            double mx = s[0];
-            for (size_t j = 1; j < n; j++) mx = s[j] > mx ? s[j] : mx;
-            double sum = 0.0;
-            for (size_t j = 0; j < n; j++) sum += exp(s[j] - mx);
-            double inv = 1.0 / sum;
-            for (size_t j = 0; j < n; j++)
-                dst[i * dst_rs + j * dst_cs] = exp(s[j] - mx) * inv;
-        }
+    if (dst_cs == 1 && dst_rs == n) { /* contiguous: in place in dst */
+        if (dst != src) memcpy(dst, src, m * n * sizeof *dst);
+        bias_act(act, slope, m, n, NULL, dst);
         return;
     }
+    /* strided: each row in chunks through a bounded scratch; softmax takes
+     * its row's maximum and sum first (the same values as in place) */
+    double tmp[APPLY_CHUNK];
     for (size_t i = 0; i < m; i++) {
         const double *s = src + i * n;
-        for (size_t j = 0; j < n; j++) {
-            double z = s[j], a;
-            switch (act) {
-            case NN_ACT_SIGMOID: a = sigmoid(z); break;
-            case NN_ACT_TANH: a = tanh_fast(z); break;
-            case NN_ACT_RELU: a = relu(z); break;
-            case NN_ACT_LEAKY_RELU: a = leaky(z, slope); break;
-            default: a = z; break;
+        double mx = s[0], inv = 1.0;
+        if (act == NN_ACT_SOFTMAX) {
+            for (size_t j = 1; j < n; j++) mx = s[j] > mx ? s[j] : mx;
+            inv = 1.0 / nn__vm_exp_shift_sum(n, s, mx, NULL);
+        }
+        for (size_t j0 = 0; j0 < n; j0 += APPLY_CHUNK) {
+            size_t c = n - j0 < APPLY_CHUNK ? n - j0 : APPLY_CHUNK;
+            if (act == NN_ACT_SOFTMAX) {
+                nn__vm_exp_shift_sum(c, s + j0, mx, tmp);
+                for (size_t j = 0; j < c; j++) tmp[j] *= inv;
+            } else {
+                memcpy(tmp, s + j0, c * sizeof *tmp);
+                bias_act(act, slope, 1, c, NULL, tmp);
             }
-            dst[i * dst_rs + j * dst_cs] = a;
+            for (size_t j = 0; j < c; j++)
+                dst[i * dst_rs + (j0 + j) * dst_cs] = tmp[j];
         }
     }
 }
@@ -147,59 +134,66 @@ static void softmax_backward_row(const double *a, const double *da,
     }
 }
 
-/* One row, in place: g holds dA on entry and dZ = dA o g'(A) on return;
- * db += dZ. Distinct restrict rows and unconditional loads let the compiler
- * vectorise every case. */
+/* One row, in place: g holds dA on entry and dZ = dA o M o g'(A) on return
+ * (mk: the row of the dropout mask M, or NULL); db += dZ. Distinct restrict
+ * rows and unconditional loads let the compiler vectorise every case (and
+ * take the mask test out of the loops). */
 static void backward_row(nn_activation act, double slope,
-                         const double *restrict a, double *restrict g,
-                         double *restrict db, size_t n)
+                         const double *restrict a, const double *restrict mk,
+                         double *restrict g, double *restrict db, size_t n)
 {
+#define DA(j) (mk ? g[j] * mk[j] : g[j])
     switch (act) {
     case NN_ACT_IDENTITY: /* g' = 1 */
-        for (size_t j = 0; j < n; j++) db[j] += g[j];
+        for (size_t j = 0; j < n; j++) {
+            double v = DA(j);
+            g[j] = v;
+            db[j] += v;
+        }
         break;
     case NN_ACT_SIGMOID: /* g' = a (1 - a) */
         for (size_t j = 0; j < n; j++) {
-            double v = g[j] * a[j] * (1.0 - a[j]);
+            double v = DA(j) * a[j] * (1.0 - a[j]);
             g[j] = v;
             db[j] += v;
         }
         break;
     case NN_ACT_TANH: /* g' = 1 - a^2 */
         for (size_t j = 0; j < n; j++) {
-            double v = g[j] * (1.0 - a[j] * a[j]);
+            double v = DA(j) * (1.0 - a[j] * a[j]);
             g[j] = v;
             db[j] += v;
         }
         break;
     case NN_ACT_RELU: /* g' = [z > 0] = [a > 0] */
         for (size_t j = 0; j < n; j++) {
-            double d = g[j], v = a[j] > 0.0 ? d : 0.0;
+            double d = DA(j), v = a[j] > 0.0 ? d : 0.0;
             g[j] = v;
             db[j] += v;
         }
         break;
     case NN_ACT_LEAKY_RELU: /* g' = z > 0 ? 1 : slope; slope >= 0 so [z>0]=[a>0] */
         for (size_t j = 0; j < n; j++) {
-            double d = g[j], t = slope * d, v = a[j] > 0.0 ? d : t;
+            double d = DA(j), t = slope * d, v = a[j] > 0.0 ? d : t;
             g[j] = v;
             db[j] += v;
         }
         break;
     case NN_ACT_SOFTMAX: break; /* handled by softmax_backward_row */
     }
+#undef DA
 }
 
 void nn__act_backward(nn_activation act, double slope, size_t m, size_t n,
-                      const double *A, const double *dA, size_t da_rs,
-                      size_t da_cs, double *dZ, double *db)
+                      const double *A, const double *M, const double *dA,
+                      size_t da_rs, size_t da_cs, double *dZ, double *db)
 {
     for (size_t j = 0; j < n; j++) db[j] = 0.0;
     for (size_t i = 0; i < m; i++) {
         const double *a = A + i * n;
         const double *da = dA + i * da_rs;
         double *dz = dZ + i * n;
-        if (act == NN_ACT_SOFTMAX) {
+        if (act == NN_ACT_SOFTMAX) { /* (an output layer: no dropout) */
             softmax_backward_row(a, da, da_cs, dz, db, n);
             continue;
         }
@@ -212,6 +206,6 @@ void nn__act_backward(nn_activation act, double slope, size_t m, size_t n,
         } else {
             for (size_t j = 0; j < n; j++) dz[j] = da[j * da_cs];
         }
-        backward_row(act, slope, a, dz, db, n);
+        backward_row(act, slope, a, M ? M + i * n : NULL, dz, db, n);
     }
 }

@@ -153,8 +153,8 @@ nn_status nn_dense_backward(nn_dense_t *d, size_t m, nn_order order,
     double *G = d->ws + d->m_cap * d->L.n_out;
     size_t rs, cs;
     nn__strides(order, ldda, &rs, &cs);
-    nn__act_backward(d->L.act, d->L.slope, m, d->L.n_out, H, dA, rs, cs, G,
-                     d->L.db);
+    nn__act_backward(d->L.act, d->L.slope, m, d->L.n_out, H, NULL, dA, rs,
+                     cs, G, d->L.db);
     if (dX && order == NN_COL_MAJOR) {
         /* dgemm writing dX^T rounds differently from dgemm writing dX, so a
          * column-major dX is computed row-major and transposed out: the

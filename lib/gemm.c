@@ -15,15 +15,31 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Products with at most this many multiply-adds skip BLAS: at such sizes a
- * cblas_dgemm call costs more in dispatch (argument checks, buffer and
- * thread set-up, ~100 ns) than the arithmetic, e.g. the notes' 2-4-1 network
- * at batch 1. Measured crossover on the bench machine: see PERFORMANCE.md.
+/* Which products skip BLAS. A cblas_dgemm call costs ~100 ns in dispatch
+ * (argument checks, buffer and thread set-up) and OpenBLAS is slow on
+ * matrix-vector shapes (M = 1: 0.8 us for 1x64x64, where lib/gemm_small.c
+ * takes 0.14 us); libnn's own register-tiled kernel (B not transposed)
+ * measured at least as fast as OpenBLAS 0.3.21 single-threaded up to
+ * 4096x128x128 on the bench machine (docs/PERFORMANCE.md, "Small
+ * products"). So:
+ *   - at most 64 multiply-adds: plain loops (less set-up than the kernel's
+ *     tiles: the notes' 2-4-1 network at batch 1);
+ *   - B not transposed, M*N*K <= 2^15 or M <= 4: the own kernel;
+ *   - B not transposed, M*N*K <= 2^24 and K <= 512: the own kernel when BLAS
+ *     runs one thread (with more, BLAS's threads win on such sizes);
+ *   - B transposed (dX = dZ.W^T), at most 2048 multiply-adds: plain loops;
+ *   - everything else: cblas_dgemm.
  * Building with -Dsmall_gemm=false (meson defines NN_NO_SMALL_GEMM) sends
  * every product to BLAS, so that the test suites' small networks exercise
  * cblas_dgemm too (CI runs the notes and gradient-check suites so). */
 #ifndef NN_NO_SMALL_GEMM
 #define NN_SMALL_GEMM_MADDS 2048
+#define NN_TINY_GEMM_MADDS 64
+#define NN_OWN_GEMM_SMALL (1u << 15)
+#define NN_OWN_GEMM_MEDIUM (1u << 24)
+#define NN_OWN_GEMM_MAX_K 512
+
+static int blas_threads_now(void);
 
 /* C = alpha * op(A) . op(B) + beta * C by plain loops. Each C(i,j) is summed
  * over k in increasing order whatever the transpose flags, so transposed and
@@ -48,6 +64,22 @@ static void small_gemm(bool ta, bool tb, size_t M, size_t N, size_t K,
         }
     }
 }
+
+/* Each size is <= INT_MAX (checked by the callers), so the products are
+ * bounded step by step to stay clear of wrap-around. */
+static bool madds_at_most(size_t M, size_t N, size_t K, size_t limit)
+{
+    return M <= limit && N <= limit && K <= limit && M * N <= limit &&
+           M * N * K <= limit;
+}
+
+static bool use_own_kernel(size_t M, size_t N, size_t K)
+{
+    if (madds_at_most(M, N, K, NN_OWN_GEMM_SMALL)) return true;
+    if (M <= 4) return true;
+    return K <= NN_OWN_GEMM_MAX_K && madds_at_most(M, N, K, NN_OWN_GEMM_MEDIUM) &&
+           blas_threads_now() == 1;
+}
 #endif
 
 void nn__gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K,
@@ -57,9 +89,12 @@ void nn__gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K,
     /* C = alpha * op(A) . op(B) + beta * C (row-major). Every size was checked
      * against INT_MAX by the caller's validation, so the casts are exact. */
 #ifndef NN_NO_SMALL_GEMM
-    /* each factor bounded first, so the product cannot wrap around */
-    if (M <= NN_SMALL_GEMM_MADDS && N <= NN_SMALL_GEMM_MADDS &&
-        K <= NN_SMALL_GEMM_MADDS && M * N * K <= NN_SMALL_GEMM_MADDS) {
+    if (!trans_b && !madds_at_most(M, N, K, NN_TINY_GEMM_MADDS) &&
+        use_own_kernel(M, N, K)) {
+        nn__gemm_small(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    if (madds_at_most(M, N, K, NN_SMALL_GEMM_MADDS)) {
         small_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C,
                    ldc);
         return;
@@ -95,6 +130,18 @@ static int blas_get_threads(void) { return MKL_Get_Max_Threads(); }
 #endif
 #if defined(NN_BLAS_OPENBLAS) || defined(NN_BLAS_BLIS) || defined(NN_BLAS_MKL)
 #define NN_BLAS_THREADS 1
+#endif
+
+#ifndef NN_NO_SMALL_GEMM
+/* BLAS threads now (a generic CBLAS tells none: taken as one) */
+static int blas_threads_now(void)
+{
+#ifdef NN_BLAS_THREADS
+    return blas_get_threads();
+#else
+    return 1;
+#endif
+}
 #endif
 
 /* Arguments are checked first in every build, so an error path reads the

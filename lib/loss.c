@@ -19,17 +19,57 @@ nn_status nn__check_targets(const nn_targets *t, size_t m, size_t k)
     return NN_OK;
 }
 
-/* l = (a - y)^2, dl/da = 2 (a - y); G = dL/dA = 2 (A - Y) / m. */
+/* The targets of row i: Y's row with its column stride, or for labels the
+ * one-hot row e_c as its class c (y NULL). A single output's label (0 or 1)
+ * is its value, i.e. the one-hot row of class 0 or of no class. Decided
+ * once per row, so that the element loops below test no target kind. */
+typedef struct {
+    const double *y; /* dense: row i of Y, stride cs */
+    size_t cs;
+    size_t cls;      /* labels: the class whose target is 1 (or none) */
+} trow;
+
+#define NO_CLASS ((size_t)-1)
+
+static inline trow target_row(const nn_targets *t, size_t i, size_t k)
+{
+    trow r = {.y = NULL, .cs = t->cs, .cls = NO_CLASS};
+    if (!t->labels) r.y = t->Y + i * t->rs;
+    else if (k > 1) r.cls = (size_t)t->labels[i];
+    else if (t->labels[i] == 1) r.cls = 0;
+    return r;
+}
+
+/* y_j of a label row. */
+static inline double onehot(const trow *r, size_t j)
+{
+    return j == r->cls ? 1.0 : 0.0;
+}
+
+/* l = (a - y)^2, dl/da = 2 (a - y); G = dL/dA = 2 (A - Y) / m. The dense
+ * and the label rows are separate loops. */
 static double mse(size_t m, double dm, size_t k, const double *A,
                   const nn_targets *t, double *G)
 {
     double sum = 0.0;
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < k; j++) {
-            double d = A[i * k + j] - nn__target(t, i, j, k);
-            sum += d * d;
-            if (G) G[i * k + j] = 2.0 * d / dm;
+    for (size_t i = 0; i < m; i++) {
+        const double *a = A + i * k;
+        double *g = G ? G + i * k : NULL;
+        trow r = target_row(t, i, k);
+        if (r.y) {
+            for (size_t j = 0; j < k; j++) {
+                double d = a[j] - r.y[j * r.cs];
+                sum += d * d;
+                if (g) g[j] = 2.0 * d / dm;
+            }
+        } else {
+            for (size_t j = 0; j < k; j++) {
+                double d = a[j] - onehot(&r, j);
+                sum += d * d;
+                if (g) g[j] = 2.0 * d / dm;
+            }
         }
+    }
     return sum / dm;
 }
 
@@ -44,29 +84,45 @@ static inline double bce_term(double z, double y)
     return (y != 0.0 ? -y * z : 0.0) + log1p(exp(z));
 }
 
-/* G = dZ = (s(Z) - Y) / m, db = colsum(G). */
+/* G = dZ = (s(Z) - Y) / m, db = colsum(G): s(Z) for the whole batch by the
+ * vector kernel first (G is contiguous like Z), then one pass per row. */
 static double bce(size_t m, double dm, size_t k, const double *Z,
                   const nn_targets *t, double *G, double *db, bool value)
 {
     double sum = 0.0;
-    if (G)
+    if (G) {
         for (size_t j = 0; j < k; j++) db[j] = 0.0;
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < k; j++) {
-            double z = Z[i * k + j], y = nn__target(t, i, j, k);
-            if (value) sum += bce_term(z, y); /* log1p+exp: skip if unused */
-            if (G) {
-                double g = (1.0 / (1.0 + exp(-z)) - y) / dm;
-                G[i * k + j] = g;
-                db[j] += g;
+        nn__vm_map(NN_VM_SIGMOID, m * k, Z, G);
+    }
+    for (size_t i = 0; i < m; i++) {
+        const double *z = Z + i * k;
+        trow r = target_row(t, i, k);
+        if (value && r.y) /* log1p+exp: skipped when unused */
+            for (size_t j = 0; j < k; j++) sum += bce_term(z[j], r.y[j * r.cs]);
+        else if (value)
+            for (size_t j = 0; j < k; j++) sum += bce_term(z[j], onehot(&r, j));
+        if (!G) continue;
+        double *g = G + i * k;
+        if (r.y)
+            for (size_t j = 0; j < k; j++) {
+                double v = (g[j] - r.y[j * r.cs]) / dm;
+                g[j] = v;
+                db[j] += v;
             }
-        }
+        else
+            for (size_t j = 0; j < k; j++) {
+                double v = (g[j] - onehot(&r, j)) / dm;
+                g[j] = v;
+                db[j] += v;
+            }
+    }
     return sum / dm;
 }
 
-/* Per row: lse = max + log sum_j exp(z_j - max);
+/* Per row, with e_j = exp(z_j - max) (one exp per element, kept in the
+ * gradient row) and s = sum_j e_j: lse = max + log s;
  *   l = sum_j y_j (lse - z_j)        (terms with y_j = 0 skipped)
- *   dZ_j = (exp(z_j - lse) sum_j y_j - y_j) / m. */
+ *   dZ_j = (e_j / s * sum_j y_j - y_j) / m. */
 static double softmax_ce(size_t m, double dm, size_t k, const double *Z,
                          const nn_targets *t, double *G, double *db)
 {
@@ -75,29 +131,36 @@ static double softmax_ce(size_t m, double dm, size_t k, const double *Z,
         for (size_t j = 0; j < k; j++) db[j] = 0.0;
     for (size_t i = 0; i < m; i++) {
         const double *z = Z + i * k;
+        double *g = G ? G + i * k : NULL;
         double mx = z[0];
         for (size_t j = 1; j < k; j++) mx = z[j] > mx ? z[j] : mx;
-        double s = 0.0;
-        for (size_t j = 0; j < k; j++) s += exp(z[j] - mx);
+        double s = nn__vm_exp_shift_sum(k, z, mx, g);
         double lse = mx + log(s), ysum = 0.0;
-        if (t->labels) {
-            sum += lse - z[t->labels[i]];
+        trow r = target_row(t, i, k);
+        if (!r.y) { /* labels: one-hot rows (k > 1: softmax) */
+            sum += lse - z[r.cls];
             ysum = 1.0;
         } else {
             for (size_t j = 0; j < k; j++) {
-                double y = nn__target(t, i, j, k);
+                double y = r.y[j * r.cs];
                 if (y != 0.0) sum += y * (lse - z[j]);
                 ysum += y;
             }
         }
-        if (G) {
-            double *g = G + i * k;
+        if (!g) continue;
+        double scale = ysum / s;
+        if (r.y)
             for (size_t j = 0; j < k; j++) {
-                double v = (exp(z[j] - lse) * ysum - nn__target(t, i, j, k)) / dm;
+                double v = (g[j] * scale - r.y[j * r.cs]) / dm;
                 g[j] = v;
                 db[j] += v;
             }
-        }
+        else
+            for (size_t j = 0; j < k; j++) {
+                double v = (g[j] * scale - onehot(&r, j)) / dm;
+                g[j] = v;
+                db[j] += v;
+            }
     }
     return sum / dm;
 }

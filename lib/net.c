@@ -439,8 +439,8 @@ static double backward_all(nn_net_t *net, size_t m, nn_order order,
     double loss = nn__loss(net->loss, net->reduction, m, Lo->n_out, O, t, G,
                            Lo->db, want_loss);
     if (!logits_out(net)) /* MSE gave dL/dA: dZ = dA o g'(Z), db = colsum */
-        nn__act_backward(Lo->act, Lo->slope, m, Lo->n_out, O, G, Lo->n_out, 1,
-                         G, Lo->db);
+        nn__act_backward(Lo->act, Lo->slope, m, Lo->n_out, O, NULL, G,
+                         Lo->n_out, 1, G, Lo->db);
     for (size_t l = last + 1; l-- > 0;) {
         const nn_layer *L = &net->layers[l];
         const double *in = layer_input(net, l, X);
@@ -451,13 +451,11 @@ static double backward_all(nn_net_t *net, size_t m, nn_order order,
                            L->n_in, step);
         if (l == 0) break;
         const nn_layer *P = &net->layers[l - 1];
-        if (drops(P, true)) { /* dA_{l-1} = dD_{l-1} o M_{l-1} */
-            const double *M = nn__ctx_mask(c, l - 1);
-            for (size_t i = 0; i < m * P->n_out; i++) Gnext[i] *= M[i];
-        }
-        /* dZ_{l-1} = dA_{l-1} o g'(Z_{l-1}), db_{l-1} = colsum, in place */
+        /* dZ_{l-1} = dD_{l-1} o M_{l-1} o g'(Z_{l-1}) (M: dropout, if any),
+         * db_{l-1} = colsum, in place, in one pass */
         nn__act_backward(P->act, P->slope, m, P->n_out, nn__ctx_act(c, l - 1),
-                         Gnext, P->n_out, 1, Gnext, P->db);
+                         drops(P, true) ? nn__ctx_mask(c, l - 1) : NULL, Gnext,
+                         P->n_out, 1, Gnext, P->db);
         double *tmp = G;
         G = Gnext;
         Gnext = tmp;

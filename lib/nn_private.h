@@ -56,6 +56,18 @@ void nn__gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K,
               double alpha, const double *A, size_t lda, const double *B,
               size_t ldb, double beta, double *C, size_t ldc);
 
+/* (gemm_small.c) libnn's own small-product kernel, B not transposed:
+ * C = alpha op(A) . B + beta C (row-major, op(A) = A^T with trans_a), each
+ * C(i,j) summed over k in increasing order (so trans_a gives bitwise the
+ * same results); with beta == 0, C is not read. Vectorised for the CPU's
+ * widest instruction set, chosen at load time; nn__gemm_small_force (tests,
+ * benches) sets level 0 (baseline), 1 (AVX2+FMA) or 2 (AVX-512), at most the
+ * CPU's best, and returns the level set. Not thread-safe. */
+void nn__gemm_small(bool trans_a, size_t M, size_t N, size_t K, double alpha,
+                    const double *A, size_t lda, const double *B, size_t ldb,
+                    double beta, double *C, size_t ldc);
+int nn__gemm_small_force(int level);
+
 /* ------------------------------------------------------------ layer math */
 /* The parameters of one dense layer; storage is owned by the enclosing
  * object (an nn_dense_t or an nn_net_t). W is row-major n_in x n_out. */
@@ -100,13 +112,37 @@ void nn__act_forward(nn_activation act, double slope, size_t m, size_t n,
 void nn__act_apply(nn_activation act, double slope, size_t m, size_t n,
                    const double *src, double *dst, size_t dst_rs,
                    size_t dst_cs);
-/* Fused backward pass: given A = g(Z) (row-major m x n) and dA (strides
- * da_rs, da_cs; may alias dZ when row-major contiguous), computes
- *   dZ = dA o g'(Z)   (softmax: dZ = A o (dA - rowsum(dA o A)))
+/* Fused backward pass: given A = g(Z) (row-major m x n), the dropout mask
+ * M applied to A's output (row-major m x n; NULL: none; never with
+ * softmax) and dA (strides da_rs, da_cs; may alias dZ when row-major
+ * contiguous), computes
+ *   dZ = dA o M o g'(Z)   (softmax: dZ = A o (dA - rowsum(dA o A)))
  * into dZ (row-major m x n) and db(j) = sum_i dZ(i,j), in one pass. */
 void nn__act_backward(nn_activation act, double slope, size_t m, size_t n,
-                      const double *A, const double *dA, size_t da_rs,
-                      size_t da_cs, double *dZ, double *db);
+                      const double *A, const double *M, const double *dA,
+                      size_t da_rs, size_t da_cs, double *dZ, double *db);
+
+/* ------------------------------------------------------------ vector math
+ * (vmath.c) exp, tanh and sigmoid over arrays, vectorised for the CPU's
+ * widest instruction set (chosen at load time), within 2 ulp everywhere
+ * (tests/test_vmath.c). */
+typedef enum { NN_VM_EXP = 0, NN_VM_TANH = 1, NN_VM_SIGMOID = 2 } nn__vm_fn;
+/* Z(i,j) <- f(Z(i,j) + b(j)) over m rows of n values, row stride ld; b NULL:
+ * no bias. */
+void nn__vm_apply(nn__vm_fn f, size_t m, size_t n, double *Z, size_t ld,
+                  const double *b);
+/* y = f(x) for n contiguous values (y may be x). */
+void nn__vm_map(nn__vm_fn f, size_t n, const double *x, double *y);
+/* y = exp(x - shift) for n values (y may be x); returns sum of y, added in
+ * a fixed order. */
+double nn__vm_exp_shift_sum(size_t n, const double *x, double shift,
+                            double *y);
+/* The instruction set in use ("sse2", "avx2", "avx512"; "generic" off
+ * x86-64), and, for tests and benches, use level 0 (baseline), 1 (AVX2+FMA)
+ * or 2 (AVX-512) instead, at most the CPU's best (a level above it or
+ * negative: the best); returns the level set. Not thread-safe. */
+const char *nn__vm_isa(void);
+int nn__vm_force(int level);
 
 /* ------------------------------------------------------------ losses */
 /* Targets of a batch: either dense Y with strides, or class labels. */
