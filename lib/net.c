@@ -730,7 +730,7 @@ double nn__net_part_backprop(const nn_net_t *net, const nn__part *p,
     double loss = part_forward(net, p, want_loss);
     const nn_layer *Lo = &net->layers[last];
     if (!logits_out(net)) /* MSE gave dL/dA: dZ = dA o g'(Z), db = colsum */
-        nn__act_backward(Lo->act, Lo->slope, m, Lo->n_out, p->A[last],
+        nn__act_backward(Lo->act, Lo->slope, m, Lo->n_out, p->A[last], NULL,
                          p->dZ[last], Lo->n_out, 1, p->dZ[last], p->db[last]);
     for (size_t l = last; l > 0; l--) {
         const nn_layer *L = &net->layers[l], *P = &net->layers[l - 1];
@@ -738,13 +738,11 @@ double nn__net_part_backprop(const nn_net_t *net, const nn__part *p,
         /* dA_{l-1} = dZ_l.W_l^T */
         nn__gemm(false, true, m, L->n_in, L->n_out, 1.0, p->dZ[l], L->n_out,
                  L->W, L->n_out, 0.0, G, L->n_in);
-        if (drops(P, true)) { /* dA_{l-1} = dD_{l-1} o M_{l-1} */
-            const double *M = p->M[l - 1];
-            for (size_t i = 0; i < m * P->n_out; i++) G[i] *= M[i];
-        }
-        /* dZ_{l-1} = dA_{l-1} o g'(Z_{l-1}), db_{l-1} = colsum, in place */
-        nn__act_backward(P->act, P->slope, m, P->n_out, p->A[l - 1], G,
-                         P->n_out, 1, G, p->db[l - 1]);
+        /* dZ_{l-1} = dD_{l-1} o M_{l-1} o g'(Z_{l-1}) (M: dropout, if any),
+         * db_{l-1} = colsum, in place, in one pass */
+        nn__act_backward(P->act, P->slope, m, P->n_out, p->A[l - 1],
+                         drops(P, true) ? p->M[l - 1] : NULL, G, P->n_out, 1,
+                         G, p->db[l - 1]);
     }
     return loss;
 }
