@@ -86,6 +86,40 @@ static void nn_step(void *p, long i)
                           c->n_out, NULL);
 }
 
+/* A busy loop of `seconds`: a short row run from an idle CPU reads up to
+ * 1.5x slow (its clock has not ramped up). */
+static void busy(double seconds)
+{
+    volatile double x = 0.0;
+    double t0 = now();
+    while (now() - t0 < seconds)
+        for (int i = 0; i < 100000; i++) x = x + 1e-9;
+}
+
+/* FANN's and libnn's 2-4-1 tanh steps (fann, nn) alternately, 7 times
+ * each: the median of the paired ratios FANN / libnn (> 1: libnn faster). */
+static double paired241(ctx_t *fann, ctx_t *nn, long steps)
+{
+    double q[7];
+    for (int r = 0; r < 7; r++) {
+        double tf, tn, t0;
+        if (r % 2) {
+            t0 = now(); for (long i = 0; i < steps; i++) nn_step(nn, i);
+            tn = now() - t0;
+            t0 = now(); for (long i = 0; i < steps; i++) fann_step(fann, i);
+            tf = now() - t0;
+        } else {
+            t0 = now(); for (long i = 0; i < steps; i++) fann_step(fann, i);
+            tf = now() - t0;
+            t0 = now(); for (long i = 0; i < steps; i++) nn_step(nn, i);
+            tn = now() - t0;
+        }
+        q[r] = tf / tn;
+    }
+    qsort(q, 7, sizeof q[0], cmp);
+    return q[3];
+}
+
 /* The network n_in -> units[0] -> ... and its SGD optimizer (rate 0.01,
  * the fused one-call step) in c. */
 static void make_net(ctx_t *c, size_t n_layers, const size_t *units,
@@ -235,6 +269,7 @@ int main(void)
            "runs; per-sample time = step time / batch\n", "2.2",
            nn_version_string());
     printf("%-44s %12s %14s\n", "workload", "us/step", "us/sample");
+    busy(3.0); /* the rows below are short: the clock ramped up first */
 
     /* the notes' 2-4-1 network on 4 XOR samples */
     static const double X4[8] = {0, 0, 0, 1, 1, 0, 1, 1}, Y4[4] = {0, 1, 1, 0};
@@ -263,6 +298,22 @@ int main(void)
         printf("%-44s %12.4f %14.4f\n",
                h ? "libnn 2-4-1 relu, sigmoid+BCE" : "libnn 2-4-1 tanh, sigmoid+BCE",
                t * 1e6, t * 1e6);
+        free_net(&c);
+    }
+    { /* tanh, sigmoid + BCE against FANN's tanh, sigmoid, paired */
+        const size_t u241[2] = {4, 1};
+        const nn_activation a241[2] = {NN_ACT_TANH, NN_ACT_SIGMOID};
+        ctx_t f = {.X = X4, .Y = Y4, .n_in = 2, .n_out = 1, .rows = 4,
+                   .batch = 1},
+              c = f;
+        f.ann = fann_create_standard(3, 2, 4, 1);
+        fann_set_activation_function_hidden(f.ann, FANN_SIGMOID_SYMMETRIC);
+        fann_set_activation_function_output(f.ann, FANN_SIGMOID);
+        make_net(&c, 2, u241, a241, NN_LOSS_BCE);
+        printf("# 2-4-1 tanh: FANN fann_train / libnn nn_net_train_step = "
+               "%.3f (median of 7 paired runs; > 1: libnn faster)\n",
+               paired241(&f, &c, 1000000));
+        fann_destroy(f.ann);
         free_net(&c);
     }
 

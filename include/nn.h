@@ -12,7 +12,8 @@
  *   and leaves the object it was given exactly as it was, still usable.
  * - The library never prints, never calls exit()/abort(), keeps no global
  *   mutable state (the one exception is nn_set_num_threads, which configures
- *   the process-wide BLAS library; see there).
+ *   the process-wide BLAS library, and which nn_train with NN_TRAIN_THREADS
+ *   sets to 1 for the length of a run; see there).
  * - ABI types are fixed-width: every enumeration travels as an int32_t (the
  *   typedefs nn_status, nn_order, ... are int32_t; the enumerators are plain
  *   constants), flags are int32_t 0/1, class labels are int32_t, sizes are
@@ -55,6 +56,9 @@
  *   nn_blas_core are always safe.
  *   nn_set_num_threads changes a process-wide BLAS setting: call it before
  *   starting threads that use libnn.
+ * - libnn starts threads of its own only in nn_train with NN_TRAIN_THREADS
+ *   >= 2, and joins them before the call returns; callbacks and hooks run
+ *   on the calling thread.
  *
  * Ownership
  * ---------
@@ -310,6 +314,9 @@ enum {
                                       progress the trainer holds (a paused
                                       run's, or a checkpoint's) instead of
                                       starting a new one; see nn_train  [0]      */
+    NN_TRAIN_THREADS = 414,      /**< int in [0, 1024]: batch-parallel threads
+                                      (see below); 0: none, the BLAS's own
+                                      threads only                      [0]      */
     /* results of the last nn_train run (read-only; 0 / NaN before any run) */
     NN_TRAIN_EPOCHS_RUN = 450,   /**< int: epochs completed                      */
     NN_TRAIN_BEST_EPOCH = 451,   /**< int: 1-based epoch of the best val loss
@@ -322,6 +329,29 @@ enum {
     NN_TRAIN_FINAL_LOSS = 461,   /**< real: train loss of the last epoch         */
     NN_TRAIN_SECONDS = 462       /**< real: wall time of the run                 */
 };
+
+/** @var NN_TRAIN_THREADS
+ * With T >= 1, nn_train runs its steps on T threads of its own (at most
+ * one per row of a batch), started once per call and joined before it
+ * returns, and the BLAS runs ONE thread for the length of the call: the
+ * process-wide count (nn_set_num_threads) is set to 1 when the run starts
+ * and back to the count it found when it ends (so never two thread pools
+ * against each other; do not change it from a callback of such a run).
+ * Each mini-batch is split across the threads in order (the first
+ * B % T take one row more); each runs forward and backward on its rows,
+ * then computes, over all the rows, the gradient of the 1/T of every
+ * layer's parameters it owns (the parts added in a fixed order) and
+ * updates them (one update, split; clipping first combines the global
+ * norm; docs/TRAINING.md). Results are bitwise reproducible for a
+ * given T, and equal those of T = 0 with one BLAS thread up to rounding;
+ * T = 1 is that run itself (one thread, the BLAS pinned to one thread).
+ * Dropout masks are those of the rows' global indices, as in one thread.
+ * Meant for small batches, where the BLAS's threads scale poorly
+ * (docs/PERFORMANCE.md, "Training", has the measured ratios). Not part of
+ * the resume fingerprint: a paused run may resume with another T (bitwise
+ * the same only with the same T). Memory: the batch's buffers (gathered
+ * rows, every layer's outputs and dZ) once, T validation contexts of
+ * ceil(B / T) rows; no extra gradient array. */
 
 /** Metric keys for nn_net_evaluate. */
 enum {
@@ -388,7 +418,9 @@ typedef struct nn_error_info {
 /** Set the number of threads (n >= 1) the BLAS library uses for every product
  * libnn computes, through the BLAS's own call (OpenBLAS, BLIS, MKL). This is
  * a PROCESS-WIDE setting of the BLAS library, not of one object: call it
- * before starting threads that use libnn.
+ * before starting threads that use libnn. An nn_train run with
+ * NN_TRAIN_THREADS >= 1 sets it to 1 for its length and back to the value
+ * it found when it ends (do not change it from that run's callbacks).
  * @return NN_OK; NN_ERR_INVALID for n == 0; NN_ERR_TOO_LARGE if n does not
  * fit in an int; NN_ERR_UNSUPPORTED if the BLAS libnn was built against has
  * no thread control (a generic CBLAS). */
@@ -1142,7 +1174,7 @@ NN_API nn_status nn_trainer_create(nn_trainer_t **out,
 /** Destroy a trainer. NULL is a no-op. */
 NN_API void nn_trainer_destroy(nn_trainer_t *trainer);
 /** @{ */
-/** Settings (NN_TRAIN_* up to NN_TRAIN_RESUME) and, get only, the
+/** Settings (NN_TRAIN_* up to NN_TRAIN_THREADS) and, get only, the
  * results of the last run (NN_TRAIN_EPOCHS_RUN ...). @return NN_ERR_INVALID
  * for an unknown, foreign, read-only or wrongly typed key or a value out of
  * bounds (and nothing changes). Settings are checked against each other

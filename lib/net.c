@@ -27,6 +27,7 @@ struct nn_net {
     nn_layer *layers;
     double *params, *grads;
     nn_ctx_t *train;       /* training workspace, or NULL        */
+    uint64_t shape_id;     /* nn__net_shape_id, made once        */
     nn_scaler_t *scalers[2]; /* NN_SCALER_INPUT, NN_SCALER_TARGET */
 };
 
@@ -72,6 +73,19 @@ static nn_status block_size(size_t n_layers, size_t n_params, size_t *bytes)
         !nn__add(*bytes, sizeof(struct nn_net), bytes))
         return NN_ERR_TOO_LARGE;
     return NN_OK;
+}
+
+/* A fingerprint of the architecture's shapes (n_in, then each layer's n_out;
+ * FNV-1a): optimizers and contexts keep it to recognise the networks they
+ * fit, since two networks can have the same parameter count and different
+ * layouts. */
+static uint64_t shape_fingerprint(const nn_net_t *net)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = (h ^ (uint64_t)net->n_in) * 0x100000001b3ull;
+    for (size_t l = 0; l < net->n_layers; l++)
+        h = (h ^ (uint64_t)net->layers[l].n_out) * 0x100000001b3ull;
+    return h;
 }
 
 /* Point each layer at its slice of the flat parameter and gradient arrays. */
@@ -124,6 +138,7 @@ static nn_status net_alloc(nn_net_t **out, const nn__net_desc *d,
     net->params = (double *)(net->layers + d->n_layers);
     net->grads = net->params + np;
     lay_out(net, d->layers);
+    net->shape_id = shape_fingerprint(net);
     seed_dropout(net, d->dropout_seed);
     *out = net;
     return NN_OK;
@@ -677,15 +692,57 @@ void nn__net_set_drop_state(nn_net_t *net, uint64_t seed, uint64_t step)
     net->drop_step = step;
 }
 
-/* A fingerprint of the architecture's shapes (n_in, then each layer's n_out;
- * FNV-1a): optimizers and contexts keep it to recognise the networks they
- * fit, since two networks can have the same parameter count and different
- * layouts. */
-uint64_t nn__net_shape_id(const nn_net_t *net)
+/* Made once per network (every step checks it: its optimizer's and its
+ * contexts' fit). */
+uint64_t nn__net_shape_id(const nn_net_t *net) { return net->shape_id; }
+
+/* ------------------------------------------------------------ batch parts
+ * (batchpar.c) A training pass over one part of a batch, the part's rows
+ * of every buffer given by the caller: forward (dropout on), the loss, and
+ * the backward pass without the dW products, keeping every layer's dZ, so
+ * that each worker can then compute the products of its own parameters
+ * over all the rows. */
+static double part_forward(const nn_net_t *net, const nn__part *p,
+                           bool want_loss)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    h = (h ^ (uint64_t)net->n_in) * 0x100000001b3ull;
-    for (size_t l = 0; l < net->n_layers; l++)
-        h = (h ^ (uint64_t)net->layers[l].n_out) * 0x100000001b3ull;
-    return h;
+    const size_t last = net->n_layers - 1;
+    const double *in = p->X;
+    for (size_t l = 0; l <= last; l++) {
+        const nn_layer *L = &net->layers[l];
+        nn__layer_forward(L, p->m, NN_ROW_MAJOR, in, L->n_in, p->A[l],
+                          l == last && logits_out(net));
+        in = p->A[l];
+        if (drops(L, true)) {
+            dropout_forward(&p->dp, l, L->dropout, p->m, L->n_out, p->A[l],
+                            p->M[l], p->D[l]);
+            in = p->D[l];
+        }
+    }
+    const nn_layer *Lo = &net->layers[last];
+    return nn__loss(net->loss, NN_REDUCE_SUM, p->m, Lo->n_out, p->A[last],
+                    p->t, p->dZ[last], p->db[last], want_loss);
+}
+
+double nn__net_part_backprop(const nn_net_t *net, const nn__part *p,
+                             bool want_loss)
+{
+    const size_t m = p->m, last = net->n_layers - 1;
+    double loss = part_forward(net, p, want_loss);
+    const nn_layer *Lo = &net->layers[last];
+    if (!logits_out(net)) /* MSE gave dL/dA: dZ = dA o g'(Z), db = colsum */
+        nn__act_backward(Lo->act, Lo->slope, m, Lo->n_out, p->A[last], NULL,
+                         p->dZ[last], Lo->n_out, 1, p->dZ[last], p->db[last]);
+    for (size_t l = last; l > 0; l--) {
+        const nn_layer *L = &net->layers[l], *P = &net->layers[l - 1];
+        double *G = p->dZ[l - 1];
+        /* dA_{l-1} = dZ_l.W_l^T */
+        nn__gemm(false, true, m, L->n_in, L->n_out, 1.0, p->dZ[l], L->n_out,
+                 L->W, L->n_out, 0.0, G, L->n_in);
+        /* dZ_{l-1} = dD_{l-1} o M_{l-1} o g'(Z_{l-1}) (M: dropout, if any),
+         * db_{l-1} = colsum, in place, in one pass */
+        nn__act_backward(P->act, P->slope, m, P->n_out, p->A[l - 1],
+                         drops(P, true) ? p->M[l - 1] : NULL, G, P->n_out, 1,
+                         G, p->db[l - 1]);
+    }
+    return loss;
 }

@@ -431,4 +431,95 @@ nn_status nn__eval_sums(const nn_net_t *net, nn_ctx_t *ctx,
                         double *gx, void *gt, double *loss_sum,
                         double *correct);
 
+/* ------------------------------------------------------------ batch-parallel
+ * training (NN_TRAIN_THREADS) */
+/* (optim.c) nn_optim_step in parts, for an update split by parameter
+ * ranges across threads: nn__optim_begin makes nn_optim_step's checks but
+ * the finite one (shape, a current gradient) and fixes the step's
+ * constants (its count t; Adam's a1 = lr / (1 - beta1^t) and
+ * a2 = 1 / sqrt(1 - beta2^t); the clipping factor s is 1: the caller sets
+ * it from the global norm); nn__optim_update_range
+ * updates parameters [lo, hi) (ranges of one step may run in parallel; any
+ * split gives the bits nn_optim_step gives with the same s);
+ * nn__optim_end counts the step and retires the gradient. */
+typedef struct nn__optim_consts {
+    uint64_t t;
+    double s, a1, a2;
+} nn__optim_consts;
+nn_status nn__optim_begin(const nn_optim_t *opt, const nn_net_t *net,
+                          nn__optim_consts *c);
+void nn__optim_update_range(nn_optim_t *opt, nn_net_t *net,
+                            const nn__optim_consts *c, size_t lo, size_t hi);
+void nn__optim_end(nn_optim_t *opt, nn_net_t *net, const nn__optim_consts *c);
+double nn__optim_clip_norm(const nn_optim_t *opt);
+
+/* (net.c) One part of a batch's training pass, for batch-parallel
+ * workers: m rows, their input X (m x n_in, row-major), their targets, the
+ * dropout pass (row0: the part's first global row), and per layer l the
+ * part's rows of the buffers (row-major m x n_l each): A[l] the outputs,
+ * M[l] and D[l] the dropout mask and dropped output (dropout layers
+ * only), dZ[l]; db[l] (n_l values) gets the column sums of the part's
+ * dZ. */
+typedef struct nn__part {
+    size_t m;
+    const double *X;
+    const nn_targets *t;
+    nn__drop_pass dp;
+    double *const *A, *const *M, *const *D, *const *dZ, *const *db;
+} nn__part;
+/* Forward (dropout on), the loss, and the backward pass without the dW
+ * products: every layer's dZ (of the rows' summed loss, NN_REDUCE_SUM)
+ * and its column sums. Returns the summed loss (meaningless without
+ * want_loss, as nn__loss). Reads net only: workers may run it at once on
+ * disjoint buffers. */
+double nn__net_part_backprop(const nn_net_t *net, const nn__part *p,
+                             bool want_loss);
+
+/* (pool.c) A persistent team of n threads for one call: n - 1 threads
+ * started by nn__pool_create (NN_ERR_NOMEM when the system has no more),
+ * then rounds: nn__pool_run has member w run fn(ctx, w) for w = 0..n-1
+ * (member 0 on the calling thread) and returns when all are done; nothing
+ * is allocated per round. Rounds run one at a time, from one thread. */
+typedef struct nn__pool nn__pool;
+typedef void (*nn__pool_fn)(void *ctx, size_t w);
+nn_status nn__pool_create(nn__pool **out, size_t n, const nn_allocator *al);
+void nn__pool_run(nn__pool *p, nn__pool_fn fn, void *ctx);
+void nn__pool_destroy(nn__pool *p);
+
+/* (batchpar.c) The batch-parallel steps of nn_train: a team of T workers
+ * sharing batch-sized buffers. A batch of m rows is split in order (the
+ * first m % T workers take one row more); each worker back-propagates its
+ * rows (nn__net_part_backprop, dropout masks of the rows' global indices
+ * row0 + offset), then computes the gradient of the parameters it owns
+ * (1/T of every W's rows and of every b) over all the rows, adding the
+ * parts in the fixed order 0..T-1, and updates them. See batchpar.c. */
+typedef struct nn__team nn__team;
+/* min(threads, batch) workers for batches of up to `batch` rows with k
+ * dense target columns (0: labels); everything through al. */
+nn_status nn__team_create(nn__team **out, nn_net_t *net, size_t threads,
+                          size_t batch, size_t k, const nn_allocator *al);
+void nn__team_destroy(nn__team *t);
+/* The gradient of rows[0..m-1] of v (checked for net), times scale, into
+ * net's gradient array (made current), and the sum of the rows' losses
+ * times scale in *loss; the net's dropout pass advances by one. On
+ * failure (NN_ERR_NUMERIC under check-finite) the net's pass is where it
+ * was and the gradient is not current. */
+nn_status nn__team_gradient(nn__team *t, const nn__dview *v,
+                            const size_t *rows, size_t m, uint64_t row0,
+                            double scale, double *loss);
+/* nn_optim_step (clipping included) with the update split by parameter
+ * ranges. */
+nn_status nn__team_update(nn__team *t, nn_optim_t *opt);
+/* nn__team_gradient then nn__team_update, each owned range's gradient and
+ * its update in one round where neither check-finite nor clipping needs
+ * the whole gradient first (plain SGD inside the products). A failed
+ * check may leave some ranges updated: the trainer then undoes the run. */
+nn_status nn__team_step(nn__team *t, nn_optim_t *opt, const nn__dview *v,
+                        const size_t *rows, size_t m, uint64_t row0,
+                        double scale, double *loss);
+/* nn__eval_sums over `count` rows (rows[], or 0..count-1 when NULL), the
+ * rows split across the workers and their sums added in worker order. */
+nn_status nn__team_eval(nn__team *t, const nn__dview *v, const size_t *rows,
+                        size_t count, double *loss_sum, double *correct);
+
 #endif /* NN_PRIVATE_H */

@@ -15,14 +15,22 @@
  * selection sampling (Knuth's algorithm S), so both parts keep the data's
  * order; each part must get at least one row (else NN_ERR_INVALID).
  *
+ * Threads (NN_TRAIN_THREADS = T): for T >= 1 the BLAS runs one thread for
+ * the run (blas_pin, restored at the end); for T >= 2 a team of workers
+ * (batchpar.c, on pool.c's threads, made with the run's memory) takes the
+ * steps (team_step), a sharded run's part of each batch (shard_gradient,
+ * then nn__team_update) and the validation (val_sums); the rest of the
+ * loop, the callbacks and the hook stay on the calling thread.
+ *
  * Memory: the net's training workspace is reserved for one batch, and one
  * block from the trainer's allocator holds an execution context of one batch
  * (for validation, placed with nn_ctx_create_in), the gathered batch
  * (B x n features, B x k targets or B labels), the row order (m indices:
  * training rows, then validation rows), a copy of the parameters and
  * optimizer state at the call (to undo a run that fails part way), and, with
- * validation and restore_best, a copy of the best parameters. Nothing is
- * allocated per step or per epoch.
+ * validation and restore_best, a copy of the best parameters; with workers,
+ * the team's memory instead of the net's workspace. Nothing is allocated
+ * per step or per epoch.
  *
  * Rates, with e the 0-based epoch, t the 0-based global step and
  * T = epochs * ceil(m_train / batch) the steps planned:
@@ -69,10 +77,11 @@
 
 static const double PI = 3.14159265358979323846;
 
-/* Settings keys are NN_TRAIN_EPOCHS .. NN_TRAIN_RESUME; both value arrays
+/* Settings keys are NN_TRAIN_EPOCHS .. NN_TRAIN_THREADS; both value arrays
  * are indexed by key - NN_TRAIN_EPOCHS (each key uses one of them). */
 #define KEY0 NN_TRAIN_EPOCHS
-#define NSET (NN_TRAIN_RESUME - NN_TRAIN_EPOCHS + 1)
+#define KEY_LAST NN_TRAIN_THREADS
+#define NSET (KEY_LAST - NN_TRAIN_EPOCHS + 1)
 #define IV(tr, key) ((tr)->iv[(key) - KEY0])
 #define RV(tr, key) ((tr)->rv[(key) - KEY0])
 /* Counts (epochs, rows, steps) are stored as size_t. */
@@ -113,7 +122,7 @@ static bool is_real_key(int32_t key)
 
 static bool is_int_key(int32_t key)
 {
-    return key >= KEY0 && key <= NN_TRAIN_RESUME && !is_real_key(key);
+    return key >= KEY0 && key <= KEY_LAST && !is_real_key(key);
 }
 
 /* The bounds are params.c's (those nn_param_info reports); counts must
@@ -140,6 +149,7 @@ static void set_defaults(nn_trainer_t *tr)
     IV(tr, NN_TRAIN_WARMUP_STEPS) = 0;
     IV(tr, NN_TRAIN_REPORT_EVERY) = 0;
     IV(tr, NN_TRAIN_RESUME) = 0;
+    IV(tr, NN_TRAIN_THREADS) = 0;
     tr->shards = 1;
     tr->res = (results){.best_val_loss = NAN, .final_loss = NAN,
                         .seconds = NAN};
@@ -270,6 +280,7 @@ typedef struct run {
     bool split, have_val, keep_best;
     double lr0;
     /* memory */
+    nn__team *team;       /* batch-parallel workers, or NULL */
     nn_ctx_t *ctx;
     void *block;
     size_t bytes;
@@ -484,7 +495,16 @@ static bool block_bytes(const run *r, size_t cb, size_t *nd, size_t *bytes)
            nn__add(*bytes, bz, bytes) && nn__add(*bytes, bl, bytes);
 }
 
-/* The net's workspace, then the one block (context first). */
+/* NN_TRAIN_THREADS >= 2, and batches of 2 rows or more: the workers
+ * (batchpar.c), at most one per row of a batch. */
+static nn_status team_alloc(run *r)
+{
+    size_t T = (size_t)IV(r->tr, NN_TRAIN_THREADS);
+    if (T < 2 || r->B < 2) return NN_OK;
+    return nn__team_create(&r->team, r->net, T, r->B, r->k, &r->tr->al);
+}
+
+/* The one block (context first), the workers, then the net's workspace. */
 static nn_status run_alloc(run *r)
 {
     size_t cb, nd;
@@ -499,8 +519,12 @@ static nn_status run_alloc(run *r)
     if (!r->block) return NN_ERR_NOMEM;
     /* the allocator's memory is aligned for double, as the context needs */
     st = nn_ctx_create_in(&r->ctx, r->net, r->B, r->block, cb);
-    if (!st) st = nn_net_reserve(r->net, r->B);
+    if (!st) st = team_alloc(r);
+    /* the workers have workspaces of their own */
+    if (!st && !r->team) st = nn_net_reserve(r->net, r->B);
     if (st) {
+        nn__team_destroy(r->team);
+        r->team = NULL;
         nn__free(&r->tr->al, r->block, r->bytes);
         return st;
     }
@@ -517,6 +541,7 @@ static nn_status run_alloc(run *r)
 
 static void run_free(run *r)
 {
+    nn__team_destroy(r->team);
     nn_ctx_destroy(r->ctx); /* in our block: only forgotten */
     nn__free(&r->tr->al, r->block, r->bytes);
 }
@@ -741,8 +766,11 @@ static nn_status shard_gradient(run *r, const size_t *rows, size_t ml,
         *loss = 0.0;
         return NN_OK;
     }
-    gather(r, &r->tv, rows, ml);
     /* the offset at the call plays the role of row 0, as in one process */
+    if (r->team) /* the part split again across this process's workers */
+        return nn__team_gradient(r->team, &r->tv, rows, ml,
+                                 (uint64_t)r->row0_0 + lo, 1.0, loss);
+    gather(r, &r->tv, rows, ml);
     nn_status st = nn_net_set_int(net, NN_NET_DROPOUT_ROW0,
                                   r->row0_0 + (int64_t)lo);
     if (st) return st;
@@ -784,32 +812,40 @@ static nn_status shard_step(run *r, size_t e, const size_t *rows, size_t mb,
         st = agree(tr, tr->hook(g, r->P, mb, loss, tr->hook_ctx));
         if (st) return st;
     }
-    st = nn_optim_step(r->opt, r->net);
+    st = r->team ? nn__team_update(r->team, r->opt)
+                 : nn_optim_step(r->opt, r->net);
     if (!st) r->t++;
     return st;
+}
+
+/* The sums (loss, correct) of `count` validation rows from row lo: of the
+ * validation set, or of the split-off rows; through the workers if any. */
+static nn_status val_sums(run *r, size_t lo, size_t count, double *loss,
+                          double *correct)
+{
+    const bool own = r->vv.m != 0;
+    nn__dview sub = r->vv;
+    if (own) {
+        sub.m = count;
+        sub.X += lo * sub.n;
+        if (sub.labels) sub.labels += lo;
+        else sub.Y += lo * sub.k;
+    }
+    const nn__dview *v = own ? &sub : &r->tv;
+    const size_t *rows = own ? NULL : r->val_rows + lo;
+    if (r->team) return nn__team_eval(r->team, v, rows, count, loss, correct);
+    void *gt = r->k ? (void *)r->gy : (void *)r->gl;
+    return nn__eval_sums(r->net, r->ctx, v, rows, count, r->gx, gt, loss,
+                         correct);
 }
 
 /* Sharded validation: this shard's part of the validation rows, summed. */
 static nn_status shard_validate(run *r, double *loss, double *acc)
 {
-    const bool own = r->vv.m != 0;
-    size_t count = own ? r->vv.m : r->n_val, lo, hi;
+    size_t count = r->vv.m ? r->vv.m : r->n_val, lo, hi;
     shard_range(r->tr, count, &lo, &hi);
     double s[4] = {0.0, 0.0, (double)(hi - lo), 0.0}; /* loss, correct, rows */
-    nn_status st = NN_OK;
-    if (hi > lo && own) {
-        nn__dview sub = r->vv;
-        sub.m = hi - lo;
-        sub.X += lo * sub.n;
-        if (sub.labels) sub.labels += lo;
-        else sub.Y += lo * sub.k;
-        st = nn__eval_sums(r->net, r->ctx, &sub, NULL, hi - lo, NULL, NULL,
-                           &s[0], &s[1]);
-    } else if (hi > lo) {
-        void *gt = r->k ? (void *)r->gy : (void *)r->gl;
-        st = nn__eval_sums(r->net, r->ctx, &r->tv, r->val_rows + lo, hi - lo,
-                           r->gx, gt, &s[0], &s[1]);
-    }
+    nn_status st = hi > lo ? val_sums(r, lo, hi - lo, &s[0], &s[1]) : NN_OK;
     s[3] = st ? 1.0 : 0.0;
     nn_status sum_st = r->tr->allsum(s, 4, r->tr->allsum_ctx);
     if (sum_st) return sum_st;
@@ -820,9 +856,28 @@ static nn_status shard_validate(run *r, double *loss, double *acc)
     return NN_OK;
 }
 
-/* One step on the gathered batch: without a hook, the one-call training
- * step (fused for plain SGD); with one, gradient, hook, update. */
-static nn_status run_step(run *r, size_t e, size_t mb, double *loss)
+/* A step of the workers on rows[0..mb-1]: the same steps, the batch split
+ * across them (the sums of the parts, then 1/mb under NN_REDUCE_MEAN). */
+static nn_status team_step(run *r, const size_t *rows, size_t mb,
+                           double *loss)
+{
+    const nn_trainer_t *tr = r->tr;
+    double scale = r->red0 == NN_REDUCE_MEAN ? 1.0 / (double)mb : 1.0;
+    uint64_t row0 = (uint64_t)r->row0_0;
+    if (!tr->hook)
+        return nn__team_step(r->team, r->opt, &r->tv, rows, mb, row0, scale,
+                             loss);
+    nn_status st = nn__team_gradient(r->team, &r->tv, rows, mb, row0, scale,
+                                     loss);
+    if (!st) st = tr->hook(nn_net_grads(r->net), r->P, mb, loss, tr->hook_ctx);
+    return st ? st : nn__team_update(r->team, r->opt);
+}
+
+/* One step on the batch rows[0..mb-1], gathered: without a hook, the
+ * one-call training step (fused for plain SGD); with one, gradient, hook,
+ * update. */
+static nn_status run_step(run *r, size_t e, const size_t *rows, size_t mb,
+                          double *loss)
 {
     nn_net_t *net = r->net;
     nn_optim_t *opt = r->opt;
@@ -831,6 +886,12 @@ static nn_status run_step(run *r, size_t e, size_t mb, double *loss)
     r->lr = step_lr(r, e);
     nn_status st = nn_optim_set_real(opt, NN_OPTIM_LR, r->lr);
     if (st) return st;
+    if (r->team) {
+        st = team_step(r, rows, mb, loss);
+        if (!st) r->t++;
+        return st;
+    }
+    gather(r, &r->tv, rows, mb);
     if (!tr->hook)
         st = k ? nn_net_train_step(net, opt, mb, NN_ROW_MAJOR, r->gx, n,
                                    r->gy, k, loss)
@@ -897,12 +958,8 @@ static nn_status run_batches(run *r, epoch_acc *a, bool *stop)
         size_t mb = r->m_tr - start < r->B ? r->m_tr - start : r->B;
         double loss = 0.0;
         nn_status st;
-        if (r->tr->allsum) {
-            st = shard_step(r, a->e, r->rows + start, mb, &loss);
-        } else {
-            gather(r, &r->tv, r->rows + start, mb);
-            st = run_step(r, a->e, mb, &loss);
-        }
+        if (r->tr->allsum) st = shard_step(r, a->e, r->rows + start, mb, &loss);
+        else st = run_step(r, a->e, r->rows + start, mb, &loss);
         if (st) return st;
         /* per-row losses: a SUM batch loss already is their sum */
         a->sum += sum_red ? loss : loss * (double)mb;
@@ -918,15 +975,16 @@ static nn_status run_batches(run *r, epoch_acc *a, bool *stop)
 static nn_status run_validate(run *r, double *loss, double *acc)
 {
     if (r->have_val && r->tr->allsum) return shard_validate(r, loss, acc);
-    if (r->vv.m)
-        return nn__eval_rows(r->net, r->ctx, &r->vv, NULL, r->vv.m, NULL,
-                             NULL, loss, acc);
-    if (r->split) {
-        void *gt = r->k ? (void *)r->gy : (void *)r->gl;
-        return nn__eval_rows(r->net, r->ctx, &r->tv, r->val_rows, r->n_val,
-                             r->gx, gt, loss, acc);
+    if (!r->have_val) {
+        *loss = *acc = NAN;
+        return NN_OK;
     }
-    *loss = *acc = NAN;
+    size_t count = r->vv.m ? r->vv.m : r->n_val;
+    double sum = 0.0, correct = 0.0;
+    nn_status st = val_sums(r, 0, count, &sum, &correct);
+    if (st) return st;
+    *loss = sum / (double)count;
+    *acc = r->k ? NAN : correct / (double)count;
     return NN_OK;
 }
 
@@ -989,7 +1047,7 @@ static nn_status run_epochs(run *r)
         nn_status st = run_batches(r, a, &stop);
         if (st || stop) return st;
         nn_report rep;
-        double vl, va;
+        double vl = NAN, va = NAN;
         st = run_validate(r, &vl, &va);
         if (st) return st;
         report_fill(r, a, NN_REPORT_EPOCH, &rep);
@@ -1035,6 +1093,23 @@ static nn_status run_main(run *r, nn_trainer_t *trainer)
     return st;
 }
 
+/* NN_TRAIN_THREADS >= 1: the BLAS runs one thread during the run (its
+ * threads are the workers: never two pools against each other); *saved
+ * gets the count to restore at the end (0: nothing to restore). */
+static void blas_pin(const nn_trainer_t *tr, size_t *saved)
+{
+    size_t n = 0;
+    *saved = 0;
+    if (IV(tr, NN_TRAIN_THREADS) < 1 || nn_get_num_threads(&n) || n == 1)
+        return;
+    if (nn_set_num_threads(1) == NN_OK) *saved = n;
+}
+
+static void blas_unpin(size_t saved)
+{
+    if (saved) nn_set_num_threads(saved);
+}
+
 nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net, nn_optim_t *opt,
                    const nn_data_t *train, const nn_data_t *val)
 {
@@ -1050,7 +1125,10 @@ nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net, nn_optim_t *opt,
     }
     if (st) return st;
     const double t_start = now_s();
+    size_t blas0;
+    blas_pin(trainer, &blas0);
     st = run_main(&r, trainer);
+    blas_unpin(blas0);
     bool kept = false;
     if (st) {
         run_rollback(&r); /* the trainer keeps what it held */
@@ -1065,8 +1143,12 @@ nn_status nn_train(nn_trainer_t *trainer, nn_net_t *net, nn_optim_t *opt,
         trainer->res = r.res;
         kept = progress_commit(&r, trainer);
     }
-    if (kept) nn_ctx_destroy(r.ctx); /* the block now holds the progress */
-    else run_free(&r);
+    if (kept) { /* the block now holds the progress */
+        nn__team_destroy(r.team);
+        nn_ctx_destroy(r.ctx);
+    } else {
+        run_free(&r);
+    }
     return st;
 }
 

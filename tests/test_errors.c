@@ -576,7 +576,7 @@ static void check_bad_gets(void *o, const keyed_ops *ops, const int32_t *ik,
 
 /* A wrong key of every kind, for the unknown-key cases of every object. */
 static const int32_t alien_keys[] = {0,    -1,   99,   106,  199,  205,
-                                     299,  310,  399,  414,  449,  463,
+                                     299,  310,  399,  415,  449,  463,
                                      500,  INT32_MIN, INT32_MAX,
                                      NN_KEY_EXPERIMENTAL,
                                      NN_KEY_EXPERIMENTAL + 1};
@@ -2473,7 +2473,10 @@ START_TEST(trainer_settings_errors)
         SET_R("optimizer key", NN_OPTIM_LR, 0.1),
         SET_I("net key", NN_NET_CHECK_FINITE, 1),
         SET_I("metric key", NN_METRIC_LOSS, 0),
-        SET_I("key 414", 414, 0),
+        SET_I("key 415", 415, 0),
+        SET_I("threads above 1024", NN_TRAIN_THREADS, 1025),
+        SET_I("threads negative", NN_TRAIN_THREADS, -1),
+        SET_R("threads as real", NN_TRAIN_THREADS, 2.0),
         SET_R("key 463", 463, 0.0),
     };
     check_bad_sets(tr, &tr_ops, bad, N_OF(bad), &t, "nn_trainer_set_*");
@@ -3181,7 +3184,7 @@ END_TEST
 START_TEST(param_info_errors)
 {
     const int32_t unknown[] = {0,   -1,  99,  106, 199, 205, 299, 310,
-                               399, 414, 449, 455, 463, INT32_MIN, INT32_MAX,
+                               399, 415, 449, 455, 463, INT32_MIN, INT32_MAX,
                                NN_KEY_EXPERIMENTAL + 12345};
     for (size_t i = 0; i < N_OF(unknown); i++) {
         int32_t type = -7, w = -7;

@@ -1085,6 +1085,55 @@ START_TEST(test_shape_not_just_count)
 }
 END_TEST
 
+/* Adam's update on a wider layer (the vectorised paths, whatever the CPU
+ * offers: SSE2, AVX2 or AVX-512) gives exactly the bits of the scalar
+ * formula as lib/optim.c writes it, w -= a1 m / (sqrt(v) a2 + eps) with
+ * a1 = lr/(1-b1^t), a2 = 1/sqrt(1-b2^t): the paths do the same rounded
+ * operations. Coupled decay, AdamW and none, three steps, gradients set
+ * through the seam. */
+START_TEST(test_adam_bitwise_any_isa)
+{
+    enum { NI = 21, NO = 13, NW = NI * NO, NPW = NW + NO };
+    const size_t units[1] = {NO};
+    const nn_activation acts[1] = {NN_ACT_IDENTITY};
+    for (int mode = 0; mode < 3; mode++) {
+        nn_net_t *net = tu_net(NI, 1, units, acts, NN_LOSS_MSE, NULL);
+        NN_OK_OR_FAIL(nn_net_init(net, NN_INIT_GLOROT_UNIFORM, 9));
+        nn_optim_t *o = NULL;
+        NN_OK_OR_FAIL(nn_optim_create(&o, net, NN_OPTIM_ADAM, NULL));
+        const double lr = 3e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.05;
+        NN_OK_OR_FAIL(nn_optim_set_real(o, NN_OPTIM_LR, lr));
+        NN_OK_OR_FAIL(nn_optim_set_real(o, NN_OPTIM_WEIGHT_DECAY,
+                                        mode ? wd : 0.0));
+        NN_OK_OR_FAIL(nn_optim_set_int(o, NN_OPTIM_DECOUPLED, mode == 2));
+        double w[NPW], m[NPW] = {0}, v[NPW] = {0}, g[NPW];
+        memcpy(w, nn_net_params(net), sizeof w);
+        tu_rng r = {31};
+        for (int t = 1; t <= 3; t++) {
+            tu_fill(&r, g, NPW, -2.0, 2.0);
+            NN_OK_OR_FAIL(nn_net_set_grads(net, g, NPW));
+            NN_OK_OR_FAIL(nn_optim_step(o, net));
+            double a1 = lr / (1.0 - pow(b1, t)), a2 = 1.0 / sqrt(1.0 - pow(b2, t));
+            for (int i = 0; i < NPW; i++) {
+                double d = mode && i < NW ? wd : 0.0, gi = g[i];
+                if (mode == 2) w[i] *= 1.0 - lr * d;
+                else gi += d * w[i];
+                m[i] = b1 * m[i] + (1 - b1) * gi;
+                v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+                w[i] -= a1 * m[i] / (sqrt(v[i]) * a2 + eps);
+            }
+            ck_assert_msg(memcmp(w, nn_net_params(net), sizeof w) == 0,
+                          "mode %d step %d: parameters not bitwise", mode, t);
+            const double *st = nn_optim_state_view(o);
+            ck_assert(memcmp(m, st, sizeof m) == 0);
+            ck_assert(memcmp(v, st + NPW, sizeof v) == 0);
+        }
+        nn_optim_destroy(o);
+        nn_net_destroy(net);
+    }
+}
+END_TEST
+
 static Suite *optim_suite(void)
 {
     Suite *s = suite_create("optim");
@@ -1096,6 +1145,7 @@ static Suite *optim_suite(void)
     tcase_add_test(tu, test_nesterov_two_steps);
     tcase_add_test(tu, test_adam_two_steps);
     tcase_add_test(tu, test_adamw_decoupled);
+    tcase_add_test(tu, test_adam_bitwise_any_isa);
     tcase_add_test(tu, test_coupled_decay_weights_only);
     tcase_add_test(tu, test_clipping);
     tcase_add_loop_test(tu, test_state_round_trip, 0, 4);

@@ -303,9 +303,10 @@ static void check_identical(shard *s, size_t n)
 /* ------------------------------------------------------------ equivalence */
 static double g_max_err; /* largest parameter error measured, for the log */
 
-/* A reference run of c, then 1..4 shards: the same results, parameters
- * within TOL, the shards identical, the net's settings back. */
-static void equivalence(const cfg *c, int64_t row0)
+/* A reference run of c, then 1..4 shards (each splitting its part again
+ * across `threads` workers, NN_TRAIN_THREADS): the same results,
+ * parameters within TOL, the shards identical, the net's settings back. */
+static void equivalence_threads(const cfg *c, int64_t row0, int64_t threads)
 {
     nn_data_t *train = data_rows(0, c->own_val ? M_TR : M, c->dense);
     nn_data_t *val = c->own_val ? data_rows(M, M_VAL, c->dense) : NULL;
@@ -325,6 +326,9 @@ static void equivalence(const cfg *c, int64_t row0)
     for (size_t n = 1; n <= MAXN; n++) {
         shard s[MAXN];
         make_shards(s, n, c, train, val, row0);
+        for (size_t i = 0; i < n; i++)
+            NN_OK_OR_FAIL(nn_trainer_set_int(s[i].tr, NN_TRAIN_THREADS,
+                                             threads));
         run_shards(s, n);
         for (size_t i = 0; i < n; i++) {
             ck_assert_int_eq(s[i].st, NN_OK);
@@ -361,6 +365,11 @@ static void equivalence(const cfg *c, int64_t row0)
     nn_net_destroy(ref);
     nn_data_destroy(val);
     nn_data_destroy(train);
+}
+
+static void equivalence(const cfg *c, int64_t row0)
+{
+    equivalence_threads(c, row0, 0);
 }
 
 /* Every optimizer x dropout x validation kind for one kind of targets.
@@ -403,6 +412,20 @@ START_TEST(equivalent_row0_at_call)
 {
     cfg c = {NN_OPTIM_SGD, 0.3, false, false, NN_REDUCE_MEAN};
     equivalence(&c, 5);
+}
+END_TEST
+
+/* Shards whose parts are split again across threads (batch-parallel
+ * workers inside each process): still the plain run's results. */
+START_TEST(equivalent_with_threads)
+{
+    /* the BLAS's count is the process's: at 1 already, no run of the
+     * shards changes it while another runs */
+    nn_set_num_threads(1);
+    cfg a = {NN_OPTIM_ADAM, 0.3, false, false, NN_REDUCE_MEAN};
+    equivalence_threads(&a, 0, 2);
+    cfg b = {NN_OPTIM_SGD, 0.0, true, true, NN_REDUCE_MEAN};
+    equivalence_threads(&b, 3, 3);
 }
 END_TEST
 
@@ -737,6 +760,7 @@ static Suite *shards_suite(void)
     tcase_add_test(te, equivalent_dense);
     tcase_add_test(te, equivalent_sum_reduction);
     tcase_add_test(te, equivalent_row0_at_call);
+    tcase_add_test(te, equivalent_with_threads);
     suite_add_tcase(s, te);
     TCase *tf = tcase_create("failures");
     tcase_add_test(tf, nan_row_fails_all);

@@ -335,7 +335,7 @@ START_TEST(key_bounds)
                          NN_ERR_INVALID);
     }
     /* unknown keys, NULLs */
-    const int32_t unknown[] = {399, 414, 449, 455, 459, 463, NN_OPTIM_LR,
+    const int32_t unknown[] = {399, 415, 449, 455, 459, 463, NN_OPTIM_LR,
                                NN_NET_REDUCTION, NN_KEY_EXPERIMENTAL, -1};
     for (size_t k = 0; k < sizeof unknown / sizeof *unknown; k++) {
         int64_t iv;

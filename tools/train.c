@@ -77,8 +77,10 @@ static const char *const train_help_opt =
 "  --step-epochs N       step: epochs between decays (default: 10)\n"
 "  --lr-min X            cosine: final learning rate (default: 0)\n"
 "  --seed N              weights, shuffling, validation split (default: 0)\n"
-"  --threads N           BLAS threads, per MPI rank (default: the BLAS\n"
-"                        library's)\n"
+"  --threads N           threads, per MPI rank: N batch-parallel workers (the\n"
+"                        BLAS on one) when each gets 16 rows of a batch and\n"
+"                        enough work, else N BLAS threads (default: the\n"
+"                        BLAS's)\n"
 "Checkpoints:\n"
 "  --checkpoint FILE     where checkpoints go (default: MODEL.ckpt); one\n"
 "                        file, replaced atomically by each new checkpoint\n"
@@ -467,6 +469,8 @@ struct train_run {
     cli_out model, hist, plot; /* prepared before any work */
     cli_ckpt ckpt;             /* prepared with them */
     bool resumed;              /* --resume read a checkpoint */
+    int ranks;                 /* MPI ranks training (1 without MPI) */
+    size_t batch_threads;      /* --threads as NN_TRAIN_THREADS, or 0 */
 };
 static void describe(const layer_def *s, size_t n, size_t n_in,
                      char *buf, size_t size)
@@ -626,6 +630,7 @@ static int check_env(const train_args *a, train_run *r, const cli_mpi *mpi)
         return cli_error("--plot %s: gnuplot is not installed or not in PATH "
                          "(install the gnuplot package, or drop --plot)",
                          a->plot);
+    r->ranks = cli_mpi_size(mpi);
     if (a->threads) {
         nn_status st = nn_set_num_threads(a->threads);
         if (st)
@@ -709,10 +714,25 @@ static nn_status make_optim(const train_args *a, const nn_net_t *net,
     return NN_OK;
 }
 
+/* --threads N as batch-parallel workers (docs/TOOL.md): when each of them
+ * gets at least 16 rows of a rank's part of a batch and 2 MFLOP of
+ * products per step (6 x rows x parameters; below that a round's hand-off
+ * costs more than it shares), else 0 (the BLAS's N threads, set before
+ * any work; the trainer pins the BLAS to one thread for a run with
+ * workers and restores it after). */
+static size_t pick_batch_threads(const train_args *a, const nn_net_t *net,
+                                 int ranks)
+{
+    size_t n = a->threads, rows = a->batch / (size_t)(ranks > 0 ? ranks : 1);
+    if (n < 2 || n > 1024 || rows < 16 * n) return 0;
+    double flops = 6.0 * (double)(rows / n) * (double)nn_net_n_params(net);
+    return flops >= 2e6 ? n : 0;
+}
+
 /* The trainer: --epochs, --batch, --seed, validation, schedule; reports
  * go to the progress display where p is given (under MPI, rank 0 only). */
-static nn_status make_trainer(const train_args *a, progress *p,
-                              nn_trainer_t **out)
+static nn_status make_trainer(const train_args *a, size_t batch_threads,
+                              progress *p, nn_trainer_t **out)
 {
     nn_trainer_t *t = *out; /* --resume made it, to load the progress */
     nn_status st = t ? NN_OK : nn_trainer_create(&t, NULL);
@@ -735,6 +755,8 @@ static nn_status make_trainer(const train_args *a, progress *p,
                                 (int64_t)a->step_epochs);
     if (!st && a->set_lr_min)
         st = nn_trainer_set_real(t, NN_TRAIN_LR_MIN, a->lr_min);
+    if (!st)
+        st = nn_trainer_set_int(t, NN_TRAIN_THREADS, (int64_t)batch_threads);
     if (!st && p) st = nn_trainer_set_report(t, progress_report, p);
     if (!st && p)
         st = nn_trainer_set_int(t, NN_TRAIN_REPORT_EVERY,
@@ -1046,7 +1068,9 @@ static int setup(const train_args *a, nn_loss loss, bool report,
     nn_status st;
     if (!r->opt && (st = make_optim(a, r->net, &r->opt)))
         return cli_lib_error("creating the optimizer", NULL, st, NULL);
-    if ((st = make_trainer(a, report ? &r->prog : NULL, &r->trainer)))
+    r->batch_threads = pick_batch_threads(a, r->net, r->ranks);
+    if ((st = make_trainer(a, r->batch_threads, report ? &r->prog : NULL,
+                           &r->trainer)))
         return cli_lib_error("setting up the training", NULL, st, NULL);
     if (!a->quiet) {
         char arch[256];
@@ -1054,11 +1078,12 @@ static int setup(const train_args *a, nn_loss loss, bool report,
         nn_optim_get_real(r->opt, NN_OPTIM_LR, &lr);
         describe(r->specs, r->n_layers, n_in, arch, sizeof arch);
         fprintf(stderr, "training %s (loss %s, %zu parameters) on %zu rows "
-                "(%zu for validation%s): %s lr %g, batch %zu, %zu epochs\n",
+                "(%zu for validation%s): %s lr %g, batch %zu, %zu epochs%s\n",
                 arch, cli_loss_name(loss), nn_net_n_params(r->net),
                 m + (r->val ? n_val : 0), n_val, r->val ? ", from --val-csv"
                                                          : "",
-                cli_optim_name(r->opt), lr, a->batch, a->epochs);
+                cli_optim_name(r->opt), lr, a->batch, a->epochs,
+                r->batch_threads ? ", batch-parallel threads" : "");
         if (r->test)
             fprintf(stderr, "holding out %zu rows for the test (--test-"
                     "fraction %g, seed %llu)\n", nn_data_rows(r->test),
