@@ -22,8 +22,9 @@
  * measured at least as fast as OpenBLAS 0.3.21 single-threaded up to
  * 4096x128x128 on the bench machine (docs/PERFORMANCE.md, "Small
  * products"). So:
- *   - at most 64 multiply-adds: plain loops (less set-up than the kernel's
- *     tiles: the notes' 2-4-1 network at batch 1);
+ *   - at most NN__TINY_GEMM_MADDS = 64 multiply-adds: plain loops (less
+ *     set-up than the kernel's tiles: the notes' 2-4-1 network at batch 1;
+ *     lib/tiny.c repeats these loops' arithmetic and relies on this limit);
  *   - B not transposed, M*N*K <= 2^15 or M <= 4: the own kernel;
  *   - B not transposed, M*N*K <= 2^24 and K <= 512: the own kernel when BLAS
  *     runs one thread (with more, BLAS's threads win on such sizes);
@@ -34,7 +35,6 @@
  * cblas_dgemm too (CI runs the notes and gradient-check suites so). */
 #ifndef NN_NO_SMALL_GEMM
 #define NN_SMALL_GEMM_MADDS 2048
-#define NN_TINY_GEMM_MADDS 64
 #define NN_OWN_GEMM_SMALL (1u << 15)
 #define NN_OWN_GEMM_MEDIUM (1u << 24)
 #define NN_OWN_GEMM_MAX_K 512
@@ -89,7 +89,7 @@ void nn__gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K,
     /* C = alpha * op(A) . op(B) + beta * C (row-major). Every size was checked
      * against INT_MAX by the caller's validation, so the casts are exact. */
 #ifndef NN_NO_SMALL_GEMM
-    if (!trans_b && !madds_at_most(M, N, K, NN_TINY_GEMM_MADDS) &&
+    if (!trans_b && !madds_at_most(M, N, K, NN__TINY_GEMM_MADDS) &&
         use_own_kernel(M, N, K)) {
         nn__gemm_small(trans_a, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;

@@ -488,12 +488,20 @@ static nn_targets make_targets(nn_order order, const double *Y, size_t ldy,
 
 /* Forward + loss + backward (dropout on) of a checked batch; the pass
  * counts as one dropout step. With step != 0 the SGD update W -= step*dW is
- * fused into the dW products and no dW is stored; with step == 0 the
- * gradients are stored. */
+ * fused into the dW products and no dW is stored (one row through a tiny
+ * network: lib/tiny.c, the same bits in straight loops); with step == 0
+ * the gradients are stored. */
 static double train_pass(nn_net_t *net, size_t m, nn_order order,
                          const double *X, size_t ldx, const nn_targets *t,
                          double step, bool want_loss)
 {
+    if (step != 0.0 && nn__tiny_fits(net->layers, net->n_layers, m)) {
+        nn__tiny_net tn = {net->layers, net->n_layers,  net->loss,
+                           net->reduction, logits_out(net), net->train};
+        net->drop_step++;
+        return nn__tiny_step(&tn, X, order == NN_ROW_MAJOR ? 1 : ldx, t, step,
+                             want_loss);
+    }
     nn__drop_pass dp = {net->drop_seed, net->drop_step, net->drop_row0};
     const double *O = nn__net_forward(net, net->train, m, order, X, ldx, &dp);
     net->drop_step++;

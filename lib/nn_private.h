@@ -52,6 +52,7 @@ void nn__copy_matrix(size_t m, size_t n, const double *src, size_t src_rs,
  *   C = alpha * op(A) . op(B) + beta * C,  op(X) = X or X^T,
  * C is M x N, op(A) is M x K, op(B) is K x N. Callers have checked that every
  * size fits in an int. With beta == 0, C is never read (may hold NaN). */
+#define NN__TINY_GEMM_MADDS 64
 void nn__gemm(bool trans_a, bool trans_b, size_t M, size_t N, size_t K,
               double alpha, const double *A, size_t lda, const double *B,
               size_t ldb, double beta, double *C, size_t ldc);
@@ -179,6 +180,31 @@ nn_status nn__check_targets(const nn_targets *t, size_t m, size_t k);
 double nn__loss(nn_loss loss, int32_t reduce, size_t m, size_t k,
                 const double *O, const nn_targets *t, double *G, double *db,
                 bool value);
+
+/* ------------------------------------------------------------ tiny.c */
+/* The one-sample fused SGD step of a tiny network (lib/tiny.c): what it
+ * needs of the net, whose struct is private to net.c. */
+typedef struct nn__tiny_net {
+    nn_layer *layers;
+    size_t n_layers;
+    nn_loss loss;
+    int32_t reduction;
+    bool logits;  /* the loss takes the output layer's logits (not MSE) */
+    nn_ctx_t *ctx; /* the net's training workspace, reserved for a row */
+} nn__tiny_net;
+
+/* Whether a step of m rows through these layers takes the tiny path: m == 1,
+ * no dropout, every layer at most NN__TINY_GEMM_MADDS weights, and the path
+ * on (nn__tiny_enable; off in a -Dsmall_gemm=false build). */
+bool nn__tiny_fits(const nn_layer *layers, size_t n_layers, size_t m);
+/* Tests: switch the path off (false) to compare it with the general one. Not
+ * thread-safe. */
+void nn__tiny_enable(bool on);
+/* Forward, loss, backward and W -= step dW, b -= step db for the checked
+ * row X (element stride xs) and its targets; returns the loss (computed only
+ * if want_loss). Bitwise what net.c's fused step computes. */
+double nn__tiny_step(const nn__tiny_net *t, const double *X, size_t xs,
+                     const nn_targets *y, double step, bool want_loss);
 
 /* ------------------------------------------------------------ random */
 /* xoshiro256** seeded through splitmix64: a generator owned by its user. */
