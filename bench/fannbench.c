@@ -20,18 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "benchutil.h"
 
 /* Median over 7 repetitions of `steps` calls of fn: seconds per call. */
 typedef void (*step_fn)(void *ctx, long i);
@@ -43,7 +32,7 @@ static double median_time(step_fn fn, void *ctx, long steps)
         for (long i = 0; i < steps; i++) fn(ctx, i);
         t[r] = (now() - t0) / (double)steps;
     }
-    qsort(t, 7, sizeof t[0], cmp);
+    qsort(t, 7, sizeof t[0], cmp_double);
     return t[3];
 }
 
@@ -116,7 +105,7 @@ static double paired241(ctx_t *fann, ctx_t *nn, long steps)
         }
         q[r] = tf / tn;
     }
-    qsort(q, 7, sizeof q[0], cmp);
+    qsort(q, 7, sizeof q[0], cmp_double);
     return q[3];
 }
 
@@ -246,9 +235,9 @@ static void infer_row(const char *name, const size_t *n, nn_activation act,
         q[r] = tf[r] / tn[r];
     }
     if (ok) {
-        qsort(tf, 7, sizeof tf[0], cmp);
-        qsort(tn, 7, sizeof tn[0], cmp);
-        qsort(q, 7, sizeof q[0], cmp);
+        qsort(tf, 7, sizeof tf[0], cmp_double);
+        qsort(tn, 7, sizeof tn[0], cmp_double);
+        qsort(q, 7, sizeof q[0], cmp_double);
         printf("%-44s %12.4f %14.4f\n", name, tf[3] * 1e6, tf[3] * 1e6);
         printf("%-44s %12.4f %14.4f  (FANN / libnn %.2f, max |diff| %.1e)\n",
                "  libnn nn_net_predict, batch 1, same weights", tn[3] * 1e6,

@@ -19,18 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "benchutil.h"
 
 typedef struct {
     kann_t *ann;
@@ -122,9 +111,9 @@ static void row(const char *name, const size_t *n, int sigmoid, size_t m)
         tn[r] = time_loop(run_libnn, &j, tmin);
         q[r] = tk[r] / tn[r];
     }
-    qsort(tk, 7, sizeof *tk, cmp);
-    qsort(tn, 7, sizeof *tn, cmp);
-    qsort(q, 7, sizeof *q, cmp);
+    qsort(tk, 7, sizeof *tk, cmp_double);
+    qsort(tn, 7, sizeof *tn, cmp_double);
+    qsort(q, 7, sizeof *q, cmp_double);
     printf("%-22s %5zu %14.1f %14.1f %12.2f %s\n", name, m,
            tk[3] / (double)m * 1e9, tn[3] / (double)m * 1e9, q[3],
            ok ? "ok" : "FAIL (KANN output not finite)");

@@ -13,11 +13,14 @@
  * backward products) and bytes per collective. --plain times nn_train
  * without the adapter (the single-process baseline, R must be 1). Adam,
  * ReLU hidden layers, softmax cross-entropy. */
+#define _POSIX_C_SOURCE 199309L /* clock_gettime in benchutil.h */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn_mpi.h"
+
+#include "benchutil.h"
 
 typedef struct opts {
     size_t sizes[8], n_sizes, batch, steps;
@@ -92,12 +95,6 @@ static nn_data_t *make_data(const opts *o)
     free(X);
     free(lab);
     return d;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* Median over 15 calls of one allsum of the gradient buffer, the slowest

@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchutil.h"
+
 /* ------------------------------------------------------------ malloc count
  * The executable defines the malloc family, which takes it over for the whole
  * process (libnn.so and OpenBLAS included): calls made while `counting` is
@@ -111,13 +113,6 @@ int posix_memalign(void **out, size_t align, size_t n)
 void free(void *p) { __libc_free(p); }
 
 /* ------------------------------------------------------------ helpers */
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static double *dalloc(size_t n)
 {
     double *p = malloc((n ? n : 1) * sizeof(double));
@@ -181,17 +176,6 @@ static int reset_peak_rss(void)
     ssize_t w = write(fd, "5", 1);
     close(fd);
     return w == 1 ? 0 : -1;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static void cblas_gemm_fn(int ta, int tb, size_t M, size_t N, size_t K,
@@ -839,18 +823,6 @@ static workload mk_net(const char *name, size_t batch, size_t L,
     return w;
 }
 
-static void print_loadavg(const char *when)
-{
-    char buf[128] = "?";
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
-        buf[strcspn(buf, "\n")] = 0;
-        fclose(f);
-    }
-    printf("# load average %s: %s\n", when, buf);
-}
-
 static void machine_info(void)
 {
     char model[256] = "unknown";
@@ -875,7 +847,7 @@ static void machine_info(void)
     printf("# BLAS: %s (core %s; OPENBLAS_CORETYPE=%s)\n", nn_blas_name(),
            nn_blas_core(), ct ? ct : "unset");
     printf("# libnn %s\n", nn_version_string());
-    print_loadavg("at start (other processes make the numbers noisy)");
+    print_load("at start (other processes make the numbers noisy)");
 }
 
 static void usage(void)
@@ -997,7 +969,7 @@ int main(int argc, char **argv)
             print_row(&wl[i], &r, csv);
         }
     }
-    print_loadavg("at end");
+    print_load("at end");
     printf("# total %.1f s, %d failed row(s)\n", now() - t_start, fails);
     if (csv) fclose(csv);
     return fails ? 1 : 0;

@@ -36,24 +36,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+#include "benchutil.h"
 
 static void die(const char *what, nn_status st)
 {
@@ -66,18 +49,6 @@ static struct {
     const char *filter, *data, *csv;
     FILE *out;
 } opt = {.reps = 7, .data = "/usr/share/datasets/fashion-mnist"};
-
-static void print_load(const char *when)
-{
-    char buf[128] = "?";
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
-        buf[strcspn(buf, "\n")] = 0;
-        fclose(f);
-    }
-    printf("# load average %s: %s\n", when, buf);
-}
 
 /* ------------------------------------------------------------ data */
 /* Fashion-MNIST's training set (scaled to [0, 1]) or random data of its

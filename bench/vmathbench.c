@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchutil.h"
+
 #ifdef VMATHBENCH_SLEEF
 void sleef_exp_avx2(size_t n, double *x);
 void sleef_tanh_avx2(size_t n, double *x);
@@ -53,19 +55,6 @@ static void libm_tanh(size_t n, double *x)
 static void libm_sig(size_t n, double *x)
 {
     for (size_t i = 0; i < n; i++) x[i] = 1.0 / (1.0 + exp(-x[i]));
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 static long double ref(int f, double x)
@@ -122,7 +111,7 @@ static double time_ns(const variant *v, int level, size_t n, const double *src,
         for (long k = 0; k < reps; k++) memcpy(buf, src, n * sizeof *buf);
         t[r] = ((t1 - t0) - (now() - t1)) / (double)reps / (double)n * 1e9;
     }
-    qsort(t, 7, sizeof *t, cmp);
+    qsort(t, 7, sizeof *t, cmp_double);
     return t[3];
 }
 

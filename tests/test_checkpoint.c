@@ -109,20 +109,6 @@ static void seti(nn_trainer_t *t, int32_t key, int64_t v)
     NN_OK_OR_FAIL(nn_trainer_set_int(t, key, v));
 }
 
-static int64_t geti(const nn_trainer_t *t, int32_t key)
-{
-    int64_t v = -1;
-    NN_OK_OR_FAIL(nn_trainer_get_int(t, key, &v));
-    return v;
-}
-
-static double getr(const nn_trainer_t *t, int32_t key)
-{
-    double v = -1;
-    NN_OK_OR_FAIL(nn_trainer_get_real(t, key, &v));
-    return v;
-}
-
 /* The settings of a configuration (a batch report after every batch). */
 static void set_trainer(nn_trainer_t *t, const cfg *c)
 {
@@ -289,9 +275,9 @@ static tres results(const nn_trainer_t *t)
     const int32_t ik[5] = {NN_TRAIN_EPOCHS_RUN, NN_TRAIN_BEST_EPOCH,
                            NN_TRAIN_STOPPED_EARLY, NN_TRAIN_STEPS_RUN,
                            NN_TRAIN_PAUSED};
-    for (int k = 0; k < 5; k++) r.i[k] = geti(t, ik[k]);
-    r.d[0] = getr(t, NN_TRAIN_BEST_VAL_LOSS);
-    r.d[1] = getr(t, NN_TRAIN_FINAL_LOSS);
+    for (int k = 0; k < 5; k++) r.i[k] = tu_geti(t, ik[k]);
+    r.d[0] = tu_getr(t, NN_TRAIN_BEST_VAL_LOSS);
+    r.d[1] = tu_getr(t, NN_TRAIN_FINAL_LOSS);
     return r;
 }
 
@@ -384,7 +370,7 @@ static void paused_run(const cfg *c, const ref *f, const point *pts,
     for (size_t i = 0; i < np; i++) {
         r->act = pts[i];
         NN_OK_OR_FAIL(train(&w));
-        ck_assert_msg(geti(w.tr, NN_TRAIN_PAUSED) == 1, "%s: pause %zu (%d %zu) "
+        ck_assert_msg(tu_geti(w.tr, NN_TRAIN_PAUSED) == 1, "%s: pause %zu (%d %zu) "
                       "not reached", c->name, i, pts[i].at, pts[i].n);
         come_back(&w, r, mode);
     }
@@ -531,7 +517,7 @@ START_TEST(test_resume_more_epochs)
     world_make(&w, &c, r);
     r->act = (point){AT_EPOCH, 3}; /* the last epoch of the shorter run */
     NN_OK_OR_FAIL(train(&w));
-    ck_assert_int_eq(geti(w.tr, NN_TRAIN_PAUSED), 1);
+    ck_assert_int_eq(tu_geti(w.tr, NN_TRAIN_PAUSED), 1);
     seti(w.tr, NN_TRAIN_RESUME, 1);
     seti(w.tr, NN_TRAIN_EPOCHS, 2);
     ck_assert_int_eq(train(&w), NN_ERR_INVALID);
@@ -540,7 +526,7 @@ START_TEST(test_resume_more_epochs)
     size_t n;
     unsigned char *b = model_bytes(&w, &n);
     ck_assert(n == f.n && memcmp(b, f.model, n) == 0);
-    ck_assert_int_eq(geti(w.tr, NN_TRAIN_EPOCHS_RUN), 7);
+    ck_assert_int_eq(tu_geti(w.tr, NN_TRAIN_EPOCHS_RUN), 7);
     free(b);
     free(r);
     world_free(&w);
@@ -584,7 +570,7 @@ START_TEST(test_resume_without_progress)
     seti(w.tr, NN_TRAIN_RESUME, 1);
     ck_assert_int_eq(train(&w), NN_ERR_STATE); /* a fresh trainer */
     expect_state(&w, s, n);
-    ck_assert_int_eq(geti(w.tr, NN_TRAIN_EPOCHS_RUN), 0);
+    ck_assert_int_eq(tu_geti(w.tr, NN_TRAIN_EPOCHS_RUN), 0);
     size_t size = 0;
     ck_assert_int_eq(nn_checkpoint_save_mem(w.net, w.opt, w.tr, NULL, 0,
                                             &size), NN_ERR_STATE);
@@ -599,8 +585,8 @@ START_TEST(test_resume_without_progress)
     r->act = (point){AT_BATCH, r->batches + 2};
     r->stop = true;
     NN_OK_OR_FAIL(train(&w));
-    ck_assert_int_eq(geti(w.tr, NN_TRAIN_STOPPED_EARLY), 1);
-    ck_assert_int_eq(geti(w.tr, NN_TRAIN_PAUSED), 0);
+    ck_assert_int_eq(tu_geti(w.tr, NN_TRAIN_STOPPED_EARLY), 1);
+    ck_assert_int_eq(tu_geti(w.tr, NN_TRAIN_PAUSED), 0);
     seti(w.tr, NN_TRAIN_RESUME, 1);
     ck_assert_int_eq(train(&w), NN_ERR_STATE);
     /* a new run (RESUME 0) drops the progress of a paused one */
@@ -608,8 +594,8 @@ START_TEST(test_resume_without_progress)
     r->stop = false;
     r->act = (point){AT_BATCH, r->batches + 2};
     NN_OK_OR_FAIL(train(&w));
-    ck_assert_int_eq(geti(w.tr, NN_TRAIN_PAUSED), 1);
-    ck_assert_int_eq(geti(w.tr, NN_TRAIN_STOPPED_EARLY), 1);
+    ck_assert_int_eq(tu_geti(w.tr, NN_TRAIN_PAUSED), 1);
+    ck_assert_int_eq(tu_geti(w.tr, NN_TRAIN_STOPPED_EARLY), 1);
     NN_OK_OR_FAIL(train(&w));
     seti(w.tr, NN_TRAIN_RESUME, 1);
     ck_assert_int_eq(train(&w), NN_ERR_STATE);
@@ -625,7 +611,7 @@ static void paused_world(world *w, rec *r, const cfg *c)
     world_make(w, c, r);
     r->act = (point){AT_BATCH, 11};
     NN_OK_OR_FAIL(train(w));
-    ck_assert_int_eq(geti(w->tr, NN_TRAIN_PAUSED), 1);
+    ck_assert_int_eq(tu_geti(w->tr, NN_TRAIN_PAUSED), 1);
     seti(w->tr, NN_TRAIN_RESUME, 1);
 }
 
@@ -658,7 +644,7 @@ START_TEST(test_resume_mismatch)
         {NN_TRAIN_WARMUP_STEPS, 0}, {NN_TRAIN_PATIENCE, 2},
         {NN_TRAIN_SHUFFLE, 0}, {NN_TRAIN_SCHEDULE, NN_SCHED_CONSTANT}};
     for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
-        int64_t keep = geti(w.tr, other[i].key);
+        int64_t keep = tu_geti(w.tr, other[i].key);
         seti(w.tr, other[i].key, other[i].v);
         refused(&w, "a setting", w.train, NULL);
         seti(w.tr, other[i].key, keep);
@@ -740,7 +726,7 @@ START_TEST(test_resume_failure_keeps_progress)
     NN_OK_OR_FAIL(nn_trainer_set_grad_hook(w.tr, fail_hook, &left));
     ck_assert_int_eq(train(&w), NN_ERR_NUMERIC);
     expect_state(&w, s, n);
-    ck_assert_int_eq(geti(w.tr, NN_TRAIN_PAUSED), 1); /* results kept */
+    ck_assert_int_eq(tu_geti(w.tr, NN_TRAIN_PAUSED), 1); /* results kept */
     NN_OK_OR_FAIL(nn_trainer_set_grad_hook(w.tr, NULL, NULL));
     r->n = reports; /* forget the failed run's reports */
     r->batches = batches;
@@ -962,7 +948,7 @@ static unsigned char *a_checkpoint(size_t *n, size_t *prog)
     world_make(&w, &CFGS[1], r);
     r->act = (point){AT_BATCH, 27};
     NN_OK_OR_FAIL(train(&w));
-    ck_assert_int_gt(geti(w.tr, NN_TRAIN_BEST_EPOCH), 0);
+    ck_assert_int_gt(tu_geti(w.tr, NN_TRAIN_BEST_EPOCH), 0);
     NN_OK_OR_FAIL(nn_checkpoint_save_mem(w.net, w.opt, w.tr, NULL, 0, n));
     unsigned char *b = malloc(*n);
     ck_assert_ptr_nonnull(b);
@@ -1127,7 +1113,7 @@ START_TEST(test_paused_memory)
     long base = k.allocs - k.frees;
     r->act = (point){AT_BATCH, 4}; /* no epoch ended: no best copy to keep */
     NN_OK_OR_FAIL(train(&w));
-    ck_assert_int_eq(geti(w.tr, NN_TRAIN_PAUSED), 1);
+    ck_assert_int_eq(tu_geti(w.tr, NN_TRAIN_PAUSED), 1);
     ck_assert_int_eq(k.allocs - k.frees, base);
     seti(w.tr, NN_TRAIN_RESUME, 1);
     r->act = (point){AT_BATCH, 9}; /* epoch 2: the best copy of epoch 1 */
@@ -1177,7 +1163,7 @@ START_TEST(test_resume_nomem)
     k.fail_at = 0;
     ck_assert_int_eq(k.allocs - k.frees, live);
     expect_state(&w, s, n);
-    ck_assert_int_eq(geti(w.tr, NN_TRAIN_PAUSED), 1);
+    ck_assert_int_eq(tu_geti(w.tr, NN_TRAIN_PAUSED), 1);
     NN_OK_OR_FAIL(train(&w));
     unsigned char *b = model_bytes(&w, &n);
     ck_assert(n == f.n && memcmp(b, f.model, n) == 0);

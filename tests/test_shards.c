@@ -175,38 +175,6 @@ static nn_trainer_t *make_trainer(const cfg *c, const nn_allocator *al)
     return t;
 }
 
-static int64_t geti(const nn_trainer_t *t, int32_t key)
-{
-    int64_t v = -1;
-    NN_OK_OR_FAIL(nn_trainer_get_int(t, key, &v));
-    return v;
-}
-
-static double getr(const nn_trainer_t *t, int32_t key)
-{
-    double v = NAN;
-    NN_OK_OR_FAIL(nn_trainer_get_real(t, key, &v));
-    return v;
-}
-
-static int64_t net_int(const nn_net_t *net, int32_t key)
-{
-    int64_t v = -1;
-    NN_OK_OR_FAIL(nn_net_get_int(net, key, &v));
-    return v;
-}
-
-/* max |a - b| / max |b| over n values (0 when both are all zero). */
-static double rel_err(const double *a, const double *b, size_t n)
-{
-    double num = 0.0, den = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        num = fmax(num, fabs(a[i] - b[i]));
-        den = fmax(den, fabs(b[i]));
-    }
-    return den > 0.0 ? num / den : num;
-}
-
 /* The optimizer's state (steps and moments) into a fresh buffer. */
 static double *state_of(const nn_optim_t *o, uint64_t *steps)
 {
@@ -316,9 +284,9 @@ static void equivalence_threads(const cfg *c, int64_t row0, int64_t threads)
     NN_OK_OR_FAIL(nn_net_set_int(ref, NN_NET_DROPOUT_ROW0, row0));
     NN_OK_OR_FAIL(nn_train(rt, ref, ro, train, val));
     if (c->own_val) { /* the validation set makes the run stop early */
-        ck_assert_int_eq(geti(rt, NN_TRAIN_BEST_EPOCH), 1);
-        ck_assert_int_eq(geti(rt, NN_TRAIN_EPOCHS_RUN), 2);
-        ck_assert_int_eq(geti(rt, NN_TRAIN_STOPPED_EARLY), 1);
+        ck_assert_int_eq(tu_geti(rt, NN_TRAIN_BEST_EPOCH), 1);
+        ck_assert_int_eq(tu_geti(rt, NN_TRAIN_EPOCHS_RUN), 2);
+        ck_assert_int_eq(tu_geti(rt, NN_TRAIN_STOPPED_EARLY), 1);
     }
     const size_t P = nn_net_n_params(ref);
     uint64_t rsteps;
@@ -336,12 +304,12 @@ static void equivalence_threads(const cfg *c, int64_t row0, int64_t threads)
                 NN_TRAIN_EPOCHS_RUN, NN_TRAIN_BEST_EPOCH, NN_TRAIN_STEPS_RUN,
                 NN_TRAIN_STOPPED_EARLY};
             for (int k = 0; k < 4; k++)
-                ck_assert_int_eq(geti(s[i].tr, keys[k]), geti(rt, keys[k]));
-            ck_assert_int_eq(net_int(s[i].net, NN_NET_REDUCTION), c->reduction);
-            ck_assert_int_eq(net_int(s[i].net, NN_NET_DROPOUT_ROW0), row0);
+                ck_assert_int_eq(tu_geti(s[i].tr, keys[k]), tu_geti(rt, keys[k]));
+            ck_assert_int_eq(tu_net_int(s[i].net, NN_NET_REDUCTION), c->reduction);
+            ck_assert_int_eq(tu_net_int(s[i].net, NN_NET_DROPOUT_ROW0), row0);
         }
         check_identical(s, n);
-        double e = rel_err(nn_net_params(s[0].net), nn_net_params(ref), P);
+        double e = tu_max_rel_err(nn_net_params(s[0].net), nn_net_params(ref), P);
         ck_assert_msg(e <= TOL, "kind %d dropout %g dense %d own_val %d "
                       "red %d, %zu shards: parameter error %g", (int)c->kind,
                       c->dropout, c->dense, c->own_val, (int)c->reduction, n,
@@ -350,13 +318,13 @@ static void equivalence_threads(const cfg *c, int64_t row0, int64_t threads)
         uint64_t ss;
         double *sstate = state_of(s[0].opt, &ss);
         ck_assert(ss == rsteps);
-        ck_assert_double_le(rel_err(sstate, rstate, nn_optim_state_len(ro)),
+        ck_assert_double_le(tu_max_rel_err(sstate, rstate, nn_optim_state_len(ro)),
                             TOL);
         free(sstate);
         const int32_t rk[2] = {NN_TRAIN_FINAL_LOSS, NN_TRAIN_BEST_VAL_LOSS};
         for (int k = 0; k < 2; k++)
-            ck_assert_double_le(tu_relerr(getr(s[0].tr, rk[k]),
-                                          getr(rt, rk[k]), 1e-300), TOL);
+            ck_assert_double_le(tu_relerr(tu_getr(s[0].tr, rk[k]),
+                                          tu_getr(rt, rk[k]), 1e-300), TOL);
         free_shards(s, n);
     }
     free(rstate);
@@ -445,8 +413,8 @@ static snap take_snap(shard *s)
     memcpy(p.params, nn_net_params(s->net), P * sizeof(double));
     p.state = state_of(s->opt, &p.steps);
     NN_OK_OR_FAIL(nn_optim_get_real(s->opt, NN_OPTIM_LR, &p.lr));
-    p.drop_step = net_int(s->net, NN_NET_DROPOUT_STEP);
-    p.row0 = net_int(s->net, NN_NET_DROPOUT_ROW0);
+    p.drop_step = tu_net_int(s->net, NN_NET_DROPOUT_STEP);
+    p.row0 = tu_net_int(s->net, NN_NET_DROPOUT_ROW0);
     return p;
 }
 
@@ -463,9 +431,9 @@ static void check_unchanged(shard *s, snap *p, nn_status want)
     ck_assert(memcmp(now, p->state, S * sizeof(double)) == 0);
     NN_OK_OR_FAIL(nn_optim_get_real(s->opt, NN_OPTIM_LR, &lr));
     ck_assert(lr == p->lr);
-    ck_assert_int_eq(net_int(s->net, NN_NET_DROPOUT_STEP), p->drop_step);
-    ck_assert_int_eq(net_int(s->net, NN_NET_REDUCTION), NN_REDUCE_MEAN);
-    ck_assert_int_eq(net_int(s->net, NN_NET_DROPOUT_ROW0), p->row0);
+    ck_assert_int_eq(tu_net_int(s->net, NN_NET_DROPOUT_STEP), p->drop_step);
+    ck_assert_int_eq(tu_net_int(s->net, NN_NET_REDUCTION), NN_REDUCE_MEAN);
+    ck_assert_int_eq(tu_net_int(s->net, NN_NET_DROPOUT_ROW0), p->row0);
     free(now);
     free(p->params);
     free(p->state);
@@ -615,7 +583,7 @@ START_TEST(hook_status_agreed)
         ck_assert(memcmp(h[i].first, h[0].first, P * sizeof(double)) == 0);
     }
     ck_assert_uint_eq(rh.m, BATCH);
-    ck_assert_double_le(rel_err(h[0].first, rh.first, P), TOL);
+    ck_assert_double_le(tu_max_rel_err(h[0].first, rh.first, P), TOL);
     nn_trainer_destroy(rt);
     nn_optim_destroy(ro);
     nn_net_destroy(ref);
@@ -683,14 +651,14 @@ static void stop_one(int32_t kind, int64_t steps_want)
     ck_assert_int_eq(rec.calls, rrec.calls);
     for (int i = 0; i < 4; i++) {
         ck_assert_int_eq(s[i].st, NN_OK);
-        ck_assert_int_eq(geti(s[i].tr, NN_TRAIN_EPOCHS_RUN), 1);
-        ck_assert_int_eq(geti(s[i].tr, NN_TRAIN_STOPPED_EARLY), 1);
-        ck_assert_int_eq(geti(s[i].tr, NN_TRAIN_STEPS_RUN), steps_want);
+        ck_assert_int_eq(tu_geti(s[i].tr, NN_TRAIN_EPOCHS_RUN), 1);
+        ck_assert_int_eq(tu_geti(s[i].tr, NN_TRAIN_STOPPED_EARLY), 1);
+        ck_assert_int_eq(tu_geti(s[i].tr, NN_TRAIN_STEPS_RUN), steps_want);
     }
-    ck_assert_int_eq(geti(rt, NN_TRAIN_STEPS_RUN), steps_want);
+    ck_assert_int_eq(tu_geti(rt, NN_TRAIN_STEPS_RUN), steps_want);
     check_identical(s, 4);
     size_t P = nn_net_n_params(ref);
-    ck_assert_double_le(rel_err(nn_net_params(s[0].net), nn_net_params(ref), P),
+    ck_assert_double_le(tu_max_rel_err(nn_net_params(s[0].net), nn_net_params(ref), P),
                         TOL);
     nn_trainer_destroy(rt);
     nn_optim_destroy(ro);

@@ -48,13 +48,7 @@ static nn_net_t *make_net(size_t n_in, nn_loss loss, size_t n_layers,
                           const size_t *width, const nn_activation *act,
                           uint64_t seed)
 {
-    nn_netspec_t *s = NULL;
-    nn_net_t *net = NULL;
-    NN_OK_OR_FAIL(nn_netspec_create(&s, n_in, loss, NULL));
-    for (size_t l = 0; l < n_layers; l++)
-        NN_OK_OR_FAIL(nn_netspec_add_dense(s, width[l], act[l]));
-    NN_OK_OR_FAIL(nn_net_create(&net, s, NULL));
-    nn_netspec_destroy(s);
+    nn_net_t *net = tu_net(n_in, n_layers, width, act, loss, NULL);
     NN_OK_OR_FAIL(nn_net_init(net, NN_INIT_GLOROT_UNIFORM, seed));
     return net;
 }
@@ -298,11 +292,4 @@ static Suite *tiny_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(tiny_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+int main(void) { return tu_run(tiny_suite()); }

@@ -117,20 +117,6 @@ static void setr(nn_trainer_t *t, int32_t key, double v)
     NN_OK_OR_FAIL(nn_trainer_set_real(t, key, v));
 }
 
-static int64_t geti(const nn_trainer_t *t, int32_t key)
-{
-    int64_t v = -1;
-    NN_OK_OR_FAIL(nn_trainer_get_int(t, key, &v));
-    return v;
-}
-
-static double getr(const nn_trainer_t *t, int32_t key)
-{
-    double v = -1;
-    NN_OK_OR_FAIL(nn_trainer_get_real(t, key, &v));
-    return v;
-}
-
 /* The results of the last run, as one struct. */
 typedef struct tres {
     int64_t epochs_run, best_epoch, stopped_early, steps_run;
@@ -139,10 +125,10 @@ typedef struct tres {
 
 static tres results(const nn_trainer_t *t)
 {
-    tres r = {geti(t, NN_TRAIN_EPOCHS_RUN), geti(t, NN_TRAIN_BEST_EPOCH),
-              geti(t, NN_TRAIN_STOPPED_EARLY), geti(t, NN_TRAIN_STEPS_RUN),
-              getr(t, NN_TRAIN_BEST_VAL_LOSS), getr(t, NN_TRAIN_FINAL_LOSS),
-              getr(t, NN_TRAIN_SECONDS)};
+    tres r = {tu_geti(t, NN_TRAIN_EPOCHS_RUN), tu_geti(t, NN_TRAIN_BEST_EPOCH),
+              tu_geti(t, NN_TRAIN_STOPPED_EARLY), tu_geti(t, NN_TRAIN_STEPS_RUN),
+              tu_getr(t, NN_TRAIN_BEST_VAL_LOSS), tu_getr(t, NN_TRAIN_FINAL_LOSS),
+              tu_getr(t, NN_TRAIN_SECONDS)};
     return r;
 }
 
@@ -200,19 +186,19 @@ START_TEST(defaults)
 {
     nn_trainer_t *t = NULL;
     NN_OK_OR_FAIL(nn_trainer_create(&t, NULL));
-    ck_assert_int_eq(geti(t, NN_TRAIN_EPOCHS), 10);
-    ck_assert_int_eq(geti(t, NN_TRAIN_BATCH_SIZE), 64);
-    ck_assert_int_eq(geti(t, NN_TRAIN_SHUFFLE), 1);
-    ck_assert_int_eq(geti(t, NN_TRAIN_SEED), 0);
-    ck_assert(getr(t, NN_TRAIN_VAL_FRACTION) == 0);
-    ck_assert_int_eq(geti(t, NN_TRAIN_PATIENCE), 0);
-    ck_assert_int_eq(geti(t, NN_TRAIN_RESTORE_BEST), 1);
-    ck_assert_int_eq(geti(t, NN_TRAIN_SCHEDULE), NN_SCHED_CONSTANT);
-    ck_assert(getr(t, NN_TRAIN_GAMMA) == 0.1);
-    ck_assert_int_eq(geti(t, NN_TRAIN_STEP_EPOCHS), 10);
-    ck_assert(getr(t, NN_TRAIN_LR_MIN) == 0);
-    ck_assert_int_eq(geti(t, NN_TRAIN_WARMUP_STEPS), 0);
-    ck_assert_int_eq(geti(t, NN_TRAIN_REPORT_EVERY), 0);
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_EPOCHS), 10);
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_BATCH_SIZE), 64);
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_SHUFFLE), 1);
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_SEED), 0);
+    ck_assert(tu_getr(t, NN_TRAIN_VAL_FRACTION) == 0);
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_PATIENCE), 0);
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_RESTORE_BEST), 1);
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_SCHEDULE), NN_SCHED_CONSTANT);
+    ck_assert(tu_getr(t, NN_TRAIN_GAMMA) == 0.1);
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_STEP_EPOCHS), 10);
+    ck_assert(tu_getr(t, NN_TRAIN_LR_MIN) == 0);
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_WARMUP_STEPS), 0);
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_REPORT_EVERY), 0);
     /* results before any run: 0 / NaN */
     tres r = results(t);
     ck_assert(r.epochs_run == 0 && r.best_epoch == 0 && r.stopped_early == 0 &&
@@ -262,8 +248,8 @@ typedef struct tsnap {
 static tsnap tsnapshot(const nn_trainer_t *t)
 {
     tsnap s;
-    for (size_t k = 0; k < NIK; k++) s.i[k] = geti(t, IKEYS[k].key);
-    for (size_t k = 0; k < 3; k++) s.r[k] = getr(t, RKEYS[k]);
+    for (size_t k = 0; k < NIK; k++) s.i[k] = tu_geti(t, IKEYS[k].key);
+    for (size_t k = 0; k < 3; k++) s.r[k] = tu_getr(t, RKEYS[k]);
     return s;
 }
 #define TREFUSED(t, call)                                                     \
@@ -280,9 +266,9 @@ START_TEST(key_bounds)
     for (size_t k = 0; k < NIK; k++) {
         ikey ik = IKEYS[k];
         seti(t, ik.key, ik.lo);
-        ck_assert_int_eq(geti(t, ik.key), ik.lo);
+        ck_assert_int_eq(tu_geti(t, ik.key), ik.lo);
         seti(t, ik.key, ik.hi);
-        ck_assert_int_eq(geti(t, ik.key), ik.hi);
+        ck_assert_int_eq(tu_geti(t, ik.key), ik.hi);
         if (ik.lo > INT64_MIN) TREFUSED(t, nn_trainer_set_int(t, ik.key, ik.lo - 1));
         if (ik.hi < INT64_MAX) TREFUSED(t, nn_trainer_set_int(t, ik.key, ik.hi + 1));
         TREFUSED(t, nn_trainer_set_real(t, ik.key, 1.0));
@@ -301,9 +287,9 @@ START_TEST(key_bounds)
         double lo, hi;
         rkey_bounds(RKEYS[k], &lo, &hi);
         setr(t, RKEYS[k], lo);
-        ck_assert(getr(t, RKEYS[k]) == lo);
+        ck_assert(tu_getr(t, RKEYS[k]) == lo);
         setr(t, RKEYS[k], hi);
-        ck_assert(getr(t, RKEYS[k]) == hi);
+        ck_assert(tu_getr(t, RKEYS[k]) == hi);
         const double bad[] = {nextafter(lo, -INFINITY), nextafter(hi, INFINITY),
                               NAN, INFINITY, -INFINITY};
         for (size_t j = 0; j < 5; j++)
@@ -450,7 +436,7 @@ START_TEST(partial_batch_counts)
         nn_trainer_t *t = make_trainer(5, batch[i], NULL);
         NN_OK_OR_FAIL(nn_train(t, net, opt, d, NULL));
         ck_assert_uint_eq(steps_of(opt), 5 * per_epoch[i]);
-        ck_assert_int_eq(geti(t, NN_TRAIN_STEPS_RUN), 5 * per_epoch[i]);
+        ck_assert_int_eq(tu_geti(t, NN_TRAIN_STEPS_RUN), 5 * per_epoch[i]);
         nn_trainer_destroy(t);
         nn_optim_destroy(opt);
         nn_net_destroy(net);
@@ -671,7 +657,7 @@ START_TEST(end_to_end_blobs)
     double v[2];
     NN_OK_OR_FAIL(nn_net_evaluate(net, NULL, te, 2, metrics, v));
     ck_assert_msg(v[1] >= 0.95, "accuracy %g, loss %g", v[1], v[0]);
-    double secs = getr(t, NN_TRAIN_SECONDS);
+    double secs = tu_getr(t, NN_TRAIN_SECONDS);
     ck_assert(secs >= 0 && secs < 5);
     nn_trainer_destroy(t);
     nn_optim_destroy(opt);
@@ -740,7 +726,7 @@ START_TEST(nomem_changes_nothing)
     get_all(net, p1);
     ck_assert(memcmp(p0, p1, np * sizeof(double)) == 0);
     ck_assert_uint_eq(steps_of(opt), 0);
-    ck_assert_int_eq(geti(t, NN_TRAIN_EPOCHS_RUN), 0);
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_EPOCHS_RUN), 0);
     /* the same run with the request allowed: one allocation, released */
     size_t live = k.live;
     NN_OK_OR_FAIL(nn_train(t, net, opt, d, NULL));
@@ -811,9 +797,9 @@ START_TEST(errors_change_nothing)
 #undef EXPECT
     /* and everything still works afterwards, dense targets too */
     NN_OK_OR_FAIL(nn_train(t, net, opt, d, v));
-    ck_assert_int_eq(geti(t, NN_TRAIN_EPOCHS_RUN), 3);
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_EPOCHS_RUN), 3);
     NN_OK_OR_FAIL(nn_train(t, net, opt, dense, dense));
-    ck_assert_int_eq(geti(t, NN_TRAIN_STEPS_RUN), 9);
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_STEPS_RUN), 9);
     nn_trainer_destroy(t);
     nn_net_destroy(other);
     nn_optim_destroy(opt);
@@ -853,8 +839,8 @@ START_TEST(numeric_failure_rolls_back)
     NN_OK_OR_FAIL(nn_optim_get_state(opt, &steps, v, 2));
     ck_assert(steps == 0 && v[0] == 0 && v[1] == 0);
     ck_assert(lr_of(opt) == 0.1);
-    ck_assert_int_eq(geti(t, NN_TRAIN_EPOCHS_RUN), 0);
-    ck_assert(isnan(getr(t, NN_TRAIN_FINAL_LOSS)));
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_EPOCHS_RUN), 0);
+    ck_assert(isnan(tu_getr(t, NN_TRAIN_FINAL_LOSS)));
     nn_trainer_destroy(t);
     nn_optim_destroy(opt);
     nn_net_destroy(net);
@@ -1160,7 +1146,7 @@ START_TEST(dense_regression_matches_lstsq)
                    b - Y[i];
         ss += r * r;
     }
-    ck_assert(tu_relerr(getr(t, NN_TRAIN_FINAL_LOSS), ss / RM, 1e-300) < 1e-6);
+    ck_assert(tu_relerr(tu_getr(t, NN_TRAIN_FINAL_LOSS), ss / RM, 1e-300) < 1e-6);
     nn_trainer_destroy(t);
     nn_optim_destroy(opt);
     nn_net_destroy(net);
@@ -1365,7 +1351,7 @@ START_TEST(batch_reports)
                               "epoch %zu report %zu", e, i);
             }
         }
-        ck_assert(getr(t, NN_TRAIN_FINAL_LOSS) == b.reps[8].train_loss);
+        ck_assert(tu_getr(t, NN_TRAIN_FINAL_LOSS) == b.reps[8].train_loss);
         nn_trainer_destroy(t);
         nn_optim_destroy(opt);
         nn_net_destroy(net);
@@ -1417,9 +1403,9 @@ START_TEST(sum_matches_mean)
     nn_trainer_t *t = make_trainer(5, 4, NULL);
     seti(t, NN_TRAIN_SEED, 3);
     NN_OK_OR_FAIL(nn_train(t, a, oa, d, NULL));
-    double la = getr(t, NN_TRAIN_FINAL_LOSS);
+    double la = tu_getr(t, NN_TRAIN_FINAL_LOSS);
     NN_OK_OR_FAIL(nn_train(t, b, ob, d, NULL));
-    double lb = getr(t, NN_TRAIN_FINAL_LOSS);
+    double lb = tu_getr(t, NN_TRAIN_FINAL_LOSS);
     ck_assert_msg(tu_relerr(la, lb, 1e-300) < 1e-12, "%.17g vs %.17g", la, lb);
     double pa[NPMAX], pb[NPMAX], p0[NPMAX];
     size_t np = get_all(a, pa);

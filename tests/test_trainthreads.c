@@ -129,38 +129,6 @@ static nn_trainer_t *make_trainer(const cfg *c, int64_t threads,
     return t;
 }
 
-static int64_t geti(const nn_trainer_t *t, int32_t key)
-{
-    int64_t v = -1;
-    NN_OK_OR_FAIL(nn_trainer_get_int(t, key, &v));
-    return v;
-}
-
-static double getr(const nn_trainer_t *t, int32_t key)
-{
-    double v = NAN;
-    NN_OK_OR_FAIL(nn_trainer_get_real(t, key, &v));
-    return v;
-}
-
-static int64_t net_int(const nn_net_t *net, int32_t key)
-{
-    int64_t v = -1;
-    NN_OK_OR_FAIL(nn_net_get_int(net, key, &v));
-    return v;
-}
-
-/* max |a - b| / max |b| over n values (0 when both are all zero). */
-static double rel_err(const double *a, const double *b, size_t n)
-{
-    double num = 0.0, den = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        num = fmax(num, fabs(a[i] - b[i]));
-        den = fmax(den, fabs(b[i]));
-    }
-    return den > 0.0 ? num / den : num;
-}
-
 /* One whole run and what it leaves. */
 typedef struct result {
     nn_status st;
@@ -178,14 +146,14 @@ static void run_take(result *r, nn_net_t *net, nn_optim_t *o, nn_trainer_t *t)
     r->state = tu_dalloc(r->S);
     memcpy(r->params, nn_net_params(net), r->P * sizeof(double));
     NN_OK_OR_FAIL(nn_optim_get_state(o, &r->steps, r->state, r->S));
-    r->drop_step = net_int(net, NN_NET_DROPOUT_STEP);
+    r->drop_step = tu_net_int(net, NN_NET_DROPOUT_STEP);
     if (r->st) return;
-    r->epochs_run = geti(t, NN_TRAIN_EPOCHS_RUN);
-    r->best_epoch = geti(t, NN_TRAIN_BEST_EPOCH);
-    r->steps_run = geti(t, NN_TRAIN_STEPS_RUN);
-    r->stopped = geti(t, NN_TRAIN_STOPPED_EARLY);
-    r->final_loss = getr(t, NN_TRAIN_FINAL_LOSS);
-    r->best_val = getr(t, NN_TRAIN_BEST_VAL_LOSS);
+    r->epochs_run = tu_geti(t, NN_TRAIN_EPOCHS_RUN);
+    r->best_epoch = tu_geti(t, NN_TRAIN_BEST_EPOCH);
+    r->steps_run = tu_geti(t, NN_TRAIN_STEPS_RUN);
+    r->stopped = tu_geti(t, NN_TRAIN_STOPPED_EARLY);
+    r->final_loss = tu_getr(t, NN_TRAIN_FINAL_LOSS);
+    r->best_val = tu_getr(t, NN_TRAIN_BEST_VAL_LOSS);
 }
 
 static void result_free(result *r)
@@ -206,8 +174,8 @@ static result run_cfg(const cfg *c, int64_t threads, int64_t row0)
     NN_OK_OR_FAIL(nn_net_set_int(net, NN_NET_DROPOUT_ROW0, row0));
     result r = {.st = nn_train(t, net, o, train, val)};
     run_take(&r, net, o, t);
-    ck_assert_int_eq(net_int(net, NN_NET_DROPOUT_ROW0), row0);
-    ck_assert_int_eq(net_int(net, NN_NET_REDUCTION), c->reduction);
+    ck_assert_int_eq(tu_net_int(net, NN_NET_DROPOUT_ROW0), row0);
+    ck_assert_int_eq(tu_net_int(net, NN_NET_REDUCTION), c->reduction);
     nn_trainer_destroy(t);
     nn_optim_destroy(o);
     nn_net_destroy(net);
@@ -256,9 +224,9 @@ static void equivalence(const cfg *c, int64_t row0)
                  c->dropout, c->clip, c->dense, c->own_val,
                  (int)c->reduction, (int)T);
         same_results(&r, &ref, what);
-        double e = rel_err(r.params, ref.params, r.P);
+        double e = tu_max_rel_err(r.params, ref.params, r.P);
         ck_assert_msg(e <= TOL, "%s: parameter error %g", what, e);
-        ck_assert_msg(rel_err(r.state, ref.state, r.S) <= TOL,
+        ck_assert_msg(tu_max_rel_err(r.state, ref.state, r.S) <= TOL,
                       "%s: optimizer state error", what);
         if (T == 1) ck_assert_msg(bitwise(&r, &ref), "%s: not bitwise", what);
         g_max_err = fmax(g_max_err, e);
@@ -365,7 +333,7 @@ START_TEST(more_threads_than_rows)
     }
     for (int i = 1; i < 3; i++) {
         same_results(&r[i], &r[0], "more threads than rows");
-        ck_assert_double_le(rel_err(r[i].params, r[0].params, r[0].P), TOL);
+        ck_assert_double_le(tu_max_rel_err(r[i].params, r[0].params, r[0].P), TOL);
     }
     ck_assert(bitwise(&r[1], &r[2])); /* both 3 workers: one per row */
     for (int i = 0; i < 3; i++) result_free(&r[i]);
@@ -421,7 +389,7 @@ static void paused_run(const cfg *c, int64_t T, int64_t T2, pauser p,
     NN_OK_OR_FAIL(nn_trainer_set_int(t, NN_TRAIN_REPORT_EVERY, 2));
     NN_OK_OR_FAIL(nn_trainer_set_report(t, pause_cb, &p));
     NN_OK_OR_FAIL(nn_train(t, net, o, train, val));
-    ck_assert_int_eq(geti(t, NN_TRAIN_PAUSED), 1);
+    ck_assert_int_eq(tu_geti(t, NN_TRAIN_PAUSED), 1);
     NN_OK_OR_FAIL(nn_trainer_set_report(t, NULL, NULL));
     NN_OK_OR_FAIL(nn_trainer_set_int(t, NN_TRAIN_RESUME, 1));
     NN_OK_OR_FAIL(nn_trainer_set_int(t, NN_TRAIN_THREADS, T2));
@@ -452,7 +420,7 @@ START_TEST(pause_resume_bitwise)
             result_free(&r);
             /* another T after the pause: the same up to rounding */
             paused_run(cc, 2, 3, at[i], &r);
-            ck_assert_double_le(rel_err(r.params, whole.params, r.P), TOL);
+            ck_assert_double_le(tu_max_rel_err(r.params, whole.params, r.P), TOL);
             result_free(&r);
         }
         result_free(&whole);
@@ -477,9 +445,9 @@ static snap take_snap(nn_net_t *net, nn_optim_t *o)
     NN_OK_OR_FAIL(nn_optim_get_state(o, &p.steps, p.state,
                                      nn_optim_state_len(o)));
     NN_OK_OR_FAIL(nn_optim_get_real(o, NN_OPTIM_LR, &p.lr));
-    p.drop_step = net_int(net, NN_NET_DROPOUT_STEP);
-    p.row0 = net_int(net, NN_NET_DROPOUT_ROW0);
-    p.red = net_int(net, NN_NET_REDUCTION);
+    p.drop_step = tu_net_int(net, NN_NET_DROPOUT_STEP);
+    p.row0 = tu_net_int(net, NN_NET_DROPOUT_ROW0);
+    p.red = tu_net_int(net, NN_NET_REDUCTION);
     return p;
 }
 
@@ -495,9 +463,9 @@ static void check_unchanged(nn_net_t *net, nn_optim_t *o, snap *p)
     ck_assert(memcmp(st, p->state, S * sizeof(double)) == 0);
     NN_OK_OR_FAIL(nn_optim_get_real(o, NN_OPTIM_LR, &lr));
     ck_assert(lr == p->lr);
-    ck_assert_int_eq(net_int(net, NN_NET_DROPOUT_STEP), p->drop_step);
-    ck_assert_int_eq(net_int(net, NN_NET_DROPOUT_ROW0), p->row0);
-    ck_assert_int_eq(net_int(net, NN_NET_REDUCTION), p->red);
+    ck_assert_int_eq(tu_net_int(net, NN_NET_DROPOUT_STEP), p->drop_step);
+    ck_assert_int_eq(tu_net_int(net, NN_NET_DROPOUT_ROW0), p->row0);
+    ck_assert_int_eq(tu_net_int(net, NN_NET_REDUCTION), p->red);
     ck_assert_int_eq(nn_net_has_grads(net), 0);
     free(st);
     free(p->params);
@@ -634,7 +602,7 @@ START_TEST(hook_sees_whole_gradient)
         ck_assert_int_eq(h[T].calls, 3);
         ck_assert_uint_eq(h[T].m, BATCH);
         if (T)
-            ck_assert_double_le(rel_err(h[T].first, h[0].first,
+            ck_assert_double_le(tu_max_rel_err(h[T].first, h[0].first,
                                         nn_net_n_params(net)),
                                 TOL);
         nn_trainer_destroy(t);

@@ -38,6 +38,37 @@ static inline void tu_fill(tu_rng *r, double *p, size_t n, double lo, double hi)
     for (size_t i = 0; i < n; i++) p[i] = tu_uniform(r, lo, hi);
 }
 
+/* A trainer's / a net's setting, asserting the read succeeds. */
+static inline int64_t tu_geti(const nn_trainer_t *t, int32_t key)
+{
+    int64_t v = -1;
+    NN_OK_OR_FAIL(nn_trainer_get_int(t, key, &v));
+    return v;
+}
+static inline double tu_getr(const nn_trainer_t *t, int32_t key)
+{
+    double v = NAN;
+    NN_OK_OR_FAIL(nn_trainer_get_real(t, key, &v));
+    return v;
+}
+static inline int64_t tu_net_int(const nn_net_t *net, int32_t key)
+{
+    int64_t v = -1;
+    NN_OK_OR_FAIL(nn_net_get_int(net, key, &v));
+    return v;
+}
+
+/* max |a - b| / max |b| over n values (0 when both are all zero). */
+static inline double tu_max_rel_err(const double *a, const double *b, size_t n)
+{
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        num = fmax(num, fabs(a[i] - b[i]));
+        den = fmax(den, fabs(b[i]));
+    }
+    return den > 0.0 ? num / den : num;
+}
+
 /* Checked buffers of n doubles (uninitialised) / long doubles (zeroed). */
 static inline double *tu_dalloc(size_t n)
 {
