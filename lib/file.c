@@ -1,5 +1,7 @@
-/* file.c — the file I/O the model writers share (model files, ONNX files):
- * an atomic save and a read loop that retries short reads.
+/* file.c — the file I/O the readers and writers share: for the model
+ * writers (model files, ONNX files) an atomic save and a read loop that
+ * retries short reads; for the data loaders (idx.c, csv.c) the input reader
+ * and the error details they fill in.
  *
  * Saving to a file depends on what the destination is (symbolic links are
  * followed to their final target first; a dangling link names the file to
@@ -13,18 +15,27 @@
  * - a character or block device, FIFO or socket: written directly, never
  *   replaced by a regular file (O_NONBLOCK for the open, so a FIFO without a
  *   reader fails with ENXIO instead of hanging).
- * - a directory: refused. */
+ * - a directory: refused.
+ *
+ * The data loaders read every input through zlib's gz* interface, which reads
+ * gzip and plain files alike, once from the front (so pipes and FIFOs work).
+ * Sizes claimed by a file header are never trusted for an allocation: the
+ * payload is read into a buffer that grows by doubling (from at most CHUNK,
+ * 64 KiB) while the file actually delivers bytes, so a hostile header costs
+ * at most twice what the file really holds. */
 #define _POSIX_C_SOURCE 200809L
 
 #include "nn_private.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* write() all n bytes, retrying short writes and EINTR. */
 static bool write_all(int fd, const unsigned char *p, size_t n)
@@ -289,4 +300,169 @@ bool nn__read_full(int fd, unsigned char *p, size_t n, size_t *got)
         *got += (size_t)k;
     }
     return true;
+}
+
+/* ------------------------------------------------------------ loaders */
+/* The data loaders' first read buffer: a header's claimed size is never
+ * trusted, the buffer doubles only as bytes arrive, so a tiny file costs at
+ * most this much. */
+#define CHUNK ((size_t)1 << 16)
+
+/* Fill *err (if not NULL) from scratch: file, 1-based line and column (0:
+ * none), byte offset and a printf-style message. */
+void nn__set_err(nn_error_info *err, const char *path, size_t line,
+                 size_t col, size_t offset, const char *fmt, ...)
+{
+    if (!err) return;
+    memset(err, 0, sizeof *err);
+    nn__copy_path(err->file, sizeof err->file, path ? path : "");
+    err->line = line;
+    err->column = col;
+    err->offset = offset;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+}
+
+/* What the first n bytes of an input look like when they start with the
+ * magic of another format libnn reads, else NULL. */
+const char *nn__looks_like(const unsigned char *p, size_t n)
+{
+    if (n >= 4 && p[0] == 0x89 && p[1] == 'N' && p[2] == 'N' && p[3] == 'M')
+        return "a libnn model file";
+    if (n >= 2 && p[0] == 0x1F && p[1] == 0x8B)
+        return "gzip data (compressed twice?)";
+    if (n >= 4 && p[0] == 0 && p[1] == 0 && p[3] != 0 &&
+        (p[2] == 0x08 || p[2] == 0x09 || (p[2] >= 0x0B && p[2] <= 0x0E)))
+        return "an IDX file";
+    return NULL;
+}
+
+/* Open path for reading. O_NONBLOCK makes open return at once on a FIFO
+ * that has no writer (a blocking open would wait forever); it is cleared
+ * again, so that reads wait for a writer's data as usual and a writer-less
+ * FIFO reads as an immediate end of file. Returns the descriptor, or -1
+ * with the error in *err. */
+static int open_input(const char *path, nn_error_info *err)
+{
+    bool regular;
+    uint64_t size;
+    const char *what;
+    int e, fd = nn__open_read(path, &regular, &size, &what, &e);
+    if (fd < 0)
+        nn__set_err(err, path, 0, 0, 0, "%s: %s", what, NN_ERRNO_TEXT(e));
+    return fd;
+}
+
+/* Open path through zlib on the descriptor open_input gave: gzip and plain
+ * input alike, read once from the front (a pipe cannot be rewound). */
+nn_status nn__rd_open(nn__reader *r, const char *path, nn_error_info *err)
+{
+    r->path = path;
+    r->err = err;
+    r->off = 0;
+    int fd = open_input(path, err);
+    if (fd < 0) return NN_ERR_IO;
+    r->gz = gzdopen(fd, "rb");
+    if (!r->gz) { /* only its allocation can fail */
+        close(fd);
+        return NN_ERR_NOMEM;
+    }
+    return NN_OK;
+}
+
+/* After gzread's 0: a gzip stream that stopped before its end-of-stream
+ * marker and CRC/length trailer is truncated, not a short file (zlib reports
+ * it as Z_BUF_ERROR, "unexpected end of file", without failing the read). */
+static nn_status rd_check_end(nn__reader *r, size_t at)
+{
+    int errnum = 0;
+    gzerror(r->gz, &errnum);
+    if (errnum != Z_BUF_ERROR) return NN_OK;
+    nn__set_err(r->err, r->path, 0, 0, at,
+                "truncated gzip data: the stream ends after %zu bytes, before "
+                "its end marker and checksum", at);
+    return NN_ERR_FORMAT;
+}
+
+/* Read up to n bytes; *got receives the count (short only at end of file). */
+nn_status nn__rd_read(nn__reader *r, void *buf, size_t n, size_t *got)
+{
+    size_t done = 0;
+    while (done < n) {
+        size_t want = n - done < CHUNK ? n - done : CHUNK;
+        int k = gzread(r->gz, (char *)buf + done, (unsigned)want);
+        if (k < 0) {
+            int errnum = 0;
+            const char *msg = gzerror(r->gz, &errnum);
+            if (errnum == Z_ERRNO) {
+                nn__set_err(r->err, r->path, 0, 0, r->off + done,
+                            "read error: %s", NN_ERRNO_TEXT(errno));
+                return NN_ERR_IO;
+            }
+            nn__set_err(r->err, r->path, 0, 0, r->off + done,
+                        "corrupt compressed data after %zu bytes (%s)",
+                        r->off + done, msg ? msg : "zlib error");
+            return NN_ERR_FORMAT;
+        }
+        if (k == 0) {
+            nn_status st = rd_check_end(r, r->off + done);
+            if (st) return st;
+            break;
+        }
+        done += (size_t)k;
+    }
+    r->off += done;
+    *got = done;
+    return NN_OK;
+}
+
+/* Read exactly `want` bytes into a buffer allocated through al, growing it
+ * only as data arrives; then require end of file. `what` names the data in
+ * messages. On success *buf holds want bytes (allocated size want). */
+nn_status nn__rd_payload(nn__reader *r, const nn_allocator *al, size_t want,
+                         const char *what, unsigned char **buf)
+{
+    size_t start = r->off, cap = want < CHUNK ? want : CHUNK, have = 0;
+    unsigned char *b = nn__alloc(al, cap);
+    if (!b) return NN_ERR_NOMEM;
+    nn_status st = NN_OK;
+    for (;;) {
+        size_t got;
+        st = nn__rd_read(r, b + have, cap - have, &got);
+        if (st) break;
+        have += got;
+        if (have < cap) break; /* end of file */
+        if (have == want) break;
+        size_t ncap = cap > want / 2 ? want : cap * 2;
+        unsigned char *nb = nn__alloc(al, ncap);
+        if (!nb) { st = NN_ERR_NOMEM; break; }
+        memcpy(nb, b, have);
+        nn__free(al, b, cap);
+        b = nb;
+        cap = ncap;
+    }
+    if (!st && have < want) {
+        nn__set_err(r->err, r->path, 0, 0, start + have,
+                    "expected %zu bytes of %s data, file ends after %zu", want,
+                    what, have);
+        st = NN_ERR_FORMAT;
+    }
+    if (!st) {
+        unsigned char extra;
+        size_t got;
+        st = nn__rd_read(r, &extra, 1, &got);
+        if (!st && got) {
+            nn__set_err(r->err, r->path, 0, 0, start + want,
+                        "trailing data after %zu bytes of %s data", want, what);
+            st = NN_ERR_FORMAT;
+        }
+    }
+    if (st) {
+        nn__free(al, b, cap);
+        return st;
+    }
+    *buf = b; /* cap == want here */
+    return NN_OK;
 }

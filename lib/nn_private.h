@@ -303,6 +303,39 @@ bool nn__read_full(int fd, unsigned char *p, size_t n, size_t *got);
 nn_status nn__save_file(const char *path, const unsigned char *bytes,
                         size_t n, const nn_allocator *al, nn_error_info *err);
 
+/* (file.c) The data loaders' input: a file or pipe read once from the front
+ * through zlib (gzip and plain input alike), closed with gzclose(r.gz). gz
+ * is zlib's gzFile (a struct gzFile_s pointer), spelt out so that this
+ * header needs no zlib.h. */
+struct gzFile_s;
+typedef struct nn__reader {
+    struct gzFile_s *gz;
+    const char *path;
+    nn_error_info *err;
+    size_t off; /* bytes consumed so far (decompressed) */
+} nn__reader;
+/* Open path for r (NN_ERR_IO with *err filled, or NN_ERR_NOMEM). */
+nn_status nn__rd_open(nn__reader *r, const char *path, nn_error_info *err);
+/* Read up to n bytes; *got receives the count (short only at end of file). */
+nn_status nn__rd_read(nn__reader *r, void *buf, size_t n, size_t *got);
+/* Read exactly `want` bytes into a buffer allocated through al (*buf, of
+ * want bytes), growing it only as data arrives; then require end of file.
+ * `what` names the data in messages. */
+nn_status nn__rd_payload(nn__reader *r, const nn_allocator *al, size_t want,
+                         const char *what, unsigned char **buf);
+/* (file.c) nn__set_error with a place: fill *err (if not NULL) from scratch
+ * with file, 1-based line and column (0: none), byte offset and message. */
+void nn__set_err(nn_error_info *err, const char *path, size_t line,
+                 size_t col, size_t offset, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+/* (file.c) What the first n bytes of an input look like when they start
+ * with the magic of another format libnn reads ("an IDX file", ...), else
+ * NULL. */
+const char *nn__looks_like(const unsigned char *p, size_t n);
+
 /* True when every one of the n values is finite. */
 bool nn__all_finite(const double *p, size_t n);
 
@@ -416,6 +449,44 @@ typedef struct nn__dview {
     const double *Y;
 } nn__dview;
 void nn__data_view(const nn_data_t *data, nn__dview *v);
+
+/* (data.c) Column names (nn_data_name), from a CSV header: one allocation
+ * holding the slot array, then the NUL-terminated names. The slots are laid
+ * out for the file's c columns: features [0, c), targets [c, 2c), the label
+ * at 2c, classes from 2c + 1 (ncls of them), then the header's fields as
+ * read (nhdr of them), so that moving columns between
+ * kinds (nn_data_take_targets, nn_data_labels_from_one_hot) never
+ * allocates and cannot fail. */
+typedef struct nn__names {
+    const char **slot; /* NULL: the data set has no names */
+    size_t bytes, c, ncls;
+    size_t nhdr; /* the header's fields, kept as read after the classes */
+} nn__names;
+
+/* (data.c) The data set, here so that its loaders (idx.c, csv.c) fill it
+ * in place. */
+struct nn_data {
+    nn_allocator al;
+    size_t block_bytes; /* this struct + X (sized for the original n) */
+    size_t m, n;
+    double *X;
+    int32_t *labels;  /* separate allocation of m int32_t, or NULL */
+    size_t n_classes; /* 1 + max label (0 without labels) */
+    double *Y;        /* separate allocation of m x k doubles, or NULL */
+    size_t k;         /* target columns (0 without targets) */
+    nn__names nm;     /* column names from a CSV header (all empty: none) */
+};
+
+/* (data.c) An m x n data set through al, X uninitialised, no labels,
+ * targets or names (NN_ERR_TOO_LARGE, NN_ERR_NOMEM). */
+nn_status nn__data_new(nn_data_t **out, const nn_allocator *al, size_t m,
+                       size_t n);
+/* (data.c) m labels through d->al (size overflow-checked), or NULL with *st
+ * set. */
+int32_t *nn__data_alloc_labels(nn_data_t *d, nn_status *st);
+/* (data.c) Take ownership of lab (m labels allocated through d->al),
+ * replacing any labels or targets. */
+void nn__data_attach_labels(nn_data_t *d, int32_t *lab);
 
 /* (scaler.c) A scaler of `kind` from n offsets and n scales (copied; finite,
  * scales non-zero: else NN_ERR_INVALID), and a copy of one. */
