@@ -1,10 +1,16 @@
 /* gen_model_seeds.c — writes the model-format seed corpus (small nets, with
- * and without optimizers, every activation, loss and optimizer kind, and in
- * format version 2 the network settings and attached scalers) into the
- * directory given as argv[1]. Built by meson (not by default):
- *   ninja -C build tests/fuzz/gen_model_seeds &&
- *   build/tests/fuzz/gen_model_seeds tests/fuzz/corpus/model
- * (The version-1 seeds already in the corpus came from libnn 0.x.) */
+ * and without optimizers, every activation, loss and optimizer kind, the
+ * network settings and attached scalers, and checkpoints: training runs
+ * paused or saved from their report callback, with and without validation
+ * and a best-parameter copy) into the directory given as argv[1]. Built by
+ * meson (not by default); the corpus names files by the SHA-1 of their
+ * bytes, as libFuzzer does:
+ *   ninja -C build tests/fuzz/gen_model_seeds && d=$(mktemp -d) &&
+ *   build/tests/fuzz/gen_model_seeds "$d" && for f in "$d"/[a-z]*; do
+ *   cp "$f" tests/fuzz/corpus/model/$(sha1sum < "$f" | cut -c1-40); done
+ * (The version-1 seeds already in the corpus came from libnn 0.x, the
+ * version-2 ones from this program before format version 3.) */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -107,6 +113,122 @@ static void seed(const char *dir, const char *name, size_t n_in, size_t nl,
     nn_net_destroy(net);
 }
 
+/* ------------------------------------------------ checkpoints */
+/* A checkpoint seed: a net as for seed(), trained by nn_train on 12 rows
+ * (batches of 4) until the report of epoch `epoch` (1-based; with batch >
+ * 0 its batch report `batch`), where the run pauses and the checkpoint is
+ * saved after it, or (live) the callback saves it from the running run. */
+typedef struct {
+    const char *name;
+    size_t n_in, nl;
+    const layer *ls;
+    nn_loss loss;
+    int kind, extras;
+    int val;      /* 0: none; 1: a held-out fraction; 2: a validation set */
+    int best;     /* NN_TRAIN_RESTORE_BEST (a best copy, with validation) */
+    int schedule; /* a step schedule with warm-up (lr0 != the last rate) */
+    size_t epoch, batch;
+    int live;
+} ckpt_seed;
+
+typedef struct {
+    const ckpt_seed *s;
+    const char *path;
+    nn_net_t *net;
+    nn_optim_t *opt;
+    nn_trainer_t *tr;
+    int saved;
+} ckpt_run;
+
+static int32_t on_report(const nn_report *r, void *ctx)
+{
+    ckpt_run *c = ctx;
+    const ckpt_seed *s = c->s;
+    int due = r->epoch == s->epoch &&
+              (s->batch ? r->kind == NN_REPORT_BATCH && r->batch == s->batch
+                        : r->kind == NN_REPORT_EPOCH);
+    if (!due) return 0;
+    if (!s->live) return NN_REPORT_PAUSE;
+    check(nn_checkpoint_save(c->path, c->net, c->opt, c->tr, NULL), s->name);
+    c->saved = 1;
+    return 1; /* stop: the file holds the progress at the call */
+}
+
+/* m rows of n features and k dense targets or labels (shift: another set). */
+static nn_data_t *ckpt_data(const char *name, size_t m, size_t n, size_t k,
+                            int labels, size_t shift)
+{
+    double X[16 * 4], Y[16 * 4];
+    int32_t lab[16];
+    for (size_t i = 0; i < m * n; i++)
+        X[i] = (double)((i + shift) % 7) * 0.3 - 0.9;
+    for (size_t i = 0; i < m * k; i++) Y[i] = (i + shift) % 3 == 0;
+    for (size_t i = 0; i < m; i++) lab[i] = (int32_t)((i + shift) % k);
+    nn_data_t *d = NULL;
+    check(nn_data_create(&d, m, n, NN_ROW_MAJOR, X, n, NULL), name);
+    check(labels ? nn_data_set_labels(d, lab)
+                 : nn_data_set_targets(d, k, NN_ROW_MAJOR, Y, k), name);
+    return d;
+}
+
+static nn_trainer_t *ckpt_trainer(const ckpt_seed *s)
+{
+    nn_trainer_t *tr = NULL;
+    check(nn_trainer_create(&tr, NULL), s->name);
+    check(nn_trainer_set_int(tr, NN_TRAIN_EPOCHS, 6), s->name);
+    check(nn_trainer_set_int(tr, NN_TRAIN_BATCH_SIZE, 4), s->name);
+    check(nn_trainer_set_int(tr, NN_TRAIN_SEED, 7), s->name);
+    check(nn_trainer_set_int(tr, NN_TRAIN_RESTORE_BEST, s->best), s->name);
+    if (s->val == 1)
+        check(nn_trainer_set_real(tr, NN_TRAIN_VAL_FRACTION, 0.25), s->name);
+    if (s->val) check(nn_trainer_set_int(tr, NN_TRAIN_PATIENCE, 3), s->name);
+    if (s->batch)
+        check(nn_trainer_set_int(tr, NN_TRAIN_REPORT_EVERY, 1), s->name);
+    if (s->schedule) {
+        check(nn_trainer_set_int(tr, NN_TRAIN_SCHEDULE, NN_SCHED_STEP), s->name);
+        check(nn_trainer_set_real(tr, NN_TRAIN_GAMMA, 0.5), s->name);
+        check(nn_trainer_set_int(tr, NN_TRAIN_STEP_EPOCHS, 1), s->name);
+        check(nn_trainer_set_int(tr, NN_TRAIN_WARMUP_STEPS, 2), s->name);
+    }
+    return tr;
+}
+
+static void ckpt(const char *dir, const ckpt_seed *s)
+{
+    nn_net_t *net = build(s->name, s->n_in, s->nl, s->ls, s->loss, s->extras);
+    size_t k = nn_net_n_out(net);
+    int labels = s->loss == NN_LOSS_SOFTMAX_CE;
+    nn_data_t *train = ckpt_data(s->name, 12, s->n_in, k, labels, 0);
+    nn_data_t *val =
+        s->val == 2 ? ckpt_data(s->name, 4, s->n_in, k, labels, 5) : NULL;
+    if (s->extras) {
+        double X[4 * 4];
+        for (int i = 0; i < 16; i++) X[i] = (i % 5) * 0.25 - 0.5;
+        attach_scalers(net, X, s->name);
+    }
+    nn_optim_t *opt = NULL;
+    check(nn_optim_create(&opt, net, s->kind, NULL), s->name);
+    check(nn_optim_set_real(opt, NN_OPTIM_LR, 0.05), s->name);
+    if (s->kind == NN_OPTIM_ADAM)
+        check(nn_optim_set_real(opt, NN_OPTIM_WEIGHT_DECAY, 0.01), s->name);
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, s->name);
+    ckpt_run c = {s, path, net, opt, ckpt_trainer(s), 0};
+    check(nn_trainer_set_report(c.tr, on_report, &c), s->name);
+    check(nn_train(c.tr, net, opt, train, val), s->name);
+    int64_t paused = 0;
+    check(nn_trainer_get_int(c.tr, NN_TRAIN_PAUSED, &paused), s->name);
+    if (!s->live && paused)
+        check(nn_checkpoint_save(path, net, opt, c.tr, NULL), s->name);
+    else if (!c.saved)
+        check(NN_ERR_STATE, s->name); /* the run ended before the report */
+    nn_trainer_destroy(c.tr);
+    nn_data_destroy(val);
+    nn_data_destroy(train);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -120,12 +242,32 @@ int main(int argc, char **argv)
     const layer leaky[] = {{3, NN_ACT_LEAKY_RELU, 0.01, 0.5},
                            {2, NN_ACT_SOFTMAX, 0, 0},
                            {1, NN_ACT_IDENTITY, 0, 0}};
-    seed(d, "v2_linear_mse", 2, 1, lin, NN_LOSS_MSE, -1, 0, 0);
-    seed(d, "v2_tanh_bce_sgd", 2, 2, bce, NN_LOSS_BCE, NN_OPTIM_SGD, 1, 0);
-    seed(d, "v2_relu_ce_adam", 3, 2, ce, NN_LOSS_SOFTMAX_CE, NN_OPTIM_ADAM, 2, 0);
-    seed(d, "v2_leaky_mse_momentum", 2, 3, leaky, NN_LOSS_MSE, NN_OPTIM_MOMENTUM, 1, 0);
-    seed(d, "v2_leaky_mse_nesterov", 2, 3, leaky, NN_LOSS_MSE, NN_OPTIM_NESTEROV, 0, 1);
-    seed(d, "v2_tanh_bce_scalers", 2, 2, bce, NN_LOSS_BCE, -1, 3, 1);
-    seed(d, "v2_relu_ce_adam_scalers", 3, 2, ce, NN_LOSS_SOFTMAX_CE, NN_OPTIM_ADAM, 2, 1);
+    seed(d, "v3_linear_mse", 2, 1, lin, NN_LOSS_MSE, -1, 0, 0);
+    seed(d, "v3_tanh_bce_sgd", 2, 2, bce, NN_LOSS_BCE, NN_OPTIM_SGD, 1, 0);
+    seed(d, "v3_relu_ce_adam", 3, 2, ce, NN_LOSS_SOFTMAX_CE, NN_OPTIM_ADAM, 2, 0);
+    seed(d, "v3_leaky_mse_momentum", 2, 3, leaky, NN_LOSS_MSE, NN_OPTIM_MOMENTUM, 1, 0);
+    seed(d, "v3_leaky_mse_nesterov", 2, 3, leaky, NN_LOSS_MSE, NN_OPTIM_NESTEROV, 0, 1);
+    seed(d, "v3_tanh_bce_scalers", 2, 2, bce, NN_LOSS_BCE, -1, 3, 1);
+    seed(d, "v3_relu_ce_adam_scalers", 3, 2, ce, NN_LOSS_SOFTMAX_CE, NN_OPTIM_ADAM, 2, 1);
+    const layer lin2[] = {{3, NN_ACT_TANH, 0, 0}, {1, NN_ACT_IDENTITY, 0, 0}};
+    /* name, n_in, layers, loss, optimizer, extras, val, best, schedule,
+     * epoch, batch, live */
+    const ckpt_seed cks[] = {
+        /* between epochs, no validation: no best epoch, no best copy */
+        {"ckpt_sgd_epoch", 2, 2, lin2, NN_LOSS_MSE, NN_OPTIM_SGD, 0, 0, 1,
+         0, 2, 0, 0},
+        /* mid-epoch with a validation set: a best epoch and its copy */
+        {"ckpt_adam_val_best", 3, 2, ce, NN_LOSS_SOFTMAX_CE, NN_OPTIM_ADAM, 0,
+         2, 1, 0, 3, 1, 0},
+        /* in the first epoch (no epoch ended: final loss NaN), settings and
+         * scalers, a held-out fraction */
+        {"ckpt_momentum_first_batch", 2, 2, bce, NN_LOSS_BCE,
+         NN_OPTIM_MOMENTUM, 1, 1, 1, 0, 1, 2, 0},
+        /* saved from the callback of a running run with a schedule (lr0
+         * saved, not the last step's rate); best epoch without a copy */
+        {"ckpt_nesterov_live_sched", 2, 3, leaky, NN_LOSS_MSE,
+         NN_OPTIM_NESTEROV, 0, 1, 0, 1, 3, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof cks / sizeof cks[0]; i++) ckpt(d, &cks[i]);
     return 0;
 }
