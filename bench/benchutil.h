@@ -5,6 +5,7 @@
 #ifndef NN_BENCHUTIL_H
 #define NN_BENCHUTIL_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,17 @@ BENCH_FN double median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* A deterministic uniform in [0, 1) (xorshift64, 53 bits): the benches'
+ * data, the same from run to run. */
+static uint64_t bench_rng_state = 0x9e3779b97f4a7c15u;
+BENCH_FN double urand(void)
+{
+    bench_rng_state ^= bench_rng_state << 13;
+    bench_rng_state ^= bench_rng_state >> 7;
+    bench_rng_state ^= bench_rng_state << 17;
+    return (double)(bench_rng_state >> 11) * 0x1.0p-53;
 }
 
 /* "# load average WHEN: ..." from /proc/loadavg ("?" where there is none):

@@ -37,14 +37,6 @@ static void *xalloc(size_t bytes)
     return p;
 }
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-static double urand(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (double)(rng_state >> 11) * 0x1.0p-53;
-}
 
 /* ------------------------------------------------------------ workloads */
 #define NL 3 /* layers of every workload */

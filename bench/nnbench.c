@@ -124,14 +124,6 @@ static double *dalloc(size_t n)
 }
 
 /* deterministic fill in [lo, hi) */
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-static double urand(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (double)(rng_state >> 11) * 0x1.0p-53;
-}
 static double *drand_new(size_t n, double lo, double hi)
 {
     double *p = dalloc(n);

@@ -113,11 +113,7 @@ static int gs_best;
 #ifdef GS_X86
 __attribute__((constructor)) static void gs_init(void)
 {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
-        gs_best = 2;
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        gs_best = 1;
+    gs_best = nn__cpu_level();
     nn__gemm_small_force(gs_best);
 }
 #endif

@@ -69,6 +69,11 @@ void nn__gemm_small(bool trans_a, size_t M, size_t N, size_t K, double alpha,
                     double beta, double *C, size_t ldc);
 int nn__gemm_small_force(int level);
 
+/* (cpu.c) The widest vector instruction set of this CPU that the kernel
+ * sets of vmath.c and gemm_small.c are built for: 2 AVX-512 (F and DQ),
+ * 1 AVX2 with FMA, 0 the baseline (and on any other architecture). */
+int nn__cpu_level(void);
+
 /* ------------------------------------------------------------ layer math */
 /* The parameters of one dense layer; storage is owned by the enclosing
  * object (an nn_dense_t or an nn_net_t). W is row-major n_in x n_out. */

@@ -100,11 +100,7 @@ static int vm_best, vm_level;
 #ifdef VM_X86
 __attribute__((constructor)) static void vm_init(void)
 {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
-        vm_best = 2;
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        vm_best = 1;
+    vm_best = nn__cpu_level();
     nn__vm_force(vm_best);
 }
 #endif
