@@ -305,12 +305,15 @@ int main(int argc, char **argv)
     size_t nt = 0;
     if (nn_get_num_threads(&nt) == NN_OK) snprintf(threads, sizeof threads, "%zu", nt);
     size_t tt = train_threads(256);
-    char workers[48] = "BLAS threads";
-    if (tt) snprintf(workers, sizeof workers, "%zu batch-parallel threads", tt);
+    char workers[64];
+    if (tt)
+        snprintf(workers, sizeof workers,
+                 "%zu batch-parallel threads of one BLAS thread each", tt);
+    else
+        snprintf(workers, sizeof workers, "%s BLAS thread(s)", threads);
     printf("libnn %s: Fashion-MNIST, %zu training / %zu test images, "
-           "%s BLAS thread(s), training on %s, loaded in %.1f s\n",
-           nn_version_string(), nn_data_rows(train), nn_data_rows(test),
-           threads, workers, now() - t0);
+           "training on %s, loaded in %.1f s\n", nn_version_string(),
+           nn_data_rows(train), nn_data_rows(test), workers, now() - t0);
     int rc = multiclass(train, test, (size_t)epochs);
     if (rc == 0) rc = binary(train, test);
     printf("total wall time %.1f s\n", now() - t0);
