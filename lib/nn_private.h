@@ -199,12 +199,9 @@ typedef struct nn__tiny_net {
 } nn__tiny_net;
 
 /* Whether a step of m rows through these layers takes the tiny path: m == 1,
- * no dropout, every layer at most NN__TINY_GEMM_MADDS weights, and the path
- * on (nn__tiny_enable; off in a -Dsmall_gemm=false build). */
+ * no dropout, every layer at most NN__TINY_GEMM_MADDS weights (never in a
+ * -Dsmall_gemm=false build). */
 bool nn__tiny_fits(const nn_layer *layers, size_t n_layers, size_t m);
-/* Tests: switch the path off (false) to compare it with the general one. Not
- * thread-safe. */
-void nn__tiny_enable(bool on);
 /* Forward, loss, backward and W -= step dW, b -= step db for the checked
  * row X (element stride xs) and its targets; returns the loss (computed only
  * if want_loss). Bitwise what net.c's fused step computes. */

@@ -19,29 +19,19 @@
 
 #include <stdbool.h>
 
-#ifndef NN_NO_SMALL_GEMM
-static bool tiny_on = true;
-#else
-static bool tiny_on = false;
-#endif
-
-void nn__tiny_enable(bool on)
-{
-#ifndef NN_NO_SMALL_GEMM
-    tiny_on = on;
-#else
-    (void)on;
-#endif
-}
-
 bool nn__tiny_fits(const nn_layer *layers, size_t n_layers, size_t m)
 {
-    if (!tiny_on || m != 1) return false;
+#ifdef NN_NO_SMALL_GEMM
+    (void)layers, (void)n_layers, (void)m;
+    return false; /* every product through BLAS: the general path only */
+#else
+    if (m != 1) return false;
     for (size_t l = 0; l < n_layers; l++)
         if (layers[l].dropout != 0.0 ||
             layers[l].n_in * layers[l].n_out > NN__TINY_GEMM_MADDS)
             return false;
     return true;
+#endif
 }
 
 /* A = g(x.W + b) for one row x (element stride xs); logits_only: A = x.W +
